@@ -1,0 +1,3 @@
+//! scepd: the binary.
+#![forbid(unsafe_code)]
+fn main() {}
