@@ -1,2 +1,30 @@
-//! Pure issuance decisions: templates, name rules, challenge bindings. No crypto, no storage, no clock.
+//! Pure issuance decisions: templates, name rules, challenge bindings. No crypto, no storage,
+//! no clock.
+//!
+//! "Templates decide, requests propose" (DESIGN.md §3): [`decide`] looks at the facts the
+//! `request` crate extracted from a PKCS#10 ([`RequestFacts`]), the template the request is for
+//! and the binding of the challenge it used, and answers either an [`IssuanceProfile`] — the
+//! only things the CA may put in the certificate — or a [`Refusal`] with a reason for the audit
+//! log. The RA calls it before counter-signing and the CA calls it again before signing, so a
+//! compromised RA cannot widen a template (security-catalogue §3.F5).
+//!
+//! OIDs are dotted strings here on purpose: this crate depends on no format crate.
 #![forbid(unsafe_code)]
+
+mod binding;
+mod decide;
+mod facts;
+pub mod key_usage;
+mod names;
+pub mod oid;
+mod refusal;
+mod template;
+
+pub use binding::{Binding, BindingError, SanBinding};
+pub use decide::{Decision, IssuanceProfile, decide};
+pub use facts::{
+    PublicKeyFacts, RequestFacts, RequestedExtension, RequestedValue, SanFact, SubjectAttribute,
+};
+pub use names::{normalize_dns_name, subject_display};
+pub use refusal::{Refusal, RefusalCode, RefusalReason};
+pub use template::{KeyRules, SanKinds, Template, TemplateError, TemplateSpec};

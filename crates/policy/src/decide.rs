@@ -1,0 +1,870 @@
+//! The decision: issue (with exactly what may go in the certificate) or refuse (with why).
+
+use crate::binding::{Binding, SanBinding};
+use crate::facts::{PublicKeyFacts, RequestFacts, RequestedValue, SanFact};
+use crate::names::{normalize_dns_name, normalize_email, normalize_value};
+use crate::oid;
+use crate::refusal::{Refusal, RefusalReason};
+use crate::template::Template;
+
+/// The outcome of [`decide`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Decision {
+    Issue(IssuanceProfile),
+    Refuse(Refusal),
+}
+
+/// Exactly what the CA may put in the certificate beyond the CSR's subject and key. Nothing
+/// here is copied from a requested extension: EKUs and validity are the template's, key usage
+/// follows the key type, names are the CSR's checked and normalized SANs.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuanceProfile {
+    /// The template's name.
+    pub template: String,
+    /// Dotted EKU OIDs, the template's list.
+    pub extended_key_usages: Vec<String>,
+    /// KeyUsage bits as in [`crate::key_usage`].
+    pub key_usage_bits: u16,
+    /// dNSName SANs, lower case, in request order, without duplicates.
+    pub dns_names: Vec<String>,
+    /// iPAddress SANs (only if the template allows them).
+    pub ip_addresses: Vec<Vec<u8>>,
+    /// rfc822Name SANs (only if the template allows them).
+    pub emails: Vec<String>,
+    /// From the template; never from the request.
+    pub validity_days: u32,
+}
+
+/// Decides a request against a template and the binding of the challenge it came with.
+///
+/// Refused (badRequest unless noted): a weak or unsupported key (EC curve or algorithm:
+/// badAlg); any requested extension other than subjectAltName, extKeyUsage ⊆ template,
+/// keyUsage ⊆ template, basicConstraints cA=FALSE and subjectKeyIdentifier (those are checked,
+/// never copied); duplicate extensions; SAN kinds the template does not allow (UPN, otherName,
+/// URI never); names that are not plain hostnames; multi-valued RDNs, several CNs, control
+/// characters in the subject; no name at all; any request attribute other than
+/// challengePassword / extensionRequest / friendlyName (ESC6, EDITF_ATTRIBUTEENDDATE); and
+/// anything outside the binding.
+pub fn decide(facts: &RequestFacts, template: &Template, binding: Option<&Binding>) -> Decision {
+    match check(facts, template, binding) {
+        Ok(profile) => Decision::Issue(profile),
+        Err(refusal) => Decision::Refuse(refusal),
+    }
+}
+
+fn check(
+    facts: &RequestFacts,
+    template: &Template,
+    binding: Option<&Binding>,
+) -> Result<IssuanceProfile, Refusal> {
+    let rsa = check_key(&facts.public_key, template)?;
+    let key_usage_bits = template.key_usage_bits(rsa);
+    check_attributes(facts)?;
+    check_extensions(facts, template, key_usage_bits)?;
+    check_subject(facts)?;
+    let names = check_sans(facts, template)?;
+    if facts.subject.is_empty() && names.is_empty() {
+        return Err(Refusal::bad_request(RefusalReason::NoName));
+    }
+    if let Some(binding) = binding {
+        check_binding(facts, template, binding, &names)?;
+    }
+    let mut profile = IssuanceProfile {
+        template: template.name().to_owned(),
+        extended_key_usages: template.extended_key_usages().to_vec(),
+        key_usage_bits,
+        dns_names: Vec::new(),
+        ip_addresses: Vec::new(),
+        emails: Vec::new(),
+        validity_days: template.validity_days(),
+    };
+    for name in names {
+        match name {
+            SanBinding::Dns(n) if !profile.dns_names.contains(&n) => profile.dns_names.push(n),
+            SanBinding::Ip(a) if !profile.ip_addresses.contains(&a) => profile.ip_addresses.push(a),
+            SanBinding::Email(e) if !profile.emails.contains(&e) => profile.emails.push(e),
+            _ => {}
+        }
+    }
+    Ok(profile)
+}
+
+/// Returns whether the key is RSA (it decides keyEncipherment).
+fn check_key(key: &PublicKeyFacts, template: &Template) -> Result<bool, Refusal> {
+    let rules = template.key_rules();
+    match key {
+        PublicKeyFacts::Rsa {
+            modulus_bits,
+            exponent,
+        } => {
+            let bits = *modulus_bits;
+            if bits < rules.rsa_min_bits || bits > rules.rsa_max_bits || bits % 8 != 0 {
+                return Err(Refusal::bad_request(RefusalReason::RsaKeySize {
+                    bits,
+                    min: rules.rsa_min_bits,
+                    max: rules.rsa_max_bits,
+                }));
+            }
+            match exponent {
+                Some(e) if *e >= 65537 && e % 2 == 1 => Ok(true),
+                _ => Err(Refusal::bad_request(RefusalReason::RsaExponent {
+                    exponent: *exponent,
+                })),
+            }
+        }
+        PublicKeyFacts::Ec { curve_oid } => {
+            let allowed = (rules.ec_p256 && curve_oid == oid::CURVE_P256)
+                || (rules.ec_p384 && curve_oid == oid::CURVE_P384);
+            if allowed {
+                Ok(false)
+            } else {
+                Err(Refusal::bad_alg(RefusalReason::EcCurve {
+                    curve_oid: curve_oid.clone(),
+                }))
+            }
+        }
+        PublicKeyFacts::Other { algorithm_oid } => {
+            Err(Refusal::bad_alg(RefusalReason::KeyAlgorithm {
+                algorithm_oid: algorithm_oid.clone(),
+            }))
+        }
+    }
+}
+
+fn check_attributes(facts: &RequestFacts) -> Result<(), Refusal> {
+    match facts.attributes.first() {
+        Some(oid) => Err(Refusal::bad_request(RefusalReason::AttributeNotAllowed {
+            oid: oid.clone(),
+        })),
+        None => Ok(()),
+    }
+}
+
+fn check_extensions(
+    facts: &RequestFacts,
+    template: &Template,
+    allowed_key_usage: u16,
+) -> Result<(), Refusal> {
+    let exts = &facts.requested_extensions;
+    for (i, ext) in exts.iter().enumerate() {
+        if exts.iter().take(i).any(|e| e.oid == ext.oid) {
+            return Err(Refusal::bad_request(RefusalReason::DuplicateExtension {
+                oid: ext.oid.clone(),
+            }));
+        }
+        let expected_oid = match &ext.value {
+            RequestedValue::ExtendedKeyUsage(ekus) => {
+                if let Some(eku) = ekus
+                    .iter()
+                    .find(|e| !template.extended_key_usages().contains(e))
+                {
+                    return Err(Refusal::bad_request(
+                        RefusalReason::ExtendedKeyUsageNotAllowed { oid: eku.clone() },
+                    ));
+                }
+                oid::EXT_EXTENDED_KEY_USAGE
+            }
+            RequestedValue::BasicConstraints { ca: true } => {
+                return Err(Refusal::bad_request(RefusalReason::CaRequested));
+            }
+            RequestedValue::BasicConstraints { ca: false } => oid::EXT_BASIC_CONSTRAINTS,
+            RequestedValue::KeyUsage(bits) => {
+                if bits & !allowed_key_usage != 0 {
+                    return Err(Refusal::bad_request(RefusalReason::KeyUsageNotAllowed {
+                        bits: *bits,
+                        allowed: allowed_key_usage,
+                    }));
+                }
+                oid::EXT_KEY_USAGE
+            }
+            RequestedValue::SubjectAltName => oid::EXT_SUBJECT_ALT_NAME,
+            RequestedValue::SubjectKeyIdentifier => oid::EXT_SUBJECT_KEY_IDENTIFIER,
+            RequestedValue::Malformed => {
+                return Err(Refusal::bad_request(RefusalReason::MalformedExtension {
+                    oid: ext.oid.clone(),
+                }));
+            }
+            RequestedValue::Other => "",
+        };
+        // A decoded value under another OID means the parser and the facts disagree: treat
+        // it like any extension that is not allowed.
+        if ext.oid != expected_oid {
+            return Err(Refusal::bad_request(RefusalReason::ExtensionNotAllowed {
+                oid: ext.oid.clone(),
+            }));
+        }
+    }
+    Ok(())
+}
+
+fn check_subject(facts: &RequestFacts) -> Result<(), Refusal> {
+    if facts.subject.iter().any(|a| a.multi_valued_rdn) {
+        return Err(Refusal::bad_request(RefusalReason::MultiValuedRdn));
+    }
+    let common_names = facts
+        .subject
+        .iter()
+        .filter(|a| a.oid == oid::AT_COMMON_NAME)
+        .count();
+    if common_names > 1 {
+        return Err(Refusal::bad_request(RefusalReason::MultipleCommonNames));
+    }
+    if let Some(a) = facts
+        .subject
+        .iter()
+        .find(|a| a.value.chars().any(char::is_control))
+    {
+        return Err(Refusal::bad_request(
+            RefusalReason::ControlCharacterInSubject { oid: a.oid.clone() },
+        ));
+    }
+    Ok(())
+}
+
+/// Checks every requested SAN against the template's kinds and the name rules.
+fn check_sans(facts: &RequestFacts, template: &Template) -> Result<Vec<SanBinding>, Refusal> {
+    let kinds = template.san_kinds();
+    let not_allowed =
+        |kind: String| Refusal::bad_request(RefusalReason::SanKindNotAllowed { kind });
+    let mut names = Vec::with_capacity(facts.subject_alt_names.len());
+    for san in &facts.subject_alt_names {
+        let name = match san {
+            SanFact::Dns(_) if !kinds.dns => return Err(not_allowed("dNSName".into())),
+            SanFact::Dns(name) => SanBinding::Dns(normalize_dns_name(name).map_err(|why| {
+                Refusal::bad_request(RefusalReason::InvalidDnsName {
+                    name: name.clone(),
+                    why,
+                })
+            })?),
+            SanFact::Ip(_) if !kinds.ip => return Err(not_allowed("iPAddress".into())),
+            SanFact::Ip(octets) => {
+                if octets.len() != 4 && octets.len() != 16 {
+                    return Err(Refusal::bad_request(RefusalReason::InvalidIpAddress {
+                        len: octets.len(),
+                    }));
+                }
+                SanBinding::Ip(octets.clone())
+            }
+            SanFact::Email(_) if !kinds.email => return Err(not_allowed("rfc822Name".into())),
+            SanFact::Email(address) => {
+                SanBinding::Email(normalize_email(address).ok_or_else(|| {
+                    Refusal::bad_request(RefusalReason::InvalidEmail {
+                        name: address.clone(),
+                    })
+                })?)
+            }
+            SanFact::Uri(uri)
+                if uri
+                    .to_ascii_lowercase()
+                    .starts_with(oid::SAN_URI_SID_PREFIX) =>
+            {
+                return Err(not_allowed("uniformResourceIdentifier (SID URL)".into()));
+            }
+            SanFact::Uri(_) => return Err(not_allowed("uniformResourceIdentifier".into())),
+            SanFact::OtherName { type_id } if type_id == oid::SAN_OTHER_NAME_UPN => {
+                return Err(not_allowed("otherName UPN".into()));
+            }
+            SanFact::OtherName { type_id } => {
+                return Err(not_allowed(format!("otherName {type_id}")));
+            }
+            SanFact::Other(kind) => return Err(not_allowed(kind.clone())),
+        };
+        names.push(name);
+    }
+    Ok(names)
+}
+
+fn check_binding(
+    facts: &RequestFacts,
+    template: &Template,
+    binding: &Binding,
+    names: &[SanBinding],
+) -> Result<(), Refusal> {
+    let invalid = |e: crate::binding::BindingError| {
+        Refusal::bad_request(RefusalReason::BindingInvalid(e.to_string()))
+    };
+    if let Some(bound) = &binding.template
+        && bound != template.name()
+    {
+        return Err(Refusal::bad_request(RefusalReason::TemplateMismatch {
+            bound: bound.clone(),
+            requested: template.name().to_owned(),
+        }));
+    }
+    if let Some(bound) = binding.normalized_subject().map_err(invalid)? {
+        let requested: Vec<(String, String)> = facts
+            .subject
+            .iter()
+            .map(|a| (a.oid.clone(), normalize_value(&a.value)))
+            .collect();
+        if requested != bound {
+            return Err(Refusal::bad_request(RefusalReason::NameNotAuthorized {
+                name: format!("subject {}", crate::names::subject_display(&facts.subject)),
+            }));
+        }
+    }
+    if binding.binds_names() {
+        let bound = binding.normalized_sans().map_err(invalid)?;
+        if let Some(name) = names.iter().find(|n| !bound.contains(n)) {
+            return Err(Refusal::bad_request(RefusalReason::NameNotAuthorized {
+                name: describe(name),
+            }));
+        }
+    }
+    Ok(())
+}
+
+fn describe(name: &SanBinding) -> String {
+    match name {
+        SanBinding::Dns(n) => format!("dns:{n}"),
+        SanBinding::Ip(a) => match <[u8; 4]>::try_from(a.as_slice()) {
+            Ok(v4) => format!("ip:{}", std::net::Ipv4Addr::from(v4)),
+            Err(_) => match <[u8; 16]>::try_from(a.as_slice()) {
+                Ok(v6) => format!("ip:{}", std::net::Ipv6Addr::from(v6)),
+                Err(_) => "ip:?".to_owned(),
+            },
+        },
+        SanBinding::Email(e) => format!("email:{e}"),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::facts::{RequestedExtension, SubjectAttribute};
+    use crate::key_usage as ku;
+    use crate::refusal::RefusalCode;
+    use crate::template::{SanKinds, TemplateSpec};
+
+    fn cn(value: &str) -> SubjectAttribute {
+        SubjectAttribute {
+            oid: oid::AT_COMMON_NAME.into(),
+            value: value.into(),
+            multi_valued_rdn: false,
+        }
+    }
+
+    fn org(value: &str) -> SubjectAttribute {
+        SubjectAttribute {
+            oid: "2.5.4.10".into(),
+            value: value.into(),
+            multi_valued_rdn: false,
+        }
+    }
+
+    fn good() -> RequestFacts {
+        RequestFacts {
+            subject: vec![org("Org"), cn("dev1")],
+            subject_alt_names: vec![SanFact::Dns("Dev1.Corp.Example".into())],
+            public_key: PublicKeyFacts::Rsa {
+                modulus_bits: 2048,
+                exponent: Some(65537),
+            },
+            requested_extensions: vec![RequestedExtension {
+                oid: oid::EXT_SUBJECT_ALT_NAME.into(),
+                critical: false,
+                value: RequestedValue::SubjectAltName,
+            }],
+            attributes: vec![],
+        }
+    }
+
+    fn ext(oid: &str, value: RequestedValue) -> RequestedExtension {
+        RequestedExtension {
+            oid: oid.into(),
+            critical: false,
+            value,
+        }
+    }
+
+    fn with_ext(e: RequestedExtension) -> RequestFacts {
+        let mut f = good();
+        f.requested_extensions.push(e);
+        f
+    }
+
+    fn refusal(facts: &RequestFacts, binding: Option<&Binding>) -> Refusal {
+        refusal_for(facts, &Template::device(), binding)
+    }
+
+    fn refusal_for(facts: &RequestFacts, t: &Template, binding: Option<&Binding>) -> Refusal {
+        match decide(facts, t, binding) {
+            Decision::Refuse(r) => r,
+            Decision::Issue(p) => panic!("issued {p:?}"),
+        }
+    }
+
+    fn issue(facts: &RequestFacts, binding: Option<&Binding>) -> IssuanceProfile {
+        match decide(facts, &Template::device(), binding) {
+            Decision::Issue(p) => p,
+            Decision::Refuse(r) => panic!("refused: {r}"),
+        }
+    }
+
+    fn bad_request(r: &Refusal) {
+        assert_eq!(r.code, RefusalCode::BadRequest, "{r}");
+    }
+
+    #[test]
+    fn good_rsa_request_gets_the_template_profile() {
+        let p = issue(&good(), None);
+        assert_eq!(
+            p,
+            IssuanceProfile {
+                template: "device".into(),
+                extended_key_usages: vec![oid::EKU_CLIENT_AUTH.into()],
+                key_usage_bits: ku::DIGITAL_SIGNATURE | ku::KEY_ENCIPHERMENT,
+                dns_names: vec!["dev1.corp.example".into()],
+                ip_addresses: vec![],
+                emails: vec![],
+                validity_days: 365,
+            }
+        );
+    }
+
+    #[test]
+    fn ec_keys_get_no_key_encipherment() {
+        for curve in [oid::CURVE_P256, oid::CURVE_P384] {
+            let mut f = good();
+            f.public_key = PublicKeyFacts::Ec {
+                curve_oid: curve.into(),
+            };
+            assert_eq!(issue(&f, None).key_usage_bits, ku::DIGITAL_SIGNATURE);
+        }
+    }
+
+    #[test]
+    fn weak_rsa_keys_refused() {
+        for (bits, exponent) in [
+            (1024, Some(65537)),
+            (2047, Some(65537)),
+            (2056 - 4, Some(65537)),
+            (8200, Some(65537)),
+            (16384, Some(65537)),
+            (2048, Some(3)),
+            (2048, Some(1)),
+            (2048, Some(2)),
+            (2048, Some(65538)),
+            (2048, None),
+        ] {
+            let mut f = good();
+            f.public_key = PublicKeyFacts::Rsa {
+                modulus_bits: bits,
+                exponent,
+            };
+            let r = refusal(&f, None);
+            bad_request(&r);
+            assert!(
+                matches!(
+                    r.reason,
+                    RefusalReason::RsaKeySize { .. } | RefusalReason::RsaExponent { .. }
+                ),
+                "{bits} {exponent:?}: {r}"
+            );
+        }
+        for bits in [2048, 3072, 4096, 8192, 2056] {
+            let mut f = good();
+            f.public_key = PublicKeyFacts::Rsa {
+                modulus_bits: bits,
+                exponent: Some(65537),
+            };
+            issue(&f, None);
+        }
+    }
+
+    #[test]
+    fn unsupported_curves_and_algorithms_are_bad_alg() {
+        for curve in ["1.2.840.10045.3.1.1", "1.3.132.0.10", "1.3.132.0.35"] {
+            let mut f = good();
+            f.public_key = PublicKeyFacts::Ec {
+                curve_oid: curve.into(),
+            };
+            assert_eq!(refusal(&f, None).code, RefusalCode::BadAlg, "{curve}");
+        }
+        let mut f = good();
+        f.public_key = PublicKeyFacts::Other {
+            algorithm_oid: "1.3.101.112".into(),
+        };
+        assert_eq!(refusal(&f, None).code, RefusalCode::BadAlg);
+    }
+
+    #[test]
+    fn requested_ekus_must_be_within_the_template() {
+        // Asking for the template's own EKU is fine (and changes nothing).
+        let f = with_ext(ext(
+            oid::EXT_EXTENDED_KEY_USAGE,
+            RequestedValue::ExtendedKeyUsage(vec![oid::EKU_CLIENT_AUTH.into()]),
+        ));
+        assert_eq!(issue(&f, None).extended_key_usages, [oid::EKU_CLIENT_AUTH]);
+        for eku in [
+            oid::EKU_ANY,
+            oid::EKU_SERVER_AUTH,
+            oid::EKU_CERTIFICATE_REQUEST_AGENT,
+            oid::EKU_OCSP_SIGNING,
+            oid::EKU_CODE_SIGNING,
+            oid::EKU_SMART_CARD_LOGON,
+        ] {
+            let f = with_ext(ext(
+                oid::EXT_EXTENDED_KEY_USAGE,
+                RequestedValue::ExtendedKeyUsage(vec![oid::EKU_CLIENT_AUTH.into(), eku.into()]),
+            ));
+            let r = refusal(&f, None);
+            bad_request(&r);
+            assert_eq!(
+                r.reason,
+                RefusalReason::ExtendedKeyUsageNotAllowed { oid: eku.into() }
+            );
+        }
+    }
+
+    #[test]
+    fn basic_constraints_ca_true_refused_ca_false_accepted() {
+        let f = with_ext(ext(
+            oid::EXT_BASIC_CONSTRAINTS,
+            RequestedValue::BasicConstraints { ca: true },
+        ));
+        assert_eq!(refusal(&f, None).reason, RefusalReason::CaRequested);
+        let f = with_ext(ext(
+            oid::EXT_BASIC_CONSTRAINTS,
+            RequestedValue::BasicConstraints { ca: false },
+        ));
+        issue(&f, None);
+    }
+
+    #[test]
+    fn key_usage_outside_template_refused() {
+        for bits in [
+            ku::KEY_CERT_SIGN,
+            ku::CRL_SIGN,
+            ku::DIGITAL_SIGNATURE | ku::KEY_CERT_SIGN,
+            ku::NON_REPUDIATION,
+            ku::DATA_ENCIPHERMENT,
+        ] {
+            let f = with_ext(ext(oid::EXT_KEY_USAGE, RequestedValue::KeyUsage(bits)));
+            let r = refusal(&f, None);
+            assert!(
+                matches!(r.reason, RefusalReason::KeyUsageNotAllowed { .. }),
+                "{bits:#x}"
+            );
+        }
+        let f = with_ext(ext(
+            oid::EXT_KEY_USAGE,
+            RequestedValue::KeyUsage(ku::DIGITAL_SIGNATURE | ku::KEY_ENCIPHERMENT),
+        ));
+        issue(&f, None);
+        // keyEncipherment is RSA-only.
+        let mut f = with_ext(ext(
+            oid::EXT_KEY_USAGE,
+            RequestedValue::KeyUsage(ku::KEY_ENCIPHERMENT),
+        ));
+        f.public_key = PublicKeyFacts::Ec {
+            curve_oid: oid::CURVE_P256.into(),
+        };
+        refusal(&f, None);
+    }
+
+    #[test]
+    fn checked_extensions_are_accepted_but_never_copied() {
+        let mut f = good();
+        f.requested_extensions.push(ext(
+            oid::EXT_SUBJECT_KEY_IDENTIFIER,
+            RequestedValue::SubjectKeyIdentifier,
+        ));
+        f.requested_extensions.push(ext(
+            oid::EXT_BASIC_CONSTRAINTS,
+            RequestedValue::BasicConstraints { ca: false },
+        ));
+        assert_eq!(issue(&f, None), issue(&good(), None));
+    }
+
+    #[test]
+    fn other_extensions_refused() {
+        for o in [
+            oid::EXT_MS_APPLICATION_POLICIES,
+            oid::EXT_MS_TEMPLATE_INFO,
+            oid::EXT_MS_TEMPLATE_NAME,
+            oid::EXT_MS_NTDS_SECURITY,
+            oid::EXT_CERTIFICATE_POLICIES,
+            oid::EXT_NAME_CONSTRAINTS,
+            oid::EXT_POLICY_CONSTRAINTS,
+            oid::EXT_AUTHORITY_INFO_ACCESS,
+            oid::EXT_CRL_DISTRIBUTION_POINTS,
+            oid::EXT_SUBJECT_INFO_ACCESS,
+            "1.2.3.4",
+        ] {
+            let r = refusal(&with_ext(ext(o, RequestedValue::Other)), None);
+            bad_request(&r);
+            assert_eq!(
+                r.reason,
+                RefusalReason::ExtensionNotAllowed { oid: o.into() }
+            );
+        }
+    }
+
+    #[test]
+    fn mislabeled_extension_values_refused() {
+        // An EKU value claimed under the SAN OID: the facts disagree with themselves.
+        let f = with_ext(ext(
+            oid::EXT_MS_APPLICATION_POLICIES,
+            RequestedValue::ExtendedKeyUsage(vec![oid::EKU_CLIENT_AUTH.into()]),
+        ));
+        assert!(matches!(
+            refusal(&f, None).reason,
+            RefusalReason::ExtensionNotAllowed { .. }
+        ));
+        let f = with_ext(ext(oid::EXT_KEY_USAGE, RequestedValue::Malformed));
+        assert!(matches!(
+            refusal(&f, None).reason,
+            RefusalReason::MalformedExtension { .. }
+        ));
+    }
+
+    #[test]
+    fn duplicate_extensions_refused() {
+        let f = with_ext(ext(
+            oid::EXT_SUBJECT_ALT_NAME,
+            RequestedValue::SubjectAltName,
+        ));
+        assert_eq!(
+            refusal(&f, None).reason,
+            RefusalReason::DuplicateExtension {
+                oid: oid::EXT_SUBJECT_ALT_NAME.into()
+            }
+        );
+    }
+
+    #[test]
+    fn san_kinds_not_allowed_refused() {
+        for san in [
+            SanFact::OtherName {
+                type_id: oid::SAN_OTHER_NAME_UPN.into(),
+            },
+            SanFact::OtherName {
+                type_id: "1.2.3".into(),
+            },
+            SanFact::Email("a@corp.example".into()),
+            SanFact::Ip(vec![10, 0, 0, 1]),
+            SanFact::Uri("tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-500".into()),
+            SanFact::Uri("https://corp.example/".into()),
+            SanFact::Other("directoryName".into()),
+        ] {
+            let mut f = good();
+            f.subject_alt_names.push(san.clone());
+            let r = refusal(&f, None);
+            bad_request(&r);
+            assert!(
+                matches!(r.reason, RefusalReason::SanKindNotAllowed { .. }),
+                "{san:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn ip_and_email_sans_only_when_the_template_allows() {
+        let t = Template::new(TemplateSpec {
+            san_kinds: SanKinds {
+                dns: true,
+                ip: true,
+                email: true,
+            },
+            ..Template::device().spec().clone()
+        })
+        .unwrap();
+        let mut f = good();
+        f.subject_alt_names.push(SanFact::Ip(vec![10, 0, 0, 1]));
+        f.subject_alt_names
+            .push(SanFact::Email("Dev1@Corp.Example".into()));
+        let Decision::Issue(p) = decide(&f, &t, None) else {
+            panic!("refused")
+        };
+        assert_eq!(p.ip_addresses, [vec![10, 0, 0, 1]]);
+        assert_eq!(p.emails, ["Dev1@corp.example"]);
+        // Still no UPN, and still well-formed values only.
+        let mut f = good();
+        f.subject_alt_names.push(SanFact::Ip(vec![10, 0, 0]));
+        assert!(matches!(
+            refusal_for(&f, &t, None).reason,
+            RefusalReason::InvalidIpAddress { len: 3 }
+        ));
+        let mut f = good();
+        f.subject_alt_names.push(SanFact::OtherName {
+            type_id: oid::SAN_OTHER_NAME_UPN.into(),
+        });
+        refusal_for(&f, &t, None);
+    }
+
+    #[test]
+    fn dns_name_tricks_refused() {
+        for name in [
+            "dev1\0.evil.com",
+            "*.corp.example",
+            "DEV1.corp.example.",
+            "dev1..corp.example",
+            "dеv1.corp.example",
+            "",
+        ] {
+            let mut f = good();
+            f.subject_alt_names = vec![SanFact::Dns(name.into())];
+            let r = refusal(&f, None);
+            bad_request(&r);
+            assert!(
+                matches!(r.reason, RefusalReason::InvalidDnsName { .. }),
+                "{name:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn dns_names_are_normalized_and_deduplicated() {
+        let mut f = good();
+        f.subject_alt_names = vec![
+            SanFact::Dns("A.Example".into()),
+            SanFact::Dns("a.example".into()),
+            SanFact::Dns("b.example".into()),
+        ];
+        assert_eq!(issue(&f, None).dns_names, ["a.example", "b.example"]);
+    }
+
+    #[test]
+    fn subject_shape_rules() {
+        let mut f = good();
+        f.subject = vec![cn("a"), cn("b")];
+        assert_eq!(refusal(&f, None).reason, RefusalReason::MultipleCommonNames);
+
+        let mut f = good();
+        let mut a = cn("a");
+        a.multi_valued_rdn = true;
+        let mut b = org("b");
+        b.multi_valued_rdn = true;
+        f.subject = vec![a, b];
+        assert_eq!(refusal(&f, None).reason, RefusalReason::MultiValuedRdn);
+
+        let mut f = good();
+        f.subject = vec![cn("dev1\u{0}admin")];
+        assert!(matches!(
+            refusal(&f, None).reason,
+            RefusalReason::ControlCharacterInSubject { .. }
+        ));
+    }
+
+    #[test]
+    fn a_request_needs_some_name() {
+        let mut f = good();
+        f.subject.clear();
+        f.subject_alt_names.clear();
+        f.requested_extensions.clear();
+        assert_eq!(refusal(&f, None).reason, RefusalReason::NoName);
+        // A SAN alone, or a subject alone, is enough.
+        let mut f = good();
+        f.subject.clear();
+        issue(&f, None);
+        let mut f = good();
+        f.subject_alt_names.clear();
+        issue(&f, None);
+    }
+
+    #[test]
+    fn request_attributes_refused() {
+        for attr in [
+            oid::ATTR_MS_ENROLLMENT_NAME_VALUE_PAIR,
+            "1.3.6.1.4.1.311.13.1",
+            "1.2.3.4",
+        ] {
+            let mut f = good();
+            f.attributes.push(attr.into());
+            assert_eq!(
+                refusal(&f, None).reason,
+                RefusalReason::AttributeNotAllowed { oid: attr.into() }
+            );
+        }
+    }
+
+    #[test]
+    fn validity_is_the_templates_whatever_the_request() {
+        // No fact can carry a validity: the profile's is the template's.
+        let t = Template::new(TemplateSpec {
+            validity_days: 30,
+            ..Template::device().spec().clone()
+        })
+        .unwrap();
+        let Decision::Issue(p) = decide(&good(), &t, None) else {
+            panic!("refused")
+        };
+        assert_eq!(p.validity_days, 30);
+    }
+
+    fn binding(template: Option<&str>, subject: Option<&str>, sans: &[&str]) -> Binding {
+        Binding {
+            template: template.map(Into::into),
+            subject: subject.map(Into::into),
+            sans: sans.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn binding_matches_normalized() {
+        let b = binding(
+            Some("device"),
+            Some("cn=DEV1, o=org"),
+            &["dns:dev1.corp.example"],
+        );
+        issue(&good(), Some(&b));
+        // Template-only binding leaves names free.
+        issue(&good(), Some(&binding(Some("device"), None, &[])));
+    }
+
+    #[test]
+    fn binding_template_mismatch_refused() {
+        let r = refusal(&good(), Some(&binding(Some("vpn"), None, &[])));
+        assert!(matches!(r.reason, RefusalReason::TemplateMismatch { .. }));
+    }
+
+    #[test]
+    fn binding_subject_mismatch_refused() {
+        for subject in [
+            "CN=dev2,O=Org",
+            "O=Org,CN=dev1",
+            "CN=dev1",
+            "CN=dev1,O=Org,C=US",
+        ] {
+            let r = refusal(&good(), Some(&binding(None, Some(subject), &[])));
+            bad_request(&r);
+            assert!(
+                r.to_string().contains("name not authorized by challenge"),
+                "{subject}: {r}"
+            );
+        }
+    }
+
+    #[test]
+    fn esc1_san_outside_binding_refused() {
+        let b = binding(None, Some("CN=dev1,O=Org"), &["dns:dev1.corp.example"]);
+        let mut f = good();
+        f.subject_alt_names
+            .push(SanFact::Dns("dc01.corp.example".into()));
+        let r = refusal(&f, Some(&b));
+        assert_eq!(
+            r.reason,
+            RefusalReason::NameNotAuthorized {
+                name: "dns:dc01.corp.example".into()
+            }
+        );
+        assert!(r.to_string().contains("name not authorized by challenge"));
+        // A subject binding alone binds every SAN too.
+        let b = binding(None, Some("CN=dev1,O=Org"), &[]);
+        assert!(matches!(
+            refusal(&good(), Some(&b)).reason,
+            RefusalReason::NameNotAuthorized { .. }
+        ));
+        // Fewer SANs than bound is fine.
+        let b = binding(None, None, &["dns:dev1.corp.example", "dns:other.example"]);
+        issue(&good(), Some(&b));
+    }
+
+    #[test]
+    fn invalid_binding_refused() {
+        let r = refusal(&good(), Some(&binding(None, None, &["upn:admin@corp"])));
+        assert!(matches!(r.reason, RefusalReason::BindingInvalid(_)));
+    }
+}

@@ -1,0 +1,259 @@
+//! Name rules: plain LDH hostnames, simple e-mail addresses, and the RFC 4514 string form of a
+//! subject used for display and for binding comparison.
+
+use crate::facts::SubjectAttribute;
+
+/// RFC 4514 §3 short names, plus the two non-standard ones operators type every day.
+const ATTRIBUTE_NAMES: &[(&str, &str)] = &[
+    ("CN", "2.5.4.3"),
+    ("L", "2.5.4.7"),
+    ("ST", "2.5.4.8"),
+    ("O", "2.5.4.10"),
+    ("OU", "2.5.4.11"),
+    ("C", "2.5.4.6"),
+    ("STREET", "2.5.4.9"),
+    ("DC", "0.9.2342.19200300.100.1.25"),
+    ("UID", "0.9.2342.19200300.100.1.1"),
+    ("SERIALNUMBER", "2.5.4.5"),
+    ("emailAddress", "1.2.840.113549.1.9.1"),
+];
+
+/// The dotted OID of an attribute type written as a short name (case-insensitive, `E` is
+/// accepted for emailAddress) or as a dotted OID.
+pub(crate) fn attribute_type_oid(name: &str) -> Option<String> {
+    if name.eq_ignore_ascii_case("E") {
+        return Some("1.2.840.113549.1.9.1".to_owned());
+    }
+    if let Some((_, oid)) = ATTRIBUTE_NAMES
+        .iter()
+        .find(|(short, _)| short.eq_ignore_ascii_case(name))
+    {
+        return Some((*oid).to_owned());
+    }
+    let dotted = name
+        .strip_prefix("OID.")
+        .or_else(|| name.strip_prefix("oid."))
+        .unwrap_or(name);
+    let ok = dotted.split('.').count() >= 2
+        && dotted
+            .split('.')
+            .all(|a| !a.is_empty() && a.bytes().all(|b| b.is_ascii_digit()));
+    ok.then(|| dotted.to_owned())
+}
+
+fn attribute_type_name(oid: &str) -> &str {
+    ATTRIBUTE_NAMES
+        .iter()
+        .find(|(_, o)| *o == oid)
+        .map_or(oid, |(short, _)| short)
+}
+
+/// The subject as an RFC 4514 string: last RDN first, `CN=dev1,O=Org`, special characters
+/// escaped and control characters as `\XX`, so the result is safe to log.
+pub fn subject_display(subject: &[SubjectAttribute]) -> String {
+    let mut out = String::new();
+    let mut iter = subject.iter().rev().peekable();
+    while let Some(attr) = iter.next() {
+        out.push_str(attribute_type_name(&attr.oid));
+        out.push('=');
+        escape_value(&attr.value, &mut out);
+        if let Some(next) = iter.peek() {
+            // Attributes of one multi-valued RDN are adjacent; `+` joins them.
+            out.push(if attr.multi_valued_rdn && next.multi_valued_rdn {
+                '+'
+            } else {
+                ','
+            });
+        }
+    }
+    out
+}
+
+fn escape_value(value: &str, out: &mut String) {
+    let last = value.chars().count().saturating_sub(1);
+    for (i, c) in value.chars().enumerate() {
+        match c {
+            ',' | '+' | '"' | '\\' | '<' | '>' | ';' | '=' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '#' if i == 0 => out.push_str("\\#"),
+            ' ' if i == 0 || i == last => out.push_str("\\ "),
+            c if c.is_control() => {
+                let mut buf = [0u8; 4];
+                for b in c.encode_utf8(&mut buf).bytes() {
+                    out.push_str(&format!("\\{b:02X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+}
+
+/// A value as bindings compare it: surrounding white space removed, inner runs of white space
+/// folded to one space, lower case.
+pub(crate) fn normalize_value(value: &str) -> String {
+    value
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase()
+}
+
+/// Checks that `name` is a plain LDH hostname (RFC 1123 §2.1, RFC 5280 §4.2.1.6 preferred name
+/// syntax) and returns it in lower case. No wildcard, no trailing dot, no empty label, ASCII
+/// only; the error says what is wrong, for the audit log.
+pub fn normalize_dns_name(name: &str) -> Result<String, &'static str> {
+    if name.is_empty() {
+        return Err("empty");
+    }
+    if name.chars().any(char::is_control) {
+        return Err("control character");
+    }
+    if !name.is_ascii() {
+        return Err("non-ASCII character");
+    }
+    if name.contains('*') {
+        return Err("wildcard");
+    }
+    if name.ends_with('.') {
+        return Err("trailing dot");
+    }
+    if name.len() > 253 {
+        return Err("longer than 253 characters");
+    }
+    let mut last_label = "";
+    for label in name.split('.') {
+        if label.is_empty() {
+            return Err("empty label");
+        }
+        if label.len() > 63 {
+            return Err("label longer than 63 characters");
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        {
+            return Err("character other than letter, digit, hyphen");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("label starts or ends with a hyphen");
+        }
+        last_label = label;
+    }
+    if last_label.bytes().all(|b| b.is_ascii_digit()) {
+        return Err("looks like an IP address");
+    }
+    Ok(name.to_ascii_lowercase())
+}
+
+/// Checks a plain `local@domain` address (no quoting, no comments) and lower-cases its domain.
+pub(crate) fn normalize_email(address: &str) -> Option<String> {
+    let (local, domain) = address.split_once('@')?;
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && local
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !b"@\"(),:;<>[\\]".contains(&b));
+    if !local_ok {
+        return None;
+    }
+    let domain = normalize_dns_name(domain).ok()?;
+    Some(format!("{local}@{domain}"))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+
+    fn attr(oid: &str, value: &str) -> SubjectAttribute {
+        SubjectAttribute {
+            oid: oid.into(),
+            value: value.into(),
+            multi_valued_rdn: false,
+        }
+    }
+
+    #[test]
+    fn dns_names_plain_ldh_only() {
+        assert_eq!(
+            normalize_dns_name("Dev1.Corp.Example"),
+            Ok("dev1.corp.example".into())
+        );
+        assert_eq!(normalize_dns_name("dev1"), Ok("dev1".into()));
+        assert_eq!(normalize_dns_name("a-b.c0"), Ok("a-b.c0".into()));
+        for (bad, why) in [
+            ("", "empty"),
+            ("dev1\0.evil.com", "control character"),
+            ("dev1\n.evil.com", "control character"),
+            ("*.corp.example", "wildcard"),
+            ("DEV1.corp.example.", "trailing dot"),
+            ("dev1..corp", "empty label"),
+            (".corp", "empty label"),
+            ("dеv1.corp.example", "non-ASCII character"), // Cyrillic е
+            ("dev_1.corp", "character other than letter, digit, hyphen"),
+            ("dev 1.corp", "character other than letter, digit, hyphen"),
+            ("-dev.corp", "label starts or ends with a hyphen"),
+            ("10.0.0.1", "looks like an IP address"),
+        ] {
+            assert_eq!(normalize_dns_name(bad), Err(why), "{bad:?}");
+        }
+        let long_label = "a".repeat(64);
+        assert!(normalize_dns_name(&long_label).is_err());
+        let long_name = ["a".repeat(60).as_str(); 5].join(".");
+        assert!(normalize_dns_name(&long_name).is_err());
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(
+            normalize_email("Dev1@Corp.Example"),
+            Some("Dev1@corp.example".into())
+        );
+        for bad in ["", "dev1", "@corp", "a@b@c", "a b@c", "a@*.c", "a\0@c"] {
+            assert_eq!(normalize_email(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn display_is_rfc4514_order_and_escaped() {
+        let subject = vec![
+            attr("2.5.4.6", "US"),
+            attr("2.5.4.10", "Org, Inc."),
+            attr("2.5.4.3", "dev1"),
+        ];
+        assert_eq!(subject_display(&subject), "CN=dev1,O=Org\\, Inc.,C=US");
+        let nasty = vec![attr("2.5.4.3", " #a\nb "), attr("1.2.3.4", "x")];
+        assert_eq!(subject_display(&nasty), "1.2.3.4=x,CN=\\ #a\\0Ab\\ ");
+    }
+
+    #[test]
+    fn display_joins_multi_valued_rdn_with_plus() {
+        let mut a = attr("2.5.4.3", "a");
+        a.multi_valued_rdn = true;
+        let mut b = attr("2.5.4.10", "b");
+        b.multi_valued_rdn = true;
+        assert_eq!(subject_display(&[a, b]), "O=b+CN=a");
+    }
+
+    #[test]
+    fn attribute_types() {
+        assert_eq!(attribute_type_oid("cn").as_deref(), Some("2.5.4.3"));
+        assert_eq!(
+            attribute_type_oid("E").as_deref(),
+            Some("1.2.840.113549.1.9.1")
+        );
+        assert_eq!(
+            attribute_type_oid("OID.2.5.4.3").as_deref(),
+            Some("2.5.4.3")
+        );
+        assert_eq!(attribute_type_oid("2.5.4.97").as_deref(), Some("2.5.4.97"));
+        assert_eq!(attribute_type_oid("XYZ"), None);
+    }
+
+    #[test]
+    fn value_normalization() {
+        assert_eq!(normalize_value("  Dev   One \t"), "dev one");
+    }
+}
