@@ -1,2 +1,19 @@
-//! The RA pipeline: decode, verify, decrypt, check possession, check challenge, policy, counter-sign, forward to the CA.
+//! The RA pipeline: decode → verify signature → decrypt → parse the CSR and check proof of
+//! possession → check the challenge → policy → counter-sign → forward to a CA → record →
+//! reply. See `docs/contracts.md`.
 #![forbid(unsafe_code)]
+
+pub mod authority;
+pub mod challenge;
+pub mod config;
+mod countersign;
+pub mod error;
+mod pipeline;
+mod renewal;
+mod reply;
+mod verify;
+
+pub use authority::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};
+pub use config::{CryptoPolicy, RaConfig, RaIdentity};
+pub use error::{BadEnvelope, EnrollError};
+pub use pipeline::{Ra, RequestContext};

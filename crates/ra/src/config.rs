@@ -1,0 +1,45 @@
+//! What the operator decides about the RA; loaded by the binary, checked there.
+
+use std::sync::Arc;
+
+/// Which legacy algorithms a deployment has opted into. Both default to off; each is logged as
+/// a warning at every start and fails `scepd doctor`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CryptoPolicy {
+    /// `legacy_crypto = true`: also accept 3DES content encryption and SHA-1 digests.
+    pub legacy_crypto: bool,
+    /// `insecure_single_des = true`: also accept single DES (micromdm's scepclient needs it).
+    pub insecure_single_des: bool,
+}
+
+/// The RA's settings.
+#[derive(Debug, Clone)]
+pub struct RaConfig {
+    pub crypto: CryptoPolicy,
+    /// Template used for a challenge minted without one.
+    pub default_template: String,
+    /// How long the CA accepts a counter-signed statement after the RA signed it.
+    pub statement_ttl_secs: i64,
+}
+
+impl Default for RaConfig {
+    fn default() -> Self {
+        Self {
+            crypto: CryptoPolicy::default(),
+            default_template: "device".into(),
+            statement_ttl_secs: 300,
+        }
+    }
+}
+
+/// The RA's two keys and their certificates: the enrollment agent (signs replies and the
+/// counter-signed requests) and the CEP encryption key (decrypts envelopes). Never the same key.
+#[derive(Clone)]
+pub struct RaIdentity {
+    pub signer: Arc<dyn keys::Signer>,
+    pub signing_certificate: Vec<u8>,
+    pub decrypter: Arc<dyn keys::Decrypter>,
+    pub encryption_certificate: Vec<u8>,
+    /// The issuing CA's certificate: GetCACert serves it and renewals must chain to it.
+    pub ca_certificate: Vec<u8>,
+}

@@ -1,0 +1,133 @@
+//! The RA's one error enum and the one place that maps it to a SCEP failInfo.
+//!
+//! Clients see a failInfo and a generic text; the precise reason (`Display`) goes to the audit
+//! log only. Every class of failure that could leak something about the envelope's content key
+//! or the challenge (decryption, padding, CSR parsing, unknown/expired/used/wrong-binding
+//! challenge) maps to the same failInfo *and* the same text, so the answers are identical.
+
+use scep::FailInfo;
+
+/// Why an enrollment was not granted. `Display` is for the audit log, never for the client.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum EnrollError {
+    #[error("unsupported messageType {0:?}")]
+    UnsupportedMessageType(String),
+    #[error("signer certificate for the SignerInfo is missing or unreadable")]
+    SignerCertificateMissing,
+    #[error("signature algorithm not allowed: {0}")]
+    AlgorithmNotAllowed(String),
+    #[error("outer signature invalid: {0}")]
+    BadSignature(String),
+    #[error("senderNonce missing or of a bad length")]
+    BadNonce,
+    #[error("envelope not addressed to our encryption certificate")]
+    NotAddressedToUs,
+    #[error("content encryption algorithm not allowed: {0}")]
+    CipherNotAllowed(String),
+    /// Decryption, padding and CSR parsing failures are one variant on purpose: the client
+    /// must not be able to tell them apart (Bleichenbacher/Marvin, CBC padding oracle).
+    #[error("request content could not be decrypted or parsed")]
+    Undecipherable,
+    #[error("CSR self-signature invalid")]
+    BadCsrSignature,
+    #[error("PKCSReq not signed by the key of its CSR")]
+    NoProofOfPossession,
+    #[error("challenge {0}")]
+    Challenge(ChallengeFailure),
+    #[error("policy refused: {0}")]
+    Policy(String),
+    #[error("policy refused the algorithm: {0}")]
+    PolicyAlgorithm(String),
+    #[error("transactionID reused with a different key or request")]
+    TransactionConflict,
+    #[error("renewal refused: {0}")]
+    Renewal(String),
+    #[error("no certificate matches the query: {0}")]
+    NotFound(String),
+    #[error("operation not available: {0}")]
+    Unavailable(&'static str),
+    #[error("the CA refused: {0}")]
+    CaRefused(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+/// Which check a challenge failed. All of them give the client the same answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ChallengeFailure {
+    Missing,
+    Unknown,
+    Expired,
+    Used,
+    WrongBinding,
+}
+
+impl std::fmt::Display for ChallengeFailure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Missing => "missing",
+            Self::Unknown => "unknown",
+            Self::Expired => "expired",
+            Self::Used => "already used",
+            Self::WrongBinding => "bound to other names or template",
+        })
+    }
+}
+
+/// The generic text sent with every failure whose cause must stay secret.
+pub const REFUSED_TEXT: &str = "request refused";
+
+impl EnrollError {
+    /// The failInfo and client-visible text: the only mapping from errors to the wire.
+    pub fn wire(&self) -> (FailInfo, &'static str) {
+        match self {
+            Self::UnsupportedMessageType(_) => (FailInfo::BadRequest, "unsupported message type"),
+            Self::SignerCertificateMissing | Self::BadSignature(_) | Self::BadNonce => {
+                (FailInfo::BadMessageCheck, "message check failed")
+            }
+            Self::NotAddressedToUs => (FailInfo::BadMessageCheck, "message check failed"),
+            Self::AlgorithmNotAllowed(_) | Self::CipherNotAllowed(_) | Self::PolicyAlgorithm(_) => {
+                (FailInfo::BadAlg, "algorithm not allowed")
+            }
+            Self::BadCsrSignature | Self::NoProofOfPossession => {
+                (FailInfo::BadMessageCheck, "proof of possession failed")
+            }
+            Self::Undecipherable | Self::Challenge(_) => (FailInfo::BadRequest, REFUSED_TEXT),
+            Self::Policy(_) | Self::CaRefused(_) | Self::TransactionConflict | Self::Renewal(_) => {
+                (FailInfo::BadRequest, "request not permitted by policy")
+            }
+            Self::NotFound(_) => (FailInfo::BadCertId, "no matching certificate"),
+            Self::Unavailable(_) => (FailInfo::BadRequest, "operation not available"),
+            Self::Internal(_) => (FailInfo::BadRequest, "temporary failure, retry later"),
+        }
+    }
+}
+
+/// The message could not be read far enough to answer with a signed CertRep
+/// (no transactionID, no senderNonce, not a SignedData): the HTTP layer answers 400.
+#[derive(Debug, thiserror::Error)]
+#[error("malformed PKIOperation message: {0}")]
+pub struct BadEnvelope(pub String);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_secret_dependent_failure_gives_the_same_answer() {
+        let answers: Vec<_> = [
+            EnrollError::Undecipherable,
+            EnrollError::Challenge(ChallengeFailure::Missing),
+            EnrollError::Challenge(ChallengeFailure::Unknown),
+            EnrollError::Challenge(ChallengeFailure::Expired),
+            EnrollError::Challenge(ChallengeFailure::Used),
+            EnrollError::Challenge(ChallengeFailure::WrongBinding),
+        ]
+        .iter()
+        .map(EnrollError::wire)
+        .collect();
+        assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
+        assert_eq!(answers[0], (FailInfo::BadRequest, REFUSED_TEXT));
+    }
+}

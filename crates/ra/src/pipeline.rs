@@ -1,0 +1,482 @@
+//! The PKIOperation pipeline: decode → verify signature → dispatch on an allow-list of
+//! message types → decrypt → check possession → consume challenge → policy → counter-sign →
+//! CA → record → reply.
+
+use std::sync::Arc;
+
+use scep::{ContentCipher, MessageData, MessageType, MessageTypeField, PkiMessage, PkiStatus};
+use sha2::{Digest, Sha256};
+use store::{AuditEvent, AuditKind, ChallengeStatus, Issuance, Store, StoreError};
+
+use crate::authority::{CertificateAuthority, IssuedCertificate};
+use crate::config::{RaConfig, RaIdentity};
+use crate::error::{BadEnvelope, ChallengeFailure, EnrollError};
+use crate::reply::{self, ReplyContext, ReplySigner};
+use crate::verify::{self, ProofOfPossession, VerifiedSignature};
+
+/// Who sent a request and when, as the HTTP layer saw it.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub now: i64,
+    pub peer: String,
+}
+
+/// The registration authority.
+pub struct Ra {
+    config: RaConfig,
+    identity: RaIdentity,
+    encryption: scep::LenientCertificate,
+    ca_certificate: scep::LenientCertificate,
+    store: Store,
+    ca: Arc<dyn CertificateAuthority>,
+}
+
+/// The outcome of a successful enrollment step, before it is put on the wire.
+enum Granted {
+    Certificate { certificate: Vec<u8>, cipher: ContentCipher },
+}
+
+/// A request the RA approved, ready to be counter-signed. Only [`Ra::approve`] makes one,
+/// and it needs the proofs of signature, possession and challenge.
+struct Approved<'a> {
+    csr_der: &'a [u8],
+    template: String,
+    binding: Option<policy::Binding>,
+    challenge_hash: Option<[u8; 32]>,
+}
+
+impl Ra {
+    pub fn new(
+        config: RaConfig,
+        identity: RaIdentity,
+        store: Store,
+        ca: Arc<dyn CertificateAuthority>,
+    ) -> Result<Self, EnrollError> {
+        let encryption = scep::parse_certificate_lenient(&identity.encryption_certificate)
+            .map_err(|e| EnrollError::Internal(format!("RA encryption certificate: {e}")))?;
+        let ca_certificate = scep::parse_certificate_lenient(&identity.ca_certificate)
+            .map_err(|e| EnrollError::Internal(format!("CA certificate: {e}")))?;
+        Ok(Self { config, identity, encryption, ca_certificate, store, ca })
+    }
+
+    pub fn identity(&self) -> &RaIdentity {
+        &self.identity
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Handles one PKIOperation body. `Err` means nothing could be read to answer with a
+    /// signed CertRep (HTTP 400); every other outcome is a signed CertRep.
+    pub async fn handle_pki_operation(
+        &self,
+        body: &[u8],
+        context: &RequestContext,
+    ) -> Result<Vec<u8>, BadEnvelope> {
+        let message = match scep::parse_pki_message(body) {
+            Ok(m) => m,
+            Err(e) => {
+                self.audit(context, AuditKind::RequestMalformed, format!("unparseable: {e}")).await;
+                return Err(BadEnvelope(e.to_string()));
+            }
+        };
+        let (Some(transaction_id), Some(nonce)) =
+            (message.transaction_id.clone(), message.sender_nonce.clone())
+        else {
+            self.audit(context, AuditKind::RequestMalformed, "no transactionID or senderNonce".into())
+                .await;
+            return Err(BadEnvelope("transactionID and senderNonce are required".into()));
+        };
+        let mut reply_context = ReplyContext {
+            transaction_id: &transaction_id,
+            recipient_nonce: &nonce,
+            request_algorithm: None,
+        };
+        let signer = ReplySigner {
+            signer: self.identity.signer.as_ref(),
+            certificate: &self.identity.signing_certificate,
+        };
+        let outcome = self.process(&message, context, &mut reply_context).await;
+        let built = match outcome {
+            Ok((Granted::Certificate { certificate, cipher }, requester)) => {
+                let chain = vec![certificate];
+                reply::envelope_to(&requester, reply::reply_cipher(Some(cipher)), &chain)
+                    .and_then(|env| {
+                        reply::cert_rep(&signer, &reply_context, PkiStatus::Success, None, Some(env))
+                    })
+            }
+            Err(error) => Err(error),
+        };
+        let error = match built {
+            Ok(bytes) => return Ok(bytes),
+            Err(error) => error,
+        };
+        let kind = match &error {
+            EnrollError::Challenge(_) => AuditKind::ChallengeRejected,
+            EnrollError::Internal(_) => AuditKind::InternalError,
+            _ => AuditKind::EnrollmentRefused,
+        };
+        tracing::info!(transaction_id = %transaction_id, peer = %context.peer, reason = %error, "enrollment refused");
+        self.audit(context, kind, format!("transaction {transaction_id}: {error}")).await;
+        let (fail_info, text) = error.wire();
+        reply::cert_rep(&signer, &reply_context, PkiStatus::Failure(fail_info), Some(text), None)
+            .map_err(|e| {
+                tracing::error!(error = %e, "could not sign a FAILURE reply");
+                BadEnvelope("internal error".into())
+            })
+    }
+
+    async fn process(
+        &self,
+        message: &PkiMessage,
+        context: &RequestContext,
+        reply_context: &mut ReplyContext<'_>,
+    ) -> Result<(Granted, scep::LenientCertificate), EnrollError> {
+        // The allow-list comes first: an unimplemented type never reaches any other check
+        // (step-ca CVE-2026-30836 issued certificates for type 18 without a challenge).
+        let message_type = match &message.message_type {
+            MessageTypeField::Known(t) if *t != MessageType::CertRep => *t,
+            MessageTypeField::Known(t) => {
+                return Err(EnrollError::UnsupportedMessageType(format!("{t:?}")));
+            }
+            MessageTypeField::Unsupported(raw) => {
+                return Err(EnrollError::UnsupportedMessageType(raw.clone()));
+            }
+            _ => return Err(EnrollError::UnsupportedMessageType("unknown".into())),
+        };
+        let crypto = self.config.crypto;
+        let signature = verify::outer_signature(message, crypto)?;
+        reply_context.request_algorithm = Some(signature.algorithm);
+        let envelope = scep::parse_envelope(message.content.as_deref().unwrap_or_default())
+            .map_err(|_| EnrollError::Undecipherable)?;
+        let decrypted = verify::open_envelope(
+            &envelope,
+            &self.encryption.issuer_der,
+            &self.encryption.serial,
+            self.encryption.subject_key_identifier.as_deref(),
+            self.identity.decrypter.as_ref(),
+            crypto,
+        )?;
+        let data = scep::parse_message_data(message_type, &decrypted.plaintext)
+            .map_err(|_| EnrollError::Undecipherable)?;
+        let transaction_id = reply_context.transaction_id;
+        let granted = match (message_type, data) {
+            (MessageType::PkcsReq, MessageData::CertificationRequest(csr)) => {
+                self.enroll(&csr, &signature, transaction_id, context, decrypted.cipher).await?
+            }
+            (MessageType::RenewalReq, MessageData::CertificationRequest(csr)) => {
+                self.renew(&csr, &signature, transaction_id, context, decrypted.cipher).await?
+            }
+            (MessageType::CertPoll, MessageData::IssuerAndSubject { .. }) => {
+                self.poll(&signature, transaction_id, decrypted.cipher).await?
+            }
+            (MessageType::GetCert, MessageData::IssuerAndSerial { issuer_der, serial }) => {
+                self.get_cert(&issuer_der, &serial, decrypted.cipher).await?
+            }
+            (MessageType::GetCrl, MessageData::IssuerAndSerial { .. }) => {
+                return Err(EnrollError::Unavailable("CRLs are not published yet"));
+            }
+            _ => return Err(EnrollError::Undecipherable),
+        };
+        Ok((granted, signature.signer))
+    }
+
+    /// PKCSReq: a new enrollment authorised by a one-time challenge.
+    async fn enroll(
+        &self,
+        csr_der: &[u8],
+        signature: &VerifiedSignature,
+        transaction_id: &str,
+        context: &RequestContext,
+        cipher: ContentCipher,
+    ) -> Result<Granted, EnrollError> {
+        let csr = request::csr::inspect(csr_der).map_err(|_| EnrollError::Undecipherable)?;
+        let possession = verify::pkcs_req_possession(&csr, signature, self.config.crypto)?;
+        let signer_key_hash: [u8; 32] = Sha256::digest(&signature.signer.spki_der).into();
+        let request_hash: [u8; 32] = Sha256::digest(csr_der).into();
+        if let Some(previous) = self.replay(transaction_id, &signer_key_hash, &request_hash).await? {
+            return Ok(Granted::Certificate { certificate: previous, cipher });
+        }
+        let challenge = self.check_challenge(&csr, context.now).await?;
+        let approved = self.approve(&csr, csr_der, &possession, challenge)?;
+        let issued = self.counter_sign_and_issue(&approved, transaction_id, context.now).await?;
+        self.record(&approved, &issued, transaction_id, signer_key_hash, request_hash, context)
+            .await
+            .map(|certificate| Granted::Certificate { certificate, cipher })
+    }
+
+    /// RenewalReq: signed by a certificate we issued, unexpired, same subject, names ⊆ old.
+    async fn renew(
+        &self,
+        csr_der: &[u8],
+        signature: &VerifiedSignature,
+        transaction_id: &str,
+        context: &RequestContext,
+        cipher: ContentCipher,
+    ) -> Result<Granted, EnrollError> {
+        let csr = request::csr::inspect(csr_der).map_err(|_| EnrollError::Undecipherable)?;
+        let possession = verify::renewal_possession(&csr, self.config.crypto)?;
+        let signer_key_hash: [u8; 32] = Sha256::digest(&signature.signer.spki_der).into();
+        let request_hash: [u8; 32] = Sha256::digest(csr_der).into();
+        if let Some(previous) = self.replay(transaction_id, &signer_key_hash, &request_hash).await? {
+            return Ok(Granted::Certificate { certificate: previous, cipher });
+        }
+        let old = crate::renewal::check_provenance(
+            &signature.signer_certificate,
+            &signature.signer,
+            &self.ca_certificate,
+            &self.store,
+            context.now,
+        )
+        .await?;
+        let approved = self.approve_renewal(&csr, csr_der, &possession, old)?;
+        let issued = self.counter_sign_and_issue(&approved, transaction_id, context.now).await?;
+        self.record(&approved, &issued, transaction_id, signer_key_hash, request_hash, context)
+            .await
+            .map(|certificate| Granted::Certificate { certificate, cipher })
+    }
+
+    /// A transactionID seen before: the same key and request get the same certificate back
+    /// (a client retrying after a lost reply); anything else is refused.
+    async fn replay(
+        &self,
+        transaction_id: &str,
+        signer_key_hash: &[u8; 32],
+        request_hash: &[u8; 32],
+    ) -> Result<Option<Vec<u8>>, EnrollError> {
+        let previous = self
+            .store
+            .find_transaction(transaction_id)
+            .await
+            .map_err(|e| EnrollError::Internal(e.to_string()))?;
+        match previous {
+            None => Ok(None),
+            Some(t) if t.signer_key_sha256 == *signer_key_hash && t.request_sha256 == *request_hash => {
+                Ok(Some(t.certificate_der))
+            }
+            Some(_) => Err(EnrollError::TransactionConflict),
+        }
+    }
+
+    /// Looks the challenge up by its hash and checks it is usable now. It is consumed later,
+    /// in the transaction that records the certificate.
+    async fn check_challenge(
+        &self,
+        csr: &request::csr::InspectedCsr,
+        now: i64,
+    ) -> Result<(store::ChallengeRecord, [u8; 32]), EnrollError> {
+        let password = csr
+            .challenge_password
+            .as_ref()
+            .ok_or(EnrollError::Challenge(ChallengeFailure::Missing))?;
+        let hash = crate::challenge::hash(password.as_bytes());
+        let status = self
+            .store
+            .challenge_status(&hash, now)
+            .await
+            .map_err(|e| EnrollError::Internal(e.to_string()))?;
+        match status {
+            ChallengeStatus::Usable(record) => Ok((record, hash)),
+            ChallengeStatus::Unknown => Err(EnrollError::Challenge(ChallengeFailure::Unknown)),
+            ChallengeStatus::Expired => Err(EnrollError::Challenge(ChallengeFailure::Expired)),
+            ChallengeStatus::Used => Err(EnrollError::Challenge(ChallengeFailure::Used)),
+            _ => Err(EnrollError::Challenge(ChallengeFailure::Unknown)),
+        }
+    }
+
+    /// Runs the policy for a PKCSReq. Needs the proof of possession and a usable challenge.
+    fn approve<'a>(
+        &self,
+        csr: &request::csr::InspectedCsr,
+        csr_der: &'a [u8],
+        _possession: &ProofOfPossession,
+        (challenge, hash): (store::ChallengeRecord, [u8; 32]),
+    ) -> Result<Approved<'a>, EnrollError> {
+        let binding = policy::Binding {
+            template: Some(challenge.template.clone()),
+            subject: challenge.binding_subject.clone(),
+            sans: challenge.binding_sans.clone(),
+        };
+        let template = self.template(&challenge.template)?;
+        match policy::decide(&csr.facts, &template, Some(&binding)) {
+            policy::Decision::Issue(_) => Ok(Approved {
+                csr_der,
+                template: challenge.template,
+                binding: Some(binding),
+                challenge_hash: Some(hash),
+            }),
+            policy::Decision::Refuse(refusal) => Err(refusal_error(&refusal)),
+        }
+    }
+
+    /// Runs the policy for a RenewalReq: the old certificate's template and names bound it.
+    fn approve_renewal<'a>(
+        &self,
+        csr: &request::csr::InspectedCsr,
+        csr_der: &'a [u8],
+        _possession: &ProofOfPossession,
+        old: crate::renewal::RenewedCertificate,
+    ) -> Result<Approved<'a>, EnrollError> {
+        let template = self.template(&old.template)?;
+        match policy::decide(&csr.facts, &template, Some(&old.binding)) {
+            policy::Decision::Issue(_) => Ok(Approved {
+                csr_der,
+                template: old.template,
+                binding: Some(old.binding),
+                challenge_hash: None,
+            }),
+            policy::Decision::Refuse(refusal) => Err(EnrollError::Renewal(refusal.reason.to_string())),
+        }
+    }
+
+    fn template(&self, name: &str) -> Result<policy::Template, EnrollError> {
+        // Templates beyond the default arrive with the template issue; an unknown name is a
+        // refusal, never a fallback to something wider.
+        if name == "device" {
+            Ok(policy::Template::device())
+        } else {
+            Err(EnrollError::Policy(format!("unknown template {name:?}")))
+        }
+    }
+
+    async fn counter_sign_and_issue(
+        &self,
+        approved: &Approved<'_>,
+        transaction_id: &str,
+        now: i64,
+    ) -> Result<IssuedCertificate, EnrollError> {
+        let statement = crate::countersign::sign_statement(
+            approved.csr_der,
+            &approved.template,
+            transaction_id,
+            approved.binding.as_ref(),
+            now,
+            self.config.statement_ttl_secs,
+            self.identity.signer.as_ref(),
+            &self.identity.signing_certificate,
+        )?;
+        self.ca.issue(&statement, now).await.map_err(|refusal| {
+            if refusal.bad_alg {
+                EnrollError::PolicyAlgorithm(refusal.reason)
+            } else {
+                EnrollError::CaRefused(refusal.reason)
+            }
+        })
+    }
+
+    /// Commits the certificate (and consumes the challenge) before any reply leaves.
+    async fn record(
+        &self,
+        approved: &Approved<'_>,
+        issued: &IssuedCertificate,
+        transaction_id: &str,
+        signer_key_sha256: [u8; 32],
+        request_sha256: [u8; 32],
+        context: &RequestContext,
+    ) -> Result<Vec<u8>, EnrollError> {
+        let issuance = Issuance {
+            challenge_hash: approved.challenge_hash,
+            transaction_id: transaction_id.to_owned(),
+            signer_key_sha256,
+            request_sha256,
+            serial_hex: issued.serial_hex.clone(),
+            certificate_der: issued.der.clone(),
+            subject: issued.subject.clone(),
+            not_before: issued.not_before,
+            not_after: issued.not_after,
+            template: issued.template.clone(),
+            now: context.now,
+            audit: AuditEvent {
+                at: context.now,
+                kind: AuditKind::CertificateIssued,
+                actor: context.peer.clone(),
+                detail: format!(
+                    "transaction {transaction_id}: serial {} subject {:?} template {}",
+                    issued.serial_hex, issued.subject, issued.template
+                ),
+            },
+        };
+        match self.store.record_issuance(issuance).await {
+            Ok(()) => {
+                tracing::info!(transaction_id, serial = %issued.serial_hex, subject = %issued.subject, "certificate issued");
+                Ok(issued.der.clone())
+            }
+            // Lost the race for the challenge to a concurrent request: the certificate was
+            // signed but never leaves this process and is not valid anywhere it matters.
+            Err(StoreError::ChallengeUnavailable) => {
+                Err(EnrollError::Challenge(ChallengeFailure::Used))
+            }
+            Err(StoreError::TransactionConflict) => {
+                match self.replay(transaction_id, &signer_key_sha256, &request_sha256).await? {
+                    Some(previous) => Ok(previous),
+                    None => Err(EnrollError::TransactionConflict),
+                }
+            }
+            Err(e) => Err(EnrollError::Internal(e.to_string())),
+        }
+    }
+
+    /// CertPoll (GetCertInitial): only the requester that signed the original transaction
+    /// gets its certificate; everyone else learns nothing.
+    async fn poll(
+        &self,
+        signature: &VerifiedSignature,
+        transaction_id: &str,
+        cipher: ContentCipher,
+    ) -> Result<Granted, EnrollError> {
+        let signer_key_hash: [u8; 32] = Sha256::digest(&signature.signer.spki_der).into();
+        let found = self
+            .store
+            .find_transaction(transaction_id)
+            .await
+            .map_err(|e| EnrollError::Internal(e.to_string()))?;
+        match found {
+            Some(t) if t.signer_key_sha256 == signer_key_hash => {
+                Ok(Granted::Certificate { certificate: t.certificate_der, cipher })
+            }
+            _ => Err(EnrollError::NotFound(format!("poll for transaction {transaction_id}"))),
+        }
+    }
+
+    /// GetCert: a certificate we issued, by issuer and serial.
+    async fn get_cert(
+        &self,
+        issuer_der: &[u8],
+        serial: &[u8],
+        cipher: ContentCipher,
+    ) -> Result<Granted, EnrollError> {
+        if issuer_der != self.ca_certificate.subject_der.as_slice() {
+            return Err(EnrollError::NotFound("issuer is not our CA".into()));
+        }
+        let serial_hex = hex::encode(strip_leading_zeros(serial));
+        let found = self
+            .store
+            .find_certificate(&serial_hex)
+            .await
+            .map_err(|e| EnrollError::Internal(e.to_string()))?;
+        match found {
+            Some(c) => Ok(Granted::Certificate { certificate: c.certificate_der, cipher }),
+            None => Err(EnrollError::NotFound(format!("serial {serial_hex}"))),
+        }
+    }
+
+    async fn audit(&self, context: &RequestContext, kind: AuditKind, detail: String) {
+        let event = AuditEvent { at: context.now, kind, actor: context.peer.clone(), detail };
+        if let Err(e) = self.store.append_audit(event).await {
+            tracing::error!(error = %e, "audit append failed");
+        }
+    }
+}
+
+pub(crate) fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len().saturating_sub(1));
+    bytes.get(start..).unwrap_or(bytes)
+}
+
+pub(crate) fn refusal_error(refusal: &policy::Refusal) -> EnrollError {
+    match refusal.code {
+        policy::RefusalCode::BadAlg => EnrollError::PolicyAlgorithm(refusal.reason.to_string()),
+        _ => EnrollError::Policy(refusal.reason.to_string()),
+    }
+}

@@ -1,0 +1,85 @@
+//! RenewalReq authentication: the signer certificate must be one we issued (our CA's signature
+//! and our database row), unexpired, and the renewed certificate stays inside its names.
+//! A certificate from another CA is never enough (micromdm #117).
+
+use der::{Decode, Encode};
+use x509_cert::Certificate;
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::ext::pkix::name::GeneralName;
+
+use crate::error::EnrollError;
+
+/// The certificate being renewed, as our records know it.
+pub struct RenewedCertificate {
+    pub template: String,
+    pub binding: policy::Binding,
+}
+
+fn refuse(reason: &str) -> EnrollError {
+    EnrollError::Renewal(reason.to_owned())
+}
+
+/// Proves the signer certificate was issued by us and is still current.
+pub async fn check_provenance(
+    signer_der: &[u8],
+    signer: &scep::LenientCertificate,
+    ca: &scep::LenientCertificate,
+    store: &store::Store,
+    now: i64,
+) -> Result<RenewedCertificate, EnrollError> {
+    if signer.issuer_der != ca.subject_der {
+        return Err(refuse("signer certificate not issued by our CA"));
+    }
+    let certificate =
+        Certificate::from_der(signer_der).map_err(|_| refuse("signer certificate unreadable"))?;
+    let tbs = certificate
+        .tbs_certificate()
+        .to_der()
+        .map_err(|_| refuse("signer certificate unreadable"))?;
+    let algorithm_der = certificate
+        .signature_algorithm()
+        .to_der()
+        .map_err(|_| refuse("signer certificate unreadable"))?;
+    let algorithm = keys::SignatureAlgorithm::from_x509_algorithm(&algorithm_der)
+        .map_err(|_| refuse("signer certificate algorithm"))?;
+    let signature = certificate.signature().raw_bytes();
+    keys::verify::verify_signature(&ca.spki_der, algorithm, &tbs, signature)
+        .map_err(|_| refuse("signer certificate not signed by our CA key"))?;
+    let serial_hex = hex::encode(crate::pipeline::strip_leading_zeros(&signer.serial));
+    let record = store
+        .find_certificate(&serial_hex)
+        .await
+        .map_err(|e| EnrollError::Internal(e.to_string()))?
+        .ok_or_else(|| refuse("signer certificate not in our records"))?;
+    if record.certificate_der != signer_der {
+        return Err(refuse("signer certificate differs from our record"));
+    }
+    if now >= record.not_after || now < record.not_before {
+        return Err(refuse("signer certificate not currently valid"));
+    }
+    let sans = dns_names(&certificate)?;
+    Ok(RenewedCertificate {
+        template: record.template.clone(),
+        binding: policy::Binding {
+            template: Some(record.template),
+            subject: Some(record.subject),
+            sans,
+        },
+    })
+}
+
+fn dns_names(certificate: &Certificate) -> Result<Vec<String>, EnrollError> {
+    let found = certificate
+        .tbs_certificate()
+        .get_extension::<SubjectAltName>()
+        .map_err(|_| refuse("signer certificate SAN unreadable"))?;
+    let mut names = Vec::new();
+    if let Some((_, san)) = found {
+        for name in san.0 {
+            if let GeneralName::DnsName(dns) = name {
+                names.push(format!("dns:{}", dns.as_str()));
+            }
+        }
+    }
+    Ok(names)
+}

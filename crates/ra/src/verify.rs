@@ -1,0 +1,211 @@
+//! Checks on the outer PKIMessage and its envelope. Each check that passes returns a proof
+//! value that only this module can construct, so later stages cannot be reached without them.
+
+use keys::SignatureAlgorithm;
+use scep::{ContentCipher, Envelope, KeyEncryption, PkiMessage, RecipientId, RecipientInfoKind};
+use sha1::Sha1;
+use sha2::{Digest, Sha256, Sha384, Sha512};
+use zeroize::Zeroizing;
+
+use crate::config::CryptoPolicy;
+use crate::error::EnrollError;
+
+/// The outer SignedData verified: one SignerInfo, contentType present, messageDigest equal to
+/// the digest of the content, signature valid under the embedded signer certificate.
+#[derive(Debug)]
+pub struct VerifiedSignature {
+    pub signer_certificate: Vec<u8>,
+    pub signer: scep::LenientCertificate,
+    pub algorithm: SignatureAlgorithm,
+    _proof: (),
+}
+
+/// The largest nonce we accept: RFC 8894 uses 16 octets; some clients send 32.
+const MAX_NONCE_LEN: usize = 32;
+
+/// Verifies the outer signature. Runs before anything looks inside the envelope.
+pub fn outer_signature(
+    message: &PkiMessage,
+    crypto: CryptoPolicy,
+) -> Result<VerifiedSignature, EnrollError> {
+    let nonce_ok = message
+        .sender_nonce
+        .as_ref()
+        .is_some_and(|n| !n.is_empty() && n.len() <= MAX_NONCE_LEN);
+    if !nonce_ok {
+        return Err(EnrollError::BadNonce);
+    }
+    let signer_info = &message.signer_info;
+    let algorithm = SignatureAlgorithm::from_cms(
+        &signer_info.digest_algorithm_der,
+        &signer_info.signature_algorithm_der,
+    )
+    .map_err(|e| EnrollError::AlgorithmNotAllowed(e.to_string()))?;
+    if algorithm.is_legacy() && !crypto.legacy_crypto {
+        return Err(EnrollError::AlgorithmNotAllowed(format!(
+            "{algorithm:?} needs legacy_crypto"
+        )));
+    }
+    let signer_certificate = message
+        .signer_certificate()
+        .ok_or(EnrollError::SignerCertificateMissing)?
+        .to_vec();
+    let signer = scep::parse_certificate_lenient(&signer_certificate)
+        .map_err(|_| EnrollError::SignerCertificateMissing)?;
+    if !signer_info.content_type_is_data {
+        return Err(EnrollError::BadSignature("contentType attribute missing".into()));
+    }
+    let content = message.content.as_deref().unwrap_or_default();
+    let digest = digest(algorithm, content);
+    // Not secret: both values are visible in the message, a plain compare is fine.
+    if signer_info.message_digest.as_deref() != Some(digest.as_slice()) {
+        return Err(EnrollError::BadSignature("messageDigest does not match content".into()));
+    }
+    keys::verify::verify_signature(
+        &signer.spki_der,
+        algorithm,
+        &signer_info.signed_attributes_der,
+        &signer_info.signature,
+    )
+    .map_err(|e| EnrollError::BadSignature(e.to_string()))?;
+    Ok(VerifiedSignature { signer_certificate, signer, algorithm, _proof: () })
+}
+
+/// The digest the algorithm's hash gives over `data`.
+pub fn digest(algorithm: SignatureAlgorithm, data: &[u8]) -> Vec<u8> {
+    match algorithm {
+        SignatureAlgorithm::RsaPkcs1Sha1 => Sha1::digest(data).to_vec(),
+        SignatureAlgorithm::RsaPkcs1Sha384 | SignatureAlgorithm::EcdsaP384Sha384 => {
+            Sha384::digest(data).to_vec()
+        }
+        SignatureAlgorithm::RsaPkcs1Sha512 => Sha512::digest(data).to_vec(),
+        _ => Sha256::digest(data).to_vec(),
+    }
+}
+
+/// Whether the operator allows this content cipher.
+fn cipher_allowed(cipher: ContentCipher, crypto: CryptoPolicy) -> bool {
+    match cipher {
+        ContentCipher::Aes128Cbc | ContentCipher::Aes192Cbc | ContentCipher::Aes256Cbc => true,
+        ContentCipher::DesEde3Cbc => crypto.legacy_crypto || crypto.insecure_single_des,
+        ContentCipher::DesCbc => crypto.insecure_single_des,
+        _ => false,
+    }
+}
+
+pub(crate) fn key_cipher(cipher: ContentCipher) -> Option<keys::cipher::ContentCipher> {
+    use keys::cipher::ContentCipher as K;
+    Some(match cipher {
+        ContentCipher::Aes128Cbc => K::Aes128Cbc,
+        ContentCipher::Aes192Cbc => K::Aes192Cbc,
+        ContentCipher::Aes256Cbc => K::Aes256Cbc,
+        ContentCipher::DesEde3Cbc => K::DesEde3Cbc,
+        ContentCipher::DesCbc => K::DesCbc,
+        _ => return None,
+    })
+}
+
+/// The decrypted messageData of the envelope.
+pub struct Decrypted {
+    pub plaintext: Zeroizing<Vec<u8>>,
+    pub cipher: ContentCipher,
+}
+
+/// Opens the envelope addressed to our CEP encryption certificate.
+///
+/// Every failure after the recipient is chosen (RSA padding, wrong key length, CBC padding)
+/// takes the same path: a random content key replaces a bad one and CBC decryption always
+/// runs, and the caller maps the result to the same answer as a CSR parse error.
+pub fn open_envelope(
+    envelope: &Envelope,
+    our_issuer_der: &[u8],
+    our_serial: &[u8],
+    our_ski: Option<&[u8]>,
+    decrypter: &dyn keys::Decrypter,
+    crypto: CryptoPolicy,
+) -> Result<Decrypted, EnrollError> {
+    let recipient = envelope
+        .recipients
+        .iter()
+        .find_map(|r| match &r.kind {
+            RecipientInfoKind::KeyTransport(ktri) => {
+                let ours = match &ktri.rid {
+                    RecipientId::IssuerAndSerial { issuer_der, serial } => {
+                        issuer_der.as_slice() == our_issuer_der && serial.as_slice() == our_serial
+                    }
+                    RecipientId::SubjectKeyId(ski) => our_ski == Some(ski.as_slice()),
+                };
+                ours.then_some(ktri)
+            }
+            _ => None,
+        })
+        .ok_or(EnrollError::NotAddressedToUs)?;
+    if !matches!(recipient.key_encryption, KeyEncryption::RsaPkcs1v15) {
+        return Err(EnrollError::CipherNotAllowed("key transport other than RSA PKCS#1 v1.5".into()));
+    }
+    let cipher = envelope.content_cipher;
+    if !cipher_allowed(cipher, crypto) {
+        return Err(EnrollError::CipherNotAllowed(format!("{cipher:?}")));
+    }
+    let key_cipher = key_cipher(cipher)
+        .ok_or_else(|| EnrollError::CipherNotAllowed(format!("{cipher:?}")))?;
+    let content_key =
+        keys::unwrap_content_key(decrypter, &recipient.encrypted_key, key_cipher.key_len());
+    let plaintext = keys::cipher::decrypt_cbc(
+        key_cipher,
+        &content_key,
+        &envelope.iv,
+        &envelope.encrypted_content,
+    )
+    .map_err(|_| EnrollError::Undecipherable)?;
+    Ok(Decrypted { plaintext, cipher })
+}
+
+/// The CSR's self-signature verified and, for a PKCSReq, its key equal to the signer's key.
+#[derive(Debug)]
+pub struct ProofOfPossession {
+    _proof: (),
+}
+
+/// Verifies the CSR's self-signature with an allowed algorithm.
+pub fn csr_self_signature(
+    csr: &request::csr::InspectedCsr,
+    crypto: CryptoPolicy,
+) -> Result<(), EnrollError> {
+    let algorithm = SignatureAlgorithm::from_x509_algorithm(&csr.signature_algorithm_der)
+        .map_err(|e| EnrollError::AlgorithmNotAllowed(e.to_string()))?;
+    if algorithm.is_legacy() && !crypto.legacy_crypto {
+        return Err(EnrollError::AlgorithmNotAllowed(format!("CSR signed with {algorithm:?}")));
+    }
+    keys::verify::verify_signature(
+        &csr.public_key_spki_der,
+        algorithm,
+        &csr.tbs_der,
+        &csr.signature,
+    )
+    .map_err(|_| EnrollError::BadCsrSignature)
+}
+
+/// PKCSReq: the message must be signed by the key the CSR certifies (RFC 8894 §2.3 and the
+/// re-wrapped-envelope attack: otherwise anyone could replay a captured CSR under their key).
+pub fn pkcs_req_possession(
+    csr: &request::csr::InspectedCsr,
+    signature: &VerifiedSignature,
+    crypto: CryptoPolicy,
+) -> Result<ProofOfPossession, EnrollError> {
+    csr_self_signature(csr, crypto)?;
+    if csr.public_key_spki_der != signature.signer.spki_der {
+        return Err(EnrollError::NoProofOfPossession);
+    }
+    Ok(ProofOfPossession { _proof: () })
+}
+
+/// RenewalReq: possession of the new key is shown by the CSR's self-signature; the old
+/// certificate's key signed the message (checked in [`outer_signature`]).
+pub fn renewal_possession(
+    csr: &request::csr::InspectedCsr,
+    crypto: CryptoPolicy,
+) -> Result<ProofOfPossession, EnrollError> {
+    csr_self_signature(csr, crypto)?;
+    Ok(ProofOfPossession { _proof: () })
+}

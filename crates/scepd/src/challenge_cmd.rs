@@ -1,0 +1,72 @@
+//! `scepd challenge issue`: mint one one-time challenge and print it, and nothing else, on
+//! stdout. Only its hash is stored.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::Config;
+
+pub struct IssueRequest {
+    pub template: Option<String>,
+    pub subject: Option<String>,
+    pub sans: Vec<String>,
+    pub ttl: Option<Duration>,
+}
+
+pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> {
+    let config = Config::load(dir).map_err(|e| e.to_string())?;
+    let template = request.template.unwrap_or_else(|| "device".into());
+    if template != "device" {
+        return Err(format!("--template: unknown template {template:?} (known: device)"));
+    }
+    for san in &request.sans {
+        let name = san.strip_prefix("dns:").ok_or_else(|| {
+            format!("--san {san:?}: only dns:NAME is allowed by template {template}")
+        })?;
+        if name.is_empty() {
+            return Err(format!("--san {san:?}: empty name"));
+        }
+    }
+    let ttl = request.ttl.unwrap_or(config.challenges.default_ttl);
+    if ttl > config.challenges.max_ttl || ttl.is_zero() {
+        return Err(format!(
+            "--ttl {}: must be between 1s and challenges.max_ttl ({})",
+            humantime::format_duration(ttl),
+            humantime::format_duration(config.challenges.max_ttl)
+        ));
+    }
+    let store = store::Store::open(&config.database_url(dir))
+        .await
+        .map_err(|e| format!("opening the database: {e}"))?;
+    let now = crate::http::unix_now();
+    let challenge = ra::challenge::generate().map_err(|e| format!("random source: {e}"))?;
+    let actor = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let expires_at = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+    store
+        .insert_challenge(store::NewChallenge {
+            hash: challenge.hash,
+            template: template.clone(),
+            binding_subject: request.subject.clone(),
+            binding_sans: request.sans.clone(),
+            created_at: now,
+            expires_at,
+            created_by: actor.clone(),
+        })
+        .await
+        .map_err(|e| format!("storing the challenge: {e}"))?;
+    store
+        .append_audit(store::AuditEvent {
+            at: now,
+            kind: store::AuditKind::ChallengeIssued,
+            actor,
+            detail: format!(
+                "template {template}, subject {:?}, sans {:?}, expires {expires_at}, hash prefix {}",
+                request.subject,
+                request.sans,
+                hex::encode(challenge.hash.get(..4).unwrap_or_default())
+            ),
+        })
+        .await
+        .map_err(|e| format!("audit log: {e}"))?;
+    Ok(challenge.secret.to_string())
+}

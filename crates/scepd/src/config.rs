@@ -1,0 +1,221 @@
+//! `scepd.toml`: every setting has a safe default; unknown keys are refused so a typo never
+//! silently turns a protection off.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+pub const CONFIG_FILE: &str = "scepd.toml";
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub scep: ScepSection,
+    pub database: DatabaseSection,
+    pub keys: KeysSection,
+    pub challenges: ChallengeSection,
+    pub crypto: CryptoSection,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScepSection {
+    /// Where SCEP is served (plain HTTP: devices need it; SCEP content is signed and encrypted).
+    pub listen: SocketAddr,
+}
+
+impl Default for ScepSection {
+    fn default() -> Self {
+        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSection {
+    /// `sqlite://…` or `postgres://…`; empty means `scepd.db` in the data directory.
+    pub url: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysSection {
+    pub ca_key: PathBuf,
+    pub ca_certificate: PathBuf,
+    pub ra_signing_key: PathBuf,
+    pub ra_signing_certificate: PathBuf,
+    pub ra_encryption_key: PathBuf,
+    pub ra_encryption_certificate: PathBuf,
+}
+
+impl Default for KeysSection {
+    fn default() -> Self {
+        Self {
+            ca_key: "keys/ca-signing.key".into(),
+            ca_certificate: "certs/ca.pem".into(),
+            ra_signing_key: "keys/ra-signing.key".into(),
+            ra_signing_certificate: "certs/ra-signing.pem".into(),
+            ra_encryption_key: "keys/ra-encryption.key".into(),
+            ra_encryption_certificate: "certs/ra-encryption.pem".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChallengeSection {
+    /// Lifetime of a challenge when `--ttl` is not given.
+    #[serde(with = "humantime_serde_compat")]
+    pub default_ttl: Duration,
+    /// The longest lifetime anyone may ask for.
+    #[serde(with = "humantime_serde_compat")]
+    pub max_ttl: Duration,
+}
+
+impl Default for ChallengeSection {
+    fn default() -> Self {
+        Self { default_ttl: Duration::from_secs(60 * 60), max_ttl: Duration::from_secs(24 * 60 * 60) }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CryptoSection {
+    pub legacy_crypto: bool,
+    pub insecure_single_des: bool,
+}
+
+/// Durations written as "60m", "1h 30m".
+mod humantime_serde_compat {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read { path: PathBuf, source: std::io::Error },
+    #[error("{path}: {message}")]
+    Invalid { path: PathBuf, message: String },
+}
+
+impl Config {
+    pub fn load(data_dir: &Path) -> Result<Self, ConfigError> {
+        let path = data_dir.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
+        let config: Config = toml::from_str(&text)
+            .map_err(|e| ConfigError::Invalid { path: path.clone(), message: e.to_string() })?;
+        if config.challenges.default_ttl > config.challenges.max_ttl {
+            return Err(ConfigError::Invalid {
+                path,
+                message: "challenges.default_ttl is longer than challenges.max_ttl".into(),
+            });
+        }
+        Ok(config)
+    }
+
+    pub fn database_url(&self, data_dir: &Path) -> String {
+        if self.database.url.is_empty() {
+            format!("sqlite://{}?mode=rwc", data_dir.join("scepd.db").display())
+        } else {
+            self.database.url.clone()
+        }
+    }
+
+    /// Warnings an operator must see at every start: each insecure opt-in that is on.
+    pub fn insecure_settings(&self) -> Vec<&'static str> {
+        let mut warnings = Vec::new();
+        if self.crypto.legacy_crypto {
+            warnings.push("crypto.legacy_crypto = true: 3DES and SHA-1 are accepted");
+        }
+        if self.crypto.insecure_single_des {
+            warnings.push(
+                "crypto.insecure_single_des = true: single DES (56-bit, broken) is accepted; challenges in such requests can be recovered by anyone who captures them",
+            );
+        }
+        warnings
+    }
+}
+
+/// The file `scepd init` writes: every key, commented, at its default.
+pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is shown at its default, commented out.
+# Unknown keys are refused at start, so a typo never silently disables a protection.
+
+[scep]
+# Address for SCEP (GetCACaps, GetCACert, PKIOperation) at /scep and
+# /certsrv/mscep/mscep.dll. Plain HTTP: devices need it, and SCEP messages are
+# themselves signed and encrypted. Put a reverse proxy with TLS in front for the internet.
+# listen = "127.0.0.1:8080"
+
+[database]
+# sqlite://PATH?mode=rwc or postgres://USER@HOST/DB. Empty: scepd.db in the data directory.
+# url = ""
+
+[keys]
+# Key files are PKCS#8, mode 0600; scepd refuses to start if group or others can read one.
+# Paths are relative to the data directory. Three keys, three jobs: no key does two.
+# ca_key = "keys/ca-signing.key"
+# ca_certificate = "certs/ca.pem"
+# ra_signing_key = "keys/ra-signing.key"                # enrollment agent (Certificate Request Agent EKU)
+# ra_signing_certificate = "certs/ra-signing.pem"
+# ra_encryption_key = "keys/ra-encryption.key"          # CEP encryption: decrypts SCEP envelopes
+# ra_encryption_certificate = "certs/ra-encryption.pem"
+
+[challenges]
+# One-time challenge passwords: lifetime when `scepd challenge issue --ttl` is not given,
+# and the longest lifetime that may be asked for.
+# default_ttl = "60m"
+# max_ttl = "24h"
+
+[crypto]
+# Off by default; each logs a warning at every start and fails `scepd doctor`.
+# legacy_crypto = false          # also accept 3DES and SHA-1
+# insecure_single_des = false    # also accept single DES (micromdm scepclient needs it)
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_commented_default_file_parses_to_the_defaults() {
+        let config: Config = toml::from_str(DEFAULT_CONFIG_TEXT).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.scep.listen, SocketAddr::from(([127, 0, 0, 1], 8080)));
+        assert_eq!(config.challenges.default_ttl, Duration::from_secs(3600));
+        assert!(!config.crypto.legacy_crypto && !config.crypto.insecure_single_des);
+        assert!(config.insecure_settings().is_empty());
+    }
+
+    #[test]
+    fn every_default_key_appears_commented_in_the_file() {
+        for key in [
+            "listen", "url", "ca_key", "ca_certificate", "ra_signing_key",
+            "ra_signing_certificate", "ra_encryption_key", "ra_encryption_certificate",
+            "default_ttl", "max_ttl", "legacy_crypto", "insecure_single_des",
+        ] {
+            assert!(DEFAULT_CONFIG_TEXT.contains(&format!("# {key} = ")), "{key} missing");
+        }
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = toml::from_str::<Config>("[crypto]\nlegacy_crypt = true\n").err();
+        assert!(err.is_some_and(|e| e.to_string().contains("legacy_crypt")));
+    }
+
+    #[test]
+    fn insecure_options_are_reported() {
+        let config: Config =
+            toml::from_str("[crypto]\ninsecure_single_des = true\nlegacy_crypto = true\n")
+                .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.insecure_settings().len(), 2);
+    }
+}

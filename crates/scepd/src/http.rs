@@ -1,0 +1,132 @@
+//! The SCEP HTTP surface (RFC 8894 §4): thin handlers that parse the query, call the RA and
+//! put bytes on the wire. Errors before the envelope is verified are a bare 400 with a
+//! generic text; after that the RA always answers with a signed CertRep.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, State};
+use axum::http::{HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use base64::Engine;
+
+use crate::query::{self, Operation};
+
+/// 64 KiB: SCEP messages are a few KiB; Intune's large GET URLs still fit.
+pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Everything the handlers need, built once at start.
+pub struct ScepService {
+    pub ra: ra::Ra,
+    pub ca_caps: String,
+    /// GetCACert: RA signing + RA encryption + CA certificates as a certs-only SignedData.
+    pub ca_cert_bundle: Vec<u8>,
+}
+
+pub fn router(service: Arc<ScepService>) -> Router {
+    Router::new()
+        .route("/scep", get(scep_get).post(scep_post))
+        .route("/certsrv/mscep/mscep.dll", get(scep_get).post(scep_post))
+        .route("/certsrv/mscep", get(scep_get).post(scep_post))
+        // Bodies above the limit are refused with 413 before they are read in full.
+        .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
+        .with_state(service)
+}
+
+fn plain(status: StatusCode, text: &'static str) -> Response {
+    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+}
+
+fn binary(content_type: &'static str, bytes: Vec<u8>) -> Response {
+    let mut response = Response::new(Body::from(bytes));
+    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+}
+
+pub fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+async fn scep_get(
+    State(service): State<Arc<ScepService>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    handle(&service, peer, Method::GET, raw.as_deref().unwrap_or(""), None).await
+}
+
+async fn scep_post(
+    State(service): State<Arc<ScepService>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    handle(&service, peer, Method::POST, raw.as_deref().unwrap_or(""), Some(body)).await
+}
+
+async fn handle(
+    service: &ScepService,
+    peer: SocketAddr,
+    method: Method,
+    raw_query: &str,
+    body: Option<Bytes>,
+) -> Response {
+    let query = match query::parse(raw_query) {
+        Ok(q) => q,
+        Err(e) => {
+            tracing::info!(peer = %peer, error = %e, "bad SCEP query");
+            return plain(StatusCode::BAD_REQUEST, "malformed SCEP query\n");
+        }
+    };
+    match query.operation {
+        Operation::GetCaCaps => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            service.ca_caps.clone(),
+        )
+            .into_response(),
+        Operation::GetCaCert => {
+            binary("application/x-x509-ca-ra-cert", service.ca_cert_bundle.clone())
+        }
+        Operation::GetNextCaCert => {
+            plain(StatusCode::NOT_FOUND, "no CA rollover is pending: there is no next CA certificate\n")
+        }
+        Operation::PkiOperation => {
+            let message = if method == Method::POST {
+                body.map(|b| b.to_vec()).unwrap_or_default()
+            } else {
+                match decode_get_message(query.message.as_deref()) {
+                    Ok(m) => m,
+                    Err(response) => return response,
+                }
+            };
+            let context = ra::RequestContext { now: unix_now(), peer: peer.ip().to_string() };
+            match service.ra.handle_pki_operation(&message, &context).await {
+                Ok(reply) => binary("application/x-pki-message", reply),
+                Err(e) => {
+                    tracing::info!(peer = %peer, error = %e, "malformed PKIOperation");
+                    plain(StatusCode::BAD_REQUEST, "malformed SCEP message\n")
+                }
+            }
+        }
+    }
+}
+
+/// The `message=` of a GET PKIOperation: standard base64, possibly with line breaks.
+fn decode_get_message(message: Option<&str>) -> Result<Vec<u8>, Response> {
+    let text = message.ok_or_else(|| plain(StatusCode::BAD_REQUEST, "missing message parameter\n"))?;
+    if text.len() > MAX_MESSAGE_BYTES * 4 / 3 + 4 {
+        return Err(plain(StatusCode::PAYLOAD_TOO_LARGE, "message larger than 64 KiB\n"));
+    }
+    let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64::engine::general_purpose::STANDARD
+        .decode(compact.as_bytes())
+        .map_err(|_| plain(StatusCode::BAD_REQUEST, "message is not valid base64\n"))
+}
