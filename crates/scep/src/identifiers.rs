@@ -1,0 +1,135 @@
+//! Certificate identifiers used by SignerInfo `sid` and KeyTransRecipientInfo `rid`.
+//!
+//! ```text
+//! SignerIdentifier ::= CHOICE {                       -- RFC 5652 §5.3
+//!     issuerAndSerialNumber IssuerAndSerialNumber,
+//!     subjectKeyIdentifier [0] SubjectKeyIdentifier }
+//! RecipientIdentifier ::= CHOICE {                    -- RFC 5652 §6.2.1
+//!     issuerAndSerialNumber IssuerAndSerialNumber,
+//!     subjectKeyIdentifier [0] SubjectKeyIdentifier }
+//! IssuerAndSerialNumber ::= SEQUENCE {                -- RFC 5652 §10.2.4
+//!     issuer Name,
+//!     serialNumber CertificateSerialNumber }
+//! ```
+//!
+//! Serials are kept as the INTEGER's contents octets, exactly as sent, up to
+//! [`MAX_SERIAL_LEN`]: certmonger's signer certificates have 33-octet serials (RFC 5280 allows
+//! 20), Cisco IOS sends negative ones, and the reply must be addressed to exactly those bytes.
+
+use der::Decode as _;
+
+use crate::ber::{self, Tlv};
+use crate::error::CodecError;
+
+/// Longest serial number accepted (octets of the INTEGER contents).
+pub const MAX_SERIAL_LEN: usize = 64;
+
+/// `IssuerAndSerialNumber`, with the issuer as DER `Name` and the serial as raw INTEGER octets.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct IssuerAndSerial {
+    /// DER of the issuer `Name`.
+    pub issuer: Vec<u8>,
+    /// Contents octets of the serial INTEGER (two's complement, as sent).
+    pub serial: Vec<u8>,
+}
+
+impl IssuerAndSerial {
+    pub(crate) fn read(tlv: Tlv<'_>) -> Result<Self, CodecError> {
+        let tlv = tlv.expect(ber::TAG_SEQUENCE, "expected IssuerAndSerialNumber")?;
+        let mut fields = tlv.children()?;
+        let issuer = read_name(fields.require("missing issuer")?)?;
+        let serial = read_serial(fields.require("missing serialNumber")?)?;
+        fields.finish()?;
+        Ok(Self { issuer, serial })
+    }
+
+    /// DER encoding. The serial octets are written as given (they come from a certificate).
+    pub fn to_der(&self) -> Result<Vec<u8>, CodecError> {
+        validate_serial(&self.serial)?;
+        x509_cert::name::Name::from_der(&self.issuer)?;
+        Ok(ber::encode_constructed(
+            ber::TAG_SEQUENCE,
+            &[
+                &self.issuer,
+                &ber::encode_tlv(ber::TAG_INTEGER, &self.serial),
+            ],
+        ))
+    }
+}
+
+/// A signer or recipient identifier.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum KeyId {
+    /// `issuerAndSerialNumber`.
+    IssuerAndSerial(IssuerAndSerial),
+    /// `[0] SubjectKeyIdentifier` (the key identifier octets).
+    SubjectKeyIdentifier(Vec<u8>),
+}
+
+/// The `sid` of a SignerInfo.
+pub type SignerId = KeyId;
+/// The `rid` of a KeyTransRecipientInfo.
+pub type RecipientId = KeyId;
+
+impl KeyId {
+    pub(crate) fn read(tlv: Tlv<'_>) -> Result<Self, CodecError> {
+        match tlv.tag {
+            ber::TAG_SEQUENCE => Ok(Self::IssuerAndSerial(IssuerAndSerial::read(tlv)?)),
+            ber::TAG_CTX0_PRIMITIVE | ber::TAG_CTX0_CONSTRUCTED => {
+                let ski = tlv.octets()?.into_owned();
+                if ski.is_empty() || ski.len() > MAX_SERIAL_LEN {
+                    return Err(CodecError::Invalid("subjectKeyIdentifier length"));
+                }
+                Ok(Self::SubjectKeyIdentifier(ski))
+            }
+            _ => Err(CodecError::malformed(
+                tlv.offset,
+                "expected issuerAndSerialNumber or subjectKeyIdentifier",
+            )),
+        }
+    }
+
+    /// DER encoding (`[0] IMPLICIT` for the key identifier).
+    pub fn to_der(&self) -> Result<Vec<u8>, CodecError> {
+        match self {
+            Self::IssuerAndSerial(ias) => ias.to_der(),
+            Self::SubjectKeyIdentifier(ski) => {
+                if ski.is_empty() {
+                    return Err(CodecError::InvalidParameter("empty subjectKeyIdentifier"));
+                }
+                Ok(ber::encode_tlv(ber::TAG_CTX0_PRIMITIVE, ski))
+            }
+        }
+    }
+
+    /// CMS versions tie to the identifier kind (RFC 5652 §5.3, §6.2.1): 1/0 for
+    /// issuerAndSerialNumber, 3/2 for subjectKeyIdentifier. Returns `(signer, recipient)`.
+    pub(crate) fn versions(&self) -> (u8, u8) {
+        match self {
+            Self::IssuerAndSerial(_) => (1, 0),
+            Self::SubjectKeyIdentifier(_) => (3, 2),
+        }
+    }
+}
+
+/// A `Name`, kept as its DER and checked by `x509-cert`.
+pub(crate) fn read_name(tlv: Tlv<'_>) -> Result<Vec<u8>, CodecError> {
+    let tlv = tlv.expect(ber::TAG_SEQUENCE, "expected Name")?;
+    let raw = tlv.definite_raw("indefinite length in Name")?;
+    x509_cert::name::Name::from_der(raw)?;
+    Ok(raw.to_vec())
+}
+
+/// A serial INTEGER's contents octets, 1..=[`MAX_SERIAL_LEN`].
+pub(crate) fn read_serial(tlv: Tlv<'_>) -> Result<Vec<u8>, CodecError> {
+    let tlv = tlv.expect(ber::TAG_INTEGER, "expected INTEGER serialNumber")?;
+    validate_serial(tlv.value)?;
+    Ok(tlv.value.to_vec())
+}
+
+fn validate_serial(serial: &[u8]) -> Result<(), CodecError> {
+    if serial.is_empty() || serial.len() > MAX_SERIAL_LEN {
+        return Err(CodecError::Invalid("serialNumber length"));
+    }
+    Ok(())
+}
