@@ -1,0 +1,306 @@
+//! The append-only, hash-chained audit log.
+//!
+//! Row `n` stores `hash_n = SHA-256(DOMAIN || hash_{n-1} || seq || at || kind || actor ||
+//! subject || detail)`, integers as 8 big-endian octets and each string prefixed by its length
+//! (8 big-endian octets) so no two different rows encode alike; `hash_0` is 32 zero octets.
+//! Including `seq` makes a renumbered or reordered row fail, the link makes a deleted one fail.
+//! Deleting the *newest* rows is not detectable from the table alone: that needs the signed
+//! checkpoints of a later issue (catalogue G4).
+//!
+//! Secrets never go in: the API takes no challenge text, and callers put identifiers (hashes,
+//! transaction ids, serials) in `subject` and reasons in `detail`.
+
+use std::fmt;
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+use sqlx::{AnyConnection, Row};
+
+use crate::codec::{hex32, parse_hex32};
+use crate::error::{AuditChainError, ChainBreak};
+use crate::{Store, StoreError};
+
+const DOMAIN: &[u8] = b"scepd-audit-v1\0";
+const GENESIS: [u8; 32] = [0; 32];
+/// Rows read per query while verifying, so a long log is never loaded at once.
+const VERIFY_PAGE: i64 = 1_000;
+
+/// What happened. Stored as its kebab-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum AuditKind {
+    ChallengeIssued,
+    ChallengeRejected,
+    EnrollmentRefused,
+    EnrollmentPending,
+    CertificateIssued,
+    /// A retried transaction was answered with the certificate already issued.
+    CertificateResent,
+    CertificateRevoked,
+    RequestMalformed,
+    ServiceStarted,
+    ConfigChanged,
+    AdminAuthFailed,
+}
+
+impl AuditKind {
+    /// Every kind, e.g. for a CLI filter or a metrics label list.
+    pub const ALL: &'static [AuditKind] = &[
+        AuditKind::ChallengeIssued,
+        AuditKind::ChallengeRejected,
+        AuditKind::EnrollmentRefused,
+        AuditKind::EnrollmentPending,
+        AuditKind::CertificateIssued,
+        AuditKind::CertificateResent,
+        AuditKind::CertificateRevoked,
+        AuditKind::RequestMalformed,
+        AuditKind::ServiceStarted,
+        AuditKind::ConfigChanged,
+        AuditKind::AdminAuthFailed,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            AuditKind::ChallengeIssued => "challenge-issued",
+            AuditKind::ChallengeRejected => "challenge-rejected",
+            AuditKind::EnrollmentRefused => "enrollment-refused",
+            AuditKind::EnrollmentPending => "enrollment-pending",
+            AuditKind::CertificateIssued => "certificate-issued",
+            AuditKind::CertificateResent => "certificate-resent",
+            AuditKind::CertificateRevoked => "certificate-revoked",
+            AuditKind::RequestMalformed => "request-malformed",
+            AuditKind::ServiceStarted => "service-started",
+            AuditKind::ConfigChanged => "config-changed",
+            AuditKind::AdminAuthFailed => "admin-auth-failed",
+        }
+    }
+}
+
+impl fmt::Display for AuditKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The name is not one of [`AuditKind`]'s.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown audit kind")]
+pub struct UnknownAuditKind;
+
+impl FromStr for AuditKind {
+    type Err = UnknownAuditKind;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AuditKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.as_str() == s)
+            .ok_or(UnknownAuditKind)
+    }
+}
+
+/// An event to append. `at` is unix seconds from the caller's clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEvent {
+    pub at: i64,
+    pub kind: AuditKind,
+    /// Who caused it: an administrator, `ra`, `ca`, a client address.
+    pub actor: String,
+    /// What it is about: a transaction id, a serial, a challenge hash prefix. May be empty.
+    pub subject: String,
+    /// Why, in words for an auditor (a refusal's precise reason). Never a secret.
+    pub detail: String,
+}
+
+/// A stored audit row. `kind` is the stored text (a newer scepd may have written kinds this
+/// one does not know); compare with [`AuditKind::as_str`] or parse it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub seq: u64,
+    pub at: i64,
+    pub kind: String,
+    pub actor: String,
+    pub subject: String,
+    pub detail: String,
+    pub prev_hash: [u8; 32],
+    pub hash: [u8; 32],
+}
+
+struct Fields<'a> {
+    seq: u64,
+    at: i64,
+    kind: &'a str,
+    actor: &'a str,
+    subject: &'a str,
+    detail: &'a str,
+}
+
+fn chain_hash(prev: &[u8; 32], f: &Fields<'_>) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(DOMAIN);
+    h.update(prev);
+    h.update(f.seq.to_be_bytes());
+    h.update(f.at.to_be_bytes());
+    for s in [f.kind, f.actor, f.subject, f.detail] {
+        h.update((s.len() as u64).to_be_bytes());
+        h.update(s.as_bytes());
+    }
+    h.finalize().into()
+}
+
+/// Appends `ev` inside the caller's transaction, which must have been opened with
+/// [`crate::backend::Backend::begin_write`] (that is what serializes appenders).
+pub(crate) async fn append_in(
+    conn: &mut AnyConnection,
+    ev: &AuditEvent,
+) -> Result<u64, StoreError> {
+    let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
+        .fetch_optional(&mut *conn)
+        .await?;
+    let (prev_seq, prev_hash) = match head {
+        None => (0u64, GENESIS),
+        Some(row) => {
+            let seq: i64 = row.try_get("seq")?;
+            let hash: String = row.try_get("hash")?;
+            let seq = u64::try_from(seq).map_err(|_| StoreError::CorruptRow("audit_log"))?;
+            (seq, parse_hex32(&hash, "audit_log")?)
+        }
+    };
+    let seq = prev_seq
+        .checked_add(1)
+        .ok_or(StoreError::CorruptRow("audit_log"))?;
+    let seq_i64 = i64::try_from(seq).map_err(|_| StoreError::CorruptRow("audit_log"))?;
+    let fields = Fields {
+        seq,
+        at: ev.at,
+        kind: ev.kind.as_str(),
+        actor: &ev.actor,
+        subject: &ev.subject,
+        detail: &ev.detail,
+    };
+    let hash = chain_hash(&prev_hash, &fields);
+    let inserted = sqlx::query(
+        "INSERT INTO audit_log (seq, at, kind, actor, subject, detail, prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(seq_i64)
+    .bind(ev.at)
+    .bind(ev.kind.as_str())
+    .bind(&ev.actor)
+    .bind(&ev.subject)
+    .bind(&ev.detail)
+    .bind(hex32(&prev_hash))
+    .bind(hex32(&hash))
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Ok(_) => Ok(seq),
+        // Someone appended seq in between: the chain would fork. Refuse; the caller retries.
+        Err(e) if crate::backend::is_unique_violation(&e) => Err(StoreError::AuditConflict),
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn decode_row(row: &sqlx::any::AnyRow) -> Result<(i64, AuditRecord), StoreError> {
+    let seq: i64 = row.try_get("seq")?;
+    let prev_hash: String = row.try_get("prev_hash")?;
+    let hash: String = row.try_get("hash")?;
+    Ok((
+        seq,
+        AuditRecord {
+            seq: u64::try_from(seq).unwrap_or(0),
+            at: row.try_get("at")?,
+            kind: row.try_get("kind")?,
+            actor: row.try_get("actor")?,
+            subject: row.try_get("subject")?,
+            detail: row.try_get("detail")?,
+            prev_hash: parse_hex32(&prev_hash, "audit_log")?,
+            hash: parse_hex32(&hash, "audit_log")?,
+        },
+    ))
+}
+
+impl Store {
+    /// Appends one event to the audit chain, in its own transaction (durable on return).
+    /// Returns the event's sequence number.
+    pub async fn append_audit(&self, ev: AuditEvent) -> Result<u64, StoreError> {
+        crate::backend::with_retry(self.backend, || async {
+            let mut tx = self.backend.begin_write(&self.pool).await?;
+            let seq = append_in(&mut tx, &ev).await?;
+            tx.commit().await?;
+            Ok(seq)
+        })
+        .await
+    }
+
+    /// The newest `limit` events, oldest first.
+    pub async fn audit_events(&self, limit: u32) -> Result<Vec<AuditRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT seq, at, kind, actor, subject, detail, prev_hash, hash FROM audit_log \
+             ORDER BY seq DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = rows
+            .iter()
+            .map(|r| decode_row(r).map(|(_, rec)| rec))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
+    /// Recomputes the whole chain from the first row. `Ok(n)`: all `n` rows verify.
+    /// `Err(StoreError::AuditChainBroken(e))`: the first row that does not, and why.
+    pub async fn verify_audit_chain(&self) -> Result<u64, StoreError> {
+        let mut expected_seq: u64 = 1;
+        let mut prev = GENESIS;
+        let mut after: i64 = 0;
+        loop {
+            let rows = sqlx::query(
+                "SELECT seq, at, kind, actor, subject, detail, prev_hash, hash FROM audit_log \
+                 WHERE seq > $1 ORDER BY seq LIMIT $2",
+            )
+            .bind(after)
+            .bind(VERIFY_PAGE)
+            .fetch_all(&self.pool)
+            .await?;
+            if rows.is_empty() {
+                return Ok(expected_seq - 1);
+            }
+            for row in &rows {
+                let broken = |reason| AuditChainError {
+                    seq: expected_seq,
+                    reason,
+                };
+                let (raw_seq, rec) = decode_row(row).map_err(|e| match e {
+                    StoreError::CorruptRow(_) => StoreError::from(broken(ChainBreak::Malformed)),
+                    other => other,
+                })?;
+                after = raw_seq;
+                if raw_seq < 1 {
+                    return Err(broken(ChainBreak::Malformed).into());
+                }
+                if rec.seq != expected_seq {
+                    return Err(broken(ChainBreak::Gap { found: rec.seq }).into());
+                }
+                if rec.prev_hash != prev {
+                    return Err(broken(ChainBreak::PrevHashMismatch).into());
+                }
+                let fields = Fields {
+                    seq: rec.seq,
+                    at: rec.at,
+                    kind: &rec.kind,
+                    actor: &rec.actor,
+                    subject: &rec.subject,
+                    detail: &rec.detail,
+                };
+                if chain_hash(&prev, &fields) != rec.hash {
+                    return Err(broken(ChainBreak::HashMismatch).into());
+                }
+                prev = rec.hash;
+                expected_seq += 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,175 @@
+//! One-time challenges: stored as SHA-256 hashes, looked up by hash, consumed only by
+//! [`Store::record_issuance`](crate::Store::record_issuance).
+
+use sqlx::Row;
+
+use crate::audit::{AuditEvent, AuditKind, append_in};
+use crate::backend::{is_unique_violation, with_retry};
+use crate::codec::{hex32, parse_hex32};
+use crate::{Store, StoreError};
+
+/// A challenge to store. The secret itself never reaches the store: only its hash.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChallenge {
+    /// SHA-256 of the challenge text.
+    pub hash: [u8; 32],
+    /// The template it may be used for.
+    pub template: String,
+    /// The subject DN it was minted for, if bound.
+    pub binding_subject: Option<String>,
+    /// The SANs it was minted for (e.g. `dns:host.example`); empty if not bound.
+    pub binding_sans: Vec<String>,
+    pub created_at: i64,
+    /// Unix seconds; the challenge is usable while `now < expires_at`.
+    pub expires_at: i64,
+    /// The administrator or MDM that obtained it (for the audit log and per-admin limits).
+    pub created_by: String,
+}
+
+/// A stored, unused, unexpired challenge.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChallengeRecord {
+    pub hash: [u8; 32],
+    pub template: String,
+    pub binding_subject: Option<String>,
+    pub binding_sans: Vec<String>,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub created_by: String,
+}
+
+/// What a presented challenge hash refers to. The RA gives the device the same answer for
+/// every non-usable case; the audit log records which one it was.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ChallengeStatus {
+    Usable(ChallengeRecord),
+    Unknown,
+    Expired,
+    Used,
+}
+
+/// The first 16 hex digits of a challenge hash: enough for an auditor to correlate the
+/// issue and use of one challenge, useless for guessing it (it is a hash of ≥128 random bits).
+pub fn challenge_audit_id(hash: &[u8; 32]) -> String {
+    let mut s = hex32(hash);
+    s.truncate(16);
+    s
+}
+
+impl Store {
+    /// Stores a new challenge and, in the same transaction, its `challenge-issued` audit event
+    /// (actor `created_by`, subject [`challenge_audit_id`]): callers must not append another.
+    pub async fn insert_challenge(&self, c: NewChallenge) -> Result<(), StoreError> {
+        if c.expires_at <= c.created_at {
+            return Err(StoreError::InvalidInput(
+                "challenge expires before it is created",
+            ));
+        }
+        let audit = AuditEvent {
+            at: c.created_at,
+            kind: AuditKind::ChallengeIssued,
+            actor: c.created_by.clone(),
+            subject: challenge_audit_id(&c.hash),
+            detail: format!(
+                "template={} expires_at={} bound_subject={} bound_sans={}",
+                c.template,
+                c.expires_at,
+                c.binding_subject.is_some(),
+                c.binding_sans.len()
+            ),
+        };
+        let hash = hex32(&c.hash);
+        with_retry(self.backend, || async {
+            let mut tx = self.backend.begin_write(&self.pool).await?;
+            let inserted = sqlx::query(
+                "INSERT INTO challenges \
+                 (hash, template, binding_subject, created_at, expires_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(&hash)
+            .bind(&c.template)
+            .bind(c.binding_subject.as_deref())
+            .bind(c.created_at)
+            .bind(c.expires_at)
+            .bind(&c.created_by)
+            .execute(&mut *tx)
+            .await;
+            match inserted {
+                Ok(_) => {}
+                Err(e) if is_unique_violation(&e) => return Err(StoreError::ChallengeConflict),
+                Err(e) => return Err(e.into()),
+            }
+            for (position, san) in (0i64..).zip(&c.binding_sans) {
+                sqlx::query(
+                    "INSERT INTO challenge_binding_sans (challenge_hash, position, san) \
+                     VALUES ($1, $2, $3)",
+                )
+                .bind(&hash)
+                .bind(position)
+                .bind(san)
+                .execute(&mut *tx)
+                .await?;
+            }
+            append_in(&mut tx, &audit).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Looks up a challenge by hash at time `now`. Used wins over expired: a spent challenge
+    /// is reported as used whatever its age.
+    pub async fn challenge_status(
+        &self,
+        hash: &[u8; 32],
+        now: i64,
+    ) -> Result<ChallengeStatus, StoreError> {
+        let hex = hex32(hash);
+        let Some(row) = sqlx::query(
+            "SELECT hash, template, binding_subject, created_at, expires_at, created_by, used_at \
+             FROM challenges WHERE hash = $1",
+        )
+        .bind(&hex)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(ChallengeStatus::Unknown);
+        };
+        let used_at: Option<i64> = row.try_get("used_at")?;
+        let expires_at: i64 = row.try_get("expires_at")?;
+        if used_at.is_some() {
+            return Ok(ChallengeStatus::Used);
+        }
+        if expires_at <= now {
+            return Ok(ChallengeStatus::Expired);
+        }
+        let stored: String = row.try_get("hash")?;
+        let sans = sqlx::query(
+            "SELECT san FROM challenge_binding_sans WHERE challenge_hash = $1 ORDER BY position",
+        )
+        .bind(&hex)
+        .fetch_all(&self.pool)
+        .await?
+        .iter()
+        .map(|r| r.try_get::<String, _>("san"))
+        .collect::<Result<Vec<_>, _>>()?;
+        Ok(ChallengeStatus::Usable(ChallengeRecord {
+            hash: parse_hex32(&stored, "challenges")?,
+            template: row.try_get("template")?,
+            binding_subject: row.try_get("binding_subject")?,
+            binding_sans: sans,
+            created_at: row.try_get("created_at")?,
+            expires_at,
+            created_by: row.try_get("created_by")?,
+        }))
+    }
+
+    /// How many challenges have been consumed (for tests and metrics).
+    pub async fn count_challenges_used(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM challenges WHERE used_at IS NOT NULL")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}

@@ -1,0 +1,254 @@
+//! Recording an issued certificate: challenge consumption, transaction, certificate and audit
+//! event in one database transaction.
+
+use sqlx::Row;
+
+use crate::audit::{AuditEvent, append_in};
+use crate::backend::{is_unique_violation, with_retry};
+use crate::codec::{hex32, normalize_serial, parse_hex32};
+use crate::{Store, StoreError};
+
+/// A certificate the CA has signed, to be recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCertificate {
+    /// Hex of the certificate's serialNumber INTEGER content octets (case-insensitive on
+    /// input, stored lowercase).
+    pub serial_hex: String,
+    pub der: Vec<u8>,
+    /// The subject as RFC 4514 text, for operators and auditors.
+    pub subject: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub template: String,
+}
+
+/// Everything `record_issuance` commits together.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Issuance {
+    /// The SCEP transactionID (RFC 8894 §3.2.1.1) as received.
+    pub transaction_id: String,
+    /// SHA-256 of the DER SubjectPublicKeyInfo that signed the SCEP message.
+    pub signer_key_sha256: [u8; 32],
+    /// SHA-256 of the PKCS#10 request DER.
+    pub request_sha256: [u8; 32],
+    /// The challenge to consume, if the request needed one (`None` for renewals).
+    pub challenge_hash: Option<[u8; 32]>,
+    /// Unix seconds: the challenge must still be unexpired at this time; also the
+    /// transaction's and certificate's recorded time.
+    pub now: i64,
+    pub certificate: NewCertificate,
+    /// The `certificate-issued` event, written in the same transaction.
+    pub audit: AuditEvent,
+}
+
+/// What is recorded for a SCEP transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionRecord {
+    pub transaction_id: String,
+    pub signer_key_sha256: [u8; 32],
+    pub request_sha256: [u8; 32],
+    pub status: TransactionStatus,
+    /// Set once a certificate is issued.
+    pub serial: Option<String>,
+    pub certificate_der: Option<Vec<u8>>,
+}
+
+/// The state of a transaction. Only `Issued` exists today; pending approval comes later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum TransactionStatus {
+    Issued,
+}
+
+impl TransactionStatus {
+    const fn as_str(self) -> &'static str {
+        match self {
+            TransactionStatus::Issued => "issued",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self, StoreError> {
+        match s {
+            "issued" => Ok(TransactionStatus::Issued),
+            _ => Err(StoreError::CorruptRow("transactions")),
+        }
+    }
+}
+
+/// A recorded certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateRecord {
+    pub serial_hex: String,
+    pub der: Vec<u8>,
+    pub subject: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub template: String,
+    pub transaction_id: String,
+    pub issued_at: i64,
+}
+
+impl Store {
+    /// Commits, in ONE database transaction, or not at all:
+    /// (a) consumption of `challenge_hash` if any — exactly one unused, unexpired row must be
+    ///     updated, else [`StoreError::ChallengeUnavailable`];
+    /// (b) the transaction row — a recorded transaction id gives
+    ///     [`StoreError::TransactionConflict`];
+    /// (c) the certificate — a recorded serial gives [`StoreError::SerialConflict`];
+    /// (d) the audit event.
+    ///
+    /// The conditional UPDATE is what makes consumption exactly-once: of any number of
+    /// concurrent callers with the same challenge, one updates the row and the others find
+    /// `used_at` set (SQLite: writers are serialized by `BEGIN IMMEDIATE`; PostgreSQL: the
+    /// row lock makes the losers re-check the condition after the winner commits). Lock
+    /// timeouts are retried a few times and then reported as [`StoreError::Busy`]; a retry
+    /// re-runs the whole transaction, so it can never spend a challenge twice.
+    ///
+    /// On return `Ok`, the commit is durable (SQLite `synchronous=FULL`): reply only then.
+    pub async fn record_issuance(&self, issuance: Issuance) -> Result<(), StoreError> {
+        let serial = normalize_serial(&issuance.certificate.serial_hex)?;
+        with_retry(self.backend, || {
+            self.try_record_issuance(&issuance, &serial)
+        })
+        .await
+    }
+
+    async fn try_record_issuance(&self, i: &Issuance, serial: &str) -> Result<(), StoreError> {
+        let mut tx = self.backend.begin_write(&self.pool).await?;
+        let challenge_hex = i.challenge_hash.as_ref().map(hex32);
+
+        if let Some(hash) = &challenge_hex {
+            let updated = sqlx::query(
+                "UPDATE challenges SET used_at = $1, used_by_transaction = $2 \
+                 WHERE hash = $3 AND used_at IS NULL AND expires_at > $1",
+            )
+            .bind(i.now)
+            .bind(&i.transaction_id)
+            .bind(hash)
+            .execute(&mut *tx)
+            .await?;
+            if updated.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Err(StoreError::ChallengeUnavailable);
+            }
+        }
+
+        let inserted = sqlx::query(
+            "INSERT INTO transactions (transaction_id, signer_key_sha256, request_sha256, \
+             status, serial, challenge_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&i.transaction_id)
+        .bind(hex32(&i.signer_key_sha256))
+        .bind(hex32(&i.request_sha256))
+        .bind(TransactionStatus::Issued.as_str())
+        .bind(serial)
+        .bind(challenge_hex.as_deref())
+        .bind(i.now)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                return Err(StoreError::TransactionConflict);
+            }
+            Err(e) => return Err(e.into()),
+        }
+
+        let c = &i.certificate;
+        let inserted = sqlx::query(
+            "INSERT INTO certificates (serial, der, subject, not_before, not_after, template, \
+             transaction_id, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(serial)
+        .bind(c.der.as_slice())
+        .bind(&c.subject)
+        .bind(c.not_before)
+        .bind(c.not_after)
+        .bind(&c.template)
+        .bind(&i.transaction_id)
+        .bind(i.now)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                return Err(StoreError::SerialConflict);
+            }
+            Err(e) => return Err(e.into()),
+        }
+
+        append_in(&mut tx, &i.audit).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The transaction with this id, with its certificate if one was issued.
+    pub async fn find_transaction(
+        &self,
+        transaction_id: &str,
+    ) -> Result<Option<TransactionRecord>, StoreError> {
+        let Some(row) = sqlx::query(
+            "SELECT t.transaction_id, t.signer_key_sha256, t.request_sha256, t.status, \
+             t.serial, c.der FROM transactions t \
+             LEFT JOIN certificates c ON c.serial = t.serial \
+             WHERE t.transaction_id = $1",
+        )
+        .bind(transaction_id)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let signer: String = row.try_get("signer_key_sha256")?;
+        let request: String = row.try_get("request_sha256")?;
+        let status: String = row.try_get("status")?;
+        Ok(Some(TransactionRecord {
+            transaction_id: row.try_get("transaction_id")?,
+            signer_key_sha256: parse_hex32(&signer, "transactions")?,
+            request_sha256: parse_hex32(&request, "transactions")?,
+            status: TransactionStatus::parse(&status)?,
+            serial: row.try_get("serial")?,
+            certificate_der: row.try_get("der")?,
+        }))
+    }
+
+    /// The certificate with this serial (hex, any case).
+    pub async fn find_certificate(
+        &self,
+        serial_hex: &str,
+    ) -> Result<Option<CertificateRecord>, StoreError> {
+        let Ok(serial) = normalize_serial(serial_hex) else {
+            return Ok(None);
+        };
+        let Some(row) = sqlx::query(
+            "SELECT serial, der, subject, not_before, not_after, template, transaction_id, \
+             issued_at FROM certificates WHERE serial = $1",
+        )
+        .bind(&serial)
+        .fetch_optional(&self.pool)
+        .await?
+        else {
+            return Ok(None);
+        };
+        Ok(Some(CertificateRecord {
+            serial_hex: row.try_get("serial")?,
+            der: row.try_get("der")?,
+            subject: row.try_get("subject")?,
+            not_before: row.try_get("not_before")?,
+            not_after: row.try_get("not_after")?,
+            template: row.try_get("template")?,
+            transaction_id: row.try_get("transaction_id")?,
+            issued_at: row.try_get("issued_at")?,
+        }))
+    }
+
+    /// How many certificates are recorded.
+    pub async fn count_certificates(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM certificates")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+}

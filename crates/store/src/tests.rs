@@ -1,0 +1,568 @@
+//! Behaviour of the store against real SQLite files (the production backend for one node).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+
+use sqlx::Row;
+use tempfile::TempDir;
+
+use crate::*;
+
+const NOW: i64 = 1_700_000_000;
+
+async fn file_store() -> (TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("scepd.db").display()
+    );
+    let store = Store::open(&url).await.unwrap();
+    (dir, store)
+}
+
+fn url_of(dir: &TempDir) -> String {
+    format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("scepd.db").display()
+    )
+}
+
+fn challenge(hash_byte: u8, expires_at: i64) -> NewChallenge {
+    NewChallenge {
+        hash: [hash_byte; 32],
+        template: "device".into(),
+        binding_subject: Some("CN=dev1".into()),
+        binding_sans: vec!["dns:dev1.example".into(), "dns:dev1.lan".into()],
+        created_at: NOW - 10,
+        expires_at,
+        created_by: "admin".into(),
+    }
+}
+
+fn issuance(txid: &str, serial: &str, challenge_hash: Option<[u8; 32]>) -> Issuance {
+    Issuance {
+        transaction_id: txid.into(),
+        signer_key_sha256: [7; 32],
+        request_sha256: [8; 32],
+        challenge_hash,
+        now: NOW,
+        certificate: NewCertificate {
+            serial_hex: serial.into(),
+            der: vec![0x30, 0x03, 0x02, 0x01, 0x01],
+            subject: "CN=dev1".into(),
+            not_before: NOW,
+            not_after: NOW + 365 * 86_400,
+            template: "device".into(),
+        },
+        audit: AuditEvent {
+            at: NOW,
+            kind: AuditKind::CertificateIssued,
+            actor: "ra".into(),
+            subject: serial.into(),
+            detail: format!("transaction {txid}"),
+        },
+    }
+}
+
+fn event(i: u32) -> AuditEvent {
+    AuditEvent {
+        at: NOW + i64::from(i),
+        kind: AuditKind::EnrollmentRefused,
+        actor: format!("client-{i}"),
+        subject: format!("tx-{i}"),
+        detail: "challenge expired".into(),
+    }
+}
+
+async fn count(store: &Store, sql: &'static str) -> i64 {
+    sqlx::query(sql)
+        .fetch_one(&store.pool)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn sqlite_connections_use_wal_full_sync_and_foreign_keys() {
+    let (_dir, store) = file_store().await;
+    let mut conn = store.pool.acquire().await.unwrap();
+    let mode: String = sqlx::query("PRAGMA journal_mode")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(mode, "wal");
+    let sync: i64 = sqlx::query("PRAGMA synchronous")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(sync, 2, "synchronous=FULL");
+    let fk: i64 = sqlx::query("PRAGMA foreign_keys")
+        .fetch_one(&mut *conn)
+        .await
+        .unwrap()
+        .try_get(0)
+        .unwrap();
+    assert_eq!(fk, 1);
+}
+
+#[tokio::test]
+async fn challenge_lifecycle_usable_then_used() {
+    let (_dir, store) = file_store().await;
+    let c = challenge(1, NOW + 3600);
+    store.insert_challenge(c.clone()).await.unwrap();
+
+    match store.challenge_status(&c.hash, NOW).await.unwrap() {
+        ChallengeStatus::Usable(rec) => {
+            assert_eq!(rec.hash, c.hash);
+            assert_eq!(rec.template, "device");
+            assert_eq!(rec.binding_subject.as_deref(), Some("CN=dev1"));
+            assert_eq!(rec.binding_sans, c.binding_sans);
+            assert_eq!(rec.created_by, "admin");
+            assert_eq!(rec.expires_at, NOW + 3600);
+        }
+        other => panic!("expected usable, got {other:?}"),
+    }
+
+    store
+        .record_issuance(issuance("tx-1", "01ab", Some(c.hash)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.challenge_status(&c.hash, NOW).await.unwrap(),
+        ChallengeStatus::Used
+    );
+    // Used wins over expired.
+    assert_eq!(
+        store.challenge_status(&c.hash, NOW + 7200).await.unwrap(),
+        ChallengeStatus::Used
+    );
+    assert_eq!(store.count_challenges_used().await.unwrap(), 1);
+
+    // A second use fails and writes nothing.
+    let again = store
+        .record_issuance(issuance("tx-2", "02ab", Some(c.hash)))
+        .await;
+    assert!(matches!(again, Err(StoreError::ChallengeUnavailable)));
+    assert_eq!(store.count_certificates().await.unwrap(), 1);
+    assert!(store.find_transaction("tx-2").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn unbound_challenge_round_trips_without_bindings() {
+    let store = Store::open_in_memory().await.unwrap();
+    let mut c = challenge(9, NOW + 60);
+    c.binding_subject = None;
+    c.binding_sans.clear();
+    store.insert_challenge(c.clone()).await.unwrap();
+    let ChallengeStatus::Usable(rec) = store.challenge_status(&c.hash, NOW).await.unwrap() else {
+        panic!("not usable");
+    };
+    assert_eq!(rec.binding_subject, None);
+    assert!(rec.binding_sans.is_empty());
+    assert!(matches!(
+        store.insert_challenge(c).await,
+        Err(StoreError::ChallengeConflict)
+    ));
+}
+
+#[tokio::test]
+async fn expired_and_unknown_challenges_are_not_usable() {
+    let (_dir, store) = file_store().await;
+    let c = challenge(2, NOW);
+    store.insert_challenge(c.clone()).await.unwrap();
+    assert_eq!(
+        store.challenge_status(&c.hash, NOW - 1).await.unwrap(),
+        ChallengeStatus::Usable(ChallengeRecord {
+            hash: c.hash,
+            template: c.template.clone(),
+            binding_subject: c.binding_subject.clone(),
+            binding_sans: c.binding_sans.clone(),
+            created_at: c.created_at,
+            expires_at: c.expires_at,
+            created_by: c.created_by.clone(),
+        })
+    );
+    // expires_at is exclusive.
+    assert_eq!(
+        store.challenge_status(&c.hash, NOW).await.unwrap(),
+        ChallengeStatus::Expired
+    );
+    assert!(matches!(
+        store
+            .record_issuance(issuance("tx-e", "0e", Some(c.hash)))
+            .await,
+        Err(StoreError::ChallengeUnavailable)
+    ));
+    assert_eq!(
+        store.challenge_status(&[0xee; 32], NOW).await.unwrap(),
+        ChallengeStatus::Unknown
+    );
+    assert!(matches!(
+        store
+            .record_issuance(issuance("tx-u", "0f", Some([0xee; 32])))
+            .await,
+        Err(StoreError::ChallengeUnavailable)
+    ));
+    assert_eq!(store.count_certificates().await.unwrap(), 0);
+    assert_eq!(store.count_challenges_used().await.unwrap(), 0);
+    assert!(matches!(
+        store.insert_challenge(challenge(3, NOW - 10)).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_concurrent_issuances_consume_a_challenge_exactly_once() {
+    let (_dir, store) = file_store().await;
+    let c = challenge(4, NOW + 3600);
+    store.insert_challenge(c.clone()).await.unwrap();
+
+    let barrier = Arc::new(tokio::sync::Barrier::new(50));
+    let mut tasks = Vec::new();
+    for n in 0..50u32 {
+        let store = store.clone();
+        let barrier = barrier.clone();
+        let hash = c.hash;
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            store
+                .record_issuance(issuance(
+                    &format!("tx-{n}"),
+                    &format!("{n:04x}"),
+                    Some(hash),
+                ))
+                .await
+        }));
+    }
+    let mut ok = 0;
+    let mut unavailable = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(StoreError::ChallengeUnavailable) => unavailable += 1,
+            Err(e) => panic!("unexpected error: {e:?}"),
+        }
+    }
+    assert_eq!((ok, unavailable), (1, 49));
+    assert_eq!(store.count_certificates().await.unwrap(), 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM transactions").await, 1);
+    assert_eq!(store.count_challenges_used().await.unwrap(), 1);
+    // challenge-issued + one certificate-issued.
+    assert_eq!(store.verify_audit_chain().await.unwrap(), 2);
+}
+
+#[tokio::test]
+async fn duplicate_serial_rolls_back_the_challenge_consumption() {
+    let (_dir, store) = file_store().await;
+    store
+        .record_issuance(issuance("tx-a", "00c0ffee", None))
+        .await
+        .unwrap();
+    let c = challenge(5, NOW + 3600);
+    store.insert_challenge(c.clone()).await.unwrap();
+    let audit_before = store.verify_audit_chain().await.unwrap();
+
+    // Same serial in another case: still the same serial.
+    let r = store
+        .record_issuance(issuance("tx-b", "00C0FFEE", Some(c.hash)))
+        .await;
+    assert!(matches!(r, Err(StoreError::SerialConflict)), "{r:?}");
+
+    assert!(matches!(
+        store.challenge_status(&c.hash, NOW).await.unwrap(),
+        ChallengeStatus::Usable(_)
+    ));
+    assert_eq!(store.count_challenges_used().await.unwrap(), 0);
+    assert!(store.find_transaction("tx-b").await.unwrap().is_none());
+    assert_eq!(store.count_certificates().await.unwrap(), 1);
+    assert_eq!(store.verify_audit_chain().await.unwrap(), audit_before);
+
+    // And the challenge still works for a good request.
+    store
+        .record_issuance(issuance("tx-b", "00c0ffef", Some(c.hash)))
+        .await
+        .unwrap();
+    assert_eq!(store.count_challenges_used().await.unwrap(), 1);
+}
+
+#[tokio::test]
+async fn duplicate_transaction_id_is_refused_and_writes_nothing() {
+    let (_dir, store) = file_store().await;
+    store
+        .record_issuance(issuance("tx-dup", "11", None))
+        .await
+        .unwrap();
+    let c = challenge(6, NOW + 3600);
+    store.insert_challenge(c.clone()).await.unwrap();
+
+    let r = store
+        .record_issuance(issuance("tx-dup", "22", Some(c.hash)))
+        .await;
+    assert!(matches!(r, Err(StoreError::TransactionConflict)), "{r:?}");
+    assert_eq!(store.count_certificates().await.unwrap(), 1);
+    assert!(store.find_certificate("22").await.unwrap().is_none());
+    assert!(matches!(
+        store.challenge_status(&c.hash, NOW).await.unwrap(),
+        ChallengeStatus::Usable(_)
+    ));
+    // The first transaction is untouched.
+    let t = store.find_transaction("tx-dup").await.unwrap().unwrap();
+    assert_eq!(t.serial.as_deref(), Some("11"));
+}
+
+#[tokio::test]
+async fn transactions_and_certificates_are_found_again() {
+    let (dir, store) = file_store().await;
+    let c = challenge(7, NOW + 3600);
+    store.insert_challenge(c.clone()).await.unwrap();
+    let i = issuance("tx-find", "00Ff01", Some(c.hash));
+    store.record_issuance(i.clone()).await.unwrap();
+    store.close().await;
+
+    // Durable across a reopen (and migrations are idempotent).
+    let store = Store::open(&url_of(&dir)).await.unwrap();
+    let t = store.find_transaction("tx-find").await.unwrap().unwrap();
+    assert_eq!(
+        t,
+        TransactionRecord {
+            transaction_id: "tx-find".into(),
+            signer_key_sha256: [7; 32],
+            request_sha256: [8; 32],
+            status: TransactionStatus::Issued,
+            serial: Some("00ff01".into()),
+            certificate_der: Some(i.certificate.der.clone()),
+        }
+    );
+    let cert = store.find_certificate("00FF01").await.unwrap().unwrap();
+    assert_eq!(
+        cert,
+        CertificateRecord {
+            serial_hex: "00ff01".into(),
+            der: i.certificate.der.clone(),
+            subject: "CN=dev1".into(),
+            not_before: NOW,
+            not_after: NOW + 365 * 86_400,
+            template: "device".into(),
+            transaction_id: "tx-find".into(),
+            issued_at: NOW,
+        }
+    );
+    assert!(store.find_certificate("00ff02").await.unwrap().is_none());
+    assert!(store.find_certificate("not hex").await.unwrap().is_none());
+    assert!(store.find_transaction("nope").await.unwrap().is_none());
+    assert!(matches!(
+        store.record_issuance(issuance("tx-x", "xyz", None)).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+
+    let events = store.audit_events(10).await.unwrap();
+    let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["challenge-issued", "certificate-issued"]);
+    assert_eq!(events[0].subject, challenge_audit_id(&c.hash));
+    assert_eq!(events[0].actor, "admin");
+    assert_eq!(events[1].seq, 2);
+    assert_eq!(events[1].prev_hash, events[0].hash);
+}
+
+#[tokio::test]
+async fn audit_chain_detects_an_edited_row() {
+    let (_dir, store) = file_store().await;
+    for i in 1..=5 {
+        assert_eq!(store.append_audit(event(i)).await.unwrap(), u64::from(i));
+    }
+    assert_eq!(store.verify_audit_chain().await.unwrap(), 5);
+
+    // The triggers refuse edits from ordinary clients...
+    assert!(
+        sqlx::query("UPDATE audit_log SET detail = 'ok' WHERE seq = 3")
+            .execute(&store.pool)
+            .await
+            .is_err()
+    );
+    assert!(
+        sqlx::query("DELETE FROM audit_log WHERE seq = 3")
+            .execute(&store.pool)
+            .await
+            .is_err()
+    );
+    assert_eq!(store.verify_audit_chain().await.unwrap(), 5);
+
+    // ...and the chain catches one who can drop them.
+    sqlx::raw_sql("DROP TRIGGER audit_log_no_update")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE audit_log SET detail = 'challenge accepted' WHERE seq = 3")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    match store.verify_audit_chain().await {
+        Err(StoreError::AuditChainBroken(e)) => {
+            assert_eq!(
+                e,
+                AuditChainError {
+                    seq: 3,
+                    reason: ChainBreak::HashMismatch
+                }
+            );
+        }
+        other => panic!("expected a broken chain, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn audit_chain_detects_a_deleted_middle_row() {
+    let (_dir, store) = file_store().await;
+    for i in 1..=5 {
+        store.append_audit(event(i)).await.unwrap();
+    }
+    sqlx::raw_sql("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 3")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    match store.verify_audit_chain().await {
+        Err(StoreError::AuditChainBroken(e)) => {
+            assert_eq!(e.seq, 3);
+            assert_eq!(e.reason, ChainBreak::Gap { found: 4 });
+        }
+        other => panic!("expected a broken chain, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn audit_chain_detects_renumbering_and_reordering() {
+    // Delete row 3 and renumber 4,5 down: no gap, but the links and hashes break.
+    let (_dir, store) = file_store().await;
+    for i in 1..=5 {
+        store.append_audit(event(i)).await.unwrap();
+    }
+    sqlx::raw_sql(
+        "DROP TRIGGER audit_log_no_delete; DROP TRIGGER audit_log_no_update; \
+         DELETE FROM audit_log WHERE seq = 3; \
+         UPDATE audit_log SET seq = seq - 1 WHERE seq > 3",
+    )
+    .execute(&store.pool)
+    .await
+    .unwrap();
+    let Err(StoreError::AuditChainBroken(e)) = store.verify_audit_chain().await else {
+        panic!("renumbering not detected");
+    };
+    assert_eq!(e.seq, 3);
+    assert_eq!(e.reason, ChainBreak::PrevHashMismatch);
+
+    // Swap the contents of rows 2 and 4 (seq kept): detected at 2.
+    let (_dir2, store) = file_store().await;
+    for i in 1..=5 {
+        store.append_audit(event(i)).await.unwrap();
+    }
+    sqlx::raw_sql(
+        "DROP TRIGGER audit_log_no_update; \
+         UPDATE audit_log SET seq = -2 WHERE seq = 2; \
+         UPDATE audit_log SET seq = 2 WHERE seq = 4; \
+         UPDATE audit_log SET seq = 4 WHERE seq = -2",
+    )
+    .execute(&store.pool)
+    .await
+    .unwrap();
+    let Err(StoreError::AuditChainBroken(e)) = store.verify_audit_chain().await else {
+        panic!("reordering not detected");
+    };
+    assert_eq!(e.seq, 2);
+}
+
+#[tokio::test]
+async fn audit_chain_detects_a_deleted_first_row() {
+    let (_dir, store) = file_store().await;
+    for i in 1..=3 {
+        store.append_audit(event(i)).await.unwrap();
+    }
+    sqlx::raw_sql("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 1")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    let Err(StoreError::AuditChainBroken(e)) = store.verify_audit_chain().await else {
+        panic!("not detected");
+    };
+    assert_eq!((e.seq, e.reason), (1, ChainBreak::Gap { found: 2 }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_keep_one_valid_chain() {
+    let (_dir, store) = file_store().await;
+    let mut tasks = Vec::new();
+    for i in 0..50u32 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(
+            async move { store.append_audit(event(i)).await },
+        ));
+    }
+    let mut seqs = Vec::new();
+    for t in tasks {
+        seqs.push(t.await.unwrap().unwrap());
+    }
+    seqs.sort_unstable();
+    assert_eq!(seqs, (1..=50).collect::<Vec<u64>>());
+    assert_eq!(store.verify_audit_chain().await.unwrap(), 50);
+    assert_eq!(store.audit_events(100).await.unwrap().len(), 50);
+    assert_eq!(store.audit_events(3).await.unwrap()[2].seq, 50);
+}
+
+#[tokio::test]
+async fn empty_chain_verifies() {
+    let store = Store::open_in_memory().await.unwrap();
+    assert_eq!(store.verify_audit_chain().await.unwrap(), 0);
+    assert!(store.audit_events(5).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn edited_migration_is_refused_at_open() {
+    let (dir, store) = file_store().await;
+    sqlx::query("UPDATE store_schema SET sha256 = 'x' WHERE version = 1")
+        .execute(&store.pool)
+        .await
+        .unwrap();
+    store.close().await;
+    assert!(matches!(
+        Store::open(&url_of(&dir)).await,
+        Err(StoreError::Schema(_))
+    ));
+}
+
+#[tokio::test]
+async fn unsupported_urls_are_refused() {
+    assert!(matches!(
+        Store::open("mysql://localhost/db").await,
+        Err(StoreError::UnsupportedUrl(s)) if s == "mysql"
+    ));
+    assert!(matches!(
+        Store::open("no-scheme").await,
+        Err(StoreError::UnsupportedUrl(_))
+    ));
+}
+
+#[test]
+fn audit_kinds_display_as_kebab_case_and_parse_back() {
+    assert_eq!(
+        AuditKind::CertificateIssued.to_string(),
+        "certificate-issued"
+    );
+    assert_eq!(
+        AuditKind::ChallengeRejected.to_string(),
+        "challenge-rejected"
+    );
+    for &k in AuditKind::ALL {
+        assert_eq!(k.as_str().parse::<AuditKind>(), Ok(k));
+    }
+    assert!("Certificate-Issued".parse::<AuditKind>().is_err());
+}
+
+#[test]
+fn errors_do_not_leak_database_detail() {
+    let e = StoreError::Database(sqlx::Error::Protocol("SELECT secret FROM x".into()));
+    assert_eq!(e.to_string(), "database error");
+}
