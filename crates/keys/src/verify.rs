@@ -239,6 +239,45 @@ mod tests {
         verify_signature(&spki, alg, &info, csr.signature.as_bytes().unwrap()).unwrap();
     }
 
+    /// `openssl req` signs with SHA-256 whatever the curve: the hash comes from the
+    /// algorithm, the curve from the key (fixtures made with OpenSSL 3).
+    #[test]
+    fn ecdsa_hash_is_independent_of_the_curve() {
+        for (name, kind, alg) in [
+            (
+                "openssl-p384-sha256-csr.der",
+                PublicKeyKind::EcP384,
+                SignatureAlgorithm::EcdsaP256Sha256,
+            ),
+            (
+                "openssl-p256-sha384-csr.der",
+                PublicKeyKind::EcP256,
+                SignatureAlgorithm::EcdsaP384Sha384,
+            ),
+        ] {
+            let csr = x509_cert::request::CertReq::from_der(&fixture(name)).unwrap();
+            let spki = csr.info.public_key.to_der().unwrap();
+            assert_eq!(describe_public_key(&spki).unwrap(), kind);
+            assert_eq!(
+                SignatureAlgorithm::from_x509(&csr.algorithm.to_der().unwrap()).unwrap(),
+                alg
+            );
+            let info = csr.info.to_der().unwrap();
+            let sig = csr.signature.as_bytes().unwrap();
+            verify_signature(&spki, alg, &info, sig).unwrap();
+            assert_eq!(
+                verify_signature(&spki, alg, b"other", sig),
+                Err(VerifyError::BadSignature)
+            );
+            assert_eq!(
+                verify_signature(&spki, SignatureAlgorithm::RsaPkcs1Sha256, &info, sig),
+                Err(VerifyError::AlgorithmKeyMismatch(
+                    SignatureAlgorithm::RsaPkcs1Sha256
+                ))
+            );
+        }
+    }
+
     fn spki_with(oid: ObjectIdentifier, params: Option<der::Any>, key: &[u8]) -> Vec<u8> {
         SubjectPublicKeyInfoOwned {
             algorithm: AlgorithmIdentifierOwned {

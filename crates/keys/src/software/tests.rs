@@ -436,3 +436,53 @@ fn rsa_key_transport_round_trip() {
         Err(crate::CipherError::Encrypt)
     ));
 }
+
+/// micromdm's scepclient: single DES, a BER constructed `[0]` encryptedContent, and two
+/// KeyTransRecipientInfos (RA and CA). Only the one our key opens yields the CSR; the other
+/// gives a random key, through the same call.
+#[test]
+fn decrypts_the_micromdm_single_des_envelope() {
+    let ra = ra_decryption_key();
+    let msg = fixture("micromdm-pkcsreq-to-rust-2recipients-desCBC-sha1.der");
+    let outer = cms::content_info::ContentInfo::from_ber(&msg).unwrap();
+    let mut reader = der::SliceReader::new(outer.content.value()).unwrap();
+    let _version = der::asn1::AnyRef::decode(&mut reader).unwrap();
+    let _digest_algorithms = der::asn1::AnyRef::decode(&mut reader).unwrap();
+    let encap = cms::signed_data::EncapsulatedContentInfo::decode(&mut reader).unwrap();
+    let octets: der::asn1::OctetString = encap.econtent.unwrap().decode_as().unwrap();
+    let env_info = cms::content_info::ContentInfo::from_ber(octets.as_bytes()).unwrap();
+    // `cms` rejects the constructed `[0] IMPLICIT OCTET STRING`: walk EnvelopedData by hand
+    // (RFC 5652 §6.1) and join the OCTET STRING segments (X.690 §8.7.3.2).
+    let mut fields = der::SliceReader::new(env_info.content.value()).unwrap();
+    let _version = der::asn1::AnyRef::decode(&mut fields).unwrap();
+    let recipients = cms::enveloped_data::RecipientInfos::decode(&mut fields).unwrap();
+    let eci = der::asn1::AnyRef::decode(&mut fields).unwrap();
+    let mut eci = der::SliceReader::new(eci.value()).unwrap();
+    let _content_type: der::asn1::ObjectIdentifier = Decode::decode(&mut eci).unwrap();
+    let alg = spki::AlgorithmIdentifierOwned::decode(&mut eci).unwrap();
+    let cipher = ContentCipher::from_oid(alg.oid).unwrap();
+    assert_eq!(cipher, ContentCipher::DesCbc);
+    let iv: der::asn1::OctetString = alg.parameters.as_ref().unwrap().decode_as().unwrap();
+    let segments = der::asn1::AnyRef::decode(&mut eci).unwrap();
+    let mut segments = der::SliceReader::new(segments.value()).unwrap();
+    let mut ct = Vec::new();
+    while !der::Reader::is_finished(&segments) {
+        let segment = <&der::asn1::OctetStringRef>::decode(&mut segments).unwrap();
+        ct.extend_from_slice(segment.as_bytes());
+    }
+    let mut csrs = 0;
+    assert_eq!(recipients.0.len(), 2);
+    for ri in recipients.0.iter() {
+        let cms::enveloped_data::RecipientInfo::Ktri(ktri) = ri else {
+            continue;
+        };
+        let cek = unwrap_content_key(&ra, ktri.enc_key.as_bytes(), cipher.key_len());
+        assert_eq!(cek.len(), 8);
+        if let Ok(pt) = decrypt_cbc(cipher, &cek, iv.as_bytes(), &ct)
+            && x509_cert::request::CertReq::from_der(&pt).is_ok()
+        {
+            csrs += 1;
+        }
+    }
+    assert_eq!(csrs, 1);
+}
