@@ -37,7 +37,7 @@ pub fn unwrap_content_key(
     expected_len: usize,
 ) -> Zeroizing<Vec<u8>> {
     // Drawn before decrypting and whatever happens, so the work does not depend on the outcome.
-    let mut key = Zeroizing::new(random::bytes(expected_len));
+    let mut key = Zeroizing::new(random::bytes_or_abort(expected_len));
 
     let (recovered, decrypted_ok) = match decrypter.decrypt_rsa_pkcs1v15(encrypted_key) {
         Ok(plaintext) => (plaintext, subtle::Choice::from(1)),

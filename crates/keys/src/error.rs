@@ -82,6 +82,9 @@ pub enum KeyError {
     /// [`crate::unwrap_content_key`].
     #[error("decryption failed")]
     Decrypt,
+    /// The operating system's random number generator failed.
+    #[error("random number generator: {0}")]
+    Random(String),
     /// A hardware or remote backend failed (reserved for the PKCS#11 backend).
     #[error("key backend: {0}")]
     Backend(String),

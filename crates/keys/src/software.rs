@@ -51,7 +51,7 @@ impl fmt::Debug for SoftwareKey {
 impl SoftwareKey {
     /// Load an unencrypted PKCS#8 key (PEM `PRIVATE KEY`, PEM `RSA PRIVATE KEY`, or DER) for
     /// `role`. Refused if the file is accessible to group or others (`mode & 0o077 != 0`).
-    pub fn load(path: impl AsRef<Path>, role: KeyRole) -> Result<Self, KeyError> {
+    pub fn load(role: KeyRole, path: impl AsRef<Path>) -> Result<Self, KeyError> {
         let doc = file::read_pkcs8(path.as_ref())?;
         Self::from_pkcs8_der(role, doc.as_bytes())
     }

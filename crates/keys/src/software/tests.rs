@@ -149,7 +149,7 @@ fn write_then_load_round_trips_with_mode_0600() {
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.starts_with("-----BEGIN PRIVATE KEY-----\n"));
 
-        let loaded = SoftwareKey::load(&path, role).unwrap();
+        let loaded = SoftwareKey::load(role, &path).unwrap();
         assert_eq!(loaded.public_key_spki_der(), key.public_key_spki_der());
         assert_eq!(loaded.role(), role);
         if role.is_signing() {
@@ -170,7 +170,7 @@ fn refuses_a_key_file_readable_by_group_or_others() {
     let dir = tempfile::tempdir().unwrap();
     for mode in [0o644, 0o640, 0o604, 0o660, 0o601] {
         let path = key_file(dir.path(), "rust-ra.key", mode);
-        let err = SoftwareKey::load(&path, KeyRole::RaDecryption).unwrap_err();
+        let err = SoftwareKey::load(KeyRole::RaDecryption, &path).unwrap_err();
         match &err {
             KeyError::InsecurePermissions { path: p, mode: m } => {
                 assert_eq!(p, &path);
@@ -185,7 +185,7 @@ fn refuses_a_key_file_readable_by_group_or_others() {
     }
     for mode in [0o600, 0o400] {
         let path = key_file(dir.path(), "rust-ra.key", mode);
-        SoftwareKey::load(&path, KeyRole::RaDecryption).unwrap();
+        SoftwareKey::load(KeyRole::RaDecryption, &path).unwrap();
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
         std::fs::remove_file(&path).unwrap();
     }
@@ -338,7 +338,7 @@ fn envelope_parts(pki_message: &[u8]) -> (Vec<u8>, ContentCipher, Vec<u8>, Vec<u
 fn ra_decryption_key() -> SoftwareKey {
     let dir = tempfile::tempdir().unwrap();
     let path = key_file(dir.path(), "rust-ra.key", 0o600);
-    SoftwareKey::load(&path, KeyRole::RaDecryption).unwrap()
+    SoftwareKey::load(KeyRole::RaDecryption, &path).unwrap()
 }
 
 #[test]
@@ -421,7 +421,7 @@ fn a_corrupted_encrypted_key_yields_random_keys_of_the_declared_length() {
 fn rsa_key_transport_round_trip() {
     let ra = SoftwareKey::generate_rsa(KeyRole::RaDecryption, 2048).unwrap();
     for len in [8usize, 16, 24, 32] {
-        let cek = crate::random::bytes(len);
+        let cek = crate::random::bytes(len).unwrap();
         let ct = encrypt_rsa_pkcs1v15(ra.public_key_spki_der(), &cek).unwrap();
         assert_eq!(ct.len(), 256);
         assert_eq!(unwrap_content_key(&ra, &ct, len).as_slice(), cek.as_slice());
