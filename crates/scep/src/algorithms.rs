@@ -240,7 +240,10 @@ mod tests {
             DigestAlgorithm::Sha512,
         ] {
             let der = alg.algorithm_identifier_der();
-            assert_eq!(DigestAlgorithm::from_algorithm_identifier(&der).unwrap(), alg);
+            assert_eq!(
+                DigestAlgorithm::from_algorithm_identifier(&der).unwrap(),
+                alg
+            );
             assert_eq!(alg.digest(b"").len(), alg.output_len());
         }
         // With NULL parameters (what Go and OpenSSL often send).

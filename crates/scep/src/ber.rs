@@ -246,7 +246,10 @@ fn parse_header(data: &[u8], at: usize) -> Result<Header, CodecError> {
         .first()
         .ok_or_else(|| CodecError::malformed(at, "missing tag"))?;
     if tag & 0x1F == 0x1F {
-        return Err(CodecError::malformed(at, "multi-octet tags are not supported"));
+        return Err(CodecError::malformed(
+            at,
+            "multi-octet tags are not supported",
+        ));
     }
     if tag == 0 {
         return Err(CodecError::malformed(at, "unexpected end-of-contents"));
@@ -379,7 +382,7 @@ mod tests {
     fn constructed_octets_definite_and_nested() {
         // [0] constructed definite, holding an indefinite constructed OCTET STRING and a chunk.
         let data = [
-            0xA0, 0x0C, 0x24, 0x80, 0x04, 0x01, 0x01, 0x00, 0x00, 0x04, 0x02, 0x02, 0x03, 0x00,
+            0xA0, 0x0B, 0x24, 0x80, 0x04, 0x01, 0x01, 0x00, 0x00, 0x04, 0x02, 0x02, 0x03,
         ];
         let mut reader = Reader::new(&data);
         let tlv = reader.require("x").unwrap();

@@ -96,6 +96,19 @@ impl UnsignedPkiMessage {
     /// Assembles the `ContentInfo(signedData)` around `signature`.
     #[must_use]
     pub fn finish(self, signature: &[u8]) -> Vec<u8> {
+        let signer_info = self.signer_info(signature);
+        let signed_data = encode_signed_data(
+            1,
+            std::slice::from_ref(&self.digest_algorithm),
+            self.content.as_deref(),
+            &self.certificates,
+            &[signer_info],
+        );
+        encode_content_info(oids::ID_SIGNED_DATA, &signed_data)
+    }
+
+    /// The DER SignerInfo around `signature`.
+    pub(crate) fn signer_info(&self, signature: &[u8]) -> Vec<u8> {
         // signedAttrs is sent under [0] IMPLICIT: same contents, context tag.
         let implicit_attrs = ber::encode_tlv(
             ber::TAG_CTX0_CONSTRUCTED,
@@ -103,7 +116,7 @@ impl UnsignedPkiMessage {
                 .map(|t| t.value)
                 .unwrap_or_default(),
         );
-        let signer_info = ber::encode_constructed(
+        ber::encode_constructed(
             ber::TAG_SEQUENCE,
             &[
                 &ber::encode_tlv(ber::TAG_INTEGER, &[1]),
@@ -113,15 +126,7 @@ impl UnsignedPkiMessage {
                 &self.signature_algorithm,
                 &ber::encode_tlv(ber::TAG_OCTET_STRING, signature),
             ],
-        );
-        let signed_data = encode_signed_data(
-            1,
-            &[self.digest_algorithm.clone()],
-            self.content.as_deref(),
-            &self.certificates,
-            &[signer_info],
-        );
-        encode_content_info(oids::ID_SIGNED_DATA, &signed_data)
+        )
     }
 }
 
@@ -130,6 +135,8 @@ impl UnsignedPkiMessage {
 pub fn prepare_cert_rep(params: &CertRepParams) -> Result<UnsignedCertRep, CodecError> {
     validate_nonce(Some(&params.recipient_nonce))
         .map_err(|_| CodecError::InvalidParameter("recipientNonce"))?;
+    validate_nonce(Some(&params.sender_nonce))
+        .map_err(|_| CodecError::InvalidParameter("senderNonce"))?;
     let (pki_status, fail_info) = match params.status {
         CertRepStatus::Success => (PkiStatus::Success, None),
         CertRepStatus::Failure(info) => (PkiStatus::Failure, Some(info)),
@@ -186,8 +193,8 @@ pub fn prepare_cert_rep(params: &CertRepParams) -> Result<UnsignedCertRep, Codec
     )
 }
 
-/// Phase one of a request. The message type is written as given (a PrintableString), so
-/// tests can send any value.
+/// Phase one of a request. The message type and senderNonce are written as given (the type
+/// must be a valid PrintableString), so tests can send hostile values.
 pub fn prepare_request(params: &RequestParams) -> Result<UnsignedRequest, CodecError> {
     let mut attributes = Vec::new();
     if let Some(message_type) = &params.message_type {
@@ -221,9 +228,10 @@ struct Common<'p> {
     content: Option<Vec<u8>>,
 }
 
-fn prepare(common: Common<'_>, mut attributes: Vec<Vec<u8>>) -> Result<UnsignedPkiMessage, CodecError> {
-    validate_nonce(Some(common.sender_nonce))
-        .map_err(|_| CodecError::InvalidParameter("senderNonce"))?;
+fn prepare(
+    common: Common<'_>,
+    mut attributes: Vec<Vec<u8>>,
+) -> Result<UnsignedPkiMessage, CodecError> {
     if common.transaction_id.is_empty() {
         return Err(CodecError::InvalidParameter("empty transactionID"));
     }

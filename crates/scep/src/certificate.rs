@@ -131,7 +131,7 @@ pub fn parse_certificate_lenient(der: &[u8]) -> Result<LenientCertificate, Codec
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::panic)]
 mod tests {
     use super::*;
     use crate::test_support::{fixture, pem_to_der};
@@ -156,7 +156,10 @@ mod tests {
         let der = pem_to_der(&String::from_utf8(fixture("rust-ra.pem")).unwrap());
         let cert = parse_certificate_lenient(&der).unwrap();
         let strict = x509_cert::Certificate::from_der(&der).unwrap();
-        assert_eq!(cert.serial, strict.tbs_certificate().serial_number().as_bytes());
+        assert_eq!(
+            cert.serial,
+            strict.tbs_certificate().serial_number().as_bytes()
+        );
         assert!(!cert.extensions.is_empty());
         assert!(cert.spki.starts_with(&[0x30]));
         assert!(parse_certificate_lenient(&der[..der.len() - 1]).is_err());

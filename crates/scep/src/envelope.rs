@@ -29,7 +29,9 @@
 
 use const_oid::ObjectIdentifier;
 
-use crate::algorithms::{ContentCipher, KeyEncryptionAlgorithm, encode_oid, read_algorithm, read_oid};
+use crate::algorithms::{
+    ContentCipher, KeyEncryptionAlgorithm, encode_oid, read_algorithm, read_oid,
+};
 use crate::ber::{self, Tlv};
 use crate::error::CodecError;
 use crate::identifiers::RecipientId;

@@ -56,7 +56,9 @@ impl CodecError {
     pub fn position(&self) -> Option<usize> {
         match self {
             Self::Malformed { position, .. } => Some(*position),
-            Self::Der(e) => e.position().map(|p| usize::try_from(p).unwrap_or(usize::MAX)),
+            Self::Der(e) => e
+                .position()
+                .map(|p| usize::try_from(p).unwrap_or(usize::MAX)),
             _ => None,
         }
     }

@@ -24,6 +24,9 @@ use crate::error::CodecError;
 /// Longest serial number accepted (octets of the INTEGER contents).
 pub const MAX_SERIAL_LEN: usize = 64;
 
+/// Longest subjectKeyIdentifier accepted (SHA-1 method 1 gives 20; SHA-512 truncations fit).
+const MAX_KEY_IDENTIFIER_LEN: usize = 64;
+
 /// `IssuerAndSerialNumber`, with the issuer as DER `Name` and the serial as raw INTEGER octets.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct IssuerAndSerial {
@@ -77,7 +80,7 @@ impl KeyId {
             ber::TAG_SEQUENCE => Ok(Self::IssuerAndSerial(IssuerAndSerial::read(tlv)?)),
             ber::TAG_CTX0_PRIMITIVE | ber::TAG_CTX0_CONSTRUCTED => {
                 let ski = tlv.octets()?.into_owned();
-                if ski.is_empty() || ski.len() > MAX_SERIAL_LEN {
+                if ski.is_empty() || ski.len() > MAX_KEY_IDENTIFIER_LEN {
                     return Err(CodecError::Invalid("subjectKeyIdentifier length"));
                 }
                 Ok(Self::SubjectKeyIdentifier(ski))

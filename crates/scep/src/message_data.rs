@@ -49,7 +49,8 @@ pub fn parse_message_data(
             Ok(MessageData::CertificationRequest(data.to_vec()))
         }
         MessageType::CertPoll => {
-            let seq = ber::read_single(data)?.expect(ber::TAG_SEQUENCE, "expected IssuerAndSubject")?;
+            let seq =
+                ber::read_single(data)?.expect(ber::TAG_SEQUENCE, "expected IssuerAndSubject")?;
             let mut fields = seq.children()?;
             let issuer = read_name(fields.require("missing issuer")?)?;
             let subject = read_name(fields.require("missing subject")?)?;
@@ -57,7 +58,8 @@ pub fn parse_message_data(
             Ok(MessageData::IssuerAndSubject { issuer, subject })
         }
         MessageType::GetCert | MessageType::GetCrl => {
-            let IssuerAndSerial { issuer, serial } = IssuerAndSerial::read(ber::read_single(data)?)?;
+            let IssuerAndSerial { issuer, serial } =
+                IssuerAndSerial::read(ber::read_single(data)?)?;
             Ok(MessageData::IssuerAndSerial { issuer, serial })
         }
         MessageType::CertRep => Err(CodecError::Invalid("CertRep carries no messageData")),
@@ -74,7 +76,10 @@ pub fn build_message_data(data: &MessageData) -> Result<Vec<u8>, CodecError> {
         MessageData::IssuerAndSubject { issuer, subject } => {
             x509_cert::name::Name::from_der(issuer)?;
             x509_cert::name::Name::from_der(subject)?;
-            Ok(ber::encode_constructed(ber::TAG_SEQUENCE, &[issuer, subject]))
+            Ok(ber::encode_constructed(
+                ber::TAG_SEQUENCE,
+                &[issuer, subject],
+            ))
         }
         MessageData::IssuerAndSerial { issuer, serial } => IssuerAndSerial {
             issuer: issuer.clone(),
@@ -115,7 +120,10 @@ mod tests {
             subject: cert.subject.clone(),
         };
         let der = build_message_data(&poll).unwrap();
-        assert_eq!(parse_message_data(MessageType::CertPoll, &der).unwrap(), poll);
+        assert_eq!(
+            parse_message_data(MessageType::CertPoll, &der).unwrap(),
+            poll
+        );
 
         let get = MessageData::IssuerAndSerial {
             issuer: cert.issuer.clone(),

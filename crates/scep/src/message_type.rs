@@ -162,7 +162,9 @@ mod tests {
             "3", "18", "019", "+19", " 19", "19 ", "0x13", "", "19\0", "1 9",
         ] {
             assert!(
-                MessageTypeField::for_request(&printable(s.as_bytes())).known().is_none(),
+                MessageTypeField::for_request(&printable(s.as_bytes()))
+                    .known()
+                    .is_none(),
                 "{s:?}"
             );
         }

@@ -305,12 +305,9 @@ impl<'a> Attributes<'a> {
         match (found.next(), found.next()) {
             (None, _) => RawMessageType::Absent,
             (Some(_), Some(_)) => RawMessageType::Duplicate,
-            (Some((_, values)), None) => RawMessageType::Values(
-                values
-                    .iter()
-                    .map(|v| (v.tag, v.value.to_vec()))
-                    .collect(),
-            ),
+            (Some((_, values)), None) => {
+                RawMessageType::Values(values.iter().map(|v| (v.tag, v.value.to_vec())).collect())
+            }
         }
     }
 }
