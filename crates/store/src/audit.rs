@@ -7,8 +7,9 @@
 //! Deleting the *newest* rows is not detectable from the table alone: that needs the signed
 //! checkpoints of a later issue (catalogue G4).
 //!
-//! Secrets never go in: the API takes no challenge text, and callers put identifiers (hashes,
-//! transaction ids, serials) in `subject` and reasons in `detail`.
+//! Secrets never go in: the API takes no challenge text. The row's `subject` column says what
+//! the event is about where the store knows it (the canonical serial, for `record_issuance`);
+//! free appends leave it empty and say everything in `detail`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -41,6 +42,8 @@ pub enum AuditKind {
     ServiceStarted,
     ConfigChanged,
     AdminAuthFailed,
+    /// A failure inside scepd (database, key, CA) that the client saw as a generic failure.
+    InternalError,
 }
 
 impl AuditKind {
@@ -57,6 +60,7 @@ impl AuditKind {
         AuditKind::ServiceStarted,
         AuditKind::ConfigChanged,
         AuditKind::AdminAuthFailed,
+        AuditKind::InternalError,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -72,6 +76,7 @@ impl AuditKind {
             AuditKind::ServiceStarted => "service-started",
             AuditKind::ConfigChanged => "config-changed",
             AuditKind::AdminAuthFailed => "admin-auth-failed",
+            AuditKind::InternalError => "internal-error",
         }
     }
 }
@@ -106,14 +111,13 @@ pub struct AuditEvent {
     pub kind: AuditKind,
     /// Who caused it: an administrator, `ra`, `ca`, a client address.
     pub actor: String,
-    /// What it is about: a transaction id, a serial, a challenge hash prefix. May be empty.
-    pub subject: String,
     /// Why, in words for an auditor (a refusal's precise reason). Never a secret.
     pub detail: String,
 }
 
-/// A stored audit row. `kind` is the stored text (a newer scepd may have written kinds this
-/// one does not know); compare with [`AuditKind::as_str`] or parse it.
+/// A stored audit row. `subject` is what the store filled in (may be empty). `kind` is the
+/// stored text (a newer scepd may have written kinds this one does not know); compare with
+/// [`AuditKind::as_str`] or parse it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRecord {
     pub seq: u64,
@@ -153,6 +157,7 @@ fn chain_hash(prev: &[u8; 32], f: &Fields<'_>) -> [u8; 32] {
 pub(crate) async fn append_in(
     conn: &mut AnyConnection,
     ev: &AuditEvent,
+    subject: &str,
 ) -> Result<u64, StoreError> {
     let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
@@ -175,7 +180,7 @@ pub(crate) async fn append_in(
         at: ev.at,
         kind: ev.kind.as_str(),
         actor: &ev.actor,
-        subject: &ev.subject,
+        subject,
         detail: &ev.detail,
     };
     let hash = chain_hash(&prev_hash, &fields);
@@ -187,7 +192,7 @@ pub(crate) async fn append_in(
     .bind(ev.at)
     .bind(ev.kind.as_str())
     .bind(&ev.actor)
-    .bind(&ev.subject)
+    .bind(subject)
     .bind(&ev.detail)
     .bind(hex32(&prev_hash))
     .bind(hex32(&hash))
@@ -226,7 +231,7 @@ impl Store {
     pub async fn append_audit(&self, ev: AuditEvent) -> Result<u64, StoreError> {
         crate::backend::with_retry(self.backend, || async {
             let mut tx = self.backend.begin_write(&self.pool).await?;
-            let seq = append_in(&mut tx, &ev).await?;
+            let seq = append_in(&mut tx, &ev, "").await?;
             tx.commit().await?;
             Ok(seq)
         })

@@ -3,7 +3,6 @@
 
 use sqlx::Row;
 
-use crate::audit::{AuditEvent, AuditKind, append_in};
 use crate::backend::{is_unique_violation, with_retry};
 use crate::codec::{hex32, parse_hex32};
 use crate::{Store, StoreError};
@@ -58,27 +57,14 @@ pub fn challenge_audit_id(hash: &[u8; 32]) -> String {
 }
 
 impl Store {
-    /// Stores a new challenge and, in the same transaction, its `challenge-issued` audit event
-    /// (actor `created_by`, subject [`challenge_audit_id`]): callers must not append another.
+    /// Stores a new challenge. The caller appends the `challenge-issued` audit event (with
+    /// [`challenge_audit_id`] rather than anything derived from the secret's text).
     pub async fn insert_challenge(&self, c: NewChallenge) -> Result<(), StoreError> {
         if c.expires_at <= c.created_at {
             return Err(StoreError::InvalidInput(
                 "challenge expires before it is created",
             ));
         }
-        let audit = AuditEvent {
-            at: c.created_at,
-            kind: AuditKind::ChallengeIssued,
-            actor: c.created_by.clone(),
-            subject: challenge_audit_id(&c.hash),
-            detail: format!(
-                "template={} expires_at={} bound_subject={} bound_sans={}",
-                c.template,
-                c.expires_at,
-                c.binding_subject.is_some(),
-                c.binding_sans.len()
-            ),
-        };
         let hash = hex32(&c.hash);
         with_retry(self.backend, || async {
             let mut tx = self.backend.begin_write(&self.pool).await?;
@@ -111,7 +97,6 @@ impl Store {
                 .execute(&mut *tx)
                 .await?;
             }
-            append_in(&mut tx, &audit).await?;
             tx.commit().await?;
             Ok(())
         })

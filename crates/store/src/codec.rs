@@ -14,20 +14,24 @@ pub(crate) fn parse_hex32(s: &str, table: &'static str) -> Result<[u8; 32], Stor
     Ok(out)
 }
 
-/// Normalises a certificate serial to the stored form: lowercase hex of the DER INTEGER
-/// content octets, as they appear in the certificate (a leading `00` sign octet included).
+/// The stored form of a certificate serial: lowercase hex of the serial's unsigned value with
+/// no leading zero octets. One canonical form, so the CA's rendering (with or without the DER
+/// sign octet `00`, odd or even length, any case) and a GetCert lookup find the same row.
 pub(crate) fn normalize_serial(serial_hex: &str) -> Result<String, StoreError> {
     let ok = !serial_hex.is_empty()
-        && serial_hex.len().is_multiple_of(2)
         && serial_hex.len() <= 2 * 64
         && serial_hex.bytes().all(|b| b.is_ascii_hexdigit());
-    if ok {
-        Ok(serial_hex.to_ascii_lowercase())
-    } else {
-        Err(StoreError::InvalidInput(
+    if !ok {
+        return Err(StoreError::InvalidInput(
             "serial must be 1 to 64 octets in hex",
-        ))
+        ));
     }
+    let digits = serial_hex.trim_start_matches('0').to_ascii_lowercase();
+    Ok(match digits.len() {
+        0 => "00".to_owned(),
+        n if !n.is_multiple_of(2) => format!("0{digits}"),
+        _ => digits,
+    })
 }
 
 #[cfg(test)]
@@ -50,8 +54,22 @@ mod tests {
 
     #[test]
     fn serials_are_normalised_or_refused() {
-        assert_eq!(normalize_serial("00AbCd").ok().as_deref(), Some("00abcd"));
-        for bad in ["", "abc", "0g", "-1", &"00".repeat(65)] {
+        for (given, stored) in [
+            ("00AbCd", "abcd"),
+            ("abcd", "abcd"),
+            ("0abc", "0abc"),
+            ("abc", "0abc"),
+            ("0000ff", "ff"),
+            ("00", "00"),
+            ("0", "00"),
+        ] {
+            assert_eq!(
+                normalize_serial(given).ok().as_deref(),
+                Some(stored),
+                "{given}"
+            );
+        }
+        for bad in ["", "0g", "-1", " 1", &"00".repeat(65)] {
             assert!(normalize_serial(bad).is_err(), "{bad:?}");
         }
     }

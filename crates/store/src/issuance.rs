@@ -8,36 +8,32 @@ use crate::backend::{is_unique_violation, with_retry};
 use crate::codec::{hex32, normalize_serial, parse_hex32};
 use crate::{Store, StoreError};
 
-/// A certificate the CA has signed, to be recorded.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewCertificate {
-    /// Hex of the certificate's serialNumber INTEGER content octets (case-insensitive on
-    /// input, stored lowercase).
-    pub serial_hex: String,
-    pub der: Vec<u8>,
-    /// The subject as RFC 4514 text, for operators and auditors.
-    pub subject: String,
-    pub not_before: i64,
-    pub not_after: i64,
-    pub template: String,
-}
-
-/// Everything `record_issuance` commits together.
+/// Everything `record_issuance` commits together: the challenge to spend, the SCEP
+/// transaction, the certificate the CA signed, and its audit event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Issuance {
+    /// The challenge to consume, if the request needed one (`None` for renewals).
+    pub challenge_hash: Option<[u8; 32]>,
     /// The SCEP transactionID (RFC 8894 §3.2.1.1) as received.
     pub transaction_id: String,
     /// SHA-256 of the DER SubjectPublicKeyInfo that signed the SCEP message.
     pub signer_key_sha256: [u8; 32],
     /// SHA-256 of the PKCS#10 request DER.
     pub request_sha256: [u8; 32],
-    /// The challenge to consume, if the request needed one (`None` for renewals).
-    pub challenge_hash: Option<[u8; 32]>,
+    /// Hex of the certificate's serialNumber, any case, with or without leading zero octets:
+    /// stored canonical (lowercase, no leading `00`), see [`Store::find_certificate`].
+    pub serial_hex: String,
+    pub certificate_der: Vec<u8>,
+    /// The subject as RFC 4514 text, for operators and auditors.
+    pub subject: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub template: String,
     /// Unix seconds: the challenge must still be unexpired at this time; also the
     /// transaction's and certificate's recorded time.
     pub now: i64,
-    pub certificate: NewCertificate,
-    /// The `certificate-issued` event, written in the same transaction.
+    /// The `certificate-issued` event, written in the same transaction. Its row's `subject`
+    /// column is the canonical serial.
     pub audit: AuditEvent,
 }
 
@@ -48,9 +44,9 @@ pub struct TransactionRecord {
     pub signer_key_sha256: [u8; 32],
     pub request_sha256: [u8; 32],
     pub status: TransactionStatus,
-    /// Set once a certificate is issued.
-    pub serial: Option<String>,
-    pub certificate_der: Option<Vec<u8>>,
+    /// Canonical serial hex of the certificate issued for it.
+    pub serial: String,
+    pub certificate_der: Vec<u8>,
 }
 
 /// The state of a transaction. Only `Issued` exists today; pending approval comes later.
@@ -78,8 +74,9 @@ impl TransactionStatus {
 /// A recorded certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CertificateRecord {
+    /// Canonical: lowercase hex, no leading zero octets.
     pub serial_hex: String,
-    pub der: Vec<u8>,
+    pub certificate_der: Vec<u8>,
     pub subject: String,
     pub not_before: i64,
     pub not_after: i64,
@@ -106,7 +103,7 @@ impl Store {
     ///
     /// On return `Ok`, the commit is durable (SQLite `synchronous=FULL`): reply only then.
     pub async fn record_issuance(&self, issuance: Issuance) -> Result<(), StoreError> {
-        let serial = normalize_serial(&issuance.certificate.serial_hex)?;
+        let serial = normalize_serial(&issuance.serial_hex)?;
         with_retry(self.backend, || {
             self.try_record_issuance(&issuance, &serial)
         })
@@ -155,17 +152,16 @@ impl Store {
             Err(e) => return Err(e.into()),
         }
 
-        let c = &i.certificate;
         let inserted = sqlx::query(
             "INSERT INTO certificates (serial, der, subject, not_before, not_after, template, \
              transaction_id, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(serial)
-        .bind(c.der.as_slice())
-        .bind(&c.subject)
-        .bind(c.not_before)
-        .bind(c.not_after)
-        .bind(&c.template)
+        .bind(i.certificate_der.as_slice())
+        .bind(&i.subject)
+        .bind(i.not_before)
+        .bind(i.not_after)
+        .bind(&i.template)
         .bind(&i.transaction_id)
         .bind(i.now)
         .execute(&mut *tx)
@@ -179,12 +175,12 @@ impl Store {
             Err(e) => return Err(e.into()),
         }
 
-        append_in(&mut tx, &i.audit).await?;
+        append_in(&mut tx, &i.audit, serial).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// The transaction with this id, with its certificate if one was issued.
+    /// The transaction with this id and its certificate.
     pub async fn find_transaction(
         &self,
         transaction_id: &str,
@@ -204,17 +200,25 @@ impl Store {
         let signer: String = row.try_get("signer_key_sha256")?;
         let request: String = row.try_get("request_sha256")?;
         let status: String = row.try_get("status")?;
+        // Every recorded transaction has its certificate (they are written together); a
+        // missing one means the row was tampered with.
+        let serial: Option<String> = row.try_get("serial")?;
+        let der: Option<Vec<u8>> = row.try_get("der")?;
+        let (Some(serial), Some(certificate_der)) = (serial, der) else {
+            return Err(StoreError::CorruptRow("transactions"));
+        };
         Ok(Some(TransactionRecord {
             transaction_id: row.try_get("transaction_id")?,
             signer_key_sha256: parse_hex32(&signer, "transactions")?,
             request_sha256: parse_hex32(&request, "transactions")?,
             status: TransactionStatus::parse(&status)?,
-            serial: row.try_get("serial")?,
-            certificate_der: row.try_get("der")?,
+            serial,
+            certificate_der,
         }))
     }
 
-    /// The certificate with this serial (hex, any case).
+    /// The certificate with this serial: hex, any case, leading zero octets or not (a serial
+    /// decoded from GetCert's IssuerAndSerialNumber matches however it is rendered).
     pub async fn find_certificate(
         &self,
         serial_hex: &str,
@@ -234,7 +238,7 @@ impl Store {
         };
         Ok(Some(CertificateRecord {
             serial_hex: row.try_get("serial")?,
-            der: row.try_get("der")?,
+            certificate_der: row.try_get("der")?,
             subject: row.try_get("subject")?,
             not_before: row.try_get("not_before")?,
             not_after: row.try_get("not_after")?,

@@ -18,6 +18,8 @@ mod migrate;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_pg;
 
 use sqlx::AnyPool;
 use sqlx::Row;
@@ -25,9 +27,7 @@ use sqlx::Row;
 pub use audit::{AuditEvent, AuditKind, AuditRecord, UnknownAuditKind};
 pub use challenge::{ChallengeRecord, ChallengeStatus, NewChallenge, challenge_audit_id};
 pub use error::{AuditChainError, ChainBreak, StoreError};
-pub use issuance::{
-    CertificateRecord, Issuance, NewCertificate, TransactionRecord, TransactionStatus,
-};
+pub use issuance::{CertificateRecord, Issuance, TransactionRecord, TransactionStatus};
 
 use backend::Backend;
 

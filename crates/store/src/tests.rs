@@ -8,7 +8,7 @@ use tempfile::TempDir;
 
 use crate::*;
 
-const NOW: i64 = 1_700_000_000;
+pub(super) const NOW: i64 = 1_700_000_000;
 
 async fn file_store() -> (TempDir, Store) {
     let dir = tempfile::tempdir().unwrap();
@@ -27,7 +27,7 @@ fn url_of(dir: &TempDir) -> String {
     )
 }
 
-fn challenge(hash_byte: u8, expires_at: i64) -> NewChallenge {
+pub(super) fn challenge(hash_byte: u8, expires_at: i64) -> NewChallenge {
     NewChallenge {
         hash: [hash_byte; 32],
         template: "device".into(),
@@ -39,26 +39,23 @@ fn challenge(hash_byte: u8, expires_at: i64) -> NewChallenge {
     }
 }
 
-fn issuance(txid: &str, serial: &str, challenge_hash: Option<[u8; 32]>) -> Issuance {
+pub(super) fn issuance(txid: &str, serial: &str, challenge_hash: Option<[u8; 32]>) -> Issuance {
     Issuance {
         transaction_id: txid.into(),
         signer_key_sha256: [7; 32],
         request_sha256: [8; 32],
         challenge_hash,
+        serial_hex: serial.into(),
+        certificate_der: vec![0x30, 0x03, 0x02, 0x01, 0x01],
+        subject: "CN=dev1".into(),
+        not_before: NOW,
+        not_after: NOW + 365 * 86_400,
+        template: "device".into(),
         now: NOW,
-        certificate: NewCertificate {
-            serial_hex: serial.into(),
-            der: vec![0x30, 0x03, 0x02, 0x01, 0x01],
-            subject: "CN=dev1".into(),
-            not_before: NOW,
-            not_after: NOW + 365 * 86_400,
-            template: "device".into(),
-        },
         audit: AuditEvent {
             at: NOW,
             kind: AuditKind::CertificateIssued,
             actor: "ra".into(),
-            subject: serial.into(),
             detail: format!("transaction {txid}"),
         },
     }
@@ -69,7 +66,6 @@ fn event(i: u32) -> AuditEvent {
         at: NOW + i64::from(i),
         kind: AuditKind::EnrollmentRefused,
         actor: format!("client-{i}"),
-        subject: format!("tx-{i}"),
         detail: "challenge expired".into(),
     }
 }
@@ -81,6 +77,30 @@ async fn count(store: &Store, sql: &'static str) -> i64 {
         .unwrap()
         .try_get(0)
         .unwrap()
+}
+
+fn cert_of(i: &Issuance) -> CertificateRecord {
+    CertificateRecord {
+        serial_hex: crate::codec::normalize_serial(&i.serial_hex).unwrap(),
+        certificate_der: i.certificate_der.clone(),
+        subject: i.subject.clone(),
+        not_before: i.not_before,
+        not_after: i.not_after,
+        template: i.template.clone(),
+        transaction_id: i.transaction_id.clone(),
+        issued_at: i.now,
+    }
+}
+
+/// What an attacker with DDL rights does first: the append-only triggers go.
+async fn disable_audit_guards(store: &Store) {
+    let sql = match store.backend {
+        crate::backend::Backend::Sqlite => {
+            "DROP TRIGGER audit_log_no_update; DROP TRIGGER audit_log_no_delete"
+        }
+        crate::backend::Backend::Postgres => "ALTER TABLE audit_log DISABLE TRIGGER USER",
+    };
+    sqlx::raw_sql(sql).execute(&store.pool).await.unwrap();
 }
 
 #[tokio::test]
@@ -110,9 +130,7 @@ async fn sqlite_connections_use_wal_full_sync_and_foreign_keys() {
     assert_eq!(fk, 1);
 }
 
-#[tokio::test]
-async fn challenge_lifecycle_usable_then_used() {
-    let (_dir, store) = file_store().await;
+pub(super) async fn challenge_lifecycle_usable_then_used(store: Store) {
     let c = challenge(1, NOW + 3600);
     store.insert_challenge(c.clone()).await.unwrap();
 
@@ -170,9 +188,7 @@ async fn unbound_challenge_round_trips_without_bindings() {
     ));
 }
 
-#[tokio::test]
-async fn expired_and_unknown_challenges_are_not_usable() {
-    let (_dir, store) = file_store().await;
+pub(super) async fn expired_and_unknown_challenges_are_not_usable(store: Store) {
     let c = challenge(2, NOW);
     store.insert_challenge(c.clone()).await.unwrap();
     assert_eq!(
@@ -216,9 +232,7 @@ async fn expired_and_unknown_challenges_are_not_usable() {
     ));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn fifty_concurrent_issuances_consume_a_challenge_exactly_once() {
-    let (_dir, store) = file_store().await;
+pub(super) async fn fifty_concurrent_issuances_consume_a_challenge_exactly_once(store: Store) {
     let c = challenge(4, NOW + 3600);
     store.insert_challenge(c.clone()).await.unwrap();
 
@@ -252,13 +266,11 @@ async fn fifty_concurrent_issuances_consume_a_challenge_exactly_once() {
     assert_eq!(store.count_certificates().await.unwrap(), 1);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM transactions").await, 1);
     assert_eq!(store.count_challenges_used().await.unwrap(), 1);
-    // challenge-issued + one certificate-issued.
-    assert_eq!(store.verify_audit_chain().await.unwrap(), 2);
+    // One certificate-issued event; the losers' transactions left no trace.
+    assert_eq!(store.verify_audit_chain().await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn duplicate_serial_rolls_back_the_challenge_consumption() {
-    let (_dir, store) = file_store().await;
+pub(super) async fn duplicate_serial_rolls_back_the_challenge_consumption(store: Store) {
     store
         .record_issuance(issuance("tx-a", "00c0ffee", None))
         .await
@@ -267,9 +279,9 @@ async fn duplicate_serial_rolls_back_the_challenge_consumption() {
     store.insert_challenge(c.clone()).await.unwrap();
     let audit_before = store.verify_audit_chain().await.unwrap();
 
-    // Same serial in another case: still the same serial.
+    // Same serial in another case and without the sign octet: still the same serial.
     let r = store
-        .record_issuance(issuance("tx-b", "00C0FFEE", Some(c.hash)))
+        .record_issuance(issuance("tx-b", "C0FFEE", Some(c.hash)))
         .await;
     assert!(matches!(r, Err(StoreError::SerialConflict)), "{r:?}");
 
@@ -290,9 +302,7 @@ async fn duplicate_serial_rolls_back_the_challenge_consumption() {
     assert_eq!(store.count_challenges_used().await.unwrap(), 1);
 }
 
-#[tokio::test]
-async fn duplicate_transaction_id_is_refused_and_writes_nothing() {
-    let (_dir, store) = file_store().await;
+pub(super) async fn duplicate_transaction_id_is_refused_and_writes_nothing(store: Store) {
     store
         .record_issuance(issuance("tx-dup", "11", None))
         .await
@@ -312,7 +322,7 @@ async fn duplicate_transaction_id_is_refused_and_writes_nothing() {
     ));
     // The first transaction is untouched.
     let t = store.find_transaction("tx-dup").await.unwrap().unwrap();
-    assert_eq!(t.serial.as_deref(), Some("11"));
+    assert_eq!(t.serial, "11");
 }
 
 #[tokio::test]
@@ -334,16 +344,21 @@ async fn transactions_and_certificates_are_found_again() {
             signer_key_sha256: [7; 32],
             request_sha256: [8; 32],
             status: TransactionStatus::Issued,
-            serial: Some("00ff01".into()),
-            certificate_der: Some(i.certificate.der.clone()),
+            serial: "ff01".into(),
+            certificate_der: i.certificate_der.clone(),
         }
+    );
+    // GetCert decodes the INTEGER and may strip the sign octet: found either way.
+    assert_eq!(
+        store.find_certificate("ff01").await.unwrap().as_ref(),
+        Some(&cert_of(&i))
     );
     let cert = store.find_certificate("00FF01").await.unwrap().unwrap();
     assert_eq!(
         cert,
         CertificateRecord {
-            serial_hex: "00ff01".into(),
-            der: i.certificate.der.clone(),
+            serial_hex: "ff01".into(),
+            certificate_der: i.certificate_der.clone(),
             subject: "CN=dev1".into(),
             not_before: NOW,
             not_after: NOW + 365 * 86_400,
@@ -360,18 +375,20 @@ async fn transactions_and_certificates_are_found_again() {
         Err(StoreError::InvalidInput(_))
     ));
 
+    store.append_audit(event(1)).await.unwrap();
     let events = store.audit_events(10).await.unwrap();
     let kinds: Vec<&str> = events.iter().map(|e| e.kind.as_str()).collect();
-    assert_eq!(kinds, ["challenge-issued", "certificate-issued"]);
-    assert_eq!(events[0].subject, challenge_audit_id(&c.hash));
-    assert_eq!(events[0].actor, "admin");
+    assert_eq!(kinds, ["certificate-issued", "enrollment-refused"]);
+    assert_eq!(events[0].subject, "ff01");
+    assert_eq!(events[0].actor, "ra");
+    assert_eq!(events[0].detail, "transaction tx-find");
+    assert_eq!(events[0].prev_hash, [0; 32]);
     assert_eq!(events[1].seq, 2);
+    assert_eq!(events[1].subject, "");
     assert_eq!(events[1].prev_hash, events[0].hash);
 }
 
-#[tokio::test]
-async fn audit_chain_detects_an_edited_row() {
-    let (_dir, store) = file_store().await;
+pub(super) async fn audit_chain_detects_an_edited_row(store: Store) {
     for i in 1..=5 {
         assert_eq!(store.append_audit(event(i)).await.unwrap(), u64::from(i));
     }
@@ -393,10 +410,7 @@ async fn audit_chain_detects_an_edited_row() {
     assert_eq!(store.verify_audit_chain().await.unwrap(), 5);
 
     // ...and the chain catches one who can drop them.
-    sqlx::raw_sql("DROP TRIGGER audit_log_no_update")
-        .execute(&store.pool)
-        .await
-        .unwrap();
+    disable_audit_guards(&store).await;
     sqlx::query("UPDATE audit_log SET detail = 'challenge accepted' WHERE seq = 3")
         .execute(&store.pool)
         .await
@@ -415,13 +429,12 @@ async fn audit_chain_detects_an_edited_row() {
     }
 }
 
-#[tokio::test]
-async fn audit_chain_detects_a_deleted_middle_row() {
-    let (_dir, store) = file_store().await;
+pub(super) async fn audit_chain_detects_a_deleted_middle_row(store: Store) {
     for i in 1..=5 {
         store.append_audit(event(i)).await.unwrap();
     }
-    sqlx::raw_sql("DROP TRIGGER audit_log_no_delete; DELETE FROM audit_log WHERE seq = 3")
+    disable_audit_guards(&store).await;
+    sqlx::query("DELETE FROM audit_log WHERE seq = 3")
         .execute(&store.pool)
         .await
         .unwrap();
@@ -491,9 +504,7 @@ async fn audit_chain_detects_a_deleted_first_row() {
     assert_eq!((e.seq, e.reason), (1, ChainBreak::Gap { found: 2 }));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_appends_keep_one_valid_chain() {
-    let (_dir, store) = file_store().await;
+pub(super) async fn concurrent_appends_keep_one_valid_chain(store: Store) {
     let mut tasks = Vec::new();
     for i in 0..50u32 {
         let store = store.clone();
@@ -565,4 +576,75 @@ fn audit_kinds_display_as_kebab_case_and_parse_back() {
 fn errors_do_not_leak_database_detail() {
     let e = StoreError::Database(sqlx::Error::Protocol("SELECT secret FROM x".into()));
     assert_eq!(e.to_string(), "database error");
+}
+
+#[tokio::test]
+async fn sqlite_challenge_lifecycle_usable_then_used() {
+    let (_dir, store) = file_store().await;
+    challenge_lifecycle_usable_then_used(store).await;
+}
+
+#[tokio::test]
+async fn sqlite_expired_and_unknown_challenges_are_not_usable() {
+    let (_dir, store) = file_store().await;
+    expired_and_unknown_challenges_are_not_usable(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_fifty_concurrent_issuances_consume_a_challenge_exactly_once() {
+    let (_dir, store) = file_store().await;
+    fifty_concurrent_issuances_consume_a_challenge_exactly_once(store).await;
+}
+
+#[tokio::test]
+async fn sqlite_duplicate_serial_rolls_back_the_challenge_consumption() {
+    let (_dir, store) = file_store().await;
+    duplicate_serial_rolls_back_the_challenge_consumption(store).await;
+}
+
+#[tokio::test]
+async fn sqlite_duplicate_transaction_id_is_refused_and_writes_nothing() {
+    let (_dir, store) = file_store().await;
+    duplicate_transaction_id_is_refused_and_writes_nothing(store).await;
+}
+
+#[tokio::test]
+async fn sqlite_audit_chain_detects_an_edited_row() {
+    let (_dir, store) = file_store().await;
+    audit_chain_detects_an_edited_row(store).await;
+}
+
+#[tokio::test]
+async fn sqlite_audit_chain_detects_a_deleted_middle_row() {
+    let (_dir, store) = file_store().await;
+    audit_chain_detects_a_deleted_middle_row(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_concurrent_appends_keep_one_valid_chain() {
+    let (_dir, store) = file_store().await;
+    concurrent_appends_keep_one_valid_chain(store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_handle_opens_the_same_file_while_the_first_writes() {
+    // scepd's tests (and `scepd challenge issue`) open the database of a running server.
+    let (dir, first) = file_store().await;
+    let writer = {
+        let first = first.clone();
+        tokio::spawn(async move {
+            for i in 0..100 {
+                first.append_audit(event(i)).await.unwrap();
+            }
+        })
+    };
+    let mut handles = Vec::new();
+    for _ in 0..5 {
+        handles.push(Store::open(&url_of(&dir)).await.unwrap());
+    }
+    for h in &handles {
+        h.append_audit(event(1000)).await.unwrap();
+    }
+    writer.await.unwrap();
+    assert_eq!(handles[0].verify_audit_chain().await.unwrap(), 105);
 }

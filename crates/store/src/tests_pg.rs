@@ -1,0 +1,92 @@
+//! The shared scenarios of `tests.rs` against PostgreSQL, when `SCEPD_TEST_POSTGRES_URL`
+//! names a server where the user may `CREATE DATABASE` (e.g.
+//! `postgres://postgres@127.0.0.1:5432/postgres`). Without it these tests pass vacuously and
+//! say so on stderr; CI for the PostgreSQL backend sets it.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::Store;
+
+const ENV: &str = "SCEPD_TEST_POSTGRES_URL";
+
+/// A fresh database on the test server, so the tests run in parallel without sharing rows.
+/// Returns the store and the database's name for [`drop_db`].
+async fn pg_store() -> Option<(Store, String)> {
+    let Ok(admin_url) = std::env::var(ENV) else {
+        eprintln!("{ENV} not set: PostgreSQL test skipped");
+        return None;
+    };
+    static N: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let name = format!(
+        "scepd_store_test_{}_{}_{}",
+        std::process::id(),
+        nanos,
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    sqlx::any::install_default_drivers();
+    let admin = sqlx::AnyPool::connect(&admin_url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
+    admin.close().await;
+    let (base, _) = admin_url.rsplit_once('/').unwrap();
+    let store = Store::open(&format!("{base}/{name}")).await.unwrap();
+    Some((store, name))
+}
+
+/// Drops a test database (not reached when the test failed: left for inspection).
+async fn drop_db(name: &str) {
+    let admin = sqlx::AnyPool::connect(&std::env::var(ENV).unwrap())
+        .await
+        .unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE {name} WITH (FORCE)"
+    )))
+    .execute(&admin)
+    .await
+    .unwrap();
+    admin.close().await;
+}
+
+macro_rules! pg_scenarios {
+    ($($name:ident),* $(,)?) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+        async fn $name() {
+            if let Some((store, db)) = pg_store().await {
+                crate::tests::$name(store).await;
+                drop_db(&db).await;
+            }
+        }
+    )*};
+}
+
+pg_scenarios!(
+    challenge_lifecycle_usable_then_used,
+    expired_and_unknown_challenges_are_not_usable,
+    fifty_concurrent_issuances_consume_a_challenge_exactly_once,
+    duplicate_serial_rolls_back_the_challenge_consumption,
+    duplicate_transaction_id_is_refused_and_writes_nothing,
+    audit_chain_detects_an_edited_row,
+    audit_chain_detects_a_deleted_middle_row,
+    concurrent_appends_keep_one_valid_chain,
+);
+
+#[tokio::test]
+async fn migrations_are_idempotent_on_reopen() {
+    let Some((store, db)) = pg_store().await else {
+        return;
+    };
+    let url = store.pool.connect_options().database_url.to_string();
+    store.close().await;
+    let again = Store::open(&url).await.unwrap();
+    assert_eq!(again.verify_audit_chain().await.unwrap(), 0);
+    again.close().await;
+    drop_db(&db).await;
+}
