@@ -1,0 +1,299 @@
+//! The CA proper: statement verification and issuance.
+
+use std::sync::Arc;
+
+use keys::{KeyRole, SignatureAlgorithm, Signer};
+use policy::{Decision, Template};
+use request::{RaStatement, parse_statement};
+
+use crate::error::{CaError, StatementRejection};
+use crate::extensions;
+use crate::serial::random_serial;
+use crate::x509::{CertificateDraft, ParsedCertificate};
+use crate::{CLOCK_SKEW_SECS, EKU_CERTIFICATE_REQUEST_AGENT};
+
+/// How long an RA approval may be valid: long enough for the RA→CA hop, short enough that a
+/// captured statement is useless soon (security-catalogue F4).
+pub const MAX_STATEMENT_LIFETIME_SECS: i64 = 10 * 60;
+/// How far in the future `approvedAt` may be (clock difference between RA and CA).
+pub const STATEMENT_CLOCK_SKEW_SECS: i64 = 60;
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// The issuing CA: its key, its certificate, its templates and the RA certificates it accepts
+/// statements from.
+#[derive(Debug)]
+pub struct Ca {
+    signer: Arc<dyn Signer>,
+    certificate_der: Vec<u8>,
+    subject_der: Vec<u8>,
+    spki_der: Vec<u8>,
+    subject_key_identifier: Vec<u8>,
+    not_after: i64,
+    templates: Vec<Template>,
+    trusted_ra_certs: Vec<Vec<u8>>,
+    legacy_sha1_csr: bool,
+}
+
+/// A statement whose RA signature, RA certificate and freshness were checked by
+/// [`Ca::verify_statement`], the only place that makes one. [`Ca::issue`] takes it by value.
+#[derive(Debug)]
+pub struct VerifiedStatement {
+    statement: RaStatement,
+    ra_certificate_der: Vec<u8>,
+}
+
+impl VerifiedStatement {
+    /// The approved statement (its transaction id and nonce key idempotence and replay checks).
+    pub fn statement(&self) -> &RaStatement {
+        &self.statement
+    }
+
+    /// The RA certificate that signed it.
+    pub fn ra_certificate_der(&self) -> &[u8] {
+        &self.ra_certificate_der
+    }
+}
+
+/// A signed certificate and what the audit log and the store need about it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IssuedCertificate {
+    pub der: Vec<u8>,
+    /// Lower-case hex of the serial's 16 octets.
+    pub serial_hex: String,
+    /// RFC 4514 form of the subject.
+    pub subject: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub template: String,
+}
+
+impl Ca {
+    /// A CA over `signer` (a [`KeyRole::CaSigning`] key whose public key is the one in
+    /// `ca_cert_der`), with its templates and the allow-list of RA signing certificates.
+    ///
+    /// The CA certificate must be a CA (basicConstraints cA=TRUE) with a subjectKeyIdentifier,
+    /// which issued certificates copy into their authorityKeyIdentifier.
+    pub fn new(
+        signer: Arc<dyn Signer>,
+        ca_cert_der: Vec<u8>,
+        templates: Vec<Template>,
+        trusted_ra_certs: Vec<Vec<u8>>,
+    ) -> Result<Ca, CaError> {
+        if signer.role() != KeyRole::CaSigning {
+            return Err(CaError::WrongRole(signer.role()));
+        }
+        let cert = ParsedCertificate::from_der(&ca_cert_der)
+            .map_err(|_| CaError::Certificate("does not decode"))?;
+        let spki_der = cert.spki_der()?;
+        if spki_der != signer.public_key_spki_der() {
+            return Err(CaError::Certificate(
+                "the signing key is not the key of the CA certificate",
+            ));
+        }
+        let is_ca = match cert.extension(policy::oid::EXT_BASIC_CONSTRAINTS) {
+            Ok(Some((_, v))) => {
+                use der::Decode;
+                x509_cert::ext::pkix::BasicConstraints::from_der(v).is_ok_and(|bc| bc.ca)
+            }
+            _ => false,
+        };
+        if !is_ca {
+            return Err(CaError::Certificate("not a CA certificate (cA=TRUE)"));
+        }
+        let subject_key_identifier = match cert.extension(policy::oid::EXT_SUBJECT_KEY_IDENTIFIER) {
+            Ok(Some((_, v))) => extensions::read_subject_key_identifier(v)?,
+            _ => return Err(CaError::Certificate("no subjectKeyIdentifier")),
+        };
+        for (i, t) in templates.iter().enumerate() {
+            if templates.iter().take(i).any(|o| o.name() == t.name()) {
+                return Err(CaError::DuplicateTemplate(t.name().to_owned()));
+            }
+        }
+        Ok(Ca {
+            signer,
+            subject_der: cert.subject_der()?,
+            not_after: cert.not_after(),
+            certificate_der: ca_cert_der,
+            spki_der,
+            subject_key_identifier,
+            templates,
+            trusted_ra_certs,
+            legacy_sha1_csr: false,
+        })
+    }
+
+    /// Accept CSRs self-signed with SHA-1 (the operator's legacy opt-in; off by default).
+    pub fn with_legacy_sha1_csr_signatures(mut self, allow: bool) -> Self {
+        self.legacy_sha1_csr = allow;
+        self
+    }
+
+    /// The CA certificate, DER.
+    pub fn certificate_der(&self) -> &[u8] {
+        &self.certificate_der
+    }
+
+    /// The template called `name`.
+    pub fn template(&self, name: &str) -> Option<&Template> {
+        self.templates.iter().find(|t| t.name() == name)
+    }
+
+    /// Checks an RA statement: it parses; its signer certificate is byte-equal to an
+    /// allow-listed RA certificate, issued by this CA (signature checked), within validity,
+    /// with the Certificate Request Agent EKU and digitalSignature; the messageDigest matches;
+    /// the signature over the signed attributes verifies; and it is fresh (approvedAt no more
+    /// than 60 s ahead, notAfter not passed, at most 10 minutes between them).
+    pub fn verify_statement(&self, der: &[u8], now: i64) -> Result<VerifiedStatement, CaError> {
+        let parsed = parse_statement(der).map_err(StatementRejection::Malformed)?;
+        if !self.trusted_ra_certs.contains(&parsed.ra_certificate_der) {
+            return Err(StatementRejection::NotAllowListed.into());
+        }
+        let ra = ParsedCertificate::from_der(&parsed.ra_certificate_der)
+            .map_err(|_| StatementRejection::RaCertificate)?;
+        let issued_here = ra.issuer_der().is_ok_and(|i| i == self.subject_der)
+            && ra.verify_signed_by(&self.spki_der).is_ok();
+        if !issued_here {
+            return Err(StatementRejection::NotIssuedByCa.into());
+        }
+        if now < ra.not_before() || now > ra.not_after() {
+            return Err(StatementRejection::RaCertificateValidity.into());
+        }
+        let is_agent = match ra.extension(policy::oid::EXT_EXTENDED_KEY_USAGE) {
+            Ok(Some((_, v))) => extensions::read_extended_key_usage(v)
+                .is_ok_and(|ekus| ekus.iter().any(|e| e == EKU_CERTIFICATE_REQUEST_AGENT)),
+            _ => false,
+        };
+        if !is_agent {
+            return Err(StatementRejection::NotEnrollmentAgent.into());
+        }
+        let signs = match ra.extension(policy::oid::EXT_KEY_USAGE) {
+            Ok(Some((_, v))) => extensions::read_key_usage(v)
+                .is_ok_and(|bits| bits & policy::key_usage::DIGITAL_SIGNATURE != 0),
+            _ => false,
+        };
+        if !signs {
+            return Err(StatementRejection::KeyUsage.into());
+        }
+        if !parsed.message_digest_ok {
+            return Err(StatementRejection::MessageDigest.into());
+        }
+        let alg = SignatureAlgorithm::from_cms(
+            &parsed.digest_algorithm_der,
+            &parsed.signature_algorithm_der,
+        )
+        .map_err(StatementRejection::Signature)?;
+        if alg.is_legacy() {
+            return Err(StatementRejection::LegacyAlgorithm.into());
+        }
+        let ra_spki = ra
+            .spki_der()
+            .map_err(|_| StatementRejection::RaCertificate)?;
+        keys::verify::verify_signature(
+            &ra_spki,
+            alg,
+            &parsed.signed_attributes_der,
+            &parsed.signature,
+        )
+        .map_err(StatementRejection::Signature)?;
+
+        let s = &parsed.statement;
+        if s.approved_at > now.saturating_add(STATEMENT_CLOCK_SKEW_SECS) {
+            return Err(StatementRejection::NotYetValid.into());
+        }
+        if s.not_after < now {
+            return Err(StatementRejection::Expired.into());
+        }
+        let lifetime = s.not_after.saturating_sub(s.approved_at);
+        if !(0..=MAX_STATEMENT_LIFETIME_SECS).contains(&lifetime) {
+            return Err(StatementRejection::LifetimeTooLong.into());
+        }
+        Ok(VerifiedStatement {
+            statement: parsed.statement,
+            ra_certificate_der: parsed.ra_certificate_der,
+        })
+    }
+
+    /// Issues the certificate for a verified statement: the CSR is inspected and its
+    /// self-signature verified again, the statement's template applied with `policy::decide`
+    /// (with the statement's binding), and the certificate built from the resulting profile
+    /// only. notBefore is `now` − 5 minutes; notAfter is the template's validity from `now`,
+    /// capped at the CA's own notAfter.
+    pub fn issue(
+        &self,
+        verified: VerifiedStatement,
+        now: i64,
+    ) -> Result<IssuedCertificate, CaError> {
+        let statement = verified.statement;
+        let csr = request::csr::inspect(&statement.csr)?;
+        let alg = SignatureAlgorithm::from_x509(&csr.signature_algorithm_der)
+            .map_err(CaError::CsrSignature)?;
+        if alg.is_legacy() && !self.legacy_sha1_csr {
+            return Err(CaError::CsrSignature(
+                keys::VerifyError::UnsupportedAlgorithm(alg.oid().to_string()),
+            ));
+        }
+        keys::verify::verify_signature(&csr.public_key_spki_der, alg, &csr.tbs_der, &csr.signature)
+            .map_err(CaError::CsrSignature)?;
+
+        let template = self
+            .template(&statement.template)
+            .ok_or_else(|| CaError::UnknownTemplate(statement.template.clone()))?;
+        let binding = statement
+            .binding
+            .as_ref()
+            .map(|b| b.to_policy(&statement.template));
+        let profile = match policy::decide(&csr.facts, template, binding.as_ref()) {
+            Decision::Issue(profile) => profile,
+            Decision::Refuse(refusal) => return Err(CaError::Refused(refusal)),
+        };
+
+        if now >= self.not_after {
+            return Err(CaError::Certificate("the CA certificate has expired"));
+        }
+        let not_before = now.saturating_sub(CLOCK_SKEW_SECS);
+        let not_after = now
+            .saturating_add(i64::from(profile.validity_days) * SECONDS_PER_DAY)
+            .min(self.not_after);
+
+        let mut exts = vec![
+            extensions::basic_constraints(false, None)?,
+            extensions::key_usage(profile.key_usage_bits)?,
+            extensions::extended_key_usage(&profile.extended_key_usages)?,
+        ];
+        if let Some(san) = extensions::subject_alt_name(
+            &profile.dns_names,
+            &profile.ip_addresses,
+            &profile.emails,
+            csr.facts.subject.is_empty(),
+        )? {
+            exts.push(san);
+        }
+        exts.push(extensions::subject_key_identifier(
+            &csr.public_key_spki_der,
+        )?);
+        exts.push(extensions::authority_key_identifier(
+            &self.subject_key_identifier,
+        )?);
+
+        let serial = random_serial()?;
+        let der = CertificateDraft {
+            serial: &serial,
+            issuer_der: &self.subject_der,
+            subject_der: &csr.subject_der,
+            spki_der: &csr.public_key_spki_der,
+            not_before,
+            not_after,
+            extensions: exts,
+        }
+        .sign(self.signer.as_ref())?;
+        Ok(IssuedCertificate {
+            der,
+            serial_hex: serial.iter().map(|b| format!("{b:02x}")).collect(),
+            subject: csr.subject_display,
+            not_before,
+            not_after,
+            template: profile.template,
+        })
+    }
+}

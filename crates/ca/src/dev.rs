@@ -1,0 +1,124 @@
+//! The embedded default's CA and RA certificates, made by `scepd init`.
+
+use keys::Signer;
+
+use crate::error::CaError;
+use crate::extensions;
+use crate::serial::random_serial;
+use crate::x509::{CertificateDraft, ParsedCertificate};
+use crate::{CLOCK_SKEW_SECS, EKU_CERTIFICATE_REQUEST_AGENT};
+
+const SECONDS_PER_DAY: i64 = 86_400;
+
+/// What an RA certificate is for (DESIGN.md §2: separate keys for separate jobs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaCertPurpose {
+    /// The enrollment agent: counter-signs requests and signs CertReps. EKU Certificate
+    /// Request Agent, keyUsage digitalSignature (certmonger requires it on the reply signer).
+    Signing,
+    /// CEP encryption: devices encrypt their requests to it. keyUsage keyEncipherment +
+    /// dataEncipherment, no EKU.
+    Encryption,
+}
+
+/// `CN=<cn>` as a DER Name.
+fn common_name(cn: &str) -> Result<Vec<u8>, CaError> {
+    use der::Encode;
+    use der::asn1::{SetOfVec, Utf8StringRef};
+    use x509_cert::attr::AttributeTypeAndValue;
+    use x509_cert::name::{RdnSequence, RelativeDistinguishedName};
+
+    let atv = AttributeTypeAndValue {
+        oid: der::asn1::ObjectIdentifier::new_unwrap("2.5.4.3"),
+        value: der::Any::encode_from(&Utf8StringRef::new(cn)?)?,
+    };
+    let rdn = RelativeDistinguishedName::from(SetOfVec::try_from(vec![atv])?);
+    let mut seq = RdnSequence::default();
+    seq.push(rdn);
+    Ok(seq.to_der()?)
+}
+
+/// A self-signed CA certificate for `signer`: `CN=<subject_cn>`, basicConstraints cA=TRUE
+/// pathLen 0 (critical), keyUsage keyCertSign + cRLSign + digitalSignature (critical),
+/// subjectKeyIdentifier. Valid from `now` − 5 minutes for `validity_days`.
+pub fn self_signed_ca(
+    signer: &dyn Signer,
+    subject_cn: &str,
+    validity_days: u32,
+    now: i64,
+) -> Result<Vec<u8>, CaError> {
+    use policy::key_usage as ku;
+    let name = common_name(subject_cn)?;
+    let spki = signer.public_key_spki_der();
+    let serial = random_serial()?;
+    CertificateDraft {
+        serial: &serial,
+        issuer_der: &name,
+        subject_der: &name,
+        spki_der: spki,
+        not_before: now.saturating_sub(CLOCK_SKEW_SECS),
+        not_after: now.saturating_add(i64::from(validity_days) * SECONDS_PER_DAY),
+        extensions: vec![
+            extensions::basic_constraints(true, Some(0))?,
+            extensions::key_usage(ku::DIGITAL_SIGNATURE | ku::KEY_CERT_SIGN | ku::CRL_SIGN)?,
+            extensions::subject_key_identifier(spki)?,
+        ],
+    }
+    .sign(signer)
+}
+
+/// An RA certificate issued by the CA of `ca_signer` / `ca_cert_der` for the key
+/// `subject_public_key_spki`: `CN=<subject_cn>`, cA=FALSE (critical), the key usage and EKU of
+/// `purpose`, subjectKeyIdentifier, authorityKeyIdentifier = the CA's subjectKeyIdentifier.
+/// notAfter is capped at the CA's notAfter.
+pub fn issue_ra_certificate(
+    ca_signer: &dyn Signer,
+    ca_cert_der: &[u8],
+    subject_public_key_spki: &[u8],
+    subject_cn: &str,
+    purpose: RaCertPurpose,
+    validity_days: u32,
+    now: i64,
+) -> Result<Vec<u8>, CaError> {
+    use policy::key_usage as ku;
+    let ca = ParsedCertificate::from_der(ca_cert_der)
+        .map_err(|_| CaError::Certificate("does not decode"))?;
+    if ca.spki_der()? != ca_signer.public_key_spki_der() {
+        return Err(CaError::Certificate(
+            "the signing key is not the key of the CA certificate",
+        ));
+    }
+    let ca_ski = match ca.extension(policy::oid::EXT_SUBJECT_KEY_IDENTIFIER) {
+        Ok(Some((_, v))) => extensions::read_subject_key_identifier(v)?,
+        _ => return Err(CaError::Certificate("no subjectKeyIdentifier")),
+    };
+    let mut exts = vec![extensions::basic_constraints(false, None)?];
+    match purpose {
+        RaCertPurpose::Signing => {
+            exts.push(extensions::key_usage(ku::DIGITAL_SIGNATURE)?);
+            exts.push(extensions::extended_key_usage(&[
+                EKU_CERTIFICATE_REQUEST_AGENT.to_owned(),
+            ])?);
+        }
+        RaCertPurpose::Encryption => {
+            exts.push(extensions::key_usage(
+                ku::KEY_ENCIPHERMENT | ku::DATA_ENCIPHERMENT,
+            )?);
+        }
+    }
+    exts.push(extensions::subject_key_identifier(subject_public_key_spki)?);
+    exts.push(extensions::authority_key_identifier(&ca_ski)?);
+    let serial = random_serial()?;
+    CertificateDraft {
+        serial: &serial,
+        issuer_der: &ca.subject_der()?,
+        subject_der: &common_name(subject_cn)?,
+        spki_der: subject_public_key_spki,
+        not_before: now.saturating_sub(CLOCK_SKEW_SECS),
+        not_after: now
+            .saturating_add(i64::from(validity_days) * SECONDS_PER_DAY)
+            .min(ca.not_after()),
+        extensions: exts,
+    }
+    .sign(ca_signer)
+}

@@ -1,0 +1,80 @@
+//! The one error type of the CA. The RA maps it to a failInfo: `Refused` carries policy's own
+//! code (badRequest / badAlg); a rejected statement or a bad CSR is badRequest (or
+//! badMessageCheck for signatures); `Signing` / `Encoding` / `Certificate` are internal
+//! failures.
+
+use keys::{KeyError, KeyRole, VerifyError};
+use request::{CsrError, StatementError};
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CaError {
+    /// The template refuses the request (the RA's approval does not change that).
+    #[error("refused by policy: {0}")]
+    Refused(policy::Refusal),
+    /// The RA statement is not one this CA accepts.
+    #[error("RA statement rejected: {0}")]
+    StatementRejected(StatementRejection),
+    /// The statement names a template this CA does not have.
+    #[error("unknown template {0:?}")]
+    UnknownTemplate(String),
+    /// The CSR inside the statement does not parse.
+    #[error("CSR: {0}")]
+    Csr(#[from] CsrError),
+    /// The CSR's self-signature does not verify (or uses a refused algorithm).
+    #[error("CSR self-signature: {0}")]
+    CsrSignature(VerifyError),
+    /// The signing key failed.
+    #[error("signing: {0}")]
+    Signing(#[from] KeyError),
+    /// A certificate could not be encoded (an internal error).
+    #[error("encoding: {0}")]
+    Encoding(#[from] der::Error),
+    /// The CA certificate or key does not fit (at construction) or has expired (at issuance).
+    #[error("CA certificate: {0}")]
+    Certificate(&'static str),
+    /// The signer is not a CA signing key.
+    #[error("a {0} key cannot sign certificates")]
+    WrongRole(KeyRole),
+    /// Two templates share a name.
+    #[error("template {0:?} is configured twice")]
+    DuplicateTemplate(String),
+}
+
+/// Why a statement is rejected. Detail for the audit log; the client sees badRequest.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StatementRejection {
+    #[error("malformed: {0}")]
+    Malformed(#[from] StatementError),
+    #[error("signer certificate is not an allow-listed RA certificate")]
+    NotAllowListed,
+    #[error("RA certificate was not issued by this CA")]
+    NotIssuedByCa,
+    #[error("RA certificate is outside its validity")]
+    RaCertificateValidity,
+    #[error("RA certificate lacks the Certificate Request Agent EKU")]
+    NotEnrollmentAgent,
+    #[error("RA certificate lacks digitalSignature key usage")]
+    KeyUsage,
+    #[error("RA certificate does not decode")]
+    RaCertificate,
+    #[error("signature: {0}")]
+    Signature(VerifyError),
+    #[error("SHA-1 is not accepted on statements")]
+    LegacyAlgorithm,
+    #[error("messageDigest does not match the content")]
+    MessageDigest,
+    #[error("approved in the future")]
+    NotYetValid,
+    #[error("expired")]
+    Expired,
+    #[error("valid for longer than the maximum statement lifetime")]
+    LifetimeTooLong,
+}
+
+impl From<StatementRejection> for CaError {
+    fn from(r: StatementRejection) -> Self {
+        CaError::StatementRejected(r)
+    }
+}

@@ -1,0 +1,210 @@
+//! The extensions the CA writes (RFC 5280 §4.2). Each is built from the issuance profile or
+//! the CA's own certificate; none is copied from a request.
+
+use der::Encode;
+use der::asn1::{BitString, Ia5String, ObjectIdentifier, OctetString};
+use sha1::{Digest, Sha1};
+use x509_cert::ext::Extension;
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{
+    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, SubjectAltName,
+    SubjectKeyIdentifier,
+};
+use x509_cert::spki::SubjectPublicKeyInfoRef;
+
+use crate::error::CaError;
+
+pub(crate) const SUBJECT_KEY_IDENTIFIER: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("2.5.29.14");
+pub(crate) const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
+pub(crate) const SUBJECT_ALT_NAME: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.17");
+pub(crate) const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+pub(crate) const AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("2.5.29.35");
+pub(crate) const EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+
+fn extension<T: Encode>(
+    oid: ObjectIdentifier,
+    critical: bool,
+    value: &T,
+) -> Result<Extension, der::Error> {
+    Ok(Extension {
+        extn_id: oid,
+        critical,
+        extn_value: OctetString::new(value.to_der()?)?,
+    })
+}
+
+/// basicConstraints, always critical (RFC 5280 §4.2.1.9).
+pub(crate) fn basic_constraints(ca: bool, path_len: Option<u8>) -> Result<Extension, der::Error> {
+    extension(
+        BASIC_CONSTRAINTS,
+        true,
+        &BasicConstraints {
+            ca,
+            path_len_constraint: path_len,
+        },
+    )
+}
+
+/// keyUsage, critical, from bits numbered as in `policy::key_usage` (bit n = `1 << n`). The
+/// DER named-bit BIT STRING drops trailing zero bits (X.690 §11.2.2).
+pub(crate) fn key_usage(bits: u16) -> Result<Extension, der::Error> {
+    let bit_len = 16 - bits.leading_zeros() as usize;
+    let byte_len = bit_len.div_ceil(8);
+    let mut bytes = vec![0u8; byte_len];
+    for n in 0..bit_len {
+        if bits & (1 << n) != 0
+            && let Some(b) = bytes.get_mut(n / 8)
+        {
+            *b |= 0x80 >> (n % 8);
+        }
+    }
+    let unused = u8::try_from(byte_len * 8 - bit_len).map_err(|_| der::ErrorKind::Overflow)?;
+    extension(KEY_USAGE, true, &BitString::new(unused, bytes)?)
+}
+
+/// extKeyUsage, not critical (RFC 5280 §4.2.1.12 leaves it to the CA; clients that check it do
+/// so either way).
+pub(crate) fn extended_key_usage(oids: &[String]) -> Result<Extension, CaError> {
+    let oids = oids
+        .iter()
+        .map(|o| ObjectIdentifier::new(o).map_err(|_| CaError::Certificate("template EKU OID")))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(extension(EXT_KEY_USAGE, false, &ExtendedKeyUsage(oids))?)
+}
+
+/// subjectAltName; critical when the subject is empty (RFC 5280 §4.2.1.6).
+pub(crate) fn subject_alt_name(
+    dns_names: &[String],
+    ip_addresses: &[Vec<u8>],
+    emails: &[String],
+    subject_empty: bool,
+) -> Result<Option<Extension>, der::Error> {
+    let mut names = Vec::new();
+    for n in dns_names {
+        names.push(GeneralName::DnsName(Ia5String::new(n)?));
+    }
+    for a in ip_addresses {
+        names.push(GeneralName::IpAddress(OctetString::new(a.as_slice())?));
+    }
+    for e in emails {
+        names.push(GeneralName::Rfc822Name(Ia5String::new(e)?));
+    }
+    if names.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(extension(
+        SUBJECT_ALT_NAME,
+        subject_empty,
+        &SubjectAltName(names),
+    )?))
+}
+
+/// The RFC 5280 §4.2.1.2 method (1) key identifier: SHA-1 of the subjectPublicKey BIT STRING
+/// value (without tag, length and unused-bits octet).
+pub(crate) fn key_identifier(spki_der: &[u8]) -> Result<Vec<u8>, der::Error> {
+    use der::Decode;
+    let spki = SubjectPublicKeyInfoRef::from_der(spki_der)?;
+    Ok(Sha1::digest(spki.subject_public_key.raw_bytes()).to_vec())
+}
+
+pub(crate) fn subject_key_identifier(spki_der: &[u8]) -> Result<Extension, der::Error> {
+    let ski = SubjectKeyIdentifier(OctetString::new(key_identifier(spki_der)?)?);
+    extension(SUBJECT_KEY_IDENTIFIER, false, &ski)
+}
+
+/// authorityKeyIdentifier with the issuer's own subjectKeyIdentifier, copied: recomputing it
+/// breaks chains to CAs that used another method (DESIGN.md, interop facts).
+pub(crate) fn authority_key_identifier(issuer_ski: &[u8]) -> Result<Extension, der::Error> {
+    let aki = AuthorityKeyIdentifier {
+        key_identifier: Some(OctetString::new(issuer_ski)?),
+        authority_cert_issuer: None,
+        authority_cert_serial_number: None,
+    };
+    extension(AUTHORITY_KEY_IDENTIFIER, false, &aki)
+}
+
+/// Reads KeyUsage bits (policy numbering) from a keyUsage extension value.
+pub(crate) fn read_key_usage(value: &[u8]) -> Result<u16, der::Error> {
+    use der::Decode;
+    let bits = BitString::from_der(value)?;
+    Ok(bits
+        .bits()
+        .take(9)
+        .enumerate()
+        .fold(0, |acc, (n, set)| if set { acc | (1 << n) } else { acc }))
+}
+
+/// Reads the key identifier of a subjectKeyIdentifier extension value.
+pub(crate) fn read_subject_key_identifier(value: &[u8]) -> Result<Vec<u8>, der::Error> {
+    use der::Decode;
+    Ok(SubjectKeyIdentifier::from_der(value)?.0.as_bytes().to_vec())
+}
+
+/// Reads the dotted OIDs of an extKeyUsage extension value.
+pub(crate) fn read_extended_key_usage(value: &[u8]) -> Result<Vec<String>, der::Error> {
+    use der::Decode;
+    Ok(ExtendedKeyUsage::from_der(value)?
+        .0
+        .iter()
+        .map(ToString::to_string)
+        .collect())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use policy::key_usage as ku;
+
+    #[test]
+    fn key_usage_encodings() {
+        // digitalSignature only: 03 02 07 80.
+        let e = key_usage(ku::DIGITAL_SIGNATURE).unwrap();
+        assert_eq!(e.extn_value.as_bytes(), [0x03, 0x02, 0x07, 0x80]);
+        assert!(e.critical);
+        // digitalSignature + keyEncipherment: 03 02 05 a0.
+        let e = key_usage(ku::DIGITAL_SIGNATURE | ku::KEY_ENCIPHERMENT).unwrap();
+        assert_eq!(e.extn_value.as_bytes(), [0x03, 0x02, 0x05, 0xa0]);
+        // digitalSignature + keyCertSign + cRLSign: 03 02 01 86.
+        let e = key_usage(ku::DIGITAL_SIGNATURE | ku::KEY_CERT_SIGN | ku::CRL_SIGN).unwrap();
+        assert_eq!(e.extn_value.as_bytes(), [0x03, 0x02, 0x01, 0x86]);
+        // decipherOnly needs a second octet: 03 03 07 80 80 with digitalSignature.
+        let e = key_usage(ku::DIGITAL_SIGNATURE | ku::DECIPHER_ONLY).unwrap();
+        assert_eq!(e.extn_value.as_bytes(), [0x03, 0x03, 0x07, 0x80, 0x80]);
+        for bits in [
+            ku::DIGITAL_SIGNATURE,
+            ku::KEY_ENCIPHERMENT | ku::DATA_ENCIPHERMENT,
+            ku::DIGITAL_SIGNATURE | ku::DECIPHER_ONLY,
+        ] {
+            let e = key_usage(bits).unwrap();
+            assert_eq!(read_key_usage(e.extn_value.as_bytes()).unwrap(), bits);
+        }
+    }
+
+    #[test]
+    fn basic_constraints_false_is_an_empty_sequence() {
+        let e = basic_constraints(false, None).unwrap();
+        assert_eq!(e.extn_value.as_bytes(), [0x30, 0x00]);
+        assert!(e.critical);
+        let e = basic_constraints(true, Some(0)).unwrap();
+        assert_eq!(
+            e.extn_value.as_bytes(),
+            [0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00]
+        );
+    }
+
+    #[test]
+    fn san_critical_only_without_subject() {
+        assert!(subject_alt_name(&[], &[], &[], false).unwrap().is_none());
+        let e = subject_alt_name(&["a.example".into()], &[], &[], false)
+            .unwrap()
+            .unwrap();
+        assert!(!e.critical);
+        let e = subject_alt_name(&["a.example".into()], &[], &[], true)
+            .unwrap()
+            .unwrap();
+        assert!(e.critical);
+    }
+}
