@@ -10,6 +10,13 @@ use crate::{CLOCK_SKEW_SECS, EKU_CERTIFICATE_REQUEST_AGENT};
 
 const SECONDS_PER_DAY: i64 = 86_400;
 
+/// `scepd init` runs once, interactively: the system clock is the only sensible "now".
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// What an RA certificate is for (DESIGN.md §2: separate keys for separate jobs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RaCertPurpose {
@@ -40,8 +47,17 @@ fn common_name(cn: &str) -> Result<Vec<u8>, CaError> {
 
 /// A self-signed CA certificate for `signer`: `CN=<subject_cn>`, basicConstraints cA=TRUE
 /// pathLen 0 (critical), keyUsage keyCertSign + cRLSign + digitalSignature (critical),
-/// subjectKeyIdentifier. Valid from `now` − 5 minutes for `validity_days`.
+/// subjectKeyIdentifier. Valid from now − 5 minutes for `validity_days`.
 pub fn self_signed_ca(
+    signer: &dyn Signer,
+    subject_cn: &str,
+    validity_days: u32,
+) -> Result<Vec<u8>, CaError> {
+    self_signed_ca_at(signer, subject_cn, validity_days, unix_now())
+}
+
+/// [`self_signed_ca`] at the given Unix time.
+pub fn self_signed_ca_at(
     signer: &dyn Signer,
     subject_cn: &str,
     validity_days: u32,
@@ -70,8 +86,28 @@ pub fn self_signed_ca(
 /// An RA certificate issued by the CA of `ca_signer` / `ca_cert_der` for the key
 /// `subject_public_key_spki`: `CN=<subject_cn>`, cA=FALSE (critical), the key usage and EKU of
 /// `purpose`, subjectKeyIdentifier, authorityKeyIdentifier = the CA's subjectKeyIdentifier.
-/// notAfter is capped at the CA's notAfter.
+/// Valid from now − 5 minutes; notAfter is capped at the CA's notAfter.
 pub fn issue_ra_certificate(
+    ca_signer: &dyn Signer,
+    ca_cert_der: &[u8],
+    subject_public_key_spki: &[u8],
+    subject_cn: &str,
+    purpose: RaCertPurpose,
+    validity_days: u32,
+) -> Result<Vec<u8>, CaError> {
+    issue_ra_certificate_at(
+        ca_signer,
+        ca_cert_der,
+        subject_public_key_spki,
+        subject_cn,
+        purpose,
+        validity_days,
+        unix_now(),
+    )
+}
+
+/// [`issue_ra_certificate`] at the given Unix time.
+pub fn issue_ra_certificate_at(
     ca_signer: &dyn Signer,
     ca_cert_der: &[u8],
     subject_public_key_spki: &[u8],

@@ -73,6 +73,24 @@ pub enum StatementRejection {
     LifetimeTooLong,
 }
 
+impl CaError {
+    /// True when the client should get failInfo badAlg (RFC 8894 §3.2.1.4.5): policy refused
+    /// the key algorithm or curve, or the CSR is signed with an algorithm that is not
+    /// accepted. Everything else is badRequest (or an internal failure).
+    pub fn is_bad_alg(&self) -> bool {
+        match self {
+            CaError::Refused(r) => r.code == policy::RefusalCode::BadAlg,
+            CaError::CsrSignature(e) => matches!(
+                e,
+                VerifyError::UnsupportedAlgorithm(_)
+                    | VerifyError::UnsupportedKeyAlgorithm(_)
+                    | VerifyError::DigestMismatch { .. }
+            ),
+            _ => false,
+        }
+    }
+}
+
 impl From<StatementRejection> for CaError {
     fn from(r: StatementRejection) -> Self {
         CaError::StatementRejected(r)

@@ -22,7 +22,10 @@ use x509_cert::name::Name;
 use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
 use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
-use crate::dev::{RaCertPurpose, issue_ra_certificate, self_signed_ca};
+use crate::dev::{
+    RaCertPurpose, issue_ra_certificate, issue_ra_certificate_at as issue_ra_at,
+    self_signed_ca_at as self_signed_ca,
+};
 use crate::{Ca, CaError, StatementRejection};
 
 fn now() -> i64 {
@@ -66,7 +69,7 @@ fn pki() -> &'static Pki {
             KeyRole::RaSigning,
         );
         let ra = |purpose, ca: &dyn Signer, ca_cert: &[u8], key: &[u8]| {
-            issue_ra_certificate(ca, ca_cert, key, "scepd RA", purpose, 365, t).unwrap()
+            issue_ra_at(ca, ca_cert, key, "scepd RA", purpose, 365, t).unwrap()
         };
         let ra_cert = ra(
             RaCertPurpose::Signing,
@@ -408,6 +411,60 @@ fn issued_certificate_verifies_with_openssl_as_a_client_certificate() {
 // ---------------------------------------------------------------- construction
 
 #[test]
+fn dev_functions_use_the_system_clock() {
+    let p = pki();
+    let ra = issue_ra_certificate(
+        p.ca_key.as_ref(),
+        &p.ca_cert,
+        p.ra_key.public_key_spki_der(),
+        "ra",
+        RaCertPurpose::Signing,
+        10,
+    )
+    .unwrap();
+    let cert = Certificate::from_der(&ra).unwrap();
+    let nb = cert
+        .tbs_certificate()
+        .validity()
+        .not_before
+        .to_unix_duration()
+        .as_secs() as i64;
+    assert!((now() - 300 - nb).abs() < 60);
+    assert!(crate::dev::self_signed_ca(p.ca_key.as_ref(), "x", 1).is_ok());
+}
+
+#[test]
+fn bad_alg_classification() {
+    let point_facts = policy::RequestFacts {
+        public_key: policy::PublicKeyFacts::Ec {
+            curve_oid: "1.3.132.0.10".into(),
+        },
+        ..Default::default()
+    };
+    let policy::Decision::Refuse(r) = policy::decide(&point_facts, &Template::device(), None)
+    else {
+        panic!("issued")
+    };
+    assert!(CaError::Refused(r).is_bad_alg());
+    let r = refused(issue(csr(
+        pki().rsa_device.as_ref(),
+        "CN=dev1",
+        vec![ext(
+            "2.5.29.19",
+            &BasicConstraints {
+                ca: true,
+                path_len_constraint: None,
+            },
+        )],
+    )));
+    assert!(!CaError::Refused(r).is_bad_alg());
+    assert!(
+        CaError::CsrSignature(keys::VerifyError::UnsupportedAlgorithm("md5".into())).is_bad_alg()
+    );
+    assert!(!CaError::CsrSignature(keys::VerifyError::BadSignature).is_bad_alg());
+}
+
+#[test]
 fn ca_refuses_a_key_that_is_not_its_certificates() {
     let p = pki();
     let err = Ca::new(p.ra_key.clone(), p.ca_cert.clone(), vec![], vec![]).unwrap_err();
@@ -676,7 +733,7 @@ fn validity_is_capped_at_the_ca_not_after() {
     let p = pki();
     let t = now();
     let short_ca = self_signed_ca(p.ca_key.as_ref(), "short CA", 30, t).unwrap();
-    let ra_cert = issue_ra_certificate(
+    let ra_cert = issue_ra_at(
         p.ca_key.as_ref(),
         &short_ca,
         p.ra_key.public_key_spki_der(),

@@ -815,6 +815,31 @@ mod tests {
     }
 
     #[test]
+    fn displayed_subject_binds_itself() {
+        // Renewal binds the old certificate's subject in its displayed form: it must match the
+        // same subject again, whatever characters it holds.
+        for values in [
+            ["Org, Inc.", "dev+1"],
+            ["#hash", " spaced  out "],
+            ["a=b;c", "quote\"back\\slash<>"],
+        ] {
+            let mut f = good();
+            f.subject = vec![
+                org(values[0]),
+                SubjectAttribute {
+                    oid: "2.5.4.97".into(),
+                    value: "x".into(),
+                    multi_valued_rdn: false,
+                },
+                cn(values[1]),
+            ];
+            let shown = crate::names::subject_display(&f.subject);
+            let b = binding(Some("device"), Some(&shown), &["dns:dev1.corp.example"]);
+            issue(&f, Some(&b));
+        }
+    }
+
+    #[test]
     fn binding_template_mismatch_refused() {
         let r = refusal(&good(), Some(&binding(Some("vpn"), None, &[])));
         assert!(matches!(r.reason, RefusalReason::TemplateMismatch { .. }));

@@ -137,6 +137,34 @@ pub enum StatementError {
 }
 
 impl RaStatement {
+    /// A statement for an approved request, checked to be encodable (transaction id a
+    /// PrintableString, times after 1970, `not_after` not before `approved_at`). The binding's
+    /// template is dropped: the statement's own `template` is the one that counts.
+    pub fn new(
+        csr: Vec<u8>,
+        template: String,
+        transaction_id: String,
+        binding: Option<policy::Binding>,
+        approved_at: i64,
+        not_after: i64,
+        nonce: Vec<u8>,
+    ) -> Result<Self, StatementError> {
+        if not_after < approved_at {
+            return Err(StatementError::Time(not_after));
+        }
+        let statement = RaStatement {
+            csr,
+            template,
+            transaction_id,
+            binding: binding.as_ref().map(StatementBinding::from_policy),
+            approved_at,
+            not_after,
+            nonce,
+        };
+        statement.to_der()?;
+        Ok(statement)
+    }
+
     /// The DER `RaStatement`.
     pub fn to_der(&self) -> Result<Vec<u8>, StatementError> {
         let asn1 = RaStatementAsn1 {
@@ -508,6 +536,30 @@ mod tests {
             ..statement()
         };
         assert!(matches!(s.to_der(), Err(StatementError::Time(-1))));
+    }
+
+    #[test]
+    fn constructor_checks_encodability() {
+        let binding = policy::Binding {
+            template: Some("other".into()),
+            subject: None,
+            sans: vec!["dns:a.example".into()],
+        };
+        let s = RaStatement::new(
+            CSR.to_vec(),
+            "device".into(),
+            "TX".into(),
+            Some(binding),
+            10,
+            20,
+            vec![1],
+        )
+        .unwrap();
+        assert_eq!(s.binding.unwrap().sans, ["dns:a.example"]);
+        let bad_tx = RaStatement::new(CSR.to_vec(), "d".into(), "a_b".into(), None, 1, 2, vec![]);
+        assert!(bad_tx.is_err());
+        let backwards = RaStatement::new(CSR.to_vec(), "d".into(), "a".into(), None, 5, 4, vec![]);
+        assert!(matches!(backwards, Err(StatementError::Time(4))));
     }
 
     #[test]

@@ -16,6 +16,11 @@ impl ChallengePassword {
     pub fn expose(&self) -> &str {
         &self.0
     }
+
+    /// The secret's UTF-8 bytes (what a challenge hash is computed over).
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
 }
 
 impl std::fmt::Debug for ChallengePassword {
