@@ -6,7 +6,8 @@ use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(message) = scep::parse_pki_message(data) {
-        let _ = message.message_type();
+        let _ = message.message_type.known();
+        let _ = message.signer_certificate();
         let _ = message.reply_message_type();
         let _ = message.message_digest_matches();
         let _ = scep::validate_nonce(message.sender_nonce.as_deref());

@@ -192,7 +192,7 @@ impl ContentCipher {
 /// Key-transport algorithm of a KeyTransRecipientInfo (RFC 5652 §6.2.1).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
-pub enum KeyEncryptionAlgorithm {
+pub enum KeyEncryption {
     /// rsaEncryption: RSAES-PKCS1-v1_5.
     RsaPkcs1v15,
     /// id-RSAES-OAEP (the raw parameters are kept in the recipient info).
@@ -201,7 +201,7 @@ pub enum KeyEncryptionAlgorithm {
     Other(ObjectIdentifier),
 }
 
-impl KeyEncryptionAlgorithm {
+impl KeyEncryption {
     pub(crate) fn from_oid(oid: ObjectIdentifier) -> Self {
         if oid == oids::RSA_ENCRYPTION {
             Self::RsaPkcs1v15

@@ -14,12 +14,11 @@ use crate::algorithms::{DigestAlgorithm, encode_oid, read_algorithm};
 use crate::ber;
 use crate::certificate::parse_certificate_lenient;
 use crate::error::CodecError;
-use crate::identifiers::KeyId;
 use crate::message_type::MessageType;
 use crate::oids;
 use crate::pki_message::validate_nonce;
 use crate::signed_data::{encode_content_info, encode_signed_data};
-use crate::status::{CertRepStatus, PkiStatus};
+use crate::status::PkiStatus;
 
 /// Inputs of a CertRep (RFC 8894 §3.3.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,19 +30,19 @@ pub struct CertRepParams {
     /// A fresh random nonce from the caller (the codec has no randomness).
     pub sender_nonce: Vec<u8>,
     /// SUCCESS, FAILURE(failInfo) or PENDING.
-    pub status: CertRepStatus,
+    pub status: PkiStatus,
     /// failInfoText (RFC 8894 §3.2.1.4.1), only with FAILURE.
     pub fail_info_text: Option<String>,
     /// Digest for messageDigest and digestAlgorithms.
     pub digest: DigestAlgorithm,
     /// DER `AlgorithmIdentifier` of the signature the caller will make.
-    pub signature_algorithm: Vec<u8>,
+    pub signature_algorithm_der: Vec<u8>,
     /// The RA signing certificate (DER): its issuer and serial become the `sid`.
     pub signer_certificate: Vec<u8>,
     /// Further certificates to carry (e.g. the CA).
     pub extra_certificates: Vec<Vec<u8>>,
     /// SUCCESS only: the pkcsPKIEnvelope (EnvelopedData ContentInfo DER) to sign over.
-    pub content: Option<Vec<u8>>,
+    pub enveloped_content: Option<Vec<u8>>,
 }
 
 /// Inputs of a request (PKCSReq, RenewalReq, CertPoll, GetCert, GetCRL; RFC 8894 §3.3).
@@ -59,13 +58,13 @@ pub struct RequestParams {
     /// Digest for messageDigest and digestAlgorithms.
     pub digest: DigestAlgorithm,
     /// DER `AlgorithmIdentifier` of the signature the caller will make.
-    pub signature_algorithm: Vec<u8>,
+    pub signature_algorithm_der: Vec<u8>,
     /// The signer certificate (self-signed or the current one for renewal).
     pub signer_certificate: Vec<u8>,
     /// Further certificates to carry.
     pub extra_certificates: Vec<Vec<u8>>,
-    /// The pkcsPKIEnvelope DER.
-    pub content: Vec<u8>,
+    /// The pkcsPKIEnvelope DER (empty: no eContent, for hostile tests).
+    pub enveloped_content: Vec<u8>,
     /// Additional DER `Attribute`s to sign (tests only).
     pub extra_signed_attributes: Vec<Vec<u8>>,
 }
@@ -95,8 +94,8 @@ impl UnsignedPkiMessage {
 
     /// Assembles the `ContentInfo(signedData)` around `signature`.
     #[must_use]
-    pub fn finish(self, signature: &[u8]) -> Vec<u8> {
-        let signer_info = self.signer_info(signature);
+    pub fn finish(self, signature: impl AsRef<[u8]>) -> Vec<u8> {
+        let signer_info = self.signer_info(signature.as_ref());
         let signed_data = encode_signed_data(
             1,
             std::slice::from_ref(&self.digest_algorithm),
@@ -132,21 +131,18 @@ impl UnsignedPkiMessage {
 
 /// Phase one of a CertRep. FAILURE and PENDING are signed over empty content but still carry
 /// contentType and messageDigest (Go clients reject them otherwise).
-pub fn prepare_cert_rep(params: &CertRepParams) -> Result<UnsignedCertRep, CodecError> {
+pub fn prepare_cert_rep(params: CertRepParams) -> Result<UnsignedCertRep, CodecError> {
     validate_nonce(Some(&params.recipient_nonce))
         .map_err(|_| CodecError::InvalidParameter("recipientNonce"))?;
     validate_nonce(Some(&params.sender_nonce))
         .map_err(|_| CodecError::InvalidParameter("senderNonce"))?;
-    let (pki_status, fail_info) = match params.status {
-        CertRepStatus::Success => (PkiStatus::Success, None),
-        CertRepStatus::Failure(info) => (PkiStatus::Failure, Some(info)),
-        CertRepStatus::Pending => (PkiStatus::Pending, None),
-    };
-    match (&params.status, &params.content) {
-        (CertRepStatus::Success, None) => {
+    let pki_status = params.status;
+    let fail_info = pki_status.fail_info();
+    match (pki_status, &params.enveloped_content) {
+        (PkiStatus::Success, None) => {
             return Err(CodecError::InvalidParameter("SUCCESS needs content"));
         }
-        (CertRepStatus::Failure(_) | CertRepStatus::Pending, Some(_)) => {
+        (PkiStatus::Failure(_) | PkiStatus::Pending, Some(_)) => {
             return Err(CodecError::InvalidParameter(
                 "FAILURE and PENDING are signed over empty content",
             ));
@@ -184,10 +180,10 @@ pub fn prepare_cert_rep(params: &CertRepParams) -> Result<UnsignedCertRep, Codec
             transaction_id: &params.transaction_id,
             sender_nonce: &params.sender_nonce,
             digest: params.digest,
-            signature_algorithm: &params.signature_algorithm,
+            signature_algorithm: &params.signature_algorithm_der,
             signer_certificate: &params.signer_certificate,
             extra_certificates: &params.extra_certificates,
-            content: params.content.clone(),
+            content: params.enveloped_content.clone(),
         },
         attributes,
     )
@@ -195,7 +191,7 @@ pub fn prepare_cert_rep(params: &CertRepParams) -> Result<UnsignedCertRep, Codec
 
 /// Phase one of a request. The message type and senderNonce are written as given (the type
 /// must be a valid PrintableString), so tests can send hostile values.
-pub fn prepare_request(params: &RequestParams) -> Result<UnsignedRequest, CodecError> {
+pub fn prepare_request(params: RequestParams) -> Result<UnsignedRequest, CodecError> {
     let mut attributes = Vec::new();
     if let Some(message_type) = &params.message_type {
         attributes.push(attribute(&oids::ID_MESSAGE_TYPE, &printable(message_type)?));
@@ -209,10 +205,10 @@ pub fn prepare_request(params: &RequestParams) -> Result<UnsignedRequest, CodecE
             transaction_id: &params.transaction_id,
             sender_nonce: &params.sender_nonce,
             digest: params.digest,
-            signature_algorithm: &params.signature_algorithm,
+            signature_algorithm: &params.signature_algorithm_der,
             signer_certificate: &params.signer_certificate,
             extra_certificates: &params.extra_certificates,
-            content: Some(params.content.clone()).filter(|c| !c.is_empty()),
+            content: Some(params.enveloped_content.clone()).filter(|c| !c.is_empty()),
         },
         attributes,
     )
@@ -237,7 +233,7 @@ fn prepare(
     }
     read_algorithm(ber::read_single(common.signature_algorithm)?)?;
     let signer = parse_certificate_lenient(common.signer_certificate)?;
-    let sid = KeyId::IssuerAndSerial(signer.issuer_and_serial()).to_der()?;
+    let sid = signer.issuer_and_serial().to_der()?;
 
     let digest = common
         .digest

@@ -28,7 +28,7 @@ use x509_cert::certificate::{CertificateInner, Raw};
 
 use crate::ber;
 use crate::error::CodecError;
-use crate::identifiers::{self, IssuerAndSerial};
+use crate::identifiers::{self, KeyId};
 
 /// One certificate extension.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -47,28 +47,41 @@ pub struct LenientCertificate {
     /// DER of `tbsCertificate` (what the issuer signed).
     pub tbs_der: Vec<u8>,
     /// DER of the subject `Name`.
-    pub subject: Vec<u8>,
+    pub subject_der: Vec<u8>,
     /// DER of the issuer `Name`.
-    pub issuer: Vec<u8>,
+    pub issuer_der: Vec<u8>,
     /// Contents octets of the serial INTEGER, as encoded (up to 64 octets).
     pub serial: Vec<u8>,
     /// DER of `subjectPublicKeyInfo`.
-    pub spki: Vec<u8>,
+    pub spki_der: Vec<u8>,
     /// The extensions, in order; empty when absent.
     pub extensions: Vec<CertExtension>,
+    /// The subjectKeyIdentifier extension's key identifier, when present exactly once.
+    pub subject_key_identifier: Option<Vec<u8>>,
     /// DER of the outer `signatureAlgorithm`.
-    pub signature_algorithm: Vec<u8>,
+    pub signature_algorithm_der: Vec<u8>,
     /// The signature bits (the BIT STRING without its unused-bits octet).
     pub signature: Vec<u8>,
 }
 
 impl LenientCertificate {
-    /// `IssuerAndSerialNumber` addressing this certificate.
+    /// The `issuerAndSerialNumber` identifier addressing this certificate.
     #[must_use]
-    pub fn issuer_and_serial(&self) -> IssuerAndSerial {
-        IssuerAndSerial {
-            issuer: self.issuer.clone(),
+    pub fn issuer_and_serial(&self) -> KeyId {
+        KeyId::IssuerAndSerial {
+            issuer_der: self.issuer_der.clone(),
             serial: self.serial.clone(),
+        }
+    }
+
+    /// Whether `id` names this certificate (by issuer and serial, or by key identifier).
+    #[must_use]
+    pub fn matches(&self, id: &KeyId) -> bool {
+        match id {
+            KeyId::IssuerAndSerial { issuer_der, serial } => {
+                *issuer_der == self.issuer_der && *serial == self.serial
+            }
+            KeyId::SubjectKeyId(ski) => self.subject_key_identifier.as_ref() == Some(ski),
         }
     }
 
@@ -118,20 +131,30 @@ pub fn parse_certificate_lenient(der: &[u8]) -> Result<LenientCertificate, Codec
         })
         .unwrap_or_default();
 
-    Ok(LenientCertificate {
+    let mut certificate = LenientCertificate {
         tbs_der: tbs.raw.to_vec(),
-        subject,
-        issuer,
+        subject_der: subject,
+        issuer_der: issuer,
         serial,
-        spki,
+        spki_der: spki,
         extensions,
-        signature_algorithm: signature_algorithm.raw.to_vec(),
+        subject_key_identifier: None,
+        signature_algorithm_der: signature_algorithm.raw.to_vec(),
         signature: signature.value.get(1..).unwrap_or_default().to_vec(),
-    })
+    };
+    // SubjectKeyIdentifier ::= KeyIdentifier ::= OCTET STRING (RFC 5280 §4.2.1.2).
+    certificate.subject_key_identifier = certificate
+        .extension(&SUBJECT_KEY_IDENTIFIER)
+        .and_then(|ext| ber::read_single(&ext.value).ok())
+        .filter(|tlv| tlv.tag == ber::TAG_OCTET_STRING && !tlv.value.is_empty())
+        .map(|tlv| tlv.value.to_vec());
+    Ok(certificate)
 }
 
+const SUBJECT_KEY_IDENTIFIER: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.14");
+
 #[cfg(test)]
-#[allow(clippy::unwrap_used, clippy::panic)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
     use crate::test_support::{fixture, pem_to_der};
@@ -145,10 +168,8 @@ mod tests {
         let cert = parse_certificate_lenient(msg.certificates.first().unwrap()).unwrap();
         assert_eq!(cert.serial.len(), 33);
         assert!(x509_cert::Certificate::from_der(msg.certificates.first().unwrap()).is_err());
-        let crate::KeyId::IssuerAndSerial(sid) = &msg.signer.sid else {
-            panic!("certmonger signs with issuerAndSerialNumber");
-        };
-        assert_eq!(sid, &cert.issuer_and_serial());
+        assert_eq!(msg.signer_info.sid, cert.issuer_and_serial());
+        assert!(cert.matches(&msg.signer_info.sid));
     }
 
     #[test]
@@ -161,7 +182,8 @@ mod tests {
             strict.tbs_certificate().serial_number().as_bytes()
         );
         assert!(!cert.extensions.is_empty());
-        assert!(cert.spki.starts_with(&[0x30]));
+        assert!(cert.spki_der.starts_with(&[0x30]));
+        assert!(cert.subject_key_identifier.is_some());
         assert!(parse_certificate_lenient(&der[..der.len() - 1]).is_err());
     }
 }

@@ -16,7 +16,7 @@
 //! KeyTransRecipientInfo ::= SEQUENCE {                -- RFC 5652 §6.2.1
 //!     version CMSVersion,  -- always set to 0 or 2
 //!     rid RecipientIdentifier,
-//!     keyEncryptionAlgorithm KeyEncryptionAlgorithmIdentifier,
+//!     keyEncryptionAlgorithm KeyEncryptionIdentifier,
 //!     encryptedKey EncryptedKey }
 //! EncryptedContentInfo ::= SEQUENCE {
 //!     contentType ContentType,
@@ -29,9 +29,7 @@
 
 use const_oid::ObjectIdentifier;
 
-use crate::algorithms::{
-    ContentCipher, KeyEncryptionAlgorithm, encode_oid, read_algorithm, read_oid,
-};
+use crate::algorithms::{ContentCipher, KeyEncryption, encode_oid, read_algorithm, read_oid};
 use crate::ber::{self, Tlv};
 use crate::error::CodecError;
 use crate::identifiers::RecipientId;
@@ -44,7 +42,7 @@ pub struct KeyTransRecipientInfo {
     /// Which certificate's key the content key was encrypted to.
     pub rid: RecipientId,
     /// The key-transport algorithm.
-    pub key_encryption: KeyEncryptionAlgorithm,
+    pub key_encryption: KeyEncryption,
     /// DER of the key-transport `AlgorithmIdentifier` (OAEP parameters live here).
     pub key_encryption_algorithm_der: Vec<u8>,
     /// The encrypted content-encryption key.
@@ -53,10 +51,17 @@ pub struct KeyTransRecipientInfo {
 
 /// One RecipientInfo.
 #[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecipientInfo {
+    /// Which CHOICE it is, with its fields.
+    pub kind: RecipientInfoKind,
+}
+
+/// The RecipientInfo CHOICE.
+#[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum RecipientInfoKind {
     /// ktri: the only kind SCEP uses.
-    KeyTrans(KeyTransRecipientInfo),
+    KeyTransport(KeyTransRecipientInfo),
     /// kari / kekri / pwri / ori, reported by their tag octet so the RA can refuse them.
     Unsupported {
         /// The CHOICE's tag octet (0xA1 kari, 0xA2 kekri, 0xA3 pwri, 0xA4 ori).
@@ -68,15 +73,15 @@ pub enum RecipientInfoKind {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Envelope {
     /// Every RecipientInfo, in order (micromdm encrypts to each certificate of GetCACert).
-    pub recipients: Vec<RecipientInfoKind>,
+    pub recipients: Vec<RecipientInfo>,
     /// The encrypted content's type (id-data for SCEP).
     pub content_type: ObjectIdentifier,
     /// The content cipher.
-    pub cipher: ContentCipher,
-    /// The IV, of `cipher.iv_len()` octets.
+    pub content_cipher: ContentCipher,
+    /// The IV, of `content_cipher.iv_len()` octets.
     pub iv: Vec<u8>,
-    /// The ciphertext: non-empty, a whole number of blocks.
-    pub ciphertext: Vec<u8>,
+    /// The encryptedContent octets: non-empty, a whole number of blocks.
+    pub encrypted_content: Vec<u8>,
 }
 
 impl Envelope {
@@ -85,8 +90,8 @@ impl Envelope {
         &'s self,
         rid: &'s RecipientId,
     ) -> impl Iterator<Item = &'s KeyTransRecipientInfo> + 's {
-        self.recipients.iter().filter_map(move |r| match r {
-            RecipientInfoKind::KeyTrans(k) if k.rid == *rid => Some(k),
+        self.recipients.iter().filter_map(move |r| match &r.kind {
+            RecipientInfoKind::KeyTransport(k) if k.rid == *rid => Some(k),
             _ => None,
         })
     }
@@ -110,7 +115,9 @@ pub fn parse_envelope(input: &[u8]) -> Result<Envelope, CodecError> {
         if recipients.len() >= MAX_CERTIFICATES {
             return Err(CodecError::Invalid("too many recipientInfos"));
         }
-        recipients.push(read_recipient(ri)?);
+        recipients.push(RecipientInfo {
+            kind: read_recipient(ri)?,
+        });
     }
     if recipients.is_empty() {
         return Err(CodecError::Missing("recipientInfos"));
@@ -153,9 +160,9 @@ pub fn parse_envelope(input: &[u8]) -> Result<Envelope, CodecError> {
     Ok(Envelope {
         recipients,
         content_type,
-        cipher,
+        content_cipher: cipher,
         iv,
-        ciphertext,
+        encrypted_content: ciphertext,
     })
 }
 
@@ -177,9 +184,9 @@ fn read_recipient(tlv: Tlv<'_>) -> Result<RecipientInfoKind, CodecError> {
     if key.value.is_empty() {
         return Err(CodecError::Invalid("empty encryptedKey"));
     }
-    Ok(RecipientInfoKind::KeyTrans(KeyTransRecipientInfo {
+    Ok(RecipientInfoKind::KeyTransport(KeyTransRecipientInfo {
         rid,
-        key_encryption: KeyEncryptionAlgorithm::from_oid(oid),
+        key_encryption: KeyEncryption::from_oid(oid),
         key_encryption_algorithm_der: alg.definite_raw("indefinite AlgorithmIdentifier")?.to_vec(),
         encrypted_key: key.value.to_vec(),
     }))
@@ -191,7 +198,7 @@ pub struct EnvelopeParams {
     /// The recipient certificate's identifier (issuer + serial of up to 64 octets, or SKI).
     pub recipient: RecipientId,
     /// The key-transport algorithm used to produce `encrypted_key`.
-    pub key_encryption: KeyEncryptionAlgorithm,
+    pub key_encryption: KeyEncryption,
     /// The content key encrypted to the recipient's public key.
     pub encrypted_key: Vec<u8>,
     /// The content cipher.
@@ -204,7 +211,7 @@ pub struct EnvelopeParams {
 
 /// Builds `ContentInfo(envelopedData)`, DER, with one KeyTransRecipientInfo and a primitive
 /// `[0] encryptedContent`.
-pub fn build_envelope(params: &EnvelopeParams) -> Result<Vec<u8>, CodecError> {
+pub fn build_envelope(params: EnvelopeParams) -> Result<Vec<u8>, CodecError> {
     if params.iv.len() != params.cipher.iv_len() {
         return Err(CodecError::InvalidParameter("IV length"));
     }

@@ -27,46 +27,42 @@ pub const MAX_SERIAL_LEN: usize = 64;
 /// Longest subjectKeyIdentifier accepted (SHA-1 method 1 gives 20; SHA-512 truncations fit).
 const MAX_KEY_IDENTIFIER_LEN: usize = 64;
 
-/// `IssuerAndSerialNumber`, with the issuer as DER `Name` and the serial as raw INTEGER octets.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct IssuerAndSerial {
-    /// DER of the issuer `Name`.
-    pub issuer: Vec<u8>,
-    /// Contents octets of the serial INTEGER (two's complement, as sent).
-    pub serial: Vec<u8>,
+/// Reads `IssuerAndSerialNumber`: the issuer `Name` DER and the serial's contents octets.
+pub(crate) fn read_issuer_and_serial(tlv: Tlv<'_>) -> Result<(Vec<u8>, Vec<u8>), CodecError> {
+    let tlv = tlv.expect(ber::TAG_SEQUENCE, "expected IssuerAndSerialNumber")?;
+    let mut fields = tlv.children()?;
+    let issuer = read_name(fields.require("missing issuer")?)?;
+    let serial = read_serial(fields.require("missing serialNumber")?)?;
+    fields.finish()?;
+    Ok((issuer, serial))
 }
 
-impl IssuerAndSerial {
-    pub(crate) fn read(tlv: Tlv<'_>) -> Result<Self, CodecError> {
-        let tlv = tlv.expect(ber::TAG_SEQUENCE, "expected IssuerAndSerialNumber")?;
-        let mut fields = tlv.children()?;
-        let issuer = read_name(fields.require("missing issuer")?)?;
-        let serial = read_serial(fields.require("missing serialNumber")?)?;
-        fields.finish()?;
-        Ok(Self { issuer, serial })
-    }
-
-    /// DER encoding. The serial octets are written as given (they come from a certificate).
-    pub fn to_der(&self) -> Result<Vec<u8>, CodecError> {
-        validate_serial(&self.serial)?;
-        x509_cert::name::Name::from_der(&self.issuer)?;
-        Ok(ber::encode_constructed(
-            ber::TAG_SEQUENCE,
-            &[
-                &self.issuer,
-                &ber::encode_tlv(ber::TAG_INTEGER, &self.serial),
-            ],
-        ))
-    }
+/// DER `IssuerAndSerialNumber`. The serial octets are written as given (they come from a
+/// certificate, possibly one beyond RFC 5280).
+pub(crate) fn encode_issuer_and_serial(
+    issuer_der: &[u8],
+    serial: &[u8],
+) -> Result<Vec<u8>, CodecError> {
+    validate_serial(serial)?;
+    x509_cert::name::Name::from_der(issuer_der)?;
+    Ok(ber::encode_constructed(
+        ber::TAG_SEQUENCE,
+        &[issuer_der, &ber::encode_tlv(ber::TAG_INTEGER, serial)],
+    ))
 }
 
 /// A signer or recipient identifier.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum KeyId {
     /// `issuerAndSerialNumber`.
-    IssuerAndSerial(IssuerAndSerial),
+    IssuerAndSerial {
+        /// DER of the issuer `Name`.
+        issuer_der: Vec<u8>,
+        /// Contents octets of the serial INTEGER (two's complement, as sent).
+        serial: Vec<u8>,
+    },
     /// `[0] SubjectKeyIdentifier` (the key identifier octets).
-    SubjectKeyIdentifier(Vec<u8>),
+    SubjectKeyId(Vec<u8>),
 }
 
 /// The `sid` of a SignerInfo.
@@ -77,13 +73,16 @@ pub type RecipientId = KeyId;
 impl KeyId {
     pub(crate) fn read(tlv: Tlv<'_>) -> Result<Self, CodecError> {
         match tlv.tag {
-            ber::TAG_SEQUENCE => Ok(Self::IssuerAndSerial(IssuerAndSerial::read(tlv)?)),
+            ber::TAG_SEQUENCE => {
+                let (issuer_der, serial) = read_issuer_and_serial(tlv)?;
+                Ok(Self::IssuerAndSerial { issuer_der, serial })
+            }
             ber::TAG_CTX0_PRIMITIVE | ber::TAG_CTX0_CONSTRUCTED => {
                 let ski = tlv.octets()?.into_owned();
                 if ski.is_empty() || ski.len() > MAX_KEY_IDENTIFIER_LEN {
                     return Err(CodecError::Invalid("subjectKeyIdentifier length"));
                 }
-                Ok(Self::SubjectKeyIdentifier(ski))
+                Ok(Self::SubjectKeyId(ski))
             }
             _ => Err(CodecError::malformed(
                 tlv.offset,
@@ -95,8 +94,10 @@ impl KeyId {
     /// DER encoding (`[0] IMPLICIT` for the key identifier).
     pub fn to_der(&self) -> Result<Vec<u8>, CodecError> {
         match self {
-            Self::IssuerAndSerial(ias) => ias.to_der(),
-            Self::SubjectKeyIdentifier(ski) => {
+            Self::IssuerAndSerial { issuer_der, serial } => {
+                encode_issuer_and_serial(issuer_der, serial)
+            }
+            Self::SubjectKeyId(ski) => {
                 if ski.is_empty() {
                     return Err(CodecError::InvalidParameter("empty subjectKeyIdentifier"));
                 }
@@ -109,8 +110,8 @@ impl KeyId {
     /// issuerAndSerialNumber, 3/2 for subjectKeyIdentifier. Returns `(signer, recipient)`.
     pub(crate) fn versions(&self) -> (u8, u8) {
         match self {
-            Self::IssuerAndSerial(_) => (1, 0),
-            Self::SubjectKeyIdentifier(_) => (3, 2),
+            Self::IssuerAndSerial { .. } => (1, 0),
+            Self::SubjectKeyId(_) => (3, 2),
         }
     }
 }

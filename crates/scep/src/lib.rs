@@ -53,7 +53,7 @@ mod test_support;
 #[cfg(test)]
 mod tests;
 
-pub use algorithms::{ContentCipher, DigestAlgorithm, KeyEncryptionAlgorithm};
+pub use algorithms::{ContentCipher, DigestAlgorithm, KeyEncryption};
 pub use build::{
     CertRepParams, RequestParams, UnsignedCertRep, UnsignedPkiMessage, UnsignedRequest,
     prepare_cert_rep, prepare_request,
@@ -61,15 +61,15 @@ pub use build::{
 pub use caps::{Capability, ca_caps};
 pub use certificate::{CertExtension, LenientCertificate, parse_certificate_lenient};
 pub use envelope::{
-    Envelope, EnvelopeParams, KeyTransRecipientInfo, RecipientInfoKind, build_envelope,
-    parse_envelope,
+    Envelope, EnvelopeParams, KeyTransRecipientInfo, RecipientInfo, RecipientInfoKind,
+    build_envelope, parse_envelope,
 };
 pub use error::CodecError;
-pub use identifiers::{IssuerAndSerial, KeyId, MAX_SERIAL_LEN, RecipientId, SignerId};
+pub use identifiers::{KeyId, MAX_SERIAL_LEN, RecipientId, SignerId};
 pub use message_data::{MessageData, build_message_data, parse_message_data};
 pub use message_type::{MessageType, MessageTypeField};
 pub use pki_message::{
     MAX_NONCE_LEN, PkiMessage, SignerInfo, parse_cert_rep, parse_pki_message, validate_nonce,
 };
 pub use signed_data::{MAX_CERTIFICATES, MAX_INPUT_LEN, build_certs_only, parse_certs_only};
-pub use status::{CertRepStatus, FailInfo, PkiStatus};
+pub use status::{FailInfo, PkiStatus};

@@ -12,7 +12,7 @@ use der::Decode as _;
 
 use crate::ber;
 use crate::error::CodecError;
-use crate::identifiers::{IssuerAndSerial, read_name};
+use crate::identifiers::{encode_issuer_and_serial, read_issuer_and_serial, read_name};
 use crate::message_type::MessageType;
 
 /// The decrypted content of a request.
@@ -23,14 +23,14 @@ pub enum MessageData {
     /// CertPoll: DER `Name`s of the issuer and of the requested subject.
     IssuerAndSubject {
         /// DER of the issuer `Name`.
-        issuer: Vec<u8>,
+        issuer_der: Vec<u8>,
         /// DER of the subject `Name`.
-        subject: Vec<u8>,
+        subject_der: Vec<u8>,
     },
     /// GetCert / GetCRL: DER issuer `Name` and the serial's INTEGER contents octets.
     IssuerAndSerial {
         /// DER of the issuer `Name`.
-        issuer: Vec<u8>,
+        issuer_der: Vec<u8>,
         /// Contents octets of the serial INTEGER.
         serial: Vec<u8>,
     },
@@ -52,15 +52,17 @@ pub fn parse_message_data(
             let seq =
                 ber::read_single(data)?.expect(ber::TAG_SEQUENCE, "expected IssuerAndSubject")?;
             let mut fields = seq.children()?;
-            let issuer = read_name(fields.require("missing issuer")?)?;
-            let subject = read_name(fields.require("missing subject")?)?;
+            let issuer_der = read_name(fields.require("missing issuer")?)?;
+            let subject_der = read_name(fields.require("missing subject")?)?;
             fields.finish()?;
-            Ok(MessageData::IssuerAndSubject { issuer, subject })
+            Ok(MessageData::IssuerAndSubject {
+                issuer_der,
+                subject_der,
+            })
         }
         MessageType::GetCert | MessageType::GetCrl => {
-            let IssuerAndSerial { issuer, serial } =
-                IssuerAndSerial::read(ber::read_single(data)?)?;
-            Ok(MessageData::IssuerAndSerial { issuer, serial })
+            let (issuer_der, serial) = read_issuer_and_serial(ber::read_single(data)?)?;
+            Ok(MessageData::IssuerAndSerial { issuer_der, serial })
         }
         MessageType::CertRep => Err(CodecError::Invalid("CertRep carries no messageData")),
     }
@@ -73,19 +75,20 @@ pub fn build_message_data(data: &MessageData) -> Result<Vec<u8>, CodecError> {
             x509_cert::request::CertReq::from_der(csr)?;
             Ok(csr.clone())
         }
-        MessageData::IssuerAndSubject { issuer, subject } => {
-            x509_cert::name::Name::from_der(issuer)?;
-            x509_cert::name::Name::from_der(subject)?;
+        MessageData::IssuerAndSubject {
+            issuer_der,
+            subject_der,
+        } => {
+            x509_cert::name::Name::from_der(issuer_der)?;
+            x509_cert::name::Name::from_der(subject_der)?;
             Ok(ber::encode_constructed(
                 ber::TAG_SEQUENCE,
-                &[issuer, subject],
+                &[issuer_der, subject_der],
             ))
         }
-        MessageData::IssuerAndSerial { issuer, serial } => IssuerAndSerial {
-            issuer: issuer.clone(),
-            serial: serial.clone(),
+        MessageData::IssuerAndSerial { issuer_der, serial } => {
+            encode_issuer_and_serial(issuer_der, serial)
         }
-        .to_der(),
     }
 }
 
@@ -116,8 +119,8 @@ mod tests {
         ))
         .unwrap();
         let poll = MessageData::IssuerAndSubject {
-            issuer: cert.issuer.clone(),
-            subject: cert.subject.clone(),
+            issuer_der: cert.issuer_der.clone(),
+            subject_der: cert.subject_der.clone(),
         };
         let der = build_message_data(&poll).unwrap();
         assert_eq!(
@@ -126,7 +129,7 @@ mod tests {
         );
 
         let get = MessageData::IssuerAndSerial {
-            issuer: cert.issuer.clone(),
+            issuer_der: cert.issuer_der.clone(),
             serial: cert.serial.clone(),
         };
         let der = build_message_data(&get).unwrap();

@@ -22,6 +22,7 @@ use der::{Decode as _, Encode as _, asn1::SetOfVec};
 
 use crate::algorithms::{DigestAlgorithm, read_oid};
 use crate::ber::{self, Tlv};
+use crate::certificate::parse_certificate_lenient;
 use crate::error::CodecError;
 use crate::identifiers::SignerId;
 use crate::message_type::{MessageType, MessageTypeField, RawMessageType};
@@ -38,9 +39,9 @@ pub struct SignerInfo {
     /// Who signed: issuerAndSerialNumber (serial up to 64 octets) or subjectKeyIdentifier.
     pub sid: SignerId,
     /// DER of `digestAlgorithm`, as sent.
-    pub digest_algorithm: Vec<u8>,
+    pub digest_algorithm_der: Vec<u8>,
     /// DER of `signatureAlgorithm`, as sent (CMS may say `rsaEncryption`).
-    pub signature_algorithm: Vec<u8>,
+    pub signature_algorithm_der: Vec<u8>,
     /// The signature value.
     pub signature: Vec<u8>,
     /// DER `SET OF Attribute` of the signed attributes: exactly what the signature covers
@@ -50,38 +51,35 @@ pub struct SignerInfo {
     pub message_digest: Option<Vec<u8>>,
     /// The contentType attribute's value.
     pub content_type: Option<ObjectIdentifier>,
+    /// Whether the contentType signed attribute is present and is id-data (RFC 8894 §3.2).
+    pub content_type_is_data: bool,
 }
 
 impl SignerInfo {
-    /// Whether the contentType signed attribute is present and is id-data (RFC 8894 §3.2).
-    #[must_use]
-    pub fn content_type_is_data(&self) -> bool {
-        self.content_type == Some(oids::ID_DATA)
-    }
-
     /// The digest algorithm, if it is one this codec implements.
     pub fn digest(&self) -> Result<DigestAlgorithm, CodecError> {
-        DigestAlgorithm::from_algorithm_identifier(&self.digest_algorithm)
+        DigestAlgorithm::from_algorithm_identifier(&self.digest_algorithm_der)
     }
 }
 
 /// A parsed (unverified) pkiMessage.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PkiMessage {
+    /// The messageType judged as a *request*: CertRep "3" and every odd encoding are
+    /// `Unsupported` (see [`PkiMessage::reply_message_type`] for the client side).
+    pub message_type: MessageTypeField,
     /// transactionID (RFC 8894 §3.2.1.1), a PrintableString.
     pub transaction_id: Option<String>,
     /// senderNonce (§3.2.1.5), raw octets; see [`validate_nonce`].
     pub sender_nonce: Option<Vec<u8>>,
     /// recipientNonce (§3.2.1.5), raw octets.
     pub recipient_nonce: Option<Vec<u8>>,
-    /// pkiStatus (§3.2.1.3), in CertReps.
+    /// pkiStatus (§3.2.1.3) with failInfo (§3.2.1.4), in CertReps.
     pub pki_status: Option<PkiStatus>,
-    /// failInfo (§3.2.1.4), in FAILURE CertReps.
-    pub fail_info: Option<FailInfo>,
     /// failInfoText (§3.2.1.4.1), in FAILURE CertReps.
     pub fail_info_text: Option<String>,
     /// The one SignerInfo.
-    pub signer: SignerInfo,
+    pub signer_info: SignerInfo,
     /// The certificates, raw DER as sent (at most [`crate::MAX_CERTIFICATES`]).
     pub certificates: Vec<Vec<u8>>,
     /// The eContent octets (the pkcsPKIEnvelope); `None` when absent or empty.
@@ -90,13 +88,6 @@ pub struct PkiMessage {
 }
 
 impl PkiMessage {
-    /// The messageType, judged as a *request*: CertRep "3" and every odd encoding are
-    /// `Unsupported`.
-    #[must_use]
-    pub fn message_type(&self) -> MessageTypeField {
-        MessageTypeField::for_request(&self.raw_message_type)
-    }
-
     /// The messageType, judged as a *reply* (client side): only CertRep "3" is `Known`.
     #[must_use]
     pub fn reply_message_type(&self) -> MessageTypeField {
@@ -107,10 +98,28 @@ impl PkiMessage {
     /// signer's digest algorithm. `false` when either is missing or the algorithm is unknown.
     #[must_use]
     pub fn message_digest_matches(&self) -> bool {
-        let (Ok(alg), Some(expected)) = (self.signer.digest(), &self.signer.message_digest) else {
+        let (Ok(alg), Some(expected)) =
+            (self.signer_info.digest(), &self.signer_info.message_digest)
+        else {
             return false;
         };
         alg.digest(self.content.as_deref().unwrap_or_default()) == *expected
+    }
+
+    /// The failInfo of a FAILURE CertRep.
+    #[must_use]
+    pub fn fail_info(&self) -> Option<FailInfo> {
+        self.pki_status.and_then(PkiStatus::fail_info)
+    }
+
+    /// The embedded certificate the SignerInfo's `sid` names, if exactly one does.
+    #[must_use]
+    pub fn signer_certificate(&self) -> Option<&[u8]> {
+        let mut matching = self.certificates.iter().filter(|der| {
+            parse_certificate_lenient(der).is_ok_and(|c| c.matches(&self.signer_info.sid))
+        });
+        let first = matching.next()?;
+        matching.next().is_none().then_some(first.as_slice())
     }
 }
 
@@ -139,9 +148,27 @@ pub fn parse_pki_message(input: &[u8]) -> Result<PkiMessage, CodecError> {
     let [signer_info] = signer_infos.as_slice() else {
         return Err(CodecError::SignerCount(signer_infos.len()));
     };
-    let (signer, attributes) = read_signer_info(*signer_info)?;
+    let (signer_info, attributes) = read_signer_info(*signer_info)?;
+    let status = attributes
+        .single(&oids::ID_PKI_STATUS)?
+        .map(|v| printable(v, "pkiStatus"))
+        .transpose()?;
+    let fail_info = attributes
+        .single(&oids::ID_FAIL_INFO)?
+        .map(|v| printable(v, "failInfo"))
+        .transpose()?;
+    let pki_status = match (&status, &fail_info) {
+        (None, None) => None,
+        (None, Some(_)) => return Err(CodecError::Invalid("failInfo without pkiStatus")),
+        (Some(status), info) => Some(
+            PkiStatus::from_wire(status, info.as_deref())
+                .ok_or(CodecError::Invalid("pkiStatus / failInfo"))?,
+        ),
+    };
+    let raw_message_type = attributes.raw_message_type();
 
     Ok(PkiMessage {
+        message_type: MessageTypeField::for_request(&raw_message_type),
         transaction_id: attributes
             .single(&oids::ID_TRANSACTION_ID)?
             .map(|v| printable(v, "transactionID"))
@@ -154,26 +181,13 @@ pub fn parse_pki_message(input: &[u8]) -> Result<PkiMessage, CodecError> {
             .single(&oids::ID_RECIPIENT_NONCE)?
             .map(|v| octet_string(v, "recipientNonce"))
             .transpose()?,
-        pki_status: attributes
-            .single(&oids::ID_PKI_STATUS)?
-            .map(|v| {
-                PkiStatus::from_wire(&printable(v, "pkiStatus")?)
-                    .ok_or(CodecError::Invalid("pkiStatus"))
-            })
-            .transpose()?,
-        fail_info: attributes
-            .single(&oids::ID_FAIL_INFO)?
-            .map(|v| {
-                FailInfo::from_wire(&printable(v, "failInfo")?)
-                    .ok_or(CodecError::Invalid("failInfo"))
-            })
-            .transpose()?,
+        pki_status,
         fail_info_text: attributes
             .single(&oids::ID_SCEP_FAIL_INFO_TEXT)?
             .map(text)
             .transpose()?,
-        raw_message_type: attributes.raw_message_type(),
-        signer,
+        raw_message_type,
+        signer_info,
         certificates,
         content,
     })
@@ -199,11 +213,11 @@ fn read_signer_info(tlv: Tlv<'_>) -> Result<(SignerInfo, Attributes<'_>), CodecE
         .require("missing SignerInfo version")?
         .expect(ber::TAG_INTEGER, "expected CMSVersion")?;
     let sid = SignerId::read(fields.require("missing sid")?)?;
-    let digest_algorithm = algorithm_der(fields.require("missing digestAlgorithm")?)?;
+    let digest_algorithm_der = algorithm_der(fields.require("missing digestAlgorithm")?)?;
     let signed_attrs = fields
         .optional(ber::TAG_CTX0_CONSTRUCTED)?
         .ok_or(CodecError::Missing("signedAttrs"))?;
-    let signature_algorithm = algorithm_der(fields.require("missing signatureAlgorithm")?)?;
+    let signature_algorithm_der = algorithm_der(fields.require("missing signatureAlgorithm")?)?;
     let signature = fields
         .require("missing signature")?
         .expect(ber::TAG_OCTET_STRING, "expected signature OCTET STRING")?
@@ -226,11 +240,12 @@ fn read_signer_info(tlv: Tlv<'_>) -> Result<(SignerInfo, Attributes<'_>), CodecE
     Ok((
         SignerInfo {
             sid,
-            digest_algorithm,
-            signature_algorithm,
+            digest_algorithm_der,
+            signature_algorithm_der,
             signature,
             signed_attributes_der,
             message_digest,
+            content_type_is_data: content_type == Some(oids::ID_DATA),
             content_type,
         },
         attributes,

@@ -164,12 +164,18 @@ pub fn parse_certs_only(input: &[u8]) -> Result<Vec<Vec<u8>>, CodecError> {
 
 /// Builds a degenerate certs-only SignedData ContentInfo (no signers, no content), DER.
 ///
-/// The certificates are DER `SET OF` ordered, as X.690 requires; clients pick the RA
+/// Each certificate must be one DER certificate (read leniently: a 33-octet serial is
+/// carried as it is). They are DER `SET OF` ordered, as X.690 requires; clients pick the RA
 /// certificate by its key usage, not by position.
-#[must_use]
-pub fn build_certs_only(certificates: &[Vec<u8>]) -> Vec<u8> {
+pub fn build_certs_only(certificates: &[Vec<u8>]) -> Result<Vec<u8>, CodecError> {
+    if certificates.is_empty() {
+        return Err(CodecError::InvalidParameter("no certificates"));
+    }
+    for certificate in certificates {
+        crate::certificate::parse_certificate_lenient(certificate)?;
+    }
     let signed_data = encode_signed_data(1, &[], None, certificates, &[]);
-    encode_content_info(oids::ID_SIGNED_DATA, &signed_data)
+    Ok(encode_content_info(oids::ID_SIGNED_DATA, &signed_data))
 }
 
 /// DER `ContentInfo`.
@@ -229,7 +235,9 @@ mod tests {
             crate::parse_certificate_lenient(cert).unwrap();
         }
         // Canonical: rebuilding gives the same bytes.
-        assert_eq!(build_certs_only(&certs), input);
+        assert_eq!(build_certs_only(&certs).unwrap(), input);
+        assert!(build_certs_only(&[]).is_err());
+        assert!(build_certs_only(&[vec![0x30, 0x00]]).is_err());
     }
 
     #[test]
@@ -246,12 +254,12 @@ mod tests {
                 c
             })
             .collect();
-        let bundle = build_certs_only(&many);
+        let bundle = build_certs_only(&many).unwrap();
         assert_eq!(
             parse_certs_only(&bundle),
             Err(CodecError::TooManyCertificates { max: 10 })
         );
-        let ten = build_certs_only(&many[..10]);
+        let ten = build_certs_only(&many[..10]).unwrap();
         assert_eq!(parse_certs_only(&ten).unwrap().len(), 10);
     }
 }

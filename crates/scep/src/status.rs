@@ -6,34 +6,47 @@
 //! failInfoText ATTRIBUTE ::= { WITH SYNTAX UTF8String ID id-scep-failInfoText }
 //! ```
 
-/// The reply status (RFC 8894 §3.2.1.3).
+/// The reply status (RFC 8894 §3.2.1.3), with the failInfo a FAILURE must carry (§3.3.2.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum PkiStatus {
-    /// SUCCESS ("0").
+    /// SUCCESS ("0"): the content is the pkcsPKIEnvelope holding the certs-only reply.
     Success,
-    /// FAILURE ("2").
-    Failure,
-    /// PENDING ("3").
+    /// FAILURE ("2") with its failInfo: signed over empty content.
+    Failure(FailInfo),
+    /// PENDING ("3"): signed over empty content.
     Pending,
 }
 
 impl PkiStatus {
-    /// The decimal string carried on the wire.
+    /// The pkiStatus decimal string carried on the wire.
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Success => "0",
-            Self::Failure => "2",
+            Self::Failure(_) => "2",
             Self::Pending => "3",
         }
     }
 
-    /// Parses the exact wire string.
+    /// The failInfo of a FAILURE.
     #[must_use]
-    pub fn from_wire(s: &str) -> Option<Self> {
-        [Self::Success, Self::Failure, Self::Pending]
-            .into_iter()
-            .find(|v| v.as_str() == s)
+    pub fn fail_info(self) -> Option<FailInfo> {
+        match self {
+            Self::Failure(info) => Some(info),
+            _ => None,
+        }
+    }
+
+    /// Combines the exact wire strings of pkiStatus and failInfo: FAILURE needs a failInfo,
+    /// the others must not have one.
+    #[must_use]
+    pub fn from_wire(status: &str, fail_info: Option<&str>) -> Option<Self> {
+        match (status, fail_info) {
+            ("0", None) => Some(Self::Success),
+            ("3", None) => Some(Self::Pending),
+            ("2", Some(info)) => FailInfo::from_wire(info).map(Self::Failure),
+            _ => None,
+        }
     }
 }
 
@@ -80,25 +93,20 @@ impl FailInfo {
     }
 }
 
-/// The status a CertRep is built with.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CertRepStatus {
-    /// SUCCESS: the content is the pkcsPKIEnvelope holding the certs-only reply.
-    Success,
-    /// FAILURE with its failInfo: signed over empty content.
-    Failure(FailInfo),
-    /// PENDING: signed over empty content.
-    Pending,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn wire_strings() {
-        assert_eq!(PkiStatus::from_wire("2"), Some(PkiStatus::Failure));
-        assert_eq!(PkiStatus::from_wire("1"), None);
+        assert_eq!(
+            PkiStatus::from_wire("2", Some("2")),
+            Some(PkiStatus::Failure(FailInfo::BadRequest))
+        );
+        assert_eq!(PkiStatus::from_wire("2", None), None);
+        assert_eq!(PkiStatus::from_wire("0", Some("2")), None);
+        assert_eq!(PkiStatus::from_wire("0", None), Some(PkiStatus::Success));
+        assert_eq!(PkiStatus::from_wire("1", None), None);
         assert_eq!(FailInfo::from_wire("2"), Some(FailInfo::BadRequest));
         assert_eq!(FailInfo::from_wire("02"), None);
         assert_eq!(FailInfo::BadCertId as u8, 4);

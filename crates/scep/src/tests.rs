@@ -41,15 +41,20 @@ fn cbc_decrypt(cipher: ContentCipher, key: &[u8], iv: &[u8], ct: &[u8]) -> Vec<u
 /// Opens an envelope addressed to `cert_file` with `key_file` (RSA PKCS#1 v1.5).
 fn open_envelope(envelope: &Envelope, cert_file: &str, key_file: &str) -> Vec<u8> {
     let cert = parse_certificate_lenient(&pem_fixture(cert_file)).unwrap();
-    let rid = KeyId::IssuerAndSerial(cert.issuer_and_serial());
+    let rid = cert.issuer_and_serial();
     let ktri = envelope
         .recipients_for(&rid)
         .next()
         .expect("addressed to us");
-    assert_eq!(ktri.key_encryption, KeyEncryptionAlgorithm::RsaPkcs1v15);
+    assert_eq!(ktri.key_encryption, KeyEncryption::RsaPkcs1v15);
     let cek = rsa_pkcs1_decrypt(key_file, &ktri.encrypted_key);
-    assert_eq!(cek.len(), envelope.cipher.key_len());
-    cbc_decrypt(envelope.cipher, &cek, &envelope.iv, &envelope.ciphertext)
+    assert_eq!(cek.len(), envelope.content_cipher.key_len());
+    cbc_decrypt(
+        envelope.content_cipher,
+        &cek,
+        &envelope.iv,
+        &envelope.encrypted_content,
+    )
 }
 
 fn all_der_fixtures() -> Vec<(String, Vec<u8>)> {
@@ -133,7 +138,7 @@ fn rfc8894_3_3_1_pkcsreq_vectors_parse() {
     for v in PKCS_REQ_VECTORS {
         let msg = parse_pki_message(&fixture(v.file)).unwrap();
         assert_eq!(
-            msg.message_type(),
+            msg.message_type,
             MessageTypeField::Known(MessageType::PkcsReq),
             "{}",
             v.file
@@ -142,30 +147,34 @@ fn rfc8894_3_3_1_pkcsreq_vectors_parse() {
         assert_eq!(msg.sender_nonce.as_ref().map(Vec::len), Some(16));
         assert!(validate_nonce(msg.sender_nonce.as_deref()).is_ok());
         assert_eq!(msg.recipient_nonce, None);
-        assert_eq!(msg.signer.digest().unwrap(), v.digest, "{}", v.file);
+        assert_eq!(msg.signer_info.digest().unwrap(), v.digest, "{}", v.file);
         assert_eq!(msg.certificates.len(), 1);
-        let KeyId::IssuerAndSerial(sid) = &msg.signer.sid else {
+        let KeyId::IssuerAndSerial { serial, .. } = &msg.signer_info.sid else {
             panic!("{}: expected issuerAndSerialNumber", v.file);
         };
-        assert_eq!(sid.serial.len(), v.signer_serial_len, "{}", v.file);
+        assert_eq!(serial.len(), v.signer_serial_len, "{}", v.file);
         // The sid points at the embedded certificate (a self-signed signer).
         let signer = parse_certificate_lenient(msg.certificates.first().unwrap()).unwrap();
-        assert_eq!(sid, &signer.issuer_and_serial());
+        assert_eq!(msg.signer_info.sid, signer.issuer_and_serial());
+        assert_eq!(
+            msg.signer_certificate(),
+            msg.certificates.first().map(Vec::as_slice)
+        );
 
         // messageDigest = digest(eContent) and contentType = id-data.
         let content = msg.content.as_deref().unwrap();
         assert_eq!(
-            msg.signer.message_digest.as_deref(),
+            msg.signer_info.message_digest.as_deref(),
             Some(v.digest.digest(content).as_slice())
         );
         assert!(msg.message_digest_matches());
-        assert!(msg.signer.content_type_is_data());
+        assert!(msg.signer_info.content_type_is_data);
         // The signed attributes are re-encoded as an explicit SET OF.
-        assert_eq!(msg.signer.signed_attributes_der.first(), Some(&0x31));
-        assert!(!msg.signer.signature.is_empty());
+        assert_eq!(msg.signer_info.signed_attributes_der.first(), Some(&0x31));
+        assert!(!msg.signer_info.signature.is_empty());
 
         let envelope = parse_envelope(content).unwrap();
-        assert_eq!(envelope.cipher, v.cipher, "{}", v.file);
+        assert_eq!(envelope.content_cipher, v.cipher, "{}", v.file);
         assert_eq!(envelope.recipients.len(), v.recipients, "{}", v.file);
         assert_eq!(envelope.iv.len(), v.cipher.iv_len());
         assert_eq!(envelope.content_type, oids::ID_DATA);
@@ -208,7 +217,7 @@ fn micromdm_envelope_is_a_constructed_encrypted_content() {
             .any(|w| w == [0xA0, 0x82, 0x02, 0xB4, 0x04, 0x82, 0x02, 0xB0])
     );
     let envelope = parse_envelope(&content).unwrap();
-    assert_eq!(envelope.ciphertext.len(), 0x2B0);
+    assert_eq!(envelope.encrypted_content.len(), 0x2B0);
 }
 
 // ---------------------------------------------------------------- RFC 8894 §3.3.2 CertRep vectors
@@ -227,25 +236,28 @@ fn rfc8894_3_3_2_certrep_vectors_parse() {
     for file in successes {
         let rep = parse_cert_rep(&fixture(file)).unwrap();
         assert_eq!(rep.pki_status, Some(PkiStatus::Success), "{file}");
-        assert_eq!(rep.fail_info, None);
+        assert_eq!(rep.fail_info(), None);
         assert_eq!(rep.recipient_nonce.as_ref().map(Vec::len), Some(16));
         assert!(rep.message_digest_matches(), "{file}");
-        assert!(rep.signer.content_type_is_data());
+        assert!(rep.signer_info.content_type_is_data);
         // A CertRep sent to a server is not a request type.
-        assert!(rep.message_type().known().is_none());
+        assert!(rep.message_type.known().is_none());
         parse_envelope(rep.content.as_deref().unwrap()).unwrap();
     }
 
     let failure = parse_cert_rep(&fixture("rust-certrep-failure-badRequest.der")).unwrap();
-    assert_eq!(failure.pki_status, Some(PkiStatus::Failure));
-    assert_eq!(failure.fail_info, Some(FailInfo::BadRequest));
+    assert_eq!(
+        failure.pki_status,
+        Some(PkiStatus::Failure(FailInfo::BadRequest))
+    );
+    assert_eq!(failure.fail_info(), Some(FailInfo::BadRequest));
     assert_eq!(failure.content, None);
     // Signed over empty content, still with contentType and messageDigest.
     assert_eq!(
-        failure.signer.message_digest,
+        failure.signer_info.message_digest,
         Some(DigestAlgorithm::Sha256.digest(b""))
     );
-    assert!(failure.signer.content_type_is_data());
+    assert!(failure.signer_info.content_type_is_data);
     assert!(failure.message_digest_matches());
 
     // A request is not a CertRep.
@@ -262,13 +274,18 @@ fn certmonger_reply_is_addressed_to_its_33_octet_serial_and_decrypts() {
     assert_eq!(rep.transaction_id, req.transaction_id);
     assert_eq!(rep.recipient_nonce, req.sender_nonce);
     let envelope = parse_envelope(rep.content.as_deref().unwrap()).unwrap();
-    let RecipientInfoKind::KeyTrans(ktri) = envelope.recipients.first().unwrap() else {
+    let RecipientInfoKind::KeyTransport(ktri) = &envelope.recipients.first().unwrap().kind else {
         panic!("expected ktri");
     };
-    assert_eq!(ktri.rid, req.signer.sid);
+    assert_eq!(ktri.rid, req.signer_info.sid);
     // Decrypt with the client key: the payload is a certs-only SignedData.
     let cek = rsa_pkcs1_decrypt("certmonger-client.key", &ktri.encrypted_key);
-    let plain = cbc_decrypt(envelope.cipher, &cek, &envelope.iv, &envelope.ciphertext);
+    let plain = cbc_decrypt(
+        envelope.content_cipher,
+        &cek,
+        &envelope.iv,
+        &envelope.encrypted_content,
+    );
     let certs = parse_certs_only(&plain).unwrap();
     assert!(!certs.is_empty());
     for c in &certs {
@@ -334,7 +351,7 @@ fn every_single_byte_corruption_is_handled_without_panic() {
                         *b ^= flip;
                     }
                     // Ok or Err, never a panic.
-                    let _ = parse_pki_message(&m).map(|msg| msg.message_type());
+                    let _ = parse_pki_message(&m).map(|msg| msg.message_type);
                     let _ = parse_envelope(&m);
                     let _ = (label, i);
                 }
@@ -422,19 +439,19 @@ fn certmonger_recipient() -> RecipientId {
         "certmonger-pkcsreq-GET-aes256-sha256-33octet-serial.der",
     ))
     .unwrap();
-    req.signer.sid
+    req.signer_info.sid
 }
 
 fn sample_envelope(recipient: RecipientId) -> (EnvelopeParams, Vec<u8>) {
     let params = EnvelopeParams {
         recipient,
-        key_encryption: KeyEncryptionAlgorithm::RsaPkcs1v15,
+        key_encryption: KeyEncryption::RsaPkcs1v15,
         encrypted_key: vec![0x5A; 256],
         cipher: ContentCipher::Aes256Cbc,
         iv: vec![7; 16],
         ciphertext: vec![9; 64],
     };
-    let der = build_envelope(&params).unwrap();
+    let der = build_envelope(params.clone()).unwrap();
     (params, der)
 }
 
@@ -449,27 +466,32 @@ fn envelope_round_trip_with_a_33_octet_serial() {
     let recipient = certmonger_recipient();
     let (params, der) = sample_envelope(recipient.clone());
     let parsed = parse_envelope(&der).unwrap();
-    assert_eq!(parsed.cipher, params.cipher);
+    assert_eq!(parsed.content_cipher, params.cipher);
     assert_eq!(parsed.iv, params.iv);
-    assert_eq!(parsed.ciphertext, params.ciphertext);
-    let [RecipientInfoKind::KeyTrans(ktri)] = parsed.recipients.as_slice() else {
+    assert_eq!(parsed.encrypted_content, params.ciphertext);
+    let [
+        RecipientInfo {
+            kind: RecipientInfoKind::KeyTransport(ktri),
+        },
+    ] = parsed.recipients.as_slice()
+    else {
         panic!("one ktri");
     };
     assert_eq!(ktri.rid, recipient);
-    let KeyId::IssuerAndSerial(ias) = &ktri.rid else {
+    let KeyId::IssuerAndSerial { serial, .. } = &ktri.rid else {
         panic!("issuerAndSerial");
     };
-    assert_eq!(ias.serial.len(), 33);
+    assert_eq!(serial.len(), 33);
     assert_eq!(ktri.encrypted_key, params.encrypted_key);
-    assert_eq!(ktri.key_encryption, KeyEncryptionAlgorithm::RsaPkcs1v15);
+    assert_eq!(ktri.key_encryption, KeyEncryption::RsaPkcs1v15);
     // Rebuilding from the parse gives the same bytes.
-    let rebuilt = build_envelope(&EnvelopeParams {
+    let rebuilt = build_envelope(EnvelopeParams {
         recipient: ktri.rid.clone(),
         key_encryption: ktri.key_encryption.clone(),
         encrypted_key: ktri.encrypted_key.clone(),
-        cipher: parsed.cipher,
+        cipher: parsed.content_cipher,
         iv: parsed.iv.clone(),
-        ciphertext: parsed.ciphertext.clone(),
+        ciphertext: parsed.encrypted_content.clone(),
     })
     .unwrap();
     assert_eq!(rebuilt, der);
@@ -477,7 +499,7 @@ fn envelope_round_trip_with_a_33_octet_serial() {
     // beyond its RFC 5280 profile, so the EnvelopedData itself is checked with a normal serial).
     assert_cms_canonical(&der);
     let normal = parse_certificate_lenient(&fixtures().ra_cert).unwrap();
-    let (_, der) = sample_envelope(KeyId::IssuerAndSerial(normal.issuer_and_serial()));
+    let (_, der) = sample_envelope(normal.issuer_and_serial());
     let ci = cms::content_info::ContentInfo::from_der(&der).unwrap();
     let ed: cms::enveloped_data::EnvelopedData = ci.content.decode_as().unwrap();
     assert_eq!(ci.content.to_der().unwrap(), ed.to_der().unwrap());
@@ -485,24 +507,29 @@ fn envelope_round_trip_with_a_33_octet_serial() {
 
 #[test]
 fn envelope_with_ski_and_oaep() {
-    let (mut params, _) = sample_envelope(KeyId::SubjectKeyIdentifier(vec![1; 20]));
-    params.key_encryption = KeyEncryptionAlgorithm::RsaOaep;
+    let (mut params, _) = sample_envelope(KeyId::SubjectKeyId(vec![1; 20]));
+    params.key_encryption = KeyEncryption::RsaOaep;
     params.cipher = ContentCipher::DesEde3Cbc;
     params.iv = vec![3; 8];
-    let der = build_envelope(&params).unwrap();
+    let der = build_envelope(params.clone()).unwrap();
     let parsed = parse_envelope(&der).unwrap();
-    let [RecipientInfoKind::KeyTrans(ktri)] = parsed.recipients.as_slice() else {
+    let [
+        RecipientInfo {
+            kind: RecipientInfoKind::KeyTransport(ktri),
+        },
+    ] = parsed.recipients.as_slice()
+    else {
         panic!("one ktri");
     };
     assert_eq!(ktri.rid, params.recipient);
-    assert_eq!(ktri.key_encryption, KeyEncryptionAlgorithm::RsaOaep);
-    assert_eq!(parsed.cipher, ContentCipher::DesEde3Cbc);
+    assert_eq!(ktri.key_encryption, KeyEncryption::RsaOaep);
+    assert_eq!(parsed.content_cipher, ContentCipher::DesEde3Cbc);
     let ci = cms::content_info::ContentInfo::from_der(&der).unwrap();
     let ed: cms::enveloped_data::EnvelopedData = ci.content.decode_as().unwrap();
     assert_eq!(ci.content.to_der().unwrap(), ed.to_der().unwrap());
     // Wrong IV length is refused by the builder.
     params.iv = vec![3; 16];
-    assert!(build_envelope(&params).is_err());
+    assert!(build_envelope(params.clone()).is_err());
 }
 
 #[test]
@@ -544,11 +571,12 @@ fn unsupported_cipher_and_recipient_kinds() {
     assert!(
         parsed
             .recipients
-            .contains(&RecipientInfoKind::Unsupported { tag: 0xA3 })
+            .iter()
+            .any(|r| r.kind == RecipientInfoKind::Unsupported { tag: 0xA3 })
     );
 }
 
-fn cert_rep_params(status: CertRepStatus, content: Option<Vec<u8>>) -> CertRepParams {
+fn cert_rep_params(status: PkiStatus, content: Option<Vec<u8>>) -> CertRepParams {
     let f = fixtures();
     CertRepParams {
         transaction_id: "rust-client-tid-0001".into(),
@@ -557,20 +585,20 @@ fn cert_rep_params(status: CertRepStatus, content: Option<Vec<u8>>) -> CertRepPa
         status,
         fail_info_text: None,
         digest: DigestAlgorithm::Sha256,
-        signature_algorithm: f.sha256_rsa,
+        signature_algorithm_der: f.sha256_rsa,
         signer_certificate: f.ra_cert,
         extra_certificates: vec![f.ca_cert],
-        content,
+        enveloped_content: content,
     }
 }
 
 #[test]
 fn rfc8894_3_3_2_cert_rep_success_round_trip() {
     let (_, envelope) = sample_envelope(certmonger_recipient());
-    let params = cert_rep_params(CertRepStatus::Success, Some(envelope.clone()));
-    let unsigned = prepare_cert_rep(&params).unwrap();
+    let params = cert_rep_params(PkiStatus::Success, Some(envelope.clone()));
+    let unsigned = prepare_cert_rep(params.clone()).unwrap();
     let to_sign = unsigned.signed_attributes_der().to_vec();
-    let der = unsigned.finish(&[0xAB; 256]);
+    let der = unsigned.finish([0xAB; 256]);
 
     let rep = parse_cert_rep(&der).unwrap();
     assert_eq!(rep.pki_status, Some(PkiStatus::Success));
@@ -578,17 +606,17 @@ fn rfc8894_3_3_2_cert_rep_success_round_trip() {
     assert_eq!(rep.recipient_nonce, Some(vec![0x11; 16]));
     assert_eq!(rep.sender_nonce, Some(vec![0x22; 16]));
     assert_eq!(rep.content, Some(envelope));
-    assert_eq!(rep.signer.signed_attributes_der, to_sign);
-    assert_eq!(rep.signer.signature, vec![0xAB; 256]);
-    assert_eq!(rep.signer.signature_algorithm, params.signature_algorithm);
+    assert_eq!(rep.signer_info.signed_attributes_der, to_sign);
+    assert_eq!(rep.signer_info.signature, vec![0xAB; 256]);
+    assert_eq!(
+        rep.signer_info.signature_algorithm_der,
+        params.signature_algorithm_der
+    );
     assert_eq!(rep.certificates.len(), 2);
     assert!(rep.message_digest_matches());
-    assert!(rep.signer.content_type_is_data());
+    assert!(rep.signer_info.content_type_is_data);
     let ra = parse_certificate_lenient(&params.signer_certificate).unwrap();
-    assert_eq!(
-        rep.signer.sid,
-        KeyId::IssuerAndSerial(ra.issuer_and_serial())
-    );
+    assert_eq!(rep.signer_info.sid, ra.issuer_and_serial());
     assert_cms_canonical(&der);
     let ci = cms::content_info::ContentInfo::from_der(&der).unwrap();
     let sd: cms::signed_data::SignedData = ci.content.decode_as().unwrap();
@@ -598,48 +626,48 @@ fn rfc8894_3_3_2_cert_rep_success_round_trip() {
 #[test]
 fn rfc8894_3_3_2_failure_and_pending_sign_over_empty_content() {
     for (status, text) in [
-        (CertRepStatus::Failure(FailInfo::BadRequest), Some("bad")),
-        (CertRepStatus::Failure(FailInfo::BadMessageCheck), None),
-        (CertRepStatus::Pending, None),
+        (PkiStatus::Failure(FailInfo::BadRequest), Some("bad")),
+        (PkiStatus::Failure(FailInfo::BadMessageCheck), None),
+        (PkiStatus::Pending, None),
     ] {
         let mut params = cert_rep_params(status, None);
         params.fail_info_text = text.map(str::to_owned);
-        let der = prepare_cert_rep(&params).unwrap().finish(&[1; 256]);
+        let der = prepare_cert_rep(params.clone()).unwrap().finish([1; 256]);
         let rep = parse_cert_rep(&der).unwrap();
         assert_eq!(rep.content, None);
         assert_eq!(
-            rep.signer.message_digest,
+            rep.signer_info.message_digest,
             Some(DigestAlgorithm::Sha256.digest(b""))
         );
-        assert!(rep.signer.content_type_is_data());
+        assert!(rep.signer_info.content_type_is_data);
         match status {
-            CertRepStatus::Failure(info) => {
-                assert_eq!(rep.pki_status, Some(PkiStatus::Failure));
-                assert_eq!(rep.fail_info, Some(info));
+            PkiStatus::Failure(info) => {
+                assert_eq!(rep.pki_status, Some(status));
+                assert_eq!(rep.fail_info(), Some(info));
                 assert_eq!(rep.fail_info_text.as_deref(), text);
             }
             _ => {
                 assert_eq!(rep.pki_status, Some(PkiStatus::Pending));
-                assert_eq!(rep.fail_info, None);
+                assert_eq!(rep.fail_info(), None);
             }
         }
         assert_cms_canonical(&der);
     }
     // Content with FAILURE, no content with SUCCESS, text without FAILURE: refused.
     assert!(
-        prepare_cert_rep(&cert_rep_params(
-            CertRepStatus::Failure(FailInfo::BadAlg),
+        prepare_cert_rep(cert_rep_params(
+            PkiStatus::Failure(FailInfo::BadAlg),
             Some(vec![1])
         ))
         .is_err()
     );
-    assert!(prepare_cert_rep(&cert_rep_params(CertRepStatus::Success, None)).is_err());
-    let mut p = cert_rep_params(CertRepStatus::Pending, None);
+    assert!(prepare_cert_rep(cert_rep_params(PkiStatus::Success, None)).is_err());
+    let mut p = cert_rep_params(PkiStatus::Pending, None);
     p.fail_info_text = Some("x".into());
-    assert!(prepare_cert_rep(&p).is_err());
-    let mut p = cert_rep_params(CertRepStatus::Pending, None);
+    assert!(prepare_cert_rep(p).is_err());
+    let mut p = cert_rep_params(PkiStatus::Pending, None);
     p.recipient_nonce = vec![];
-    assert!(prepare_cert_rep(&p).is_err());
+    assert!(prepare_cert_rep(p).is_err());
 }
 
 #[test]
@@ -650,38 +678,38 @@ fn the_failure_vector_is_rebuilt_byte_for_byte() {
         transaction_id: rep.transaction_id.clone().unwrap(),
         recipient_nonce: rep.recipient_nonce.clone().unwrap(),
         sender_nonce: rep.sender_nonce.clone().unwrap(),
-        status: CertRepStatus::Failure(rep.fail_info.unwrap()),
+        status: PkiStatus::Failure(rep.fail_info().unwrap()),
         fail_info_text: rep.fail_info_text.clone(),
-        digest: rep.signer.digest().unwrap(),
-        signature_algorithm: rep.signer.signature_algorithm.clone(),
+        digest: rep.signer_info.digest().unwrap(),
+        signature_algorithm_der: rep.signer_info.signature_algorithm_der.clone(),
         signer_certificate: rep.certificates.first().unwrap().clone(),
         extra_certificates: vec![],
-        content: None,
+        enveloped_content: None,
     };
-    let unsigned = prepare_cert_rep(&params).unwrap();
+    let unsigned = prepare_cert_rep(params.clone()).unwrap();
     assert_eq!(
         unsigned.signed_attributes_der(),
-        rep.signer.signed_attributes_der
+        rep.signer_info.signed_attributes_der
     );
-    assert_eq!(unsigned.finish(&rep.signer.signature), bytes);
+    assert_eq!(unsigned.finish(&rep.signer_info.signature), bytes);
 }
 
 fn request_params(message_type: Option<&str>) -> RequestParams {
     let f = fixtures();
-    let (_, envelope) = sample_envelope(KeyId::IssuerAndSerial(
+    let (_, envelope) = sample_envelope(
         parse_certificate_lenient(&f.ra_cert)
             .unwrap()
             .issuer_and_serial(),
-    ));
+    );
     RequestParams {
         message_type: message_type.map(str::to_owned),
         transaction_id: "tid-hostile".into(),
         sender_nonce: vec![0x33; 16],
         digest: DigestAlgorithm::Sha256,
-        signature_algorithm: f.sha256_rsa,
+        signature_algorithm_der: f.sha256_rsa,
         signer_certificate: f.client_cert,
         extra_certificates: vec![],
-        content: envelope,
+        enveloped_content: envelope,
         extra_signed_attributes: vec![],
     }
 }
@@ -689,18 +717,21 @@ fn request_params(message_type: Option<&str>) -> RequestParams {
 #[test]
 fn request_round_trip_is_canonical() {
     let params = request_params(Some("19"));
-    let unsigned = prepare_request(&params).unwrap();
+    let unsigned = prepare_request(params.clone()).unwrap();
     let to_sign = unsigned.signed_attributes_der().to_vec();
-    let der = unsigned.finish(&[5; 256]);
+    let der = unsigned.finish([5; 256]);
     let msg = parse_pki_message(&der).unwrap();
     assert_eq!(
-        msg.message_type(),
+        msg.message_type,
         MessageTypeField::Known(MessageType::PkcsReq)
     );
     assert_eq!(msg.transaction_id.as_deref(), Some("tid-hostile"));
     assert_eq!(msg.sender_nonce, Some(vec![0x33; 16]));
-    assert_eq!(msg.content.as_deref(), Some(params.content.as_slice()));
-    assert_eq!(msg.signer.signed_attributes_der, to_sign);
+    assert_eq!(
+        msg.content.as_deref(),
+        Some(params.enveloped_content.as_slice())
+    );
+    assert_eq!(msg.signer_info.signed_attributes_der, to_sign);
     assert!(msg.message_digest_matches());
     assert_eq!(msg.certificates, vec![params.signer_certificate.clone()]);
     assert_cms_canonical(&der);
@@ -711,23 +742,23 @@ fn request_round_trip_is_canonical() {
     // The captured reference-client request is rebuilt byte for byte from its parse.
     let bytes = fixture("rust-pkcsreq-aes256-sha256.der");
     let req = parse_pki_message(&bytes).unwrap();
-    let rebuilt = prepare_request(&RequestParams {
+    let rebuilt = prepare_request(RequestParams {
         message_type: Some("19".into()),
         transaction_id: req.transaction_id.clone().unwrap(),
         sender_nonce: req.sender_nonce.clone().unwrap(),
-        digest: req.signer.digest().unwrap(),
-        signature_algorithm: req.signer.signature_algorithm.clone(),
+        digest: req.signer_info.digest().unwrap(),
+        signature_algorithm_der: req.signer_info.signature_algorithm_der.clone(),
         signer_certificate: req.certificates.first().unwrap().clone(),
         extra_certificates: vec![],
-        content: req.content.clone().unwrap(),
+        enveloped_content: req.content.clone().unwrap(),
         extra_signed_attributes: vec![],
     })
     .unwrap();
     assert_eq!(
         rebuilt.signed_attributes_der(),
-        req.signer.signed_attributes_der
+        req.signer_info.signed_attributes_der
     );
-    assert_eq!(rebuilt.finish(&req.signer.signature), bytes);
+    assert_eq!(rebuilt.finish(&req.signer_info.signature), bytes);
 }
 
 /// A DER messageType attribute with the given values (tag, contents).
@@ -748,9 +779,9 @@ fn message_type_attribute(values: &[(u8, &[u8])]) -> Vec<u8> {
 fn assert_unsupported_but_answerable(der: &[u8], label: &str) {
     let msg = parse_pki_message(der).unwrap_or_else(|e| panic!("{label}: {e}"));
     assert!(
-        matches!(msg.message_type(), MessageTypeField::Unsupported(_)),
+        matches!(msg.message_type, MessageTypeField::Unsupported(_)),
         "{label}: {:?}",
-        msg.message_type()
+        msg.message_type
     );
     // What a signed FAILURE badRequest needs is still there.
     assert_eq!(
@@ -769,20 +800,20 @@ fn cve_2026_30836_every_unimplemented_message_type_is_unsupported() {
     let implemented = ["17", "19", "20", "21", "22"];
     for n in 0..=255u32 {
         let s = n.to_string();
-        let der = prepare_request(&request_params(Some(&s)))
+        let der = prepare_request(request_params(Some(&s)))
             .unwrap()
-            .finish(&[0; 256]);
+            .finish([0; 256]);
         let msg = parse_pki_message(&der).unwrap();
         if implemented.contains(&s.as_str()) {
-            assert!(msg.message_type().known().is_some(), "{s}");
+            assert!(msg.message_type.known().is_some(), "{s}");
         } else {
             assert_unsupported_but_answerable(&der, &s);
         }
     }
     for s in ["3", "18", "019", "+19", " 19", "19 ", "0x13", "", "1 9"] {
-        let der = prepare_request(&request_params(Some(s)))
+        let der = prepare_request(request_params(Some(s)))
             .unwrap()
-            .finish(&[0; 256]);
+            .finish([0; 256]);
         assert_unsupported_but_answerable(&der, s);
     }
 }
@@ -821,29 +852,29 @@ fn cve_2026_30836_odd_encodings_are_unsupported() {
     for (label, attr) in cases {
         let mut params = request_params(None);
         params.extra_signed_attributes = vec![attr];
-        let der = prepare_request(&params).unwrap().finish(&[0; 256]);
+        let der = prepare_request(params.clone()).unwrap().finish([0; 256]);
         assert_unsupported_but_answerable(&der, label);
     }
     // Absent, and a PrintableString "19" attribute sent twice.
-    let der = prepare_request(&request_params(None))
+    let der = prepare_request(request_params(None))
         .unwrap()
-        .finish(&[0; 256]);
+        .finish([0; 256]);
     assert_unsupported_but_answerable(&der, "absent");
     let mut params = request_params(Some("19"));
     params.extra_signed_attributes = vec![message_type_attribute(&[(0x13, b"19")])];
-    let der = prepare_request(&params).unwrap().finish(&[0; 256]);
+    let der = prepare_request(params.clone()).unwrap().finish([0; 256]);
     assert_unsupported_but_answerable(&der, "duplicate attribute");
 }
 
 #[test]
 fn full_width_digits_cannot_be_built_as_printable_string() {
-    assert!(prepare_request(&request_params(Some("１９"))).is_err());
+    assert!(prepare_request(request_params(Some("１９"))).is_err());
 }
 
 /// Rebuilds a request's SignedData with other signers / digest algorithms / certificates.
 fn request_with(digests: &[Vec<u8>], signers: usize, certificates: &[Vec<u8>]) -> Vec<u8> {
     let params = request_params(Some("19"));
-    let unsigned = prepare_request(&params).unwrap();
+    let unsigned = prepare_request(params.clone()).unwrap();
     let si = unsigned.signer_info(&[0; 256]);
     let signer_infos: Vec<Vec<u8>> = (0..signers)
         .map(|i| {
@@ -857,7 +888,7 @@ fn request_with(digests: &[Vec<u8>], signers: usize, certificates: &[Vec<u8>]) -
     let sd = signed_data::encode_signed_data(
         1,
         digests,
-        Some(&params.content),
+        Some(&params.enveloped_content),
         certificates,
         &signer_infos,
     );
@@ -911,23 +942,23 @@ fn nonce_validation() {
     for nonce in [vec![], vec![1u8; 4096]] {
         let mut params = request_params(Some("19"));
         params.sender_nonce = nonce.clone();
-        let der = prepare_request(&params).unwrap().finish(&[0; 256]);
+        let der = prepare_request(params.clone()).unwrap().finish([0; 256]);
         let msg = parse_pki_message(&der).unwrap();
         assert_eq!(msg.sender_nonce.as_deref(), Some(nonce.as_slice()));
         assert!(validate_nonce(msg.sender_nonce.as_deref()).is_err());
     }
     // A CertRep is never built with a bad nonce.
-    let mut p = cert_rep_params(CertRepStatus::Pending, None);
+    let mut p = cert_rep_params(PkiStatus::Pending, None);
     p.sender_nonce = vec![0; 33];
-    assert!(prepare_cert_rep(&p).is_err());
+    assert!(prepare_cert_rep(p).is_err());
 }
 
 #[test]
 fn ber_indefinite_lengths_are_accepted() {
     // Re-wrap a DER request's ContentInfo and SignedData in indefinite lengths.
-    let der = prepare_request(&request_params(Some("19")))
+    let der = prepare_request(request_params(Some("19")))
         .unwrap()
-        .finish(&[0; 256]);
+        .finish([0; 256]);
     let ci = ber::read_single(&der).unwrap();
     let mut f = ci.children().unwrap();
     let oid = f.require("oid").unwrap().raw;
