@@ -515,6 +515,21 @@ fn tampered_signature_rejected() {
 }
 
 #[test]
+fn csr_changed_after_approval_rejected() {
+    // Catalogue F3: the CSR inside the signed statement is edited (CN=dev1 -> CN=dev2).
+    let mut der = StatementSpec::new(good_csr()).build();
+    let pos = der
+        .windows(4)
+        .position(|w| w == b"dev1")
+        .expect("CN in the statement");
+    der[pos + 3] = b'2';
+    assert!(matches!(
+        rejection(ca().verify_statement(&der, now())),
+        StatementRejection::MessageDigest
+    ));
+}
+
+#[test]
 fn statement_signed_by_another_key_rejected() {
     // Signed by the CA key but naming the RA certificate.
     let mut spec = StatementSpec::new(good_csr());

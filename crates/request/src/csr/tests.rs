@@ -454,3 +454,21 @@ fn ec_key_facts() {
     };
     assert_eq!(r.code, policy::RefusalCode::BadAlg);
 }
+
+#[test]
+fn explicit_default_critical_false_is_accepted() {
+    // Extension { extnID 2.5.29.19, critical BOOLEAN FALSE (explicit DEFAULT), extnValue 30 00 }
+    let bc = [
+        0x30, 0x0c, 0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01, 0x00, 0x04, 0x02, 0x30, 0x00,
+    ];
+    let mut list = vec![0x30, bc.len() as u8];
+    list.extend(bc);
+    let value = Any::new(der::Tag::Sequence, &list[2..]).unwrap();
+    let csr = simple(vec![attr("1.2.840.113549.1.9.14", vec![value])]);
+    let csr = inspect(&csr).unwrap();
+    assert_eq!(
+        csr.facts.requested_extensions[0].value,
+        RequestedValue::BasicConstraints { ca: false }
+    );
+    assert!(!csr.facts.requested_extensions[0].critical);
+}
