@@ -12,6 +12,18 @@ pub struct CryptoPolicy {
     pub insecure_single_des: bool,
 }
 
+impl CryptoPolicy {
+    /// SHA-1 and 3DES. Single DES is weaker than both, so enabling it enables them too: a
+    /// client old enough for DES (micromdm's) also signs with SHA-1.
+    pub fn allows_legacy(self) -> bool {
+        self.legacy_crypto || self.insecure_single_des
+    }
+
+    pub fn allows_single_des(self) -> bool {
+        self.insecure_single_des
+    }
+}
+
 /// The RA's settings.
 #[derive(Debug, Clone)]
 pub struct RaConfig {

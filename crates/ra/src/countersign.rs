@@ -30,11 +30,12 @@ pub fn sign_statement(
     let unsigned = request::statement::prepare_statement(
         &statement,
         signing_certificate,
-        &algorithm.digest_algorithm_identifier_der(),
-        &algorithm.algorithm_identifier_der(),
+        algorithm.digest().algorithm_identifier_der(),
+        algorithm.algorithm_identifier_der(),
     )
     .map_err(|e| internal(&e))?;
-    let signature =
-        signer.sign(algorithm, unsigned.signed_attributes_der()).map_err(|e| internal(&e))?;
+    let signature = signer
+        .sign(algorithm, unsigned.signed_attributes_der())
+        .map_err(|e| internal(&e))?;
     unsigned.finish(signature).map_err(|e| internal(&e))
 }

@@ -33,7 +33,10 @@ pub struct Ra {
 
 /// The outcome of a successful enrollment step, before it is put on the wire.
 enum Granted {
-    Certificate { certificate: Vec<u8>, cipher: ContentCipher },
+    Certificate {
+        certificate: Vec<u8>,
+        cipher: ContentCipher,
+    },
 }
 
 /// A request the RA approved, ready to be counter-signed. Only [`Ra::approve`] makes one,
@@ -56,7 +59,14 @@ impl Ra {
             .map_err(|e| EnrollError::Internal(format!("RA encryption certificate: {e}")))?;
         let ca_certificate = scep::parse_certificate_lenient(&identity.ca_certificate)
             .map_err(|e| EnrollError::Internal(format!("CA certificate: {e}")))?;
-        Ok(Self { config, identity, encryption, ca_certificate, store, ca })
+        Ok(Self {
+            config,
+            identity,
+            encryption,
+            ca_certificate,
+            store,
+            ca,
+        })
     }
 
     pub fn identity(&self) -> &RaIdentity {
@@ -77,16 +87,27 @@ impl Ra {
         let message = match scep::parse_pki_message(body) {
             Ok(m) => m,
             Err(e) => {
-                self.audit(context, AuditKind::RequestMalformed, format!("unparseable: {e}")).await;
+                self.audit(
+                    context,
+                    AuditKind::RequestMalformed,
+                    format!("unparseable: {e}"),
+                )
+                .await;
                 return Err(BadEnvelope(e.to_string()));
             }
         };
         let (Some(transaction_id), Some(nonce)) =
             (message.transaction_id.clone(), message.sender_nonce.clone())
         else {
-            self.audit(context, AuditKind::RequestMalformed, "no transactionID or senderNonce".into())
-                .await;
-            return Err(BadEnvelope("transactionID and senderNonce are required".into()));
+            self.audit(
+                context,
+                AuditKind::RequestMalformed,
+                "no transactionID or senderNonce".into(),
+            )
+            .await;
+            return Err(BadEnvelope(
+                "transactionID and senderNonce are required".into(),
+            ));
         };
         let mut reply_context = ReplyContext {
             transaction_id: &transaction_id,
@@ -99,12 +120,25 @@ impl Ra {
         };
         let outcome = self.process(&message, context, &mut reply_context).await;
         let built = match outcome {
-            Ok((Granted::Certificate { certificate, cipher }, requester)) => {
+            Ok((
+                Granted::Certificate {
+                    certificate,
+                    cipher,
+                },
+                requester,
+            )) => {
                 let chain = vec![certificate];
-                reply::envelope_to(&requester, reply::reply_cipher(Some(cipher)), &chain)
-                    .and_then(|env| {
-                        reply::cert_rep(&signer, &reply_context, PkiStatus::Success, None, Some(env))
-                    })
+                reply::envelope_to(&requester, reply::reply_cipher(Some(cipher)), &chain).and_then(
+                    |env| {
+                        reply::cert_rep(
+                            &signer,
+                            &reply_context,
+                            PkiStatus::Success,
+                            None,
+                            Some(env),
+                        )
+                    },
+                )
             }
             Err(error) => Err(error),
         };
@@ -118,13 +152,24 @@ impl Ra {
             _ => AuditKind::EnrollmentRefused,
         };
         tracing::info!(transaction_id = %transaction_id, peer = %context.peer, reason = %error, "enrollment refused");
-        self.audit(context, kind, format!("transaction {transaction_id}: {error}")).await;
+        self.audit(
+            context,
+            kind,
+            format!("transaction {transaction_id}: {error}"),
+        )
+        .await;
         let (fail_info, text) = error.wire();
-        reply::cert_rep(&signer, &reply_context, PkiStatus::Failure(fail_info), Some(text), None)
-            .map_err(|e| {
-                tracing::error!(error = %e, "could not sign a FAILURE reply");
-                BadEnvelope("internal error".into())
-            })
+        reply::cert_rep(
+            &signer,
+            &reply_context,
+            PkiStatus::Failure(fail_info),
+            Some(text),
+            None,
+        )
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not sign a FAILURE reply");
+            BadEnvelope("internal error".into())
+        })
     }
 
     async fn process(
@@ -143,7 +188,6 @@ impl Ra {
             MessageTypeField::Unsupported(raw) => {
                 return Err(EnrollError::UnsupportedMessageType(raw.clone()));
             }
-            _ => return Err(EnrollError::UnsupportedMessageType("unknown".into())),
         };
         let crypto = self.config.crypto;
         let signature = verify::outer_signature(message, crypto)?;
@@ -163,16 +207,20 @@ impl Ra {
         let transaction_id = reply_context.transaction_id;
         let granted = match (message_type, data) {
             (MessageType::PkcsReq, MessageData::CertificationRequest(csr)) => {
-                self.enroll(&csr, &signature, transaction_id, context, decrypted.cipher).await?
+                self.enroll(&csr, &signature, transaction_id, context, decrypted.cipher)
+                    .await?
             }
             (MessageType::RenewalReq, MessageData::CertificationRequest(csr)) => {
-                self.renew(&csr, &signature, transaction_id, context, decrypted.cipher).await?
+                self.renew(&csr, &signature, transaction_id, context, decrypted.cipher)
+                    .await?
             }
             (MessageType::CertPoll, MessageData::IssuerAndSubject { .. }) => {
-                self.poll(&signature, transaction_id, decrypted.cipher).await?
+                self.poll(&signature, transaction_id, decrypted.cipher)
+                    .await?
             }
             (MessageType::GetCert, MessageData::IssuerAndSerial { issuer_der, serial }) => {
-                self.get_cert(&issuer_der, &serial, decrypted.cipher).await?
+                self.get_cert(&issuer_der, &serial, decrypted.cipher)
+                    .await?
             }
             (MessageType::GetCrl, MessageData::IssuerAndSerial { .. }) => {
                 return Err(EnrollError::Unavailable("CRLs are not published yet"));
@@ -195,15 +243,33 @@ impl Ra {
         let possession = verify::pkcs_req_possession(&csr, signature, self.config.crypto)?;
         let signer_key_hash: [u8; 32] = Sha256::digest(&signature.signer.spki_der).into();
         let request_hash: [u8; 32] = Sha256::digest(csr_der).into();
-        if let Some(previous) = self.replay(transaction_id, &signer_key_hash, &request_hash).await? {
-            return Ok(Granted::Certificate { certificate: previous, cipher });
+        if let Some(previous) = self
+            .replay(transaction_id, &signer_key_hash, &request_hash)
+            .await?
+        {
+            return Ok(Granted::Certificate {
+                certificate: previous,
+                cipher,
+            });
         }
         let challenge = self.check_challenge(&csr, context.now).await?;
         let approved = self.approve(&csr, csr_der, &possession, challenge)?;
-        let issued = self.counter_sign_and_issue(&approved, transaction_id, context.now).await?;
-        self.record(&approved, &issued, transaction_id, signer_key_hash, request_hash, context)
-            .await
-            .map(|certificate| Granted::Certificate { certificate, cipher })
+        let issued = self
+            .counter_sign_and_issue(&approved, transaction_id, context.now)
+            .await?;
+        self.record(
+            &approved,
+            &issued,
+            transaction_id,
+            signer_key_hash,
+            request_hash,
+            context,
+        )
+        .await
+        .map(|certificate| Granted::Certificate {
+            certificate,
+            cipher,
+        })
     }
 
     /// RenewalReq: signed by a certificate we issued, unexpired, same subject, names ⊆ old.
@@ -219,8 +285,14 @@ impl Ra {
         let possession = verify::renewal_possession(&csr, self.config.crypto)?;
         let signer_key_hash: [u8; 32] = Sha256::digest(&signature.signer.spki_der).into();
         let request_hash: [u8; 32] = Sha256::digest(csr_der).into();
-        if let Some(previous) = self.replay(transaction_id, &signer_key_hash, &request_hash).await? {
-            return Ok(Granted::Certificate { certificate: previous, cipher });
+        if let Some(previous) = self
+            .replay(transaction_id, &signer_key_hash, &request_hash)
+            .await?
+        {
+            return Ok(Granted::Certificate {
+                certificate: previous,
+                cipher,
+            });
         }
         let old = crate::renewal::check_provenance(
             &signature.signer_certificate,
@@ -231,10 +303,22 @@ impl Ra {
         )
         .await?;
         let approved = self.approve_renewal(&csr, csr_der, &possession, old)?;
-        let issued = self.counter_sign_and_issue(&approved, transaction_id, context.now).await?;
-        self.record(&approved, &issued, transaction_id, signer_key_hash, request_hash, context)
-            .await
-            .map(|certificate| Granted::Certificate { certificate, cipher })
+        let issued = self
+            .counter_sign_and_issue(&approved, transaction_id, context.now)
+            .await?;
+        self.record(
+            &approved,
+            &issued,
+            transaction_id,
+            signer_key_hash,
+            request_hash,
+            context,
+        )
+        .await
+        .map(|certificate| Granted::Certificate {
+            certificate,
+            cipher,
+        })
     }
 
     /// A transactionID seen before: the same key and request get the same certificate back
@@ -252,7 +336,9 @@ impl Ra {
             .map_err(|e| EnrollError::Internal(e.to_string()))?;
         match previous {
             None => Ok(None),
-            Some(t) if t.signer_key_sha256 == *signer_key_hash && t.request_sha256 == *request_hash => {
+            Some(t)
+                if t.signer_key_sha256 == *signer_key_hash && t.request_sha256 == *request_hash =>
+            {
                 Ok(Some(t.certificate_der))
             }
             Some(_) => Err(EnrollError::TransactionConflict),
@@ -326,7 +412,9 @@ impl Ra {
                 binding: Some(old.binding),
                 challenge_hash: None,
             }),
-            policy::Decision::Refuse(refusal) => Err(EnrollError::Renewal(refusal.reason.to_string())),
+            policy::Decision::Refuse(refusal) => {
+                Err(EnrollError::Renewal(refusal.reason.to_string()))
+            }
         }
     }
 
@@ -408,7 +496,10 @@ impl Ra {
                 Err(EnrollError::Challenge(ChallengeFailure::Used))
             }
             Err(StoreError::TransactionConflict) => {
-                match self.replay(transaction_id, &signer_key_sha256, &request_sha256).await? {
+                match self
+                    .replay(transaction_id, &signer_key_sha256, &request_sha256)
+                    .await?
+                {
                     Some(previous) => Ok(previous),
                     None => Err(EnrollError::TransactionConflict),
                 }
@@ -432,10 +523,13 @@ impl Ra {
             .await
             .map_err(|e| EnrollError::Internal(e.to_string()))?;
         match found {
-            Some(t) if t.signer_key_sha256 == signer_key_hash => {
-                Ok(Granted::Certificate { certificate: t.certificate_der, cipher })
-            }
-            _ => Err(EnrollError::NotFound(format!("poll for transaction {transaction_id}"))),
+            Some(t) if t.signer_key_sha256 == signer_key_hash => Ok(Granted::Certificate {
+                certificate: t.certificate_der,
+                cipher,
+            }),
+            _ => Err(EnrollError::NotFound(format!(
+                "poll for transaction {transaction_id}"
+            ))),
         }
     }
 
@@ -456,13 +550,21 @@ impl Ra {
             .await
             .map_err(|e| EnrollError::Internal(e.to_string()))?;
         match found {
-            Some(c) => Ok(Granted::Certificate { certificate: c.certificate_der, cipher }),
+            Some(c) => Ok(Granted::Certificate {
+                certificate: c.certificate_der,
+                cipher,
+            }),
             None => Err(EnrollError::NotFound(format!("serial {serial_hex}"))),
         }
     }
 
     async fn audit(&self, context: &RequestContext, kind: AuditKind, detail: String) {
-        let event = AuditEvent { at: context.now, kind, actor: context.peer.clone(), detail };
+        let event = AuditEvent {
+            at: context.now,
+            kind,
+            actor: context.peer.clone(),
+            detail,
+        };
         if let Err(e) = self.store.append_audit(event).await {
             tracing::error!(error = %e, "audit append failed");
         }
@@ -470,7 +572,10 @@ impl Ra {
 }
 
 pub(crate) fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
-    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len().saturating_sub(1));
+    let start = bytes
+        .iter()
+        .position(|b| *b != 0)
+        .unwrap_or(bytes.len().saturating_sub(1));
     bytes.get(start..).unwrap_or(bytes)
 }
 

@@ -1,7 +1,9 @@
 //! Builds and signs CertReps with the RA signing key (the enrollment agent).
 
 use keys::SignatureAlgorithm;
-use scep::{CertRepParams, ContentCipher, DigestAlgorithm, EnvelopeParams, KeyEncryption, PkiStatus};
+use scep::{
+    CertRepParams, ContentCipher, DigestAlgorithm, EnvelopeParams, KeyEncryption, PkiStatus,
+};
 
 use crate::error::EnrollError;
 use crate::verify::key_cipher;
@@ -21,16 +23,15 @@ pub struct ReplySigner<'a> {
     pub certificate: &'a [u8],
 }
 
-fn reply_algorithm(signer: &dyn keys::Signer, request: Option<SignatureAlgorithm>) -> SignatureAlgorithm {
-    let ours = signer.default_algorithm();
-    match (request, ours) {
-        (Some(SignatureAlgorithm::RsaPkcs1Sha1), SignatureAlgorithm::RsaPkcs1Sha256) => {
-            SignatureAlgorithm::RsaPkcs1Sha1
-        }
-        (Some(SignatureAlgorithm::RsaPkcs1Sha512), SignatureAlgorithm::RsaPkcs1Sha256) => {
-            SignatureAlgorithm::RsaPkcs1Sha512
-        }
-        _ => ours,
+fn reply_algorithm(
+    signer: &dyn keys::Signer,
+    request: Option<SignatureAlgorithm>,
+) -> SignatureAlgorithm {
+    // Answer in the client's digest when our key can (SHA-512 clients get SHA-512); a SHA-1
+    // client gets SHA-256, which micromdm's client and certmonger both accept.
+    match request {
+        Some(alg) if !alg.is_legacy() && signer.supports(alg) => alg,
+        _ => signer.default_algorithm(),
     }
 }
 
@@ -62,7 +63,7 @@ pub fn cert_rep(
         status,
         fail_info_text: fail_info_text.map(str::to_owned),
         digest: digest_of(algorithm),
-        signature_algorithm_der: algorithm.algorithm_identifier_der(),
+        signature_algorithm_der: algorithm.algorithm_identifier_der().to_vec(),
         signer_certificate: signer.certificate.to_vec(),
         extra_certificates: Vec::new(),
         enveloped_content: enveloped,
@@ -91,8 +92,10 @@ pub fn envelope_to(
     cipher: ContentCipher,
     certificates: &[Vec<u8>],
 ) -> Result<Vec<u8>, EnrollError> {
-    let internal = |what: &str, e: &dyn std::fmt::Display| EnrollError::Internal(format!("{what}: {e}"));
-    let degenerate = scep::build_certs_only(certificates).map_err(|e| internal("certs-only", &e))?;
+    let internal =
+        |what: &str, e: &dyn std::fmt::Display| EnrollError::Internal(format!("{what}: {e}"));
+    let degenerate =
+        scep::build_certs_only(certificates).map_err(|e| internal("certs-only", &e))?;
     let k = key_cipher(cipher).ok_or_else(|| EnrollError::Internal("reply cipher".into()))?;
     let content_key = zeroize::Zeroizing::new(
         keys::random::bytes(k.key_len()).map_err(|e| internal("random", &e))?,

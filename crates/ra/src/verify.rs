@@ -3,8 +3,6 @@
 
 use keys::SignatureAlgorithm;
 use scep::{ContentCipher, Envelope, KeyEncryption, PkiMessage, RecipientId, RecipientInfoKind};
-use sha1::Sha1;
-use sha2::{Digest, Sha256, Sha384, Sha512};
 use zeroize::Zeroizing;
 
 use crate::config::CryptoPolicy;
@@ -41,7 +39,7 @@ pub fn outer_signature(
         &signer_info.signature_algorithm_der,
     )
     .map_err(|e| EnrollError::AlgorithmNotAllowed(e.to_string()))?;
-    if algorithm.is_legacy() && !crypto.legacy_crypto {
+    if algorithm.is_legacy() && !crypto.allows_legacy() {
         return Err(EnrollError::AlgorithmNotAllowed(format!(
             "{algorithm:?} needs legacy_crypto"
         )));
@@ -53,13 +51,17 @@ pub fn outer_signature(
     let signer = scep::parse_certificate_lenient(&signer_certificate)
         .map_err(|_| EnrollError::SignerCertificateMissing)?;
     if !signer_info.content_type_is_data {
-        return Err(EnrollError::BadSignature("contentType attribute missing".into()));
+        return Err(EnrollError::BadSignature(
+            "contentType attribute missing".into(),
+        ));
     }
     let content = message.content.as_deref().unwrap_or_default();
-    let digest = digest(algorithm, content);
+    let digest = algorithm.digest().digest(content);
     // Not secret: both values are visible in the message, a plain compare is fine.
     if signer_info.message_digest.as_deref() != Some(digest.as_slice()) {
-        return Err(EnrollError::BadSignature("messageDigest does not match content".into()));
+        return Err(EnrollError::BadSignature(
+            "messageDigest does not match content".into(),
+        ));
     }
     keys::verify::verify_signature(
         &signer.spki_der,
@@ -68,27 +70,20 @@ pub fn outer_signature(
         &signer_info.signature,
     )
     .map_err(|e| EnrollError::BadSignature(e.to_string()))?;
-    Ok(VerifiedSignature { signer_certificate, signer, algorithm, _proof: () })
-}
-
-/// The digest the algorithm's hash gives over `data`.
-pub fn digest(algorithm: SignatureAlgorithm, data: &[u8]) -> Vec<u8> {
-    match algorithm {
-        SignatureAlgorithm::RsaPkcs1Sha1 => Sha1::digest(data).to_vec(),
-        SignatureAlgorithm::RsaPkcs1Sha384 | SignatureAlgorithm::EcdsaP384Sha384 => {
-            Sha384::digest(data).to_vec()
-        }
-        SignatureAlgorithm::RsaPkcs1Sha512 => Sha512::digest(data).to_vec(),
-        _ => Sha256::digest(data).to_vec(),
-    }
+    Ok(VerifiedSignature {
+        signer_certificate,
+        signer,
+        algorithm,
+        _proof: (),
+    })
 }
 
 /// Whether the operator allows this content cipher.
 fn cipher_allowed(cipher: ContentCipher, crypto: CryptoPolicy) -> bool {
     match cipher {
         ContentCipher::Aes128Cbc | ContentCipher::Aes192Cbc | ContentCipher::Aes256Cbc => true,
-        ContentCipher::DesEde3Cbc => crypto.legacy_crypto || crypto.insecure_single_des,
-        ContentCipher::DesCbc => crypto.insecure_single_des,
+        ContentCipher::DesEde3Cbc => crypto.allows_legacy(),
+        ContentCipher::DesCbc => crypto.allows_single_des(),
         _ => false,
     }
 }
@@ -141,14 +136,16 @@ pub fn open_envelope(
         })
         .ok_or(EnrollError::NotAddressedToUs)?;
     if !matches!(recipient.key_encryption, KeyEncryption::RsaPkcs1v15) {
-        return Err(EnrollError::CipherNotAllowed("key transport other than RSA PKCS#1 v1.5".into()));
+        return Err(EnrollError::CipherNotAllowed(
+            "key transport other than RSA PKCS#1 v1.5".into(),
+        ));
     }
     let cipher = envelope.content_cipher;
     if !cipher_allowed(cipher, crypto) {
         return Err(EnrollError::CipherNotAllowed(format!("{cipher:?}")));
     }
-    let key_cipher = key_cipher(cipher)
-        .ok_or_else(|| EnrollError::CipherNotAllowed(format!("{cipher:?}")))?;
+    let key_cipher =
+        key_cipher(cipher).ok_or_else(|| EnrollError::CipherNotAllowed(format!("{cipher:?}")))?;
     let content_key =
         keys::unwrap_content_key(decrypter, &recipient.encrypted_key, key_cipher.key_len());
     let plaintext = keys::cipher::decrypt_cbc(
@@ -174,8 +171,10 @@ pub fn csr_self_signature(
 ) -> Result<(), EnrollError> {
     let algorithm = SignatureAlgorithm::from_x509_algorithm(&csr.signature_algorithm_der)
         .map_err(|e| EnrollError::AlgorithmNotAllowed(e.to_string()))?;
-    if algorithm.is_legacy() && !crypto.legacy_crypto {
-        return Err(EnrollError::AlgorithmNotAllowed(format!("CSR signed with {algorithm:?}")));
+    if algorithm.is_legacy() && !crypto.allows_legacy() {
+        return Err(EnrollError::AlgorithmNotAllowed(format!(
+            "CSR signed with {algorithm:?}"
+        )));
     }
     keys::verify::verify_signature(
         &csr.public_key_spki_der,
@@ -208,4 +207,61 @@ pub fn renewal_possession(
 ) -> Result<ProofOfPossession, EnrollError> {
     csr_self_signature(csr, crypto)?;
     Ok(ProofOfPossession { _proof: () })
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    fn fixture(name: &str) -> Vec<u8> {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    const LEGACY: CryptoPolicy = CryptoPolicy {
+        legacy_crypto: true,
+        insecure_single_des: true,
+    };
+    const STRICT: CryptoPolicy = CryptoPolicy {
+        legacy_crypto: false,
+        insecure_single_des: false,
+    };
+
+    #[test]
+    fn real_client_signatures_verify() {
+        for (name, legacy) in [
+            ("micromdm-pkcsreq-desCBC-sha1.der", true),
+            ("micromdm-pkcsreq-to-rust-2recipients-desCBC-sha1.der", true),
+            (
+                "certmonger-pkcsreq-GET-aes256-sha256-33octet-serial.der",
+                false,
+            ),
+            ("rust-pkcsreq-aes256-sha256.der", false),
+        ] {
+            let message = scep::parse_pki_message(&fixture(name)).unwrap();
+            let verified = outer_signature(&message, LEGACY);
+            assert!(verified.is_ok(), "{name}: {:?}", verified.err());
+            let strict = outer_signature(&message, STRICT);
+            assert_eq!(
+                strict.is_err(),
+                legacy,
+                "{name}: SHA-1 only with the legacy opt-in"
+            );
+        }
+    }
+
+    #[test]
+    fn a_flipped_content_byte_breaks_the_message_digest() {
+        let message = fixture("certmonger-pkcsreq-GET-aes256-sha256-33octet-serial.der");
+        let mut parsed = scep::parse_pki_message(&message).unwrap();
+        if let Some(content) = parsed.content.as_mut() {
+            let last = content.len() - 1;
+            content[last] ^= 1;
+        }
+        assert!(matches!(
+            outer_signature(&parsed, STRICT),
+            Err(EnrollError::BadSignature(_))
+        ));
+    }
 }

@@ -17,7 +17,9 @@ pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> 
     let config = Config::load(dir).map_err(|e| e.to_string())?;
     let template = request.template.unwrap_or_else(|| "device".into());
     if template != "device" {
-        return Err(format!("--template: unknown template {template:?} (known: device)"));
+        return Err(format!(
+            "--template: unknown template {template:?} (known: device)"
+        ));
     }
     for san in &request.sans {
         let name = san.strip_prefix("dns:").ok_or_else(|| {
@@ -40,7 +42,10 @@ pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> 
         .map_err(|e| format!("opening the database: {e}"))?;
     let now = crate::http::unix_now();
     let challenge = ra::challenge::generate().map_err(|e| format!("random source: {e}"))?;
-    let actor = format!("cli:{}", std::env::var("USER").unwrap_or_else(|_| "unknown".into()));
+    let actor = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+    );
     let expires_at = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
     store
         .insert_challenge(store::NewChallenge {

@@ -28,7 +28,9 @@ pub struct ScepSection {
 
 impl Default for ScepSection {
     fn default() -> Self {
-        Self { listen: SocketAddr::from(([127, 0, 0, 1], 8080)) }
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
     }
 }
 
@@ -76,7 +78,10 @@ pub struct ChallengeSection {
 
 impl Default for ChallengeSection {
     fn default() -> Self {
-        Self { default_ttl: Duration::from_secs(60 * 60), max_ttl: Duration::from_secs(24 * 60 * 60) }
+        Self {
+            default_ttl: Duration::from_secs(60 * 60),
+            max_ttl: Duration::from_secs(24 * 60 * 60),
+        }
     }
 }
 
@@ -101,7 +106,10 @@ mod humantime_serde_compat {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read {path}: {source}")]
-    Read { path: PathBuf, source: std::io::Error },
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
 }
@@ -109,10 +117,14 @@ pub enum ConfigError {
 impl Config {
     pub fn load(data_dir: &Path) -> Result<Self, ConfigError> {
         let path = data_dir.join(CONFIG_FILE);
-        let text = std::fs::read_to_string(&path)
-            .map_err(|source| ConfigError::Read { path: path.clone(), source })?;
-        let config: Config = toml::from_str(&text)
-            .map_err(|e| ConfigError::Invalid { path: path.clone(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Invalid {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
         if config.challenges.default_ttl > config.challenges.max_ttl {
             return Err(ConfigError::Invalid {
                 path,
@@ -138,7 +150,7 @@ impl Config {
         }
         if self.crypto.insecure_single_des {
             warnings.push(
-                "crypto.insecure_single_des = true: single DES (56-bit, broken) is accepted; challenges in such requests can be recovered by anyone who captures them",
+                "crypto.insecure_single_des = true: single DES (56-bit, broken), 3DES and SHA-1 are accepted; challenges in such requests can be recovered by anyone who captures them",
             );
         }
         warnings
@@ -178,7 +190,7 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 [crypto]
 # Off by default; each logs a warning at every start and fails `scepd doctor`.
 # legacy_crypto = false          # also accept 3DES and SHA-1
-# insecure_single_des = false    # also accept single DES (micromdm scepclient needs it)
+# insecure_single_des = false    # also accept single DES, and with it 3DES and SHA-1 (micromdm scepclient needs it)
 "#;
 
 #[cfg(test)]
@@ -197,11 +209,23 @@ mod tests {
     #[test]
     fn every_default_key_appears_commented_in_the_file() {
         for key in [
-            "listen", "url", "ca_key", "ca_certificate", "ra_signing_key",
-            "ra_signing_certificate", "ra_encryption_key", "ra_encryption_certificate",
-            "default_ttl", "max_ttl", "legacy_crypto", "insecure_single_des",
+            "listen",
+            "url",
+            "ca_key",
+            "ca_certificate",
+            "ra_signing_key",
+            "ra_signing_certificate",
+            "ra_encryption_key",
+            "ra_encryption_certificate",
+            "default_ttl",
+            "max_ttl",
+            "legacy_crypto",
+            "insecure_single_des",
         ] {
-            assert!(DEFAULT_CONFIG_TEXT.contains(&format!("# {key} = ")), "{key} missing");
+            assert!(
+                DEFAULT_CONFIG_TEXT.contains(&format!("# {key} = ")),
+                "{key} missing"
+            );
         }
     }
 

@@ -38,12 +38,19 @@ pub fn router(service: Arc<ScepService>) -> Router {
 }
 
 fn plain(status: StatusCode, text: &'static str) -> Response {
-    (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], text).into_response()
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        text,
+    )
+        .into_response()
 }
 
 fn binary(content_type: &'static str, bytes: Vec<u8>) -> Response {
     let mut response = Response::new(Body::from(bytes));
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
 }
 
@@ -59,7 +66,14 @@ async fn scep_get(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    handle(&service, peer, Method::GET, raw.as_deref().unwrap_or(""), None).await
+    handle(
+        &service,
+        peer,
+        Method::GET,
+        raw.as_deref().unwrap_or(""),
+        None,
+    )
+    .await
 }
 
 async fn scep_post(
@@ -68,7 +82,14 @@ async fn scep_post(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    handle(&service, peer, Method::POST, raw.as_deref().unwrap_or(""), Some(body)).await
+    handle(
+        &service,
+        peer,
+        Method::POST,
+        raw.as_deref().unwrap_or(""),
+        Some(body),
+    )
+    .await
 }
 
 async fn handle(
@@ -92,12 +113,14 @@ async fn handle(
             service.ca_caps.clone(),
         )
             .into_response(),
-        Operation::GetCaCert => {
-            binary("application/x-x509-ca-ra-cert", service.ca_cert_bundle.clone())
-        }
-        Operation::GetNextCaCert => {
-            plain(StatusCode::NOT_FOUND, "no CA rollover is pending: there is no next CA certificate\n")
-        }
+        Operation::GetCaCert => binary(
+            "application/x-x509-ca-ra-cert",
+            service.ca_cert_bundle.clone(),
+        ),
+        Operation::GetNextCaCert => plain(
+            StatusCode::NOT_FOUND,
+            "no CA rollover is pending: there is no next CA certificate\n",
+        ),
         Operation::PkiOperation => {
             let message = if method == Method::POST {
                 body.map(|b| b.to_vec()).unwrap_or_default()
@@ -107,7 +130,10 @@ async fn handle(
                     Err(response) => return response,
                 }
             };
-            let context = ra::RequestContext { now: unix_now(), peer: peer.ip().to_string() };
+            let context = ra::RequestContext {
+                now: unix_now(),
+                peer: peer.ip().to_string(),
+            };
             match service.ra.handle_pki_operation(&message, &context).await {
                 Ok(reply) => binary("application/x-pki-message", reply),
                 Err(e) => {
@@ -121,9 +147,13 @@ async fn handle(
 
 /// The `message=` of a GET PKIOperation: standard base64, possibly with line breaks.
 fn decode_get_message(message: Option<&str>) -> Result<Vec<u8>, Response> {
-    let text = message.ok_or_else(|| plain(StatusCode::BAD_REQUEST, "missing message parameter\n"))?;
+    let text =
+        message.ok_or_else(|| plain(StatusCode::BAD_REQUEST, "missing message parameter\n"))?;
     if text.len() > MAX_MESSAGE_BYTES * 4 / 3 + 4 {
-        return Err(plain(StatusCode::PAYLOAD_TOO_LARGE, "message larger than 64 KiB\n"));
+        return Err(plain(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "message larger than 64 KiB\n",
+        ));
     }
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD

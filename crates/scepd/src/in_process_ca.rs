@@ -10,8 +10,14 @@ pub struct InProcessCa {
 impl CertificateAuthority for InProcessCa {
     fn issue<'a>(&'a self, statement_der: &'a [u8], now: i64) -> IssueFuture<'a> {
         Box::pin(async move {
-            let refusal = |e: ca::CaError| CaRefusal { bad_alg: e.is_bad_alg(), reason: e.to_string() };
-            let verified = self.ca.verify_statement(statement_der, now).map_err(refusal)?;
+            let refusal = |e: ca::CaError| CaRefusal {
+                bad_alg: e.is_bad_alg(),
+                reason: e.to_string(),
+            };
+            let verified = self
+                .ca
+                .verify_statement(statement_der, now)
+                .map_err(refusal)?;
             let issued = self.ca.issue(verified, now).map_err(refusal)?;
             Ok(IssuedCertificate {
                 der: issued.der,

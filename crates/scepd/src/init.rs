@@ -45,12 +45,17 @@ pub fn is_uninitialised(dir: &Path) -> bool {
 /// holds a configuration, so keys are never overwritten.
 pub async fn run(dir: &Path, options: &InitOptions) -> Result<(), String> {
     if dir.join(CONFIG_FILE).exists() {
-        return Err(format!("{} already holds {CONFIG_FILE}; not overwriting", dir.display()));
+        return Err(format!(
+            "{} already holds {CONFIG_FILE}; not overwriting",
+            dir.display()
+        ));
     }
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true).mode(0o700);
     for sub in ["", "keys", "certs"] {
-        builder.create(dir.join(sub)).context(&dir.join(sub), "creating directory")?;
+        builder
+            .create(dir.join(sub))
+            .context(&dir.join(sub), "creating directory")?;
     }
     fs::set_permissions(dir.join("keys"), fs::Permissions::from_mode(0o700))
         .context(&dir.join("keys"), "setting permissions")?;
@@ -59,7 +64,9 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<(), String> {
 
     let ca_key = SoftwareKey::generate_rsa(KeyRole::CaSigning, options.ca_rsa_bits)
         .map_err(|e| format!("generating the CA key: {e}"))?;
-    ca_key.write_pkcs8_pem(&at(&paths.ca_key)).map_err(|e| e.to_string())?;
+    ca_key
+        .write_pkcs8_pem(&at(&paths.ca_key))
+        .map_err(|e| e.to_string())?;
     let ca_key: Arc<dyn keys::Signer> = Arc::new(ca_key);
     let ca_cert = ca::dev::self_signed_ca(
         ca_key.as_ref(),
@@ -87,7 +94,8 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<(), String> {
     ] {
         let key = SoftwareKey::generate_rsa(role, 2048)
             .map_err(|e| format!("generating the {role} key: {e}"))?;
-        key.write_pkcs8_pem(&at(key_path)).map_err(|e| e.to_string())?;
+        key.write_pkcs8_pem(&at(key_path))
+            .map_err(|e| e.to_string())?;
         let cert = ca::dev::issue_ra_certificate(
             ca_key.as_ref(),
             &ca_cert,

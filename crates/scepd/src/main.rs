@@ -21,7 +21,11 @@ use std::time::Duration;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Parser)]
-#[command(name = "scepd", version, about = "SCEP enrollment service (RA + CA) with NDES's security practices on by default")]
+#[command(
+    name = "scepd",
+    version,
+    about = "SCEP enrollment service (RA + CA) with NDES's security practices on by default"
+)]
 struct Cli {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value = "text")]
@@ -48,8 +52,8 @@ enum Command {
         /// CA certificate lifetime in days.
         #[arg(long, default_value_t = 3650)]
         ca_validity_days: u32,
-        /// RSA modulus size of the CA key.
-        #[arg(long, default_value_t = 3072, value_parser = clap::builder::PossibleValuesParser::new(["2048", "3072", "4096"]).map(|s| s.parse::<usize>().unwrap_or(3072)))]
+        /// RSA modulus size of the CA key: 2048, 3072 or 4096.
+        #[arg(long, default_value_t = 3072)]
         ca_rsa_bits: usize,
     },
     /// Serve SCEP. An empty or missing data directory is initialised first.
@@ -94,7 +98,9 @@ enum ChallengeCommand {
 fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("SCEPD_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -104,7 +110,10 @@ fn init_tracing(format: LogFormat) {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_tracing(cli.log_format);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("scepd: cannot start the async runtime: {e}");
@@ -122,7 +131,12 @@ fn main() -> ExitCode {
 
 async fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Init { data_dir, ca_name, ca_validity_days, ca_rsa_bits } => {
+        Command::Init {
+            data_dir,
+            ca_name,
+            ca_validity_days,
+            ca_rsa_bits,
+        } => {
             let options = init::InitOptions {
                 ca_common_name: ca_name,
                 ca_validity_days,
@@ -133,20 +147,45 @@ async fn run(command: Command) -> Result<(), String> {
             println!("initialised {}", data_dir.display());
             Ok(())
         }
-        Command::Serve { data_dir, scep_listen, admin_listen } => {
+        Command::Serve {
+            data_dir,
+            scep_listen,
+            admin_listen,
+        } => {
             if admin_listen.is_some() {
-                return Err("--admin-listen: the admin API is not available in this version".into());
+                return Err(
+                    "--admin-listen: the admin API is not available in this version".into(),
+                );
             }
             if init::is_uninitialised(&data_dir) {
-                eprintln!("scepd: {} is empty: creating the embedded default (development CA, RA certificates, SQLite)", data_dir.display());
+                eprintln!(
+                    "scepd: {} is empty: creating the embedded default (development CA, RA certificates, SQLite)",
+                    data_dir.display()
+                );
                 init::run(&data_dir, &init::InitOptions::default()).await?;
             }
             serve::run(&data_dir, scep_listen).await
         }
-        Command::Challenge { command: ChallengeCommand::Issue { data_dir, template, subject, sans, ttl } } => {
-            let secret =
-                challenge_cmd::issue(&data_dir, challenge_cmd::IssueRequest { template, subject, sans, ttl })
-                    .await?;
+        Command::Challenge {
+            command:
+                ChallengeCommand::Issue {
+                    data_dir,
+                    template,
+                    subject,
+                    sans,
+                    ttl,
+                },
+        } => {
+            let secret = challenge_cmd::issue(
+                &data_dir,
+                challenge_cmd::IssueRequest {
+                    template,
+                    subject,
+                    sans,
+                    ttl,
+                },
+            )
+            .await?;
             println!("{secret}");
             Ok(())
         }

@@ -20,7 +20,10 @@ pub fn read_certificate(path: &Path) -> Result<Vec<u8>, String> {
         let (label, der) = der::pem::decode_vec(&bytes)
             .map_err(|e| format!("{}: not a PEM certificate: {e}", path.display()))?;
         if label != Certificate::PEM_LABEL {
-            return Err(format!("{}: PEM label {label:?}, expected CERTIFICATE", path.display()));
+            return Err(format!(
+                "{}: PEM label {label:?}, expected CERTIFICATE",
+                path.display()
+            ));
         }
         Ok(der)
     } else {

@@ -80,18 +80,34 @@ mod tests {
 
     #[test]
     fn plus_in_base64_stays_a_plus() {
-        let q = parse("operation=PKIOperation&message=MIIB+abc/def%2Bghi%3D").unwrap_or_else(|e| panic!("{e}"));
+        let q = parse("operation=PKIOperation&message=MIIB+abc/def%2Bghi%3D")
+            .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(q.operation, Operation::PkiOperation);
         assert_eq!(q.message.as_deref(), Some("MIIB+abc/def+ghi="));
     }
 
     #[test]
     fn operations_are_exact() {
-        assert_eq!(parse("operation=GetCACaps&message=x").map(|q| q.operation), Ok(Operation::GetCaCaps));
-        assert_eq!(parse("operation=GetCACert").map(|q| q.operation), Ok(Operation::GetCaCert));
-        assert_eq!(parse("operation=getcacaps"), Err(QueryError::UnknownOperation));
-        assert_eq!(parse("operation=PKIOperation%00"), Err(QueryError::UnknownOperation));
-        assert_eq!(parse("operation=PKIOperation%20"), Err(QueryError::UnknownOperation));
+        assert_eq!(
+            parse("operation=GetCACaps&message=x").map(|q| q.operation),
+            Ok(Operation::GetCaCaps)
+        );
+        assert_eq!(
+            parse("operation=GetCACert").map(|q| q.operation),
+            Ok(Operation::GetCaCert)
+        );
+        assert_eq!(
+            parse("operation=getcacaps"),
+            Err(QueryError::UnknownOperation)
+        );
+        assert_eq!(
+            parse("operation=PKIOperation%00"),
+            Err(QueryError::UnknownOperation)
+        );
+        assert_eq!(
+            parse("operation=PKIOperation%20"),
+            Err(QueryError::UnknownOperation)
+        );
         assert_eq!(parse(""), Err(QueryError::MissingOperation));
         assert_eq!(parse("message=abc"), Err(QueryError::MissingOperation));
     }

@@ -39,7 +39,10 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     };
     let ca_key = Arc::new(load_key(KeyRole::CaSigning, &keys_cfg.ca_key)?);
     let ra_signing_key = Arc::new(load_key(KeyRole::RaSigning, &keys_cfg.ra_signing_key)?);
-    let ra_decryption_key = Arc::new(load_key(KeyRole::RaDecryption, &keys_cfg.ra_encryption_key)?);
+    let ra_decryption_key = Arc::new(load_key(
+        KeyRole::RaDecryption,
+        &keys_cfg.ra_encryption_key,
+    )?);
     let ca_certificate = pem::read_certificate(&at(&keys_cfg.ca_certificate))?;
     let signing_certificate = pem::read_certificate(&at(&keys_cfg.ra_signing_certificate))?;
     let encryption_certificate = pem::read_certificate(&at(&keys_cfg.ra_encryption_certificate))?;
@@ -47,13 +50,18 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     let store = store::Store::open(&config.database_url(dir))
         .await
         .map_err(|e| format!("opening the database: {e}"))?;
+    let crypto = ra::CryptoPolicy {
+        legacy_crypto: config.crypto.legacy_crypto,
+        insecure_single_des: config.crypto.insecure_single_des,
+    };
     let ca = ca::Ca::new(
         ca_key,
         ca_certificate.clone(),
         vec![policy::Template::device()],
         vec![signing_certificate.clone()],
     )
-    .map_err(|e| format!("CA: {e}"))?;
+    .map_err(|e| format!("CA: {e}"))?
+    .with_legacy_sha1_csr_signatures(crypto.allows_legacy());
     let identity = ra::RaIdentity {
         signer: ra_signing_key,
         signing_certificate: signing_certificate.clone(),
@@ -62,10 +70,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         ca_certificate: ca_certificate.clone(),
     };
     let ra_config = ra::RaConfig {
-        crypto: ra::CryptoPolicy {
-            legacy_crypto: config.crypto.legacy_crypto,
-            insecure_single_des: config.crypto.insecure_single_des,
-        },
+        crypto,
         ..ra::RaConfig::default()
     };
     let ra = ra::Ra::new(ra_config, identity, store, Arc::new(InProcessCa { ca }))
@@ -73,7 +78,11 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     let ca_cert_bundle =
         scep::build_certs_only(&[signing_certificate, encryption_certificate, ca_certificate])
             .map_err(|e| format!("GetCACert bundle: {e}"))?;
-    let service = Arc::new(ScepService { ra, ca_caps: scep::ca_caps(CAPABILITIES), ca_cert_bundle });
+    let service = Arc::new(ScepService {
+        ra,
+        ca_caps: scep::ca_caps(CAPABILITIES),
+        ca_cert_bundle,
+    });
     Ok(Loaded { config, service })
 }
 
@@ -96,12 +105,17 @@ pub async fn run(dir: &Path, scep_listen: Option<SocketAddr>) -> Result<(), Stri
             at: crate::http::unix_now(),
             kind: store::AuditKind::ServiceStarted,
             actor: "scepd".into(),
-            detail: format!("SCEP on {local}; insecure settings: {:?}", loaded.config.insecure_settings()),
+            detail: format!(
+                "SCEP on {local}; insecure settings: {:?}",
+                loaded.config.insecure_settings()
+            ),
         })
         .await
         .map_err(|e| format!("audit log: {e}"))?;
     // The contract tests and operators rely on: one line saying where SCEP is served.
-    println!("scepd listening: SCEP at http://{local}/scep and http://{local}/certsrv/mscep/mscep.dll");
+    println!(
+        "scepd listening: SCEP at http://{local}/scep and http://{local}/certsrv/mscep/mscep.dll"
+    );
     tracing::info!(%local, "listening");
     let app = http::router(loaded.service).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)

@@ -1,0 +1,237 @@
+//! Shared harness for the end-to-end tests: a real `scepd serve` process on 127.0.0.1 with its
+//! own data directory, and helpers to mint challenges and inspect what was recorded.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const SCEPD: &str = env!("CARGO_BIN_EXE_scepd");
+
+/// A running `scepd serve`, killed when dropped.
+pub struct Server {
+    pub dir: tempfile::TempDir,
+    pub addr: SocketAddr,
+    child: Child,
+    stderr_log: PathBuf,
+}
+
+impl Server {
+    /// `scepd init`, then `extra_config` appended to scepd.toml, then `scepd serve`.
+    pub fn start(extra_config: &str) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let data = dir.path().join("data");
+        let status = Command::new(SCEPD)
+            .args(["init", "--data-dir"])
+            .arg(&data)
+            .args(["--ca-rsa-bits", "2048"])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "scepd init failed");
+        if !extra_config.is_empty() {
+            let path = data.join("scepd.toml");
+            let mut text = std::fs::read_to_string(&path).unwrap();
+            text = merge_config(&text, extra_config);
+            std::fs::write(&path, text).unwrap();
+        }
+        Self::serve(dir, data)
+    }
+
+    /// Starts `scepd serve` on a data directory that may not exist yet (the embedded default).
+    pub fn serve(dir: tempfile::TempDir, data: PathBuf) -> Server {
+        let stderr_log = dir.path().join("scepd.stderr");
+        let mut child = Command::new(SCEPD)
+            .args(["serve", "--data-dir"])
+            .arg(&data)
+            .args(["--scep-listen", "127.0.0.1:0"])
+            .env("SCEPD_LOG", "info,sqlx=warn")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr_log).unwrap())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let line = match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                panic!("scepd did not report where it listens; stderr:\n{}",
+                    std::fs::read_to_string(&stderr_log).unwrap_or_default());
+            }
+        };
+        let addr = line
+            .split("http://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+        Server { dir, addr, child, stderr_log }
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://{}/scep", self.addr)
+    }
+
+    pub fn ndes_url(&self) -> String {
+        format!("http://{}/certsrv/mscep/mscep.dll", self.addr)
+    }
+
+    pub fn ca_pem(&self) -> PathBuf {
+        self.data_dir().join("certs/ca.pem")
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_log).unwrap_or_default()
+    }
+
+    /// `scepd challenge issue` with extra arguments; returns the printed challenge.
+    pub fn challenge(&self, args: &[&str]) -> String {
+        let out = Command::new(SCEPD)
+            .args(["challenge", "issue", "--data-dir"])
+            .arg(self.data_dir())
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "challenge issue failed: {}", String::from_utf8_lossy(&out.stderr));
+        let text = String::from_utf8(out.stdout).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 1, "challenge issue must print exactly one line: {text:?}");
+        lines[0].to_owned()
+    }
+
+    pub fn store(&self) -> store::Store {
+        let url = format!("sqlite://{}?mode=rw", self.data_dir().join("scepd.db").display());
+        block_on(store::Store::open(&url)).unwrap()
+    }
+
+    pub fn certificate_count(&self) -> i64 {
+        block_on(self.store().count_certificates()).unwrap()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Appends `extra` (TOML) to the generated file, replacing a section header that already
+/// exists so each section appears once.
+fn merge_config(base: &str, extra: &str) -> String {
+    let mut out = String::new();
+    let mut current_extra_sections = Vec::new();
+    for line in extra.lines() {
+        if line.trim_start().starts_with('[') {
+            current_extra_sections.push(line.trim().to_owned());
+        }
+    }
+    for line in base.lines() {
+        if current_extra_sections.iter().any(|s| s == line.trim()) {
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.push_str(extra);
+    out.push('\n');
+    out
+}
+
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+}
+
+/// Whether an external tool exists; in CI (CI=true) a missing tool is a failure, not a skip.
+pub fn require_tool(path: &str) -> bool {
+    if Path::new(path).exists() || which(path) {
+        return true;
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("{path} is required in CI (.ci/run installs it)");
+    }
+    eprintln!("SKIPPED: {path} is not installed (run .ci/run or apt install it)");
+    false
+}
+
+fn which(name: &str) -> bool {
+    std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+        .unwrap_or(false)
+}
+
+/// `openssl verify -CAfile ca cert` succeeds.
+pub fn openssl_verify(ca: &Path, cert: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["verify", "-CAfile"])
+        .arg(ca)
+        .arg(cert)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "openssl verify failed: {text}");
+    text
+}
+
+/// `openssl x509 -text` of a certificate file.
+pub fn openssl_text(cert: &Path) -> String {
+    let out = Command::new("openssl")
+        .args(["x509", "-noout", "-text", "-in"])
+        .arg(cert)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "openssl x509 failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Asserts the template `device` shows in an issued certificate (checked with openssl).
+pub fn assert_device_template(text: &str) {
+    assert!(text.contains("TLS Web Client Authentication"), "no clientAuth EKU:\n{text}");
+    assert!(!text.contains("TLS Web Server Authentication"), "serverAuth present:\n{text}");
+    assert!(!text.contains("Any Extended Key Usage"), "anyEKU present:\n{text}");
+    assert!(text.contains("CA:FALSE"), "no CA:FALSE:\n{text}");
+    assert!(text.contains("Digital Signature"), "no digitalSignature:\n{text}");
+    let not_before = field(text, "Not Before:");
+    let not_after = field(text, "Not After :");
+    let days = (parse_openssl_time(&not_after) - parse_openssl_time(&not_before)) / 86_400;
+    // 365 days from now, with notBefore back-dated by the clock-skew allowance.
+    assert!((365..=366).contains(&days), "validity {days} days ({not_before} .. {not_after})");
+}
+
+fn field(text: &str, name: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(name).map(|v| v.trim().to_owned()))
+        .unwrap_or_else(|| panic!("{name} not in:\n{text}"))
+}
+
+/// Parses openssl's "Nov 24 20:30:02 2026 GMT" into unix seconds.
+fn parse_openssl_time(value: &str) -> i64 {
+    let parts: Vec<&str> = value.split_whitespace().collect();
+    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let month = months.iter().position(|m| *m == parts[0]).unwrap() as i64 + 1;
+    let day: i64 = parts[1].parse().unwrap();
+    let hms: Vec<i64> = parts[2].split(':').map(|x| x.parse().unwrap()).collect();
+    let year: i64 = parts[3].parse().unwrap();
+    days_from_civil(year, month, day) * 86_400 + hms[0] * 3600 + hms[1] * 60 + hms[2]
+}
+
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
