@@ -35,6 +35,9 @@ pub enum EnrollError {
     NoProofOfPossession,
     #[error("challenge {0}")]
     Challenge(ChallengeFailure),
+    /// The request asks for names or a template the challenge was not minted for.
+    #[error("challenge bound to other names or template: {0}")]
+    BindingViolated(String),
     #[error("policy refused: {0}")]
     Policy(String),
     #[error("policy refused the algorithm: {0}")]
@@ -60,7 +63,6 @@ pub enum ChallengeFailure {
     Unknown,
     Expired,
     Used,
-    WrongBinding,
 }
 
 impl std::fmt::Display for ChallengeFailure {
@@ -70,7 +72,6 @@ impl std::fmt::Display for ChallengeFailure {
             Self::Unknown => "unknown",
             Self::Expired => "expired",
             Self::Used => "already used",
-            Self::WrongBinding => "bound to other names or template",
         })
     }
 }
@@ -93,7 +94,9 @@ impl EnrollError {
             Self::BadCsrSignature | Self::NoProofOfPossession => {
                 (FailInfo::BadMessageCheck, "proof of possession failed")
             }
-            Self::Undecipherable | Self::Challenge(_) => (FailInfo::BadRequest, REFUSED_TEXT),
+            Self::Undecipherable | Self::Challenge(_) | Self::BindingViolated(_) => {
+                (FailInfo::BadRequest, REFUSED_TEXT)
+            }
             Self::Policy(_) | Self::CaRefused(_) | Self::TransactionConflict | Self::Renewal(_) => {
                 (FailInfo::BadRequest, "request not permitted by policy")
             }
@@ -122,7 +125,7 @@ mod tests {
             EnrollError::Challenge(ChallengeFailure::Unknown),
             EnrollError::Challenge(ChallengeFailure::Expired),
             EnrollError::Challenge(ChallengeFailure::Used),
-            EnrollError::Challenge(ChallengeFailure::WrongBinding),
+            EnrollError::BindingViolated("CN=other".into()),
         ]
         .iter()
         .map(EnrollError::wire)

@@ -147,7 +147,9 @@ impl Ra {
             Err(error) => error,
         };
         let kind = match &error {
-            EnrollError::Challenge(_) => AuditKind::ChallengeRejected,
+            EnrollError::Challenge(_) | EnrollError::BindingViolated(_) => {
+                AuditKind::ChallengeRejected
+            }
             EnrollError::Internal(_) => AuditKind::InternalError,
             _ => AuditKind::EnrollmentRefused,
         };
@@ -579,9 +581,18 @@ pub(crate) fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
     bytes.get(start..).unwrap_or(bytes)
 }
 
+/// Maps a policy refusal for a challenge-authorised request. A name or template outside the
+/// challenge's binding is a challenge failure: it must look exactly like a wrong challenge,
+/// or the answer would tell an attacker holding a stolen challenge what it is bound to.
 pub(crate) fn refusal_error(refusal: &policy::Refusal) -> EnrollError {
-    match refusal.code {
-        policy::RefusalCode::BadAlg => EnrollError::PolicyAlgorithm(refusal.reason.to_string()),
+    use policy::RefusalReason as R;
+    match (&refusal.reason, refusal.code) {
+        (R::TemplateMismatch { .. } | R::NameNotAuthorized { .. } | R::BindingInvalid(_), _) => {
+            EnrollError::BindingViolated(refusal.reason.to_string())
+        }
+        (_, policy::RefusalCode::BadAlg) => {
+            EnrollError::PolicyAlgorithm(refusal.reason.to_string())
+        }
         _ => EnrollError::Policy(refusal.reason.to_string()),
     }
 }

@@ -69,13 +69,26 @@ pub fn outer_signature(
         &signer_info.signed_attributes_der,
         &signer_info.signature,
     )
-    .map_err(|e| EnrollError::BadSignature(e.to_string()))?;
+    .map_err(signature_error)?;
     Ok(VerifiedSignature {
         signer_certificate,
         signer,
         algorithm,
         _proof: (),
     })
+}
+
+/// A key we refuse on principle (RSA-1024, P-192, explicit curves) is an algorithm refusal,
+/// not a broken message: the client learns to use a stronger key.
+fn signature_error(error: keys::VerifyError) -> EnrollError {
+    use keys::VerifyError as V;
+    match error {
+        V::RsaKeySize(_)
+        | V::UnsupportedCurve(_)
+        | V::ExplicitCurveParameters
+        | V::UnsupportedKeyAlgorithm(_) => EnrollError::AlgorithmNotAllowed(error.to_string()),
+        other => EnrollError::BadSignature(other.to_string()),
+    }
 }
 
 /// Whether the operator allows this content cipher.
@@ -182,7 +195,10 @@ pub fn csr_self_signature(
         &csr.tbs_der,
         &csr.signature,
     )
-    .map_err(|_| EnrollError::BadCsrSignature)
+    .map_err(|e| match signature_error(e) {
+        EnrollError::BadSignature(_) => EnrollError::BadCsrSignature,
+        weak_key => weak_key,
+    })
 }
 
 /// PKCSReq: the message must be signed by the key the CSR certifies (RFC 8894 §2.3 and the

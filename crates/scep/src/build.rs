@@ -183,7 +183,10 @@ pub fn prepare_cert_rep(params: CertRepParams) -> Result<UnsignedCertRep, CodecE
             signature_algorithm: &params.signature_algorithm_der,
             signer_certificate: &params.signer_certificate,
             extra_certificates: &params.extra_certificates,
-            content: params.enveloped_content.clone(),
+            // FAILURE and PENDING carry an empty but present eContent: OpenSSL-based clients
+            // (certmonger) reject a detached signature with "no content", and Go clients
+            // accept both.
+            content: Some(params.enveloped_content.clone().unwrap_or_default()),
         },
         attributes,
     )

@@ -1,0 +1,114 @@
+//! certmonger (`getcert` + `/usr/lib/certmonger/scep-submit`) enrolls against `scepd serve` on
+//! the secure defaults: AES-256, SHA-256, PKCSReq over GET, a 33-octet signer serial.
+//! certmonger runs on a private D-Bus session with all its state in a temporary directory.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use common::{Server, assert_device_template, openssl_text, openssl_verify, require_tool};
+
+const SCEP_SUBMIT: &str = "/usr/lib/certmonger/scep-submit";
+
+/// Runs `script` inside `dbus-run-session -- certmonger -s -n -c script`, with every state
+/// directory of certmonger redirected into `work`.
+fn run_certmonger(work: &Path, script: &str) -> String {
+    let script_path = work.join("enroll.sh");
+    std::fs::write(&script_path, script).unwrap();
+    for sub in ["requests", "cas", "config", "tmp", "local"] {
+        std::fs::create_dir_all(work.join(sub)).unwrap();
+    }
+    let out = Command::new("timeout")
+        .args([
+            "120",
+            "dbus-run-session",
+            "--",
+            "certmonger",
+            "-s",
+            "-n",
+            "-c",
+        ])
+        .arg(format!("bash {}", script_path.display()))
+        .env("HOME", work)
+        .env("XDG_CONFIG_HOME", work.join("config"))
+        .env("XDG_DATA_HOME", work.join("config"))
+        .env("CERTMONGER_REQUESTS_DIR", work.join("requests"))
+        .env("CERTMONGER_CAS_DIR", work.join("cas"))
+        .env("CERTMONGER_CONFIG_DIR", work.join("config"))
+        .env("CERTMONGER_TMPDIR", work.join("tmp"))
+        .env("CERTMONGER_LOCAL_CA_DIR", work.join("local"))
+        .env("CERTMONGER_SYSTEM_LOCK_FILE", work.join("lock"))
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn certmonger_enrolls_on_the_secure_defaults() {
+    if !require_tool(SCEP_SUBMIT) || !require_tool("dbus-run-session") || !require_tool("getcert") {
+        return;
+    }
+    let server = Server::start("");
+    let challenge = server.challenge(&[
+        "--subject",
+        "CN=vpn-gw1",
+        "--san",
+        "dns:vpn-gw1.example.net",
+    ]);
+    let work = tempfile::tempdir().unwrap();
+    let key = work.path().join("device.key");
+    let cert = work.path().join("device.pem");
+    let script = format!(
+        "set -e\n\
+         getcert add-scep-ca -s -c scepd -u {url}\n\
+         getcert request -s -c scepd -k {key} -f {cert} -N CN=vpn-gw1 -D vpn-gw1.example.net -L {challenge} -w -v\n\
+         getcert list -s\n",
+        url = server.url(),
+        key = key.display(),
+        cert = cert.display(),
+    );
+    let log = run_certmonger(work.path(), &script);
+    assert!(
+        cert.exists(),
+        "certmonger got no certificate:\n{log}\nserver:\n{}",
+        server.stderr()
+    );
+    assert!(log.contains("status: MONITORING"), "{log}");
+    openssl_verify(&server.ca_pem(), &cert);
+    let text = openssl_text(&cert);
+    assert_device_template(&text);
+    assert!(text.contains("DNS:vpn-gw1.example.net"), "{text}");
+    assert_eq!(server.certificate_count(), 1);
+}
+
+#[test]
+fn certmonger_request_for_names_outside_the_binding_is_refused() {
+    if !require_tool(SCEP_SUBMIT) || !require_tool("dbus-run-session") || !require_tool("getcert") {
+        return;
+    }
+    let server = Server::start("");
+    let challenge = server.challenge(&["--subject", "CN=printer7"]);
+    let work = tempfile::tempdir().unwrap();
+    let key = work.path().join("device.key");
+    let cert = work.path().join("device.pem");
+    let script = format!(
+        "getcert add-scep-ca -s -c scepd -u {url}\n\
+         getcert request -s -c scepd -k {key} -f {cert} -N CN=dc01.corp.example -L {challenge} -w -v\n\
+         getcert list -s\n",
+        url = server.url(),
+        key = key.display(),
+        cert = cert.display(),
+    );
+    let log = run_certmonger(work.path(), &script);
+    assert!(
+        !cert.exists(),
+        "a certificate was issued for an unbound name:\n{log}"
+    );
+    assert!(
+        log.contains("CA_REJECTED") || log.contains("rejected"),
+        "{log}"
+    );
+    assert_eq!(server.certificate_count(), 0);
+}

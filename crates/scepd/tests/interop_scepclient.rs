@@ -1,0 +1,96 @@
+//! micromdm's `scepclient` (Debian package `scep`) enrolls against `scepd serve`.
+//! It only speaks SHA-1 + single DES, so it needs the loud `insecure_single_des` opt-in; without
+//! it, the same client is refused with badAlg and nothing is issued.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::process::Command;
+
+use common::{Server, assert_device_template, openssl_text, openssl_verify, require_tool};
+
+const SCEPCLIENT: &str = "scepclient";
+
+/// Runs scepclient in a fresh directory (it keeps csr.pem/self.pem in its working directory
+/// and would reuse them with a new key).
+fn scepclient(
+    server: &Server,
+    challenge: &str,
+    cn: &str,
+) -> (std::process::Output, tempfile::TempDir) {
+    let work = tempfile::tempdir().unwrap();
+    let out = Command::new(SCEPCLIENT)
+        .current_dir(work.path())
+        .args(["-server-url", &server.url(), "-challenge", challenge])
+        .args([
+            "-private-key",
+            "device.key",
+            "-certificate",
+            "device.pem",
+            "-cn",
+            cn,
+        ])
+        .output()
+        .unwrap();
+    (out, work)
+}
+
+#[test]
+fn scepclient_enrolls_with_the_single_des_opt_in() {
+    if !require_tool(SCEPCLIENT) {
+        return;
+    }
+    let server = Server::start("[crypto]\ninsecure_single_des = true\n");
+    assert!(
+        server.stderr().contains("INSECURE setting enabled"),
+        "the opt-in must be logged at start:\n{}",
+        server.stderr()
+    );
+    let challenge = server.challenge(&[]);
+    let (out, work) = scepclient(&server, &challenge, "router1");
+    let log =
+        String::from_utf8_lossy(&out.stderr).into_owned() + &String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && log.contains("pkiStatus=SUCCESS"),
+        "scepclient failed:\n{log}\nserver:\n{}",
+        server.stderr()
+    );
+    let cert = work.path().join("device.pem");
+    openssl_verify(&server.ca_pem(), &cert);
+    let text = openssl_text(&cert);
+    assert_device_template(&text);
+    assert!(text.contains("CN = router1"), "{text}");
+    assert!(
+        text.contains("Key Encipherment"),
+        "RSA keys get keyEncipherment:\n{text}"
+    );
+    assert_eq!(server.certificate_count(), 1);
+
+    // The challenge is spent: a second device with the same challenge gets nothing.
+    let (out, _work) = scepclient(&server, &challenge, "router2");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success() && log.contains("badRequest"),
+        "reuse must fail:\n{log}"
+    );
+    assert_eq!(server.certificate_count(), 1);
+}
+
+#[test]
+fn scepclient_is_refused_without_the_opt_in() {
+    if !require_tool(SCEPCLIENT) {
+        return;
+    }
+    let server = Server::start("");
+    let challenge = server.challenge(&[]);
+    let (out, _work) = scepclient(&server, &challenge, "router1");
+    let log = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(
+        !out.status.success() && log.contains("badAlg"),
+        "expected badAlg:\n{log}"
+    );
+    assert_eq!(server.certificate_count(), 0);
+    // The refusal happened before the challenge was looked at: it is still usable.
+    let used = common::block_on(server.store().count_challenges_used()).unwrap();
+    assert_eq!(used, 0);
+}
