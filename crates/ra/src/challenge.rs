@@ -38,6 +38,7 @@ pub fn hash(secret: &[u8]) -> [u8; 32] {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic)]
     use super::*;
 
     #[test]

@@ -195,6 +195,7 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic)]
     use super::*;
 
     #[test]

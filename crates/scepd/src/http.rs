@@ -127,7 +127,7 @@ async fn handle(
             } else {
                 match decode_get_message(query.message.as_deref()) {
                     Ok(m) => m,
-                    Err(response) => return response,
+                    Err((status, text)) => return plain(status, text),
                 }
             };
             let context = ra::RequestContext {
@@ -146,11 +146,10 @@ async fn handle(
 }
 
 /// The `message=` of a GET PKIOperation: standard base64, possibly with line breaks.
-fn decode_get_message(message: Option<&str>) -> Result<Vec<u8>, Response> {
-    let text =
-        message.ok_or_else(|| plain(StatusCode::BAD_REQUEST, "missing message parameter\n"))?;
+fn decode_get_message(message: Option<&str>) -> Result<Vec<u8>, (StatusCode, &'static str)> {
+    let text = message.ok_or((StatusCode::BAD_REQUEST, "missing message parameter\n"))?;
     if text.len() > MAX_MESSAGE_BYTES * 4 / 3 + 4 {
-        return Err(plain(
+        return Err((
             StatusCode::PAYLOAD_TOO_LARGE,
             "message larger than 64 KiB\n",
         ));
@@ -158,5 +157,5 @@ fn decode_get_message(message: Option<&str>) -> Result<Vec<u8>, Response> {
     let compact: String = text.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     base64::engine::general_purpose::STANDARD
         .decode(compact.as_bytes())
-        .map_err(|_| plain(StatusCode::BAD_REQUEST, "message is not valid base64\n"))
+        .map_err(|_| (StatusCode::BAD_REQUEST, "message is not valid base64\n"))
 }

@@ -65,7 +65,7 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<(), String> {
     let ca_key = SoftwareKey::generate_rsa(KeyRole::CaSigning, options.ca_rsa_bits)
         .map_err(|e| format!("generating the CA key: {e}"))?;
     ca_key
-        .write_pkcs8_pem(&at(&paths.ca_key))
+        .write_pkcs8_pem(at(&paths.ca_key))
         .map_err(|e| e.to_string())?;
     let ca_key: Arc<dyn keys::Signer> = Arc::new(ca_key);
     let ca_cert = ca::dev::self_signed_ca(
@@ -94,7 +94,7 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<(), String> {
     ] {
         let key = SoftwareKey::generate_rsa(role, 2048)
             .map_err(|e| format!("generating the {role} key: {e}"))?;
-        key.write_pkcs8_pem(&at(key_path))
+        key.write_pkcs8_pem(at(key_path))
             .map_err(|e| e.to_string())?;
         let cert = ca::dev::issue_ra_certificate(
             ca_key.as_ref(),

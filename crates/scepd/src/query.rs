@@ -4,6 +4,10 @@
 use percent_encoding::percent_decode_str;
 
 /// The SCEP operations, by their exact wire names.
+#[allow(
+    clippy::enum_variant_names,
+    reason = "PKIOperation is the RFC 8894 name"
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Operation {
     GetCaCaps,
@@ -55,18 +59,13 @@ pub fn parse(raw: &str) -> Result<ScepQuery, QueryError> {
             .decode_utf8()
             .map_err(|_| QueryError::BadEncoding)?
             .into_owned();
-        match key {
-            "operation" => {
-                if operation.replace(decoded).is_some() {
-                    return Err(QueryError::Repeated("operation"));
-                }
-            }
-            "message" => {
-                if message.replace(decoded).is_some() {
-                    return Err(QueryError::Repeated("message"));
-                }
-            }
-            _ => {}
+        let (slot, name) = match key {
+            "operation" => (&mut operation, "operation"),
+            "message" => (&mut message, "message"),
+            _ => continue,
+        };
+        if slot.replace(decoded).is_some() {
+            return Err(QueryError::Repeated(name));
         }
     }
     let name = operation.ok_or(QueryError::MissingOperation)?;
@@ -76,6 +75,7 @@ pub fn parse(raw: &str) -> Result<ScepQuery, QueryError> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::panic)]
     use super::*;
 
     #[test]

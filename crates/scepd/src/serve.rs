@@ -35,7 +35,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     let at = |p: &Path| dir.join(p);
     let keys_cfg = &config.keys;
     let load_key = |role: KeyRole, path: &Path| {
-        SoftwareKey::load(role, &at(path)).map_err(|e| format!("{}: {e}", at(path).display()))
+        SoftwareKey::load(role, at(path)).map_err(|e| format!("{}: {e}", at(path).display()))
     };
     let ca_key = Arc::new(load_key(KeyRole::CaSigning, &keys_cfg.ca_key)?);
     let ra_signing_key = Arc::new(load_key(KeyRole::RaSigning, &keys_cfg.ra_signing_key)?);

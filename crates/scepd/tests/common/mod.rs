@@ -63,8 +63,10 @@ impl Server {
             Ok(line) => line,
             Err(_) => {
                 let _ = child.kill();
-                panic!("scepd did not report where it listens; stderr:\n{}",
-                    std::fs::read_to_string(&stderr_log).unwrap_or_default());
+                panic!(
+                    "scepd did not report where it listens; stderr:\n{}",
+                    std::fs::read_to_string(&stderr_log).unwrap_or_default()
+                );
             }
         };
         let addr = line
@@ -73,7 +75,12 @@ impl Server {
             .and_then(|rest| rest.split('/').next())
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line: {line}"));
-        Server { dir, addr, child, stderr_log }
+        Server {
+            dir,
+            addr,
+            child,
+            stderr_log,
+        }
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -104,15 +111,26 @@ impl Server {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "challenge issue failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "challenge issue failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let text = String::from_utf8(out.stdout).unwrap();
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines.len(), 1, "challenge issue must print exactly one line: {text:?}");
+        assert_eq!(
+            lines.len(),
+            1,
+            "challenge issue must print exactly one line: {text:?}"
+        );
         lines[0].to_owned()
     }
 
     pub fn store(&self) -> store::Store {
-        let url = format!("sqlite://{}?mode=rw", self.data_dir().join("scepd.db").display());
+        let url = format!(
+            "sqlite://{}?mode=rw",
+            self.data_dir().join("scepd.db").display()
+        );
         block_on(store::Store::open(&url)).unwrap()
     }
 
@@ -151,7 +169,11 @@ fn merge_config(base: &str, extra: &str) -> String {
 }
 
 pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(f)
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(f)
 }
 
 /// Whether an external tool exists; in CI (CI=true) a missing tool is a failure, not a skip.
@@ -180,7 +202,8 @@ pub fn openssl_verify(ca: &Path, cert: &Path) -> String {
         .arg(cert)
         .output()
         .unwrap();
-    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "openssl verify failed: {text}");
     text
 }
@@ -192,22 +215,41 @@ pub fn openssl_text(cert: &Path) -> String {
         .arg(cert)
         .output()
         .unwrap();
-    assert!(out.status.success(), "openssl x509 failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "openssl x509 failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
 /// Asserts the template `device` shows in an issued certificate (checked with openssl).
 pub fn assert_device_template(text: &str) {
-    assert!(text.contains("TLS Web Client Authentication"), "no clientAuth EKU:\n{text}");
-    assert!(!text.contains("TLS Web Server Authentication"), "serverAuth present:\n{text}");
-    assert!(!text.contains("Any Extended Key Usage"), "anyEKU present:\n{text}");
+    assert!(
+        text.contains("TLS Web Client Authentication"),
+        "no clientAuth EKU:\n{text}"
+    );
+    assert!(
+        !text.contains("TLS Web Server Authentication"),
+        "serverAuth present:\n{text}"
+    );
+    assert!(
+        !text.contains("Any Extended Key Usage"),
+        "anyEKU present:\n{text}"
+    );
     assert!(text.contains("CA:FALSE"), "no CA:FALSE:\n{text}");
-    assert!(text.contains("Digital Signature"), "no digitalSignature:\n{text}");
+    assert!(
+        text.contains("Digital Signature"),
+        "no digitalSignature:\n{text}"
+    );
     let not_before = field(text, "Not Before:");
     let not_after = field(text, "Not After :");
     let days = (parse_openssl_time(&not_after) - parse_openssl_time(&not_before)) / 86_400;
     // 365 days from now, with notBefore back-dated by the clock-skew allowance.
-    assert!((365..=366).contains(&days), "validity {days} days ({not_before} .. {not_after})");
+    assert!(
+        (365..=366).contains(&days),
+        "validity {days} days ({not_before} .. {not_after})"
+    );
 }
 
 fn field(text: &str, name: &str) -> String {
@@ -219,7 +261,9 @@ fn field(text: &str, name: &str) -> String {
 /// Parses openssl's "Nov 24 20:30:02 2026 GMT" into unix seconds.
 fn parse_openssl_time(value: &str) -> i64 {
     let parts: Vec<&str> = value.split_whitespace().collect();
-    let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let months = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let month = months.iter().position(|m| *m == parts[0]).unwrap() as i64 + 1;
     let day: i64 = parts[1].parse().unwrap();
     let hms: Vec<i64> = parts[2].split(':').map(|x| x.parse().unwrap()).collect();
