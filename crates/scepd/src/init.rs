@@ -2,7 +2,7 @@
 //! SQLite database and a commented `scepd.toml`, all in one data directory.
 
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -111,6 +111,17 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<(), String> {
     let config_path = dir.join(CONFIG_FILE);
     fs::write(&config_path, DEFAULT_CONFIG_TEXT).context(&config_path, "writing")?;
     let config = Config::load(dir).map_err(|e| e.to_string())?;
+    if config.database.url.is_empty() {
+        // An empty file is a valid empty SQLite database; creating it here gives it (and the
+        // -wal/-shm files SQLite derives from it) mode 0600 from the first byte.
+        let db = dir.join("scepd.db");
+        fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&db)
+            .context(&db, "creating")?;
+    }
     store::Store::open(&config.database_url(dir))
         .await
         .map_err(|e| format!("creating the database: {e}"))?;

@@ -5,6 +5,7 @@
 
 mod challenge_cmd;
 mod config;
+mod doctor;
 mod http;
 mod in_process_ca;
 mod init;
@@ -66,6 +67,11 @@ enum Command {
         /// Address for the admin API (not available in this version).
         #[arg(long)]
         admin_listen: Option<SocketAddr>,
+    },
+    /// Check a data directory against scepd's security practices (exit 1 on any FAIL).
+    Doctor {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
     },
     /// One-time challenge passwords.
     Challenge {
@@ -165,6 +171,20 @@ async fn run(command: Command) -> Result<(), String> {
                 init::run(&data_dir, &init::InitOptions::default()).await?;
             }
             serve::run(&data_dir, scep_listen).await
+        }
+        Command::Doctor { data_dir } => {
+            let findings = doctor::run(&data_dir, http::unix_now()).await;
+            for f in &findings {
+                println!("{:4}  {}", f.severity, f.message);
+            }
+            let failures = findings
+                .iter()
+                .filter(|f| f.severity == doctor::Severity::Fail)
+                .count();
+            if failures > 0 {
+                return Err(format!("doctor: {failures} check(s) failed"));
+            }
+            Ok(())
         }
         Command::Challenge {
             command:

@@ -1,0 +1,179 @@
+//! `scepd doctor`: checks a data directory against the practices scepd is built on and says,
+//! line by line, what passes, what is a risk and what is wrong. Exit status 1 on any failure.
+
+use std::fmt;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+
+use der::Decode;
+use x509_cert::Certificate;
+
+use crate::config::Config;
+use crate::pem;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Pass => "PASS",
+            Self::Warn => "WARN",
+            Self::Fail => "FAIL",
+        })
+    }
+}
+
+pub struct Finding {
+    pub severity: Severity,
+    pub message: String,
+}
+
+fn finding(severity: Severity, message: impl Into<String>) -> Finding {
+    Finding {
+        severity,
+        message: message.into(),
+    }
+}
+
+/// Runs every check; never stops at the first problem.
+pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
+    let mut findings = Vec::new();
+    let config = match Config::load(dir) {
+        Ok(c) => c,
+        Err(e) => {
+            findings.push(finding(Severity::Fail, format!("configuration: {e}")));
+            return findings;
+        }
+    };
+    findings.push(finding(
+        Severity::Pass,
+        "configuration parses, no unknown keys",
+    ));
+
+    let insecure = config.insecure_settings();
+    if insecure.is_empty() {
+        findings.push(finding(
+            Severity::Pass,
+            "no insecure or legacy crypto opt-in is enabled",
+        ));
+    }
+    for warning in insecure {
+        findings.push(finding(Severity::Fail, warning));
+    }
+
+    let keys = &config.keys;
+    for (what, path) in [
+        ("CA signing key", &keys.ca_key),
+        ("RA signing key", &keys.ra_signing_key),
+        ("RA decryption key", &keys.ra_encryption_key),
+    ] {
+        findings.push(key_file(what, &dir.join(path)));
+    }
+    if keys.ca_key == keys.ra_signing_key
+        || keys.ca_key == keys.ra_encryption_key
+        || keys.ra_signing_key == keys.ra_encryption_key
+    {
+        findings.push(finding(
+            Severity::Fail,
+            "two key roles share one key file: no key may do two jobs",
+        ));
+    }
+    findings.push(finding(
+        Severity::Warn,
+        "RA and CA share a host (all-in-one `scepd serve`): NDES practice is a separate CA host",
+    ));
+    findings.push(finding(
+        Severity::Warn,
+        "keys are software keys, unencrypted at rest (mode 0600): an HSM is strongly recommended",
+    ));
+
+    for (what, path, min_days) in [
+        ("CA certificate", &keys.ca_certificate, 365),
+        ("RA signing certificate", &keys.ra_signing_certificate, 30),
+        (
+            "RA encryption certificate",
+            &keys.ra_encryption_certificate,
+            30,
+        ),
+    ] {
+        findings.push(certificate_lifetime(what, &dir.join(path), now, min_days));
+    }
+
+    match store::Store::open(&config.database_url(dir)).await {
+        Ok(store) => {
+            findings.push(finding(
+                Severity::Pass,
+                "database opens and its schema is current",
+            ));
+            match store.verify_audit_chain().await {
+                Ok(n) => findings.push(finding(
+                    Severity::Pass,
+                    format!("audit chain intact ({n} entries)"),
+                )),
+                Err(e) => findings.push(finding(Severity::Fail, format!("audit chain: {e}"))),
+            }
+        }
+        Err(e) => findings.push(finding(Severity::Fail, format!("database: {e}"))),
+    }
+    findings
+}
+
+fn key_file(what: &str, path: &Path) -> Finding {
+    match std::fs::metadata(path) {
+        Ok(meta) if meta.permissions().mode() & 0o077 != 0 => finding(
+            Severity::Fail,
+            format!(
+                "{what} {}: mode {:o}, group or others can read it",
+                path.display(),
+                meta.permissions().mode() & 0o777
+            ),
+        ),
+        Ok(_) => finding(
+            Severity::Pass,
+            format!("{what} {}: mode 0600 or stricter", path.display()),
+        ),
+        Err(e) => finding(Severity::Fail, format!("{what} {}: {e}", path.display())),
+    }
+}
+
+fn certificate_lifetime(what: &str, path: &Path, now: i64, min_days: i64) -> Finding {
+    let der = match pem::read_certificate(path) {
+        Ok(d) => d,
+        Err(e) => return finding(Severity::Fail, format!("{what}: {e}")),
+    };
+    let certificate = match Certificate::from_der(&der) {
+        Ok(c) => c,
+        Err(e) => return finding(Severity::Fail, format!("{what} {}: {e}", path.display())),
+    };
+    let not_after = certificate
+        .tbs_certificate()
+        .validity()
+        .not_after
+        .to_unix_duration()
+        .as_secs();
+    let left_days = (i64::try_from(not_after).unwrap_or(i64::MAX) - now) / 86_400;
+    if left_days < 0 {
+        finding(
+            Severity::Fail,
+            format!("{what} {}: expired", path.display()),
+        )
+    } else if left_days < min_days {
+        finding(
+            Severity::Warn,
+            format!(
+                "{what} {}: expires in {left_days} days; renew it",
+                path.display()
+            ),
+        )
+    } else {
+        finding(
+            Severity::Pass,
+            format!("{what} {}: valid for {left_days} more days", path.display()),
+        )
+    }
+}

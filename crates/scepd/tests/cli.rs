@@ -1,0 +1,225 @@
+//! The command-line contract of DESIGN.md: `init`, `serve` on an empty directory, `challenge
+//! issue`, `doctor`, and the clear refusals an operator gets for a bad setup.
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::{SCEPD, Server};
+
+fn scepd(args: &[&str], data: &Path) -> Output {
+    let mut command = Command::new(SCEPD);
+    command
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .env("SCEPD_LOG", "warn");
+    command.output().unwrap()
+}
+
+fn text(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+fn init(dir: &Path) {
+    let out = Command::new(SCEPD)
+        .args(["init", "--ca-rsa-bits", "2048", "--data-dir"])
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+}
+
+#[test]
+fn serve_initialises_an_empty_directory_with_the_embedded_default() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("fresh");
+    let server = Server::serve(dir, data.clone());
+    for file in [
+        "scepd.toml",
+        "scepd.db",
+        "keys/ca-signing.key",
+        "keys/ra-signing.key",
+        "keys/ra-encryption.key",
+        "certs/ca.pem",
+        "certs/ra-signing.pem",
+        "certs/ra-encryption.pem",
+    ] {
+        assert!(data.join(file).exists(), "{file} missing");
+    }
+    for key in ["ca-signing.key", "ra-signing.key", "ra-encryption.key"] {
+        let mode = std::fs::metadata(data.join("keys").join(key))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{key}");
+    }
+    let mode = std::fs::metadata(data.join("scepd.db"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o077, 0, "the database is not readable by others");
+    // Three certificates, three keys: no key does two jobs.
+    let ra_sign = std::fs::read(data.join("certs/ra-signing.pem")).unwrap();
+    let ra_enc = std::fs::read(data.join("certs/ra-encryption.pem")).unwrap();
+    assert_ne!(ra_sign, ra_enc);
+    let signing_text = common::openssl_text(&data.join("certs/ra-signing.pem"));
+    assert!(
+        signing_text.contains("1.3.6.1.4.1.311.20.2.1"),
+        "enrollment agent EKU:\n{signing_text}"
+    );
+    common::openssl_verify(
+        &data.join("certs/ca.pem"),
+        &data.join("certs/ra-signing.pem"),
+    );
+    common::openssl_verify(
+        &data.join("certs/ca.pem"),
+        &data.join("certs/ra-encryption.pem"),
+    );
+    drop(server);
+}
+
+#[test]
+fn init_never_overwrites_an_existing_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    let key_before = std::fs::read(dir.path().join("keys/ca-signing.key")).unwrap();
+    let out = scepd(&["init"], dir.path());
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("already holds scepd.toml"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("keys/ca-signing.key")).unwrap(),
+        key_before
+    );
+}
+
+#[test]
+fn challenge_issue_prints_one_alphanumeric_challenge_and_stores_only_its_hash() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    let out = scepd(
+        &[
+            "challenge",
+            "issue",
+            "--subject",
+            "CN=router1",
+            "--san",
+            "dns:router1.example",
+        ],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let challenge = stdout.trim_end_matches('\n');
+    assert!(!challenge.contains('\n'), "exactly one line: {stdout:?}");
+    assert_eq!(challenge.len(), 32);
+    assert!(
+        challenge.bytes().all(|b| b.is_ascii_alphanumeric()),
+        "{challenge}"
+    );
+    // The clear text is nowhere on disk: not in the database, not in its WAL.
+    for file in ["scepd.db", "scepd.db-wal"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap_or_default();
+        assert!(
+            !bytes
+                .windows(challenge.len())
+                .any(|w| w == challenge.as_bytes()),
+            "challenge found in {file}"
+        );
+    }
+}
+
+#[test]
+fn challenge_issue_refuses_bad_arguments_naming_them() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    for (args, expected) in [
+        (vec!["--san", "upn:admin@corp"], "--san"),
+        (vec!["--san", "email:a@b"], "--san"),
+        (vec!["--template", "subca"], "--template"),
+        (vec!["--ttl", "48h"], "--ttl"),
+    ] {
+        let mut all = vec!["challenge", "issue"];
+        all.extend(args.iter());
+        let out = scepd(&all, dir.path());
+        assert!(!out.status.success(), "{args:?} accepted");
+        assert!(
+            out.stdout.is_empty(),
+            "no challenge may be printed for {args:?}"
+        );
+        assert!(text(&out).contains(expected), "{args:?}: {}", text(&out));
+    }
+}
+
+#[test]
+fn doctor_passes_the_default_and_fails_insecure_opt_ins_and_open_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    let out = scepd(&["doctor"], dir.path());
+    assert!(out.status.success(), "{}", text(&out));
+    assert!(!text(&out).contains("FAIL"), "{}", text(&out));
+    assert!(
+        text(&out).contains("WARN  RA and CA share a host"),
+        "{}",
+        text(&out)
+    );
+
+    let config = dir.path().join("scepd.toml");
+    let toml = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        toml.replace("# legacy_crypto = false", "legacy_crypto = true"),
+    )
+    .unwrap();
+    let key = dir.path().join("keys/ra-signing.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = scepd(&["doctor"], dir.path());
+    assert!(!out.status.success());
+    let report = text(&out);
+    assert!(
+        report.contains("FAIL  crypto.legacy_crypto = true"),
+        "{report}"
+    );
+    assert!(
+        report.contains("FAIL  RA signing key") && report.contains("mode 644"),
+        "{report}"
+    );
+}
+
+#[test]
+fn serve_refuses_a_key_readable_by_others_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    let key = dir.path().join("keys/ra-encryption.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let out = scepd(&["serve", "--scep-listen", "127.0.0.1:0"], dir.path());
+    assert!(!out.status.success());
+    assert!(text(&out).contains("ra-encryption.key"), "{}", text(&out));
+}
+
+#[test]
+fn serve_refuses_an_unknown_setting_naming_the_file_and_key() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    let config = dir.path().join("scepd.toml");
+    let toml = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        toml.replace("# legacy_crypto = false", "legacy_crypt = true"),
+    )
+    .unwrap();
+    let out = scepd(&["serve", "--scep-listen", "127.0.0.1:0"], dir.path());
+    assert!(!out.status.success());
+    let report = text(&out);
+    assert!(
+        report.contains("scepd.toml") && report.contains("legacy_crypt"),
+        "{report}"
+    );
+}
