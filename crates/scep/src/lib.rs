@@ -26,6 +26,12 @@
 //! [`UnsignedPkiMessage::finish`]. Also [`build_envelope`], [`build_certs_only`],
 //! [`build_message_data`] and [`ca_caps`].
 //!
+//! The container layers are encoded here rather than with `cms` types because a reply must be
+//! addressed to the requester's certificate by issuer and serial, and x509-cert 0.3's
+//! `SerialNumber` (inside `cms`'s `IssuerAndSerialNumber`) refuses serials longer than 20
+//! octets — certmonger's are 33. Tests decode every built message with `cms` and check that
+//! re-encoding gives the same bytes, so the output stays canonical DER.
+//!
 //! # Robustness
 //! The container layers are read by a small lenient BER reader (definite and indefinite
 //! lengths, constructed strings) with a nesting cap of 32 and no unbounded recursion; leaf
