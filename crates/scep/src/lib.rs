@@ -29,8 +29,8 @@
 //! The container layers are encoded here rather than with `cms` types because a reply must be
 //! addressed to the requester's certificate by issuer and serial, and x509-cert 0.3's
 //! `SerialNumber` (inside `cms`'s `IssuerAndSerialNumber`) refuses serials longer than 20
-//! octets — certmonger's are 33. Tests decode every built message with `cms` and check that
-//! re-encoding gives the same bytes, so the output stays canonical DER.
+//! octets — certmonger's are 33. Tests decode built messages with `cms` (where its profile
+//! allows the serial) and check that re-encoding gives the same bytes.
 //!
 //! # Robustness
 //! The container layers are read by a small lenient BER reader (definite and indefinite
