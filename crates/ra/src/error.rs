@@ -19,8 +19,6 @@ pub enum EnrollError {
     AlgorithmNotAllowed(String),
     #[error("outer signature invalid: {0}")]
     BadSignature(String),
-    #[error("senderNonce missing or of a bad length")]
-    BadNonce,
     #[error("envelope not addressed to our encryption certificate")]
     NotAddressedToUs,
     #[error("content encryption algorithm not allowed: {0}")]
@@ -84,7 +82,7 @@ impl EnrollError {
     pub fn wire(&self) -> (FailInfo, &'static str) {
         match self {
             Self::UnsupportedMessageType(_) => (FailInfo::BadRequest, "unsupported message type"),
-            Self::SignerCertificateMissing | Self::BadSignature(_) | Self::BadNonce => {
+            Self::SignerCertificateMissing | Self::BadSignature(_) => {
                 (FailInfo::BadMessageCheck, "message check failed")
             }
             Self::NotAddressedToUs => (FailInfo::BadMessageCheck, "message check failed"),

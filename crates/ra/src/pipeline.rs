@@ -96,17 +96,18 @@ impl Ra {
                 return Err(BadEnvelope(e.to_string()));
             }
         };
-        let (Some(transaction_id), Some(nonce)) =
-            (message.transaction_id.clone(), message.sender_nonce.clone())
-        else {
+        // Without a transactionID and a senderNonce we can echo, no CertRep can be built.
+        let transaction_id = message.transaction_id.clone();
+        let nonce = scep::validate_nonce(message.sender_nonce.as_deref()).map(<[u8]>::to_vec);
+        let (Some(transaction_id), Ok(nonce)) = (transaction_id, nonce) else {
             self.audit(
                 context,
                 AuditKind::RequestMalformed,
-                "no transactionID or senderNonce".into(),
+                "no transactionID, or senderNonce missing or not 1..=32 octets".into(),
             )
             .await;
             return Err(BadEnvelope(
-                "transactionID and senderNonce are required".into(),
+                "transactionID and a 1..=32 octet senderNonce are required".into(),
             ));
         };
         let mut reply_context = ReplyContext {

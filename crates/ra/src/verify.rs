@@ -18,21 +18,11 @@ pub struct VerifiedSignature {
     _proof: (),
 }
 
-/// The largest nonce we accept: RFC 8894 uses 16 octets; some clients send 32.
-const MAX_NONCE_LEN: usize = 32;
-
 /// Verifies the outer signature. Runs before anything looks inside the envelope.
 pub fn outer_signature(
     message: &PkiMessage,
     crypto: CryptoPolicy,
 ) -> Result<VerifiedSignature, EnrollError> {
-    let nonce_ok = message
-        .sender_nonce
-        .as_ref()
-        .is_some_and(|n| !n.is_empty() && n.len() <= MAX_NONCE_LEN);
-    if !nonce_ok {
-        return Err(EnrollError::BadNonce);
-    }
     let signer_info = &message.signer_info;
     let algorithm = SignatureAlgorithm::from_cms(
         &signer_info.digest_algorithm_der,

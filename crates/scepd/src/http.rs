@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -13,11 +13,15 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
+use tower_http::timeout::TimeoutLayer;
 
 use crate::query::{self, Operation};
 
 /// 64 KiB: SCEP messages are a few KiB; Intune's large GET URLs still fit.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+
+/// Longest a request may take from its first byte to the reply.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Everything the handlers need, built once at start.
 pub struct ScepService {
@@ -34,6 +38,11 @@ pub fn router(service: Arc<ScepService>) -> Router {
         .route("/certsrv/mscep", get(scep_get).post(scep_post))
         // Bodies above the limit are refused with 413 before they are read in full.
         .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
+        // A client that trickles its request (slowloris) loses the connection.
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .with_state(service)
 }
 
