@@ -60,6 +60,17 @@ pub fn outer_signature(
         &signer_info.signature,
     )
     .map_err(signature_error)?;
+    // Every reply is encrypted to the signer's key by RSA key transport (RFC 8894 §3.2.2), so
+    // a requester without an RSA key could never receive what we issue: refuse it before any
+    // challenge is spent or certificate signed.
+    if !matches!(
+        keys::verify::describe_public_key(&signer.spki_der),
+        Ok(keys::verify::PublicKeyKind::Rsa { .. })
+    ) {
+        return Err(EnrollError::AlgorithmNotAllowed(
+            "requester key cannot receive an RSA-encrypted reply".into(),
+        ));
+    }
     Ok(VerifiedSignature {
         signer_certificate,
         signer,
