@@ -40,7 +40,7 @@ pub enum EnrollError {
     Policy(String),
     #[error("policy refused the algorithm: {0}")]
     PolicyAlgorithm(String),
-    #[error("transactionID reused with a different key or request")]
+    #[error("transactionID already used by another key")]
     TransactionConflict,
     #[error("renewal refused: {0}")]
     Renewal(String),

@@ -39,6 +39,15 @@ enum Granted {
     },
 }
 
+/// What entitles a requester to a certificate.
+#[derive(Clone, Copy)]
+enum Authorisation {
+    /// PKCSReq: a one-time challenge in the CSR.
+    Challenge,
+    /// RenewalReq: the message is signed by a current certificate we issued.
+    PreviousCertificate,
+}
+
 /// A request the RA approved, ready to be counter-signed. Only [`Ra::approve`] makes one,
 /// and it needs the proofs of signature, possession and challenge.
 struct Approved<'a> {
@@ -210,16 +219,44 @@ impl Ra {
         let transaction_id = reply_context.transaction_id;
         let granted = match (message_type, data) {
             (MessageType::PkcsReq, MessageData::CertificationRequest(csr)) => {
-                self.enroll(&csr, &signature, transaction_id, context, decrypted.cipher)
-                    .await?
+                let authorisation = Authorisation::Challenge;
+                self.issue_for(
+                    authorisation,
+                    &csr,
+                    &signature,
+                    transaction_id,
+                    context,
+                    decrypted.cipher,
+                )
+                .await?
             }
             (MessageType::RenewalReq, MessageData::CertificationRequest(csr)) => {
-                self.renew(&csr, &signature, transaction_id, context, decrypted.cipher)
-                    .await?
+                let authorisation = Authorisation::PreviousCertificate;
+                self.issue_for(
+                    authorisation,
+                    &csr,
+                    &signature,
+                    transaction_id,
+                    context,
+                    decrypted.cipher,
+                )
+                .await?
             }
-            (MessageType::CertPoll, MessageData::IssuerAndSubject { .. }) => {
-                self.poll(&signature, transaction_id, decrypted.cipher)
-                    .await?
+            (
+                MessageType::CertPoll,
+                MessageData::IssuerAndSubject {
+                    issuer_der,
+                    subject_der,
+                },
+            ) => {
+                self.poll(
+                    &signature,
+                    transaction_id,
+                    &issuer_der,
+                    &subject_der,
+                    decrypted.cipher,
+                )
+                .await?
             }
             (MessageType::GetCert, MessageData::IssuerAndSerial { issuer_der, serial }) => {
                 self.get_cert(&issuer_der, &serial, decrypted.cipher)
@@ -233,92 +270,66 @@ impl Ra {
         Ok((granted, signature.signer))
     }
 
-    /// PKCSReq: a new enrollment authorised by a one-time challenge.
-    async fn enroll(
+    /// PKCSReq and RenewalReq: the same path, differing only in what authorises the request —
+    /// a one-time challenge, or a current certificate we issued (then the old certificate's
+    /// template and names bound the new one, and no challenge is needed).
+    async fn issue_for(
         &self,
+        authorisation: Authorisation,
         csr_der: &[u8],
         signature: &VerifiedSignature,
         transaction_id: &str,
         context: &RequestContext,
         cipher: ContentCipher,
     ) -> Result<Granted, EnrollError> {
+        let crypto = self.config.crypto;
         let csr = request::csr::inspect(csr_der).map_err(|_| EnrollError::Undecipherable)?;
-        let possession = verify::pkcs_req_possession(&csr, signature, self.config.crypto)?;
+        let possession = match authorisation {
+            Authorisation::Challenge => verify::pkcs_req_possession(&csr, signature, crypto)?,
+            Authorisation::PreviousCertificate => verify::renewal_possession(&csr, crypto)?,
+        };
         let signer_key_hash: [u8; 32] = Sha256::digest(&signature.signer.spki_der).into();
         let request_hash: [u8; 32] = Sha256::digest(csr_der).into();
-        if let Some(previous) = self
+        if let Some(certificate) = self
             .replay(transaction_id, &signer_key_hash, &request_hash)
             .await?
         {
             return Ok(Granted::Certificate {
-                certificate: previous,
+                certificate,
                 cipher,
             });
         }
-        let challenge = self.check_challenge(&csr, context.now).await?;
-        let approved = self.approve(&csr, csr_der, &possession, challenge)?;
+        let approved = match authorisation {
+            Authorisation::Challenge => {
+                let challenge = self.check_challenge(&csr, context.now).await?;
+                self.approve(&csr, csr_der, &possession, challenge)?
+            }
+            Authorisation::PreviousCertificate => {
+                let old = crate::renewal::check_provenance(
+                    &signature.signer_certificate,
+                    &signature.signer,
+                    &self.ca_certificate,
+                    &self.store,
+                    context.now,
+                )
+                .await?;
+                self.approve_renewal(&csr, csr_der, &possession, old)?
+            }
+        };
         let issued = self
             .counter_sign_and_issue(&approved, transaction_id, context.now)
             .await?;
-        self.record(
-            &approved,
-            &issued,
-            transaction_id,
-            signer_key_hash,
-            request_hash,
-            context,
-        )
-        .await
-        .map(|certificate| Granted::Certificate {
-            certificate,
-            cipher,
-        })
-    }
-
-    /// RenewalReq: signed by a certificate we issued, unexpired, same subject, names ⊆ old.
-    async fn renew(
-        &self,
-        csr_der: &[u8],
-        signature: &VerifiedSignature,
-        transaction_id: &str,
-        context: &RequestContext,
-        cipher: ContentCipher,
-    ) -> Result<Granted, EnrollError> {
-        let csr = request::csr::inspect(csr_der).map_err(|_| EnrollError::Undecipherable)?;
-        let possession = verify::renewal_possession(&csr, self.config.crypto)?;
-        let signer_key_hash: [u8; 32] = Sha256::digest(&signature.signer.spki_der).into();
-        let request_hash: [u8; 32] = Sha256::digest(csr_der).into();
-        if let Some(previous) = self
-            .replay(transaction_id, &signer_key_hash, &request_hash)
-            .await?
-        {
-            return Ok(Granted::Certificate {
-                certificate: previous,
-                cipher,
-            });
-        }
-        let old = crate::renewal::check_provenance(
-            &signature.signer_certificate,
-            &signature.signer,
-            &self.ca_certificate,
-            &self.store,
-            context.now,
-        )
-        .await?;
-        let approved = self.approve_renewal(&csr, csr_der, &possession, old)?;
-        let issued = self
-            .counter_sign_and_issue(&approved, transaction_id, context.now)
+        let certificate = self
+            .record(
+                &approved,
+                &issued,
+                transaction_id,
+                signer_key_hash,
+                request_hash,
+                context,
+            )
             .await?;
-        self.record(
-            &approved,
-            &issued,
-            transaction_id,
-            signer_key_hash,
-            request_hash,
-            context,
-        )
-        .await
-        .map(|certificate| Granted::Certificate {
+        Ok(Granted::Certificate {
             certificate,
             cipher,
         })
@@ -332,20 +343,30 @@ impl Ra {
         signer_key_hash: &[u8; 32],
         request_hash: &[u8; 32],
     ) -> Result<Option<Vec<u8>>, EnrollError> {
-        let previous = self
-            .store
-            .find_transaction(transaction_id)
-            .await
-            .map_err(|e| EnrollError::Internal(e.to_string()))?;
-        match previous {
-            None => Ok(None),
-            Some(t)
-                if t.signer_key_sha256 == *signer_key_hash && t.request_sha256 == *request_hash =>
-            {
-                Ok(Some(t.certificate_der))
-            }
-            Some(_) => Err(EnrollError::TransactionConflict),
+        let previous = self.transactions(transaction_id).await?;
+        // A transactionID belongs to the key that first used it.
+        if previous
+            .iter()
+            .any(|t| t.signer_key_sha256 != *signer_key_hash)
+        {
+            return Err(EnrollError::TransactionConflict);
         }
+        // The same key may send new requests under its ID (clients derive the ID from the key
+        // and renew with the same key); only an identical request is a retry.
+        Ok(previous
+            .into_iter()
+            .find(|t| t.request_sha256 == *request_hash)
+            .map(|t| t.certificate_der))
+    }
+
+    async fn transactions(
+        &self,
+        transaction_id: &str,
+    ) -> Result<Vec<store::TransactionRecord>, EnrollError> {
+        self.store
+            .find_transactions(transaction_id)
+            .await
+            .map_err(|e| EnrollError::Internal(e.to_string()))
     }
 
     /// Looks the challenge up by its hash and checks it is usable now. It is consumed later,
@@ -517,20 +538,27 @@ impl Ra {
         &self,
         signature: &VerifiedSignature,
         transaction_id: &str,
+        issuer_der: &[u8],
+        subject_der: &[u8],
         cipher: ContentCipher,
     ) -> Result<Granted, EnrollError> {
         let signer_key_hash: [u8; 32] = Sha256::digest(&signature.signer.spki_der).into();
         let found = self
-            .store
-            .find_transaction(transaction_id)
-            .await
-            .map_err(|e| EnrollError::Internal(e.to_string()))?;
+            .transactions(transaction_id)
+            .await?
+            .into_iter()
+            .filter(|t| t.signer_key_sha256 == signer_key_hash)
+            .map(|t| t.certificate_der)
+            .rfind(|der| {
+                scep::parse_certificate_lenient(der)
+                    .is_ok_and(|c| c.issuer_der == issuer_der && c.subject_der == subject_der)
+            });
         match found {
-            Some(t) if t.signer_key_sha256 == signer_key_hash => Ok(Granted::Certificate {
-                certificate: t.certificate_der,
+            Some(certificate) => Ok(Granted::Certificate {
+                certificate,
                 cipher,
             }),
-            _ => Err(EnrollError::NotFound(format!(
+            None => Err(EnrollError::NotFound(format!(
                 "poll for transaction {transaction_id}"
             ))),
         }

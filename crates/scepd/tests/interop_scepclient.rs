@@ -88,3 +88,42 @@ fn scepclient_is_refused_without_the_opt_in() {
     let used = common::block_on(server.store().count_challenges_used()).unwrap();
     assert_eq!(used, 0);
 }
+
+#[test]
+fn scepclient_renews_with_its_certificate_and_the_same_key() {
+    if !require_tool(SCEPCLIENT) {
+        return;
+    }
+    let server = Server::start("[crypto]\ninsecure_single_des = true\n");
+    let challenge = server.challenge(&[]);
+    let (ok, log, work) = scepclient(&server, &challenge, "router9");
+    assert!(ok, "{log}");
+    let first = std::fs::read(work.path().join("device.pem")).unwrap();
+    // micromdm keeps its CSR in csr.pem; without it, it makes a new CSR for the same key, signs
+    // a RenewalReq with the certificate it holds and derives the same transactionID.
+    std::fs::remove_file(work.path().join("csr.pem")).unwrap();
+    let out = Command::new(SCEPCLIENT)
+        .current_dir(work.path())
+        .args(["-server-url", &server.url()])
+        .args([
+            "-private-key",
+            "device.key",
+            "-certificate",
+            "device.pem",
+            "-cn",
+            "router9",
+        ])
+        .output()
+        .unwrap();
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && log.contains("pkiStatus=SUCCESS"),
+        "{log}\n{}",
+        server.stderr()
+    );
+    let renewed = std::fs::read(work.path().join("device.pem")).unwrap();
+    assert_ne!(renewed, first, "a renewal issues a new certificate");
+    openssl_verify(&server.ca_pem(), &work.path().join("device.pem"));
+    assert_eq!(server.certificate_count(), 2);
+}

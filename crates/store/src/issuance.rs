@@ -89,7 +89,8 @@ impl Store {
     /// Commits, in ONE database transaction, or not at all:
     /// (a) consumption of `challenge_hash` if any — exactly one unused, unexpired row must be
     ///     updated, else [`StoreError::ChallengeUnavailable`];
-    /// (b) the transaction row — a recorded transaction id gives
+    /// (b) the transaction row — the transaction id recorded for another signer key, or the
+    ///     same (transaction id, request) recorded already, gives
     ///     [`StoreError::TransactionConflict`];
     /// (c) the certificate — a recorded serial gives [`StoreError::SerialConflict`];
     /// (d) the audit event.
@@ -130,28 +131,21 @@ impl Store {
             }
         }
 
-        let inserted = sqlx::query(
-            "INSERT INTO transactions (transaction_id, signer_key_sha256, request_sha256, \
-             status, serial, challenge_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        // A transactionID belongs to one key (RFC 8894 §3.2.1.1; Dogtag does the same).
+        let other_key = sqlx::query(
+            "SELECT 1 AS hit FROM transactions WHERE transaction_id = $1 AND signer_key_sha256 <> $2",
         )
         .bind(&i.transaction_id)
         .bind(hex32(&i.signer_key_sha256))
-        .bind(hex32(&i.request_sha256))
-        .bind(TransactionStatus::Issued.as_str())
-        .bind(serial)
-        .bind(challenge_hex.as_deref())
-        .bind(i.now)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await?;
-                return Err(StoreError::TransactionConflict);
-            }
-            Err(e) => return Err(e.into()),
+        .fetch_optional(&mut *tx)
+        .await?;
+        if other_key.is_some() {
+            tx.rollback().await?;
+            return Err(StoreError::TransactionConflict);
         }
 
+        // The certificate first: a serial collision is reported as such, not as a transaction
+        // conflict through transactions.serial.
         let inserted = sqlx::query(
             "INSERT INTO certificates (serial, der, subject, not_before, not_after, template, \
              transaction_id, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -175,46 +169,49 @@ impl Store {
             Err(e) => return Err(e.into()),
         }
 
+        let inserted = sqlx::query(
+            "INSERT INTO transactions (transaction_id, signer_key_sha256, request_sha256, \
+             status, serial, challenge_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&i.transaction_id)
+        .bind(hex32(&i.signer_key_sha256))
+        .bind(hex32(&i.request_sha256))
+        .bind(TransactionStatus::Issued.as_str())
+        .bind(serial)
+        .bind(challenge_hex.as_deref())
+        .bind(i.now)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {}
+            Err(e) if is_unique_violation(&e) => {
+                tx.rollback().await?;
+                return Err(StoreError::TransactionConflict);
+            }
+            Err(e) => return Err(e.into()),
+        }
+
         append_in(&mut tx, &i.audit, serial).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// The transaction with this id and its certificate.
-    pub async fn find_transaction(
+    /// Every request recorded under this transaction id, oldest first, each with its
+    /// certificate. All of them have the same signer key (see [`Store::record_issuance`]).
+    pub async fn find_transactions(
         &self,
         transaction_id: &str,
-    ) -> Result<Option<TransactionRecord>, StoreError> {
-        let Some(row) = sqlx::query(
+    ) -> Result<Vec<TransactionRecord>, StoreError> {
+        let rows = sqlx::query(
             "SELECT t.transaction_id, t.signer_key_sha256, t.request_sha256, t.status, \
              t.serial, c.der FROM transactions t \
              LEFT JOIN certificates c ON c.serial = t.serial \
-             WHERE t.transaction_id = $1",
+             WHERE t.transaction_id = $1 ORDER BY t.created_at, t.serial",
         )
         .bind(transaction_id)
-        .fetch_optional(&self.pool)
-        .await?
-        else {
-            return Ok(None);
-        };
-        let signer: String = row.try_get("signer_key_sha256")?;
-        let request: String = row.try_get("request_sha256")?;
-        let status: String = row.try_get("status")?;
-        // Every recorded transaction has its certificate (they are written together); a
-        // missing one means the row was tampered with.
-        let serial: Option<String> = row.try_get("serial")?;
-        let der: Option<Vec<u8>> = row.try_get("der")?;
-        let (Some(serial), Some(certificate_der)) = (serial, der) else {
-            return Err(StoreError::CorruptRow("transactions"));
-        };
-        Ok(Some(TransactionRecord {
-            transaction_id: row.try_get("transaction_id")?,
-            signer_key_sha256: parse_hex32(&signer, "transactions")?,
-            request_sha256: parse_hex32(&request, "transactions")?,
-            status: TransactionStatus::parse(&status)?,
-            serial,
-            certificate_der,
-        }))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(transaction_record).collect()
     }
 
     /// The certificate with this serial: hex, any case, leading zero octets or not (a serial
@@ -255,4 +252,25 @@ impl Store {
             .await?;
         Ok(row.try_get("n")?)
     }
+}
+
+fn transaction_record(row: &sqlx::any::AnyRow) -> Result<TransactionRecord, StoreError> {
+    let signer: String = row.try_get("signer_key_sha256")?;
+    let request: String = row.try_get("request_sha256")?;
+    let status: String = row.try_get("status")?;
+    // Every recorded transaction has its certificate (they are written together); a
+    // missing one means the row was tampered with.
+    let serial: Option<String> = row.try_get("serial")?;
+    let der: Option<Vec<u8>> = row.try_get("der")?;
+    let (Some(serial), Some(certificate_der)) = (serial, der) else {
+        return Err(StoreError::CorruptRow("transactions"));
+    };
+    Ok(TransactionRecord {
+        transaction_id: row.try_get("transaction_id")?,
+        signer_key_sha256: parse_hex32(&signer, "transactions")?,
+        request_sha256: parse_hex32(&request, "transactions")?,
+        status: TransactionStatus::parse(&status)?,
+        serial,
+        certificate_der,
+    })
 }

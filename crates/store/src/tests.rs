@@ -167,7 +167,7 @@ pub(super) async fn challenge_lifecycle_usable_then_used(store: Store) {
         .await;
     assert!(matches!(again, Err(StoreError::ChallengeUnavailable)));
     assert_eq!(store.count_certificates().await.unwrap(), 1);
-    assert!(store.find_transaction("tx-2").await.unwrap().is_none());
+    assert!(store.find_transactions("tx-2").await.unwrap().is_empty());
 }
 
 #[tokio::test]
@@ -290,7 +290,7 @@ pub(super) async fn duplicate_serial_rolls_back_the_challenge_consumption(store:
         ChallengeStatus::Usable(_)
     ));
     assert_eq!(store.count_challenges_used().await.unwrap(), 0);
-    assert!(store.find_transaction("tx-b").await.unwrap().is_none());
+    assert!(store.find_transactions("tx-b").await.unwrap().is_empty());
     assert_eq!(store.count_certificates().await.unwrap(), 1);
     assert_eq!(store.verify_audit_chain().await.unwrap(), audit_before);
 
@@ -310,19 +310,38 @@ pub(super) async fn duplicate_transaction_id_is_refused_and_writes_nothing(store
     let c = challenge(6, NOW + 3600);
     store.insert_challenge(c.clone()).await.unwrap();
 
-    let r = store
-        .record_issuance(issuance("tx-dup", "22", Some(c.hash)))
-        .await;
-    assert!(matches!(r, Err(StoreError::TransactionConflict)), "{r:?}");
+    // The same transaction id from another key, and the same (id, request) again: refused,
+    // nothing written, the challenge still usable.
+    let mut other_key = issuance("tx-dup", "22", Some(c.hash));
+    other_key.signer_key_sha256 = [9; 32];
+    other_key.request_sha256 = [10; 32];
+    let same_request = issuance("tx-dup", "33", Some(c.hash));
+    for attempt in [other_key, same_request] {
+        let r = store.record_issuance(attempt).await;
+        assert!(matches!(r, Err(StoreError::TransactionConflict)), "{r:?}");
+    }
     assert_eq!(store.count_certificates().await.unwrap(), 1);
     assert!(store.find_certificate("22").await.unwrap().is_none());
+    assert!(store.find_certificate("33").await.unwrap().is_none());
     assert!(matches!(
         store.challenge_status(&c.hash, NOW).await.unwrap(),
         ChallengeStatus::Usable(_)
     ));
     // The first transaction is untouched.
-    let t = store.find_transaction("tx-dup").await.unwrap().unwrap();
-    assert_eq!(t.serial, "11");
+    let t = store.find_transactions("tx-dup").await.unwrap();
+    assert_eq!(t.len(), 1);
+    assert_eq!(t[0].serial, "11");
+
+    // The same key with a new request under the same id (a renewal by a client that derives
+    // the id from its key) is a second transaction.
+    let mut renewal = issuance("tx-dup", "44", None);
+    renewal.request_sha256 = [11; 32];
+    store.record_issuance(renewal).await.unwrap();
+    let t = store.find_transactions("tx-dup").await.unwrap();
+    assert_eq!(
+        t.iter().map(|r| r.serial.as_str()).collect::<Vec<_>>(),
+        ["11", "44"]
+    );
 }
 
 #[tokio::test]
@@ -336,7 +355,7 @@ async fn transactions_and_certificates_are_found_again() {
 
     // Durable across a reopen (and migrations are idempotent).
     let store = Store::open(&url_of(&dir)).await.unwrap();
-    let t = store.find_transaction("tx-find").await.unwrap().unwrap();
+    let t = store.find_transactions("tx-find").await.unwrap().remove(0);
     assert_eq!(
         t,
         TransactionRecord {
@@ -369,7 +388,7 @@ async fn transactions_and_certificates_are_found_again() {
     );
     assert!(store.find_certificate("00ff02").await.unwrap().is_none());
     assert!(store.find_certificate("not hex").await.unwrap().is_none());
-    assert!(store.find_transaction("nope").await.unwrap().is_none());
+    assert!(store.find_transactions("nope").await.unwrap().is_empty());
     assert!(matches!(
         store.record_issuance(issuance("tx-x", "xyz", None)).await,
         Err(StoreError::InvalidInput(_))

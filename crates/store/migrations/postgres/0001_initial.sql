@@ -22,21 +22,15 @@ CREATE TABLE challenge_binding_sans (
 );
 
 CREATE TABLE transactions (
-    transaction_id    TEXT   NOT NULL PRIMARY KEY,
+    transaction_id    TEXT   NOT NULL,
     signer_key_sha256 TEXT   NOT NULL,
     request_sha256    TEXT   NOT NULL,
     status            TEXT   NOT NULL CHECK (status IN ('issued')),
-    serial            TEXT,
+    serial            TEXT   UNIQUE,
     challenge_hash    TEXT   REFERENCES challenges (hash),
-    created_at        BIGINT NOT NULL
+    created_at        BIGINT NOT NULL,
+    PRIMARY KEY (transaction_id, request_sha256)
 );
-
--- Added after both tables exist (the challenge is consumed before its transaction row is
--- written, in the same database transaction, hence DEFERRABLE).
-ALTER TABLE challenges
-    ADD CONSTRAINT challenges_used_by_transaction_fkey
-    FOREIGN KEY (used_by_transaction) REFERENCES transactions (transaction_id)
-    DEFERRABLE INITIALLY DEFERRED;
 
 CREATE TABLE certificates (
     serial         TEXT   NOT NULL PRIMARY KEY,
@@ -45,9 +39,16 @@ CREATE TABLE certificates (
     not_before     BIGINT NOT NULL,
     not_after      BIGINT NOT NULL,
     template       TEXT   NOT NULL,
-    transaction_id TEXT   NOT NULL UNIQUE REFERENCES transactions (transaction_id),
+    transaction_id TEXT   NOT NULL,
     issued_at      BIGINT NOT NULL
 );
+
+-- Added after both tables exist (the transaction row is written before its certificate, in
+-- the same database transaction, hence DEFERRABLE).
+ALTER TABLE transactions
+    ADD CONSTRAINT transactions_serial_fkey
+    FOREIGN KEY (serial) REFERENCES certificates (serial)
+    DEFERRABLE INITIALLY DEFERRED;
 
 CREATE TABLE audit_log (
     seq       BIGINT NOT NULL PRIMARY KEY,

@@ -13,8 +13,7 @@ CREATE TABLE challenges (
     expires_at          INTEGER NOT NULL,               -- unix seconds, exclusive
     created_by          TEXT    NOT NULL,               -- the administrator or MDM that minted it
     used_at             INTEGER,                        -- NULL until consumed
-    used_by_transaction TEXT
-        REFERENCES transactions (transaction_id) DEFERRABLE INITIALLY DEFERRED,
+    used_by_transaction TEXT,                           -- transactionID of the request that spent it
     CHECK (expires_at > created_at),
     CHECK ((used_at IS NULL) = (used_by_transaction IS NULL))
 );
@@ -28,17 +27,21 @@ CREATE TABLE challenge_binding_sans (
     PRIMARY KEY (challenge_hash, position)
 );
 
--- SCEP transactions (RFC 8894 §3.2.1.1 transactionID). The signer key hash lets the RA answer a
--- retried identical request with the same certificate and refuse the same transactionID from
--- another key; the request hash tells a retry from a different request.
+-- SCEP transactions (RFC 8894 §3.2.1.1 transactionID). A transactionID belongs to one signer
+-- key: the same ID from another key is refused (record_issuance checks it). One key may hold
+-- several requests under one ID — clients derive the ID from the key, and renew with the same
+-- key — so a transaction is (transactionID, request): the same request again is a retry and
+-- gets the same certificate back.
 CREATE TABLE transactions (
-    transaction_id    TEXT    NOT NULL PRIMARY KEY,
+    transaction_id    TEXT    NOT NULL,
     signer_key_sha256 TEXT    NOT NULL,                 -- hex SHA-256 of the signer's SPKI DER
     request_sha256    TEXT    NOT NULL,                 -- hex SHA-256 of the PKCS#10 DER
     status            TEXT    NOT NULL CHECK (status IN ('issued')),
-    serial            TEXT,                             -- the certificate, once issued
+    serial            TEXT    UNIQUE                    -- the certificate, once issued
+        REFERENCES certificates (serial) DEFERRABLE INITIALLY DEFERRED,
     challenge_hash    TEXT    REFERENCES challenges (hash),
-    created_at        INTEGER NOT NULL
+    created_at        INTEGER NOT NULL,
+    PRIMARY KEY (transaction_id, request_sha256)
 );
 
 -- Every certificate the CA signed, committed before the reply is sent (nothing lost).
@@ -49,7 +52,7 @@ CREATE TABLE certificates (
     not_before     INTEGER NOT NULL,
     not_after      INTEGER NOT NULL,
     template       TEXT    NOT NULL,
-    transaction_id TEXT    NOT NULL UNIQUE REFERENCES transactions (transaction_id),
+    transaction_id TEXT    NOT NULL,                    -- the request's transactionID
     issued_at      INTEGER NOT NULL
 );
 

@@ -1,0 +1,156 @@
+//! RenewalReq (RFC 8894 §3.3.1.2): signed by a current certificate we issued, no challenge,
+//! and the renewed certificate stays inside the old one's names. A certificate from another
+//! CA is never enough (micromdm #117).
+#![allow(clippy::unwrap_used, clippy::panic)]
+
+mod common;
+
+use common::Server;
+use scep::{FailInfo, PkiStatus};
+use scep_client::{
+    CaBundle, ClientKey, CsrBuilder, PkcsReqBuilder, get_ca_cert, pki_operation_post,
+    read_cert_rep, self_signed_certificate,
+};
+
+struct Enrolled {
+    key: ClientKey,
+    certificate: Vec<u8>,
+}
+
+fn send(
+    server: &Server,
+    bundle: &CaBundle,
+    key: &ClientKey,
+    signer_cert: &[u8],
+    csr: Vec<u8>,
+    message_type: &str,
+) -> scep_client::CertRepOutcome {
+    let builder = PkcsReqBuilder::new(key, signer_cert, &bundle.ra_encryption, csr)
+        .unwrap()
+        .message_type(Some(message_type));
+    let reply = pki_operation_post(&server.url(), &builder.build().unwrap()).unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    read_cert_rep(&reply.body, key, signer_cert, builder.get_sender_nonce()).unwrap()
+}
+
+/// A first enrollment with a challenge: the certificate renewals are signed with.
+fn enroll(server: &Server, bundle: &CaBundle, cn: &str, dns: &[&str]) -> Enrolled {
+    let key = ClientKey::generate_rsa(2048).unwrap();
+    let self_signed = self_signed_certificate(&key, &format!("CN={cn}")).unwrap();
+    let challenge = server.challenge(&[]);
+    let mut csr = CsrBuilder::new(&format!("CN={cn}")).challenge(&challenge);
+    for name in dns {
+        csr = csr.dns(name);
+    }
+    let outcome = send(
+        server,
+        bundle,
+        &key,
+        &self_signed,
+        csr.build(&key).unwrap(),
+        "19",
+    );
+    assert_eq!(outcome.status, PkiStatus::Success);
+    Enrolled {
+        key,
+        certificate: outcome.certificate.unwrap(),
+    }
+}
+
+#[test]
+fn renewal_signed_by_our_certificate_issues_a_new_one_without_a_challenge() {
+    let server = Server::start("");
+    let bundle = get_ca_cert(&server.url()).unwrap();
+    let old = enroll(&server, &bundle, "laptop1", &["laptop1.example.net"]);
+    let new_key = ClientKey::generate_rsa(2048).unwrap();
+    let csr = CsrBuilder::new("CN=laptop1")
+        .dns("laptop1.example.net")
+        .build(&new_key)
+        .unwrap();
+    let outcome = send(&server, &bundle, &old.key, &old.certificate, csr, "17");
+    assert_eq!(
+        outcome.status,
+        PkiStatus::Success,
+        "{:?}\n{}",
+        outcome.fail_info_text,
+        server.stderr()
+    );
+    let renewed = outcome.certificate.unwrap();
+    assert_ne!(renewed, old.certificate);
+    let parsed = scep::parse_certificate_lenient(&renewed).unwrap();
+    assert_eq!(
+        parsed.spki_der,
+        new_key.spki_der(),
+        "the renewed certificate certifies the new key"
+    );
+    assert_eq!(server.certificate_count(), 2);
+    let path = server.dir.path().join("renewed.der");
+    std::fs::write(&path, &renewed).unwrap();
+    let pem = server.dir.path().join("renewed.pem");
+    let status = std::process::Command::new("openssl")
+        .args(["x509", "-inform", "DER", "-in"])
+        .arg(&path)
+        .arg("-out")
+        .arg(&pem)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    common::openssl_verify(&server.ca_pem(), &pem);
+    common::assert_device_template(&common::openssl_text(&pem));
+}
+
+#[test]
+fn renewal_may_not_add_names_or_change_the_subject() {
+    let server = Server::start("");
+    let bundle = get_ca_cert(&server.url()).unwrap();
+    let old = enroll(&server, &bundle, "laptop2", &["laptop2.example.net"]);
+    for (subject, dns) in [
+        (
+            "CN=laptop2",
+            vec!["laptop2.example.net", "dc01.corp.example"],
+        ),
+        ("CN=administrator", vec!["laptop2.example.net"]),
+    ] {
+        let new_key = ClientKey::generate_rsa(2048).unwrap();
+        let mut csr = CsrBuilder::new(subject);
+        for name in &dns {
+            csr = csr.dns(name);
+        }
+        let outcome = send(
+            &server,
+            &bundle,
+            &old.key,
+            &old.certificate,
+            csr.build(&new_key).unwrap(),
+            "17",
+        );
+        assert_eq!(
+            outcome.status,
+            PkiStatus::Failure(FailInfo::BadRequest),
+            "{subject} {dns:?}"
+        );
+    }
+    assert_eq!(server.certificate_count(), 1);
+}
+
+#[test]
+fn renewal_signed_by_another_cas_certificate_is_refused() {
+    // Same names, same key sizes, but issued by a different scepd's CA.
+    let ours = Server::start("");
+    let theirs = Server::start("");
+    let their_bundle = get_ca_cert(&theirs.url()).unwrap();
+    let foreign = enroll(&theirs, &their_bundle, "laptop3", &[]);
+    let bundle = get_ca_cert(&ours.url()).unwrap();
+    let new_key = ClientKey::generate_rsa(2048).unwrap();
+    let csr = CsrBuilder::new("CN=laptop3").build(&new_key).unwrap();
+    let outcome = send(
+        &ours,
+        &bundle,
+        &foreign.key,
+        &foreign.certificate,
+        csr,
+        "17",
+    );
+    assert_eq!(outcome.status, PkiStatus::Failure(FailInfo::BadRequest));
+    assert_eq!(ours.certificate_count(), 0);
+}
