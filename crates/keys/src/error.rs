@@ -29,11 +29,41 @@ pub enum KeyError {
         /// Its permission bits.
         mode: u32,
     },
-    /// The key is encrypted (`ENCRYPTED PRIVATE KEY`), which the software backend does not read yet.
-    #[error(
-        "encrypted PKCS#8 keys are not supported yet; store an unencrypted PKCS#8 key with mode 0600"
-    )]
+    /// The key bytes are encrypted (`ENCRYPTED PRIVATE KEY`) and were given without a passphrase.
+    #[error("the key is encrypted (ENCRYPTED PRIVATE KEY): load it with its passphrase")]
     EncryptedKey,
+    /// The key file is encrypted and was loaded without a passphrase.
+    #[error(
+        "key file {path} is encrypted: give its passphrase in the environment variable SCEPD_KEY_PASSPHRASE or in a file named by `[keys] passphrase_file` (never on the command line)"
+    )]
+    PassphraseNeeded {
+        /// The file concerned.
+        path: PathBuf,
+    },
+    /// A passphrase was given for a key file that is not encrypted: refused so that an operator
+    /// never believes a plaintext key is protected.
+    #[error(
+        "key file {path} is not encrypted although a passphrase was given: encrypt it (`openssl pkcs8 -topk8 -v2 aes-256-cbc -scrypt`) or remove the passphrase"
+    )]
+    NotEncrypted {
+        /// The file concerned.
+        path: PathBuf,
+    },
+    /// The encrypted key could not be decrypted (PBES2 padding or the decrypted PKCS#8 failed).
+    #[error("cannot decrypt {path}: wrong passphrase or corrupted file")]
+    WrongPassphrase {
+        /// The file concerned.
+        path: PathBuf,
+    },
+    /// A secret (passphrase, PIN) could not be read. Names where it was looked for, never the
+    /// value.
+    #[error("secret {origin}: {problem}")]
+    Secret {
+        /// `file PATH` or `environment variable NAME`.
+        origin: String,
+        /// What is wrong, without the value.
+        problem: String,
+    },
     /// The bytes are not a PKCS#8 private key this crate can read.
     #[error("not a PKCS#8 private key: {0}")]
     Format(&'static str),

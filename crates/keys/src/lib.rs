@@ -14,6 +14,7 @@ mod envelope;
 mod error;
 pub mod oids;
 pub mod random;
+pub mod secret;
 mod role;
 pub mod software;
 pub mod verify;

@@ -1,10 +1,12 @@
-//! The software key backend: a PKCS#8 file per key, held by aws-lc-rs.
+//! The software key backend: a PKCS#8 file per key (plain, or encrypted with a passphrase),
+//! held by aws-lc-rs.
 //!
 //! Each loaded key has exactly one [`KeyRole`]: an RSA key loaded for
 //! [`KeyRole::RaDecryption`] only decrypts, a key loaded for a signing role only signs.
 //! Private key bytes only pass through zeroizing buffers on their way to aws-lc, which keeps
 //! (and frees) them itself; `Debug` shows the role and the key type, nothing else.
 
+mod encrypted;
 mod file;
 
 use std::fmt;
@@ -50,10 +52,44 @@ impl fmt::Debug for SoftwareKey {
 
 impl SoftwareKey {
     /// Load an unencrypted PKCS#8 key (PEM `PRIVATE KEY`, PEM `RSA PRIVATE KEY`, or DER) for
-    /// `role`. Refused if the file is accessible to group or others (`mode & 0o077 != 0`).
+    /// `role`. Refused if the file is accessible to group or others (`mode & 0o077 != 0`), and
+    /// with [`KeyError::PassphraseNeeded`] if the file is encrypted.
+    ///
+    /// Unencrypted keys are meant for the embedded development default only; the service says
+    /// so at every start.
     pub fn load(role: KeyRole, path: impl AsRef<Path>) -> Result<Self, KeyError> {
-        let doc = file::read_pkcs8(path.as_ref())?;
-        Self::from_pkcs8_der(role, doc.as_bytes())
+        let path = path.as_ref();
+        match file::read_key_file(path)? {
+            file::KeyBytes::Plain(doc) => Self::from_pkcs8_der(role, doc.as_bytes()),
+            file::KeyBytes::Encrypted(_) => Err(KeyError::PassphraseNeeded {
+                path: path.to_path_buf(),
+            }),
+        }
+    }
+
+    /// Load a PKCS#8 key encrypted with PBES2 (PEM `ENCRYPTED PRIVATE KEY` or DER
+    /// `EncryptedPrivateKeyInfo`, RFC 5208 §6) for `role`, with the same mode rule as
+    /// [`SoftwareKey::load`].
+    ///
+    /// A wrong passphrase or a damaged file is [`KeyError::WrongPassphrase`] naming the file;
+    /// an unencrypted file is refused ([`KeyError::NotEncrypted`]) rather than silently
+    /// accepted. The decrypted DER lives in a zeroizing buffer dropped as soon as aws-lc holds
+    /// the key. Read the passphrase with [`crate::secret::read_secret`].
+    pub fn load_encrypted(
+        role: KeyRole,
+        path: impl AsRef<Path>,
+        passphrase: &[u8],
+    ) -> Result<Self, KeyError> {
+        let path = path.as_ref();
+        match file::read_key_file(path)? {
+            file::KeyBytes::Encrypted(der) => {
+                let plain = encrypted::decrypt(path, &der, passphrase)?;
+                Self::from_pkcs8_der(role, &plain)
+            }
+            file::KeyBytes::Plain(_) => Err(KeyError::NotEncrypted {
+                path: path.to_path_buf(),
+            }),
+        }
     }
 
     /// A key from PEM or DER bytes already in memory (same formats as [`SoftwareKey::load`]).
@@ -152,6 +188,20 @@ impl SoftwareKey {
     pub fn write_pkcs8_pem(&self, path: impl AsRef<Path>) -> Result<(), KeyError> {
         let der = self.pkcs8_der()?;
         file::write_pkcs8_pem(path.as_ref(), &der)
+    }
+
+    /// Write the key as `ENCRYPTED PRIVATE KEY` PEM (PBES2: scrypt N = 2^14, r = 8, p = 1,
+    /// AES-256-CBC) to a new file with mode 0600 (refuses to overwrite an existing file).
+    /// What `scepd init` writes; readable by [`SoftwareKey::load_encrypted`] and by
+    /// `openssl pkcs8`. An empty passphrase is refused.
+    pub fn write_encrypted_pkcs8_pem(
+        &self,
+        path: impl AsRef<Path>,
+        passphrase: &[u8],
+    ) -> Result<(), KeyError> {
+        let der = self.pkcs8_der()?;
+        let encrypted = encrypted::encrypt(&der, passphrase)?;
+        file::write_encrypted_pkcs8_pem(path.as_ref(), &encrypted)
     }
 
     /// Same as [`SoftwareKey::write_pkcs8_pem`].
