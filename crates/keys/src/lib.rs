@@ -13,6 +13,7 @@ pub mod cipher;
 mod envelope;
 mod error;
 pub mod oids;
+pub mod pkcs11;
 pub mod random;
 pub mod secret;
 mod role;
