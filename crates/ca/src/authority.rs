@@ -6,6 +6,7 @@ use keys::{KeyRole, SignatureAlgorithm, Signer};
 use policy::{Decision, Template};
 use request::{RaStatement, parse_statement};
 
+use crate::constraints::{CaConstraints, Candidate};
 use crate::error::{CaError, StatementRejection};
 use crate::extensions;
 use crate::serial::random_serial;
@@ -33,6 +34,21 @@ pub struct Ca {
     templates: Vec<Template>,
     trusted_ra_certs: Vec<Vec<u8>>,
     legacy_sha1_csr: bool,
+    /// Issuer certificates of an intermediate CA, nearest first.
+    chain: Vec<Vec<u8>>,
+    /// The CA certificate and those of its chain, each with its constraints.
+    constraints: Vec<CaConstraints>,
+    /// CA certificates this CA replaced in a rollover.
+    previous: Vec<PreviousCa>,
+}
+
+/// A CA certificate from before a rollover: its name and key still identify certificates it
+/// issued.
+#[derive(Debug)]
+struct PreviousCa {
+    certificate_der: Vec<u8>,
+    subject_der: Vec<u8>,
+    spki_der: Vec<u8>,
 }
 
 /// A statement whose RA signature, RA certificate and freshness were checked by
@@ -73,7 +89,8 @@ impl Ca {
     /// `ca_cert_der`), with its templates and the allow-list of RA signing certificates.
     ///
     /// The CA certificate must be a CA (basicConstraints cA=TRUE) with a subjectKeyIdentifier,
-    /// which issued certificates copy into their authorityKeyIdentifier.
+    /// which issued certificates copy into their authorityKeyIdentifier. Its nameConstraints
+    /// and EKU constraint, if any, are enforced by [`Ca::issue`].
     pub fn new(
         signer: Arc<dyn Signer>,
         ca_cert_der: Vec<u8>,
@@ -91,14 +108,7 @@ impl Ca {
                 "the signing key is not the key of the CA certificate",
             ));
         }
-        let is_ca = match cert.extension(policy::oid::EXT_BASIC_CONSTRAINTS) {
-            Ok(Some((_, v))) => {
-                use der::Decode;
-                x509_cert::ext::pkix::BasicConstraints::from_der(v).is_ok_and(|bc| bc.ca)
-            }
-            _ => false,
-        };
-        if !is_ca {
+        if !cert.is_ca() {
             return Err(CaError::Certificate("not a CA certificate (cA=TRUE)"));
         }
         let subject_key_identifier = match cert.extension(policy::oid::EXT_SUBJECT_KEY_IDENTIFIER) {
@@ -110,8 +120,12 @@ impl Ca {
                 return Err(CaError::DuplicateTemplate(t.name().to_owned()));
             }
         }
+        let constraints = vec![CaConstraints::of(&cert)?];
         Ok(Ca {
             signer,
+            chain: Vec::new(),
+            constraints,
+            previous: Vec::new(),
             subject_der: cert.subject_der()?,
             not_after: cert.not_after(),
             certificate_der: ca_cert_der,
@@ -129,9 +143,76 @@ impl Ca {
         self
     }
 
+    /// Adds the issuer certificates of an intermediate CA (nearest first, DER or PEM). They
+    /// must link up from the CA certificate (name and signature); their nameConstraints and
+    /// EKU constraints are enforced too. GetCACert serves them after the CA certificate.
+    pub fn with_chain(mut self, chain: Vec<Vec<u8>>) -> Result<Self, CaError> {
+        let cert = ParsedCertificate::from_der(&self.certificate_der)
+            .map_err(|_| CaError::Certificate("does not decode"))?;
+        let chain = crate::import::check_chain(cert, &chain, None)?;
+        for c in &chain {
+            let parsed = ParsedCertificate::from_der(c)
+                .map_err(|_| CaError::Certificate("does not decode"))?;
+            self.constraints.push(CaConstraints::of(&parsed)?);
+        }
+        self.chain = chain;
+        Ok(self)
+    }
+
+    /// After a rollover (see [`crate::rollover`]): also recognise certificates issued by the
+    /// previous CA certificate's key, in [`Ca::issued_by_us`] (renewals of devices enrolled
+    /// before the switch) and for RA certificates in [`Ca::verify_statement`] (the allow-list
+    /// still decides which RA certificates count). Can be called more than once.
+    pub fn with_previous(mut self, previous_cert_der: Vec<u8>) -> Result<Self, CaError> {
+        let cert = ParsedCertificate::from_der(&previous_cert_der)
+            .map_err(|_| CaError::Certificate("the previous CA certificate does not decode"))?;
+        if !cert.is_ca() {
+            return Err(CaError::Certificate(
+                "the previous CA certificate is not a CA certificate (cA=TRUE)",
+            ));
+        }
+        self.previous.push(PreviousCa {
+            subject_der: cert.subject_der()?,
+            spki_der: cert.spki_der()?,
+            certificate_der: previous_cert_der,
+        });
+        Ok(self)
+    }
+
     /// The CA certificate, DER.
     pub fn certificate_der(&self) -> &[u8] {
         &self.certificate_der
+    }
+
+    /// The CA certificate followed by its chain (nearest issuer first): what GetCACert serves
+    /// besides the RA certificates.
+    pub fn ca_certificates(&self) -> Vec<&[u8]> {
+        std::iter::once(self.certificate_der.as_slice())
+            .chain(self.chain.iter().map(Vec::as_slice))
+            .collect()
+    }
+
+    /// The CA certificates given to [`Ca::with_previous`].
+    pub fn previous_certificates(&self) -> Vec<&[u8]> {
+        self.previous
+            .iter()
+            .map(|p| p.certificate_der.as_slice())
+            .collect()
+    }
+
+    /// True when `cert_der` names this CA (or a previous one) as issuer and that CA's key
+    /// verifies its signature. Validity and revocation are not checked here.
+    pub fn issued_by_us(&self, cert_der: &[u8]) -> bool {
+        ParsedCertificate::from_der(cert_der).is_ok_and(|c| self.issued_by_us_parsed(&c))
+    }
+
+    fn issued_by_us_parsed(&self, cert: &ParsedCertificate) -> bool {
+        let Ok(issuer) = cert.issuer_der() else {
+            return false;
+        };
+        std::iter::once((&self.subject_der, &self.spki_der))
+            .chain(self.previous.iter().map(|p| (&p.subject_der, &p.spki_der)))
+            .any(|(subject, spki)| issuer == *subject && cert.verify_signed_by(spki).is_ok())
     }
 
     /// The template called `name`.
@@ -151,9 +232,7 @@ impl Ca {
         }
         let ra = ParsedCertificate::from_der(&parsed.ra_certificate_der)
             .map_err(|_| StatementRejection::RaCertificate)?;
-        let issued_here = ra.issuer_der().is_ok_and(|i| i == self.subject_der)
-            && ra.verify_signed_by(&self.spki_der).is_ok();
-        if !issued_here {
+        if !self.issued_by_us_parsed(&ra) {
             return Err(StatementRejection::NotIssuedByCa.into());
         }
         if now < ra.not_before() || now > ra.not_after() {
@@ -218,7 +297,9 @@ impl Ca {
     /// self-signature verified again, the statement's template applied with `policy::decide`
     /// (with the statement's binding), and the certificate built from the resulting profile
     /// only. notBefore is `now` − 5 minutes; notAfter is the template's validity from `now`,
-    /// capped at the CA's own notAfter.
+    /// capped at the CA's own notAfter. A certificate that the nameConstraints or EKU
+    /// constraint of the CA (or its chain) forbid is refused before signing
+    /// ([`CaError::OutsideCaConstraints`]): verifiers would reject it.
     pub fn issue(
         &self,
         verified: VerifiedStatement,
@@ -247,6 +328,17 @@ impl Ca {
             Decision::Issue(profile) => profile,
             Decision::Refuse(refusal) => return Err(CaError::Refused(refusal)),
         };
+
+        let candidate = Candidate {
+            subject_der: &csr.subject_der,
+            dns_names: &profile.dns_names,
+            ip_addresses: &profile.ip_addresses,
+            emails: &profile.emails,
+            extended_key_usages: &profile.extended_key_usages,
+        };
+        for c in &self.constraints {
+            c.check(&candidate)?;
+        }
 
         if now >= self.not_after {
             return Err(CaError::Certificate("the CA certificate has expired"));

@@ -2,20 +2,12 @@
 
 use keys::Signer;
 
+use crate::constraints::{CaConstraints, Candidate};
 use crate::error::CaError;
 use crate::extensions;
 use crate::serial::random_serial;
 use crate::x509::{CertificateDraft, ParsedCertificate};
-use crate::{CLOCK_SKEW_SECS, EKU_CERTIFICATE_REQUEST_AGENT};
-
-const SECONDS_PER_DAY: i64 = 86_400;
-
-/// `scepd init` runs once, interactively: the system clock is the only sensible "now".
-fn unix_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-}
+use crate::{CLOCK_SKEW_SECS, EKU_CERTIFICATE_REQUEST_AGENT, SECONDS_PER_DAY, unix_now};
 
 /// What an RA certificate is for (DESIGN.md §2: separate keys for separate jobs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,6 +79,14 @@ pub fn self_signed_ca_at(
 /// `subject_public_key_spki`: `CN=<subject_cn>`, cA=FALSE (critical), the key usage and EKU of
 /// `purpose`, subjectKeyIdentifier, authorityKeyIdentifier = the CA's subjectKeyIdentifier.
 /// Valid from now − 5 minutes; notAfter is capped at the CA's notAfter.
+///
+/// Also the RA renewal of `scepd ra renew` (new keys, new certificates; see
+/// [`crate::rollover`]). A subject CN that looks like a host name must fit the CA's
+/// nameConstraints. The CA's EKU constraint is *not* applied: the RA signing certificate needs
+/// the Certificate Request Agent EKU, which a clientAuth-only constraint does not list; SCEP
+/// clients check the RA certificate's signature on replies, and verifiers that intersect EKUs
+/// along the chain (Windows CryptoAPI) would see no usable EKU on it — list the Certificate
+/// Request Agent EKU in the constraint if such a verifier must accept the RA certificate.
 pub fn issue_ra_certificate(
     ca_signer: &dyn Signer,
     ca_cert_der: &[u8],
@@ -128,6 +128,14 @@ pub fn issue_ra_certificate_at(
         Ok(Some((_, v))) => extensions::read_subject_key_identifier(v)?,
         _ => return Err(CaError::Certificate("no subjectKeyIdentifier")),
     };
+    let subject_der = common_name(subject_cn)?;
+    CaConstraints::of(&ca)?.check(&Candidate {
+        subject_der: &subject_der,
+        dns_names: &[],
+        ip_addresses: &[],
+        emails: &[],
+        extended_key_usages: &[],
+    })?;
     let mut exts = vec![extensions::basic_constraints(false, None)?];
     match purpose {
         RaCertPurpose::Signing => {
@@ -148,7 +156,7 @@ pub fn issue_ra_certificate_at(
     CertificateDraft {
         serial: &serial,
         issuer_der: &ca.subject_der()?,
-        subject_der: &common_name(subject_cn)?,
+        subject_der: &subject_der,
         spki_der: subject_public_key_spki,
         not_before: now.saturating_sub(CLOCK_SKEW_SECS),
         not_after: now

@@ -39,6 +39,59 @@ pub enum CaError {
     /// Two templates share a name.
     #[error("template {0:?} is configured twice")]
     DuplicateTemplate(String),
+    /// The CA profile of a key ceremony or rollover is not usable (subject DN, constraint
+    /// name, key algorithm or size).
+    #[error("CA profile: {0}")]
+    Profile(String),
+    /// An existing CA certificate and key cannot be imported.
+    #[error("cannot import the CA: {0}")]
+    Import(#[from] ImportRejection),
+    /// Issuing would produce a certificate that the CA's own constraints (nameConstraints or
+    /// an EKU constraint, in its certificate or its chain) forbid, so verifiers would reject
+    /// it. Refused before signing; the client sees badRequest.
+    #[error("outside the CA's constraints: {0}")]
+    OutsideCaConstraints(String),
+    /// The next CA of a rollover cannot be made as asked.
+    #[error("rollover: {0}")]
+    Rollover(&'static str),
+}
+
+/// Why an existing CA certificate (with its key) is refused by `ca::import::check_ca`. Each
+/// reason says what to fix.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ImportRejection {
+    #[error("the certificate does not decode as an X.509 certificate (DER or PEM expected)")]
+    DoesNotDecode,
+    #[error("not a CA certificate: basicConstraints is missing or cA is FALSE (RFC 5280 §4.2.1.9)")]
+    NotCa,
+    #[error(
+        "the certificate's keyUsage does not include keyCertSign (RFC 5280 §4.2.1.3); it cannot \
+         sign certificates"
+    )]
+    NoKeyCertSign,
+    #[error(
+        "the key does not belong to the certificate: its public key differs from the \
+         certificate's subjectPublicKeyInfo"
+    )]
+    KeyMismatch,
+    #[error(
+        "the certificate has no subjectKeyIdentifier (RFC 5280 §4.2.1.2); issued certificates \
+         copy it into their authorityKeyIdentifier, so reissue the CA certificate with one"
+    )]
+    NoSubjectKeyIdentifier,
+    #[error("the certificate is not valid yet (notBefore {not_before}, Unix time)")]
+    NotYetValid { not_before: i64 },
+    #[error("the certificate has expired (notAfter {not_after}, Unix time)")]
+    Expired { not_after: i64 },
+    #[error("the certificate claims to be self-signed but its signature does not verify")]
+    BadSelfSignature,
+    #[error("chain certificate {index}: {reason}")]
+    Chain { index: usize, reason: &'static str },
+    #[error("the key is a {0} key, not a CA signing key")]
+    WrongRole(KeyRole),
+    #[error("nameConstraints: {0}")]
+    NameConstraints(&'static str),
 }
 
 /// Why a statement is rejected. Detail for the audit log; the client sees badRequest.

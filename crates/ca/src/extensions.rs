@@ -22,6 +22,7 @@ pub(crate) const BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unw
 pub(crate) const AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("2.5.29.35");
 pub(crate) const EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
+pub(crate) const NAME_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.30");
 
 fn extension<T: Encode>(
     oid: ObjectIdentifier,
@@ -110,7 +111,13 @@ pub(crate) fn key_identifier(spki_der: &[u8]) -> Result<Vec<u8>, der::Error> {
 }
 
 pub(crate) fn subject_key_identifier(spki_der: &[u8]) -> Result<Extension, der::Error> {
-    let ski = SubjectKeyIdentifier(OctetString::new(key_identifier(spki_der)?)?);
+    subject_key_identifier_value(&key_identifier(spki_der)?)
+}
+
+/// subjectKeyIdentifier with a given identifier: a cross certificate keeps the identifier the
+/// key already has, whatever method made it, so chains built by key identifier still link.
+pub(crate) fn subject_key_identifier_value(ski: &[u8]) -> Result<Extension, der::Error> {
+    let ski = SubjectKeyIdentifier(OctetString::new(ski)?);
     extension(SUBJECT_KEY_IDENTIFIER, false, &ski)
 }
 

@@ -9,14 +9,22 @@
 #![forbid(unsafe_code)]
 
 mod authority;
+mod constraints;
 pub mod dev;
 mod error;
 mod extensions;
+mod fingerprint;
+pub mod import;
+mod profile;
+pub mod rollover;
 mod serial;
 mod x509;
 
 pub use authority::{Ca, IssuedCertificate, VerifiedStatement};
-pub use error::{CaError, StatementRejection};
+pub use error::{CaError, ImportRejection, StatementRejection};
+pub use fingerprint::fingerprint_sha256;
+pub use profile::{CaProfile, MIN_CA_RSA_BITS, parse_dn};
+pub use rollover::ra_certificate_expiry;
 
 /// Certificate Request Agent EKU (enrollment agent, 1.3.6.1.4.1.311.20.2.1): an RA signing
 /// certificate must carry it.
@@ -24,6 +32,15 @@ pub const EKU_CERTIFICATE_REQUEST_AGENT: &str = policy::oid::EKU_CERTIFICATE_REQ
 
 /// How far back notBefore is set, for devices whose clocks run a little late.
 pub const CLOCK_SKEW_SECS: i64 = 5 * 60;
+
+pub(crate) const SECONDS_PER_DAY: i64 = 86_400;
+
+/// Key ceremonies run once, interactively: the system clock is the only sensible "now".
+pub(crate) fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
 
 #[cfg(test)]
 mod tests;

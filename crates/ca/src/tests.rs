@@ -875,3 +875,5 @@ fn a_thousand_issued_serials_are_unique() {
         assert!(seen.insert(issued.serial_hex));
     }
 }
+
+mod lifecycle;

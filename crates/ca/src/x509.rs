@@ -178,6 +178,44 @@ impl ParsedCertificate {
         }
     }
 
+    /// basicConstraints present with cA=TRUE.
+    pub(crate) fn is_ca(&self) -> bool {
+        match self.extension(policy::oid::EXT_BASIC_CONSTRAINTS) {
+            Ok(Some((_, v))) => {
+                x509_cert::ext::pkix::BasicConstraints::from_der(v).is_ok_and(|bc| bc.ca)
+            }
+            _ => false,
+        }
+    }
+
+    /// keyUsage present with keyCertSign (RFC 5280 §4.2.1.3: a CA certificate must have it).
+    pub(crate) fn can_sign_certificates(&self) -> bool {
+        match self.extension(policy::oid::EXT_KEY_USAGE) {
+            Ok(Some((_, v))) => crate::extensions::read_key_usage(v)
+                .is_ok_and(|bits| bits & policy::key_usage::KEY_CERT_SIGN != 0),
+            _ => false,
+        }
+    }
+
+    /// The subjectKeyIdentifier's key identifier.
+    pub(crate) fn subject_key_identifier(&self) -> Option<Vec<u8>> {
+        match self.extension(policy::oid::EXT_SUBJECT_KEY_IDENTIFIER) {
+            Ok(Some((_, v))) => crate::extensions::read_subject_key_identifier(v).ok(),
+            _ => None,
+        }
+    }
+
+    /// The raw extension `oid`, to carry it unchanged into a cross certificate.
+    pub(crate) fn raw_extension(&self, oid: &str) -> Option<Extension> {
+        self.cert
+            .tbs_certificate()
+            .extensions()
+            .into_iter()
+            .flatten()
+            .find(|e| e.extn_id.to_string() == oid)
+            .cloned()
+    }
+
     /// Verifies this certificate's signature with `issuer_spki_der` (SHA-1 refused).
     pub(crate) fn verify_signed_by(&self, issuer_spki_der: &[u8]) -> Result<(), keys::VerifyError> {
         let alg = SignatureAlgorithm::from_x509(&self.signature_algorithm_der)?;
