@@ -80,17 +80,17 @@ impl CaConstraints {
             Ok(None) => {}
             Ok(Some((_, v))) => {
                 let nc = NameConstraints::from_der(v)
-                    .map_err(|_| ImportRejection::NameConstraints("does not decode"))?;
+                    .map_err(|_| ImportRejection::Constraints("does not decode"))?;
                 out.permitted = subtrees(nc.permitted_subtrees.as_deref().unwrap_or_default())?;
                 out.excluded = subtrees(nc.excluded_subtrees.as_deref().unwrap_or_default())?;
             }
-            Err(_) => return Err(ImportRejection::NameConstraints("present twice")),
+            Err(_) => return Err(ImportRejection::Constraints("present twice")),
         }
         if let Ok(Some((_, v))) = cert.extension(policy::oid::EXT_EXTENDED_KEY_USAGE) {
-            out.eku =
-                Some(extensions::read_extended_key_usage(v).map_err(|_| {
-                    ImportRejection::NameConstraints("extKeyUsage does not decode")
-                })?);
+            out.eku = Some(
+                extensions::read_extended_key_usage(v)
+                    .map_err(|_| ImportRejection::Constraints("extKeyUsage does not decode"))?,
+            );
         }
         Ok(out)
     }
@@ -189,7 +189,7 @@ fn subtrees(list: &[GeneralSubtree]) -> Result<Subtrees, ImportRejection> {
         // RFC 5280: minimum MUST be zero and maximum absent in this profile; anything else is
         // a constraint we would evaluate differently from verifiers.
         if st.minimum != 0 || st.maximum.is_some() {
-            return Err(ImportRejection::NameConstraints(
+            return Err(ImportRejection::Constraints(
                 "a subtree with minimum/maximum (not allowed by RFC 5280)",
             ));
         }
@@ -198,7 +198,7 @@ fn subtrees(list: &[GeneralSubtree]) -> Result<Subtrees, ImportRejection> {
             GeneralName::IpAddress(o) => {
                 let b = o.as_bytes();
                 if b.len() != 8 && b.len() != 32 {
-                    return Err(ImportRejection::NameConstraints(
+                    return Err(ImportRejection::Constraints(
                         "an iPAddress subtree that is not address and mask",
                     ));
                 }
@@ -209,7 +209,7 @@ fn subtrees(list: &[GeneralSubtree]) -> Result<Subtrees, ImportRejection> {
                 n.iter_rdn()
                     .map(|r| r.to_der())
                     .collect::<Result<Vec<_>, _>>()
-                    .map_err(|_| ImportRejection::NameConstraints("directoryName"))?,
+                    .map_err(|_| ImportRejection::Constraints("directoryName"))?,
             ),
             // Forms this CA never writes cannot be violated by it.
             _ => {}

@@ -90,8 +90,10 @@ pub enum ImportRejection {
     Chain { index: usize, reason: &'static str },
     #[error("the key is a {0} key, not a CA signing key")]
     WrongRole(KeyRole),
-    #[error("nameConstraints: {0}")]
-    NameConstraints(&'static str),
+    /// The certificate's nameConstraints or extKeyUsage (its EKU constraint) cannot be read
+    /// or evaluated the way verifiers do.
+    #[error("CA constraints (nameConstraints / extKeyUsage): {0}")]
+    Constraints(&'static str),
 }
 
 /// Why a statement is rejected. Detail for the audit log; the client sees badRequest.

@@ -6,6 +6,12 @@
 //! checks its self-signature again and runs `policy::decide` again, so a compromised RA gets
 //! no more than the template gives (security-catalogue §3.F). Certificates are built from the
 //! [`policy::IssuanceProfile`] only; no requested extension is ever copied.
+//!
+//! Key custody around it: [`CaProfile`] describes a new CA certificate (subject DN, validity,
+//! pathLen 0, optional nameConstraints and EKU constraint, which [`Ca::issue`] then enforces
+//! before signing); [`import`] checks an existing CA certificate and key (and its chain);
+//! [`rollover`] makes the next CA (RFC 4210 §4.4) and tells when RA certificates expire;
+//! [`fingerprint_sha256`] is what devices and MDM profiles pin.
 #![forbid(unsafe_code)]
 
 mod authority;
