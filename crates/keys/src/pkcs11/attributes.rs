@@ -105,7 +105,11 @@ impl KeyAttributes {
                 )));
             }
             None => {
-                return Err(refused(label, "CKA_KEY_TYPE", "the token does not report it"));
+                return Err(refused(
+                    label,
+                    "CKA_KEY_TYPE",
+                    "the token does not report it",
+                ));
             }
         };
         Ok(out)
@@ -168,7 +172,9 @@ impl KeyAttributes {
 }
 
 fn refused(label: &str, attribute: &str, why: &str) -> KeyError {
-    KeyError::Backend(format!("PKCS#11 key \"{label}\" refused: {attribute} {why}"))
+    KeyError::Backend(format!(
+        "PKCS#11 key \"{label}\" refused: {attribute} {why}"
+    ))
 }
 
 fn role_refused(label: &str, role: KeyRole, attribute: &str, why: &str) -> KeyError {

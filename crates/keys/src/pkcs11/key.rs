@@ -145,7 +145,8 @@ impl Pkcs11Key {
             verify::verify_signature(&self.spki_der, alg, msg, &sig).map_err(|_| mismatch())
         } else {
             let secret = Zeroizing::new(random::bytes(32)?);
-            let ct = crate::encrypt_rsa_pkcs1v15(&self.spki_der, &secret).map_err(|_| mismatch())?;
+            let ct =
+                crate::encrypt_rsa_pkcs1v15(&self.spki_der, &secret).map_err(|_| mismatch())?;
             let pt = self.decrypt_rsa_pkcs1v15(&ct).map_err(|_| mismatch())?;
             if bool::from(pt.as_slice().ct_eq(secret.as_slice())) {
                 Ok(())
@@ -200,8 +201,8 @@ impl Signer for Pkcs11Key {
         let digest = alg.digest().digest(msg);
         match self.kind {
             PublicKeyKind::Rsa { .. } => {
-                let prefix = digest_info_prefix(alg.digest())
-                    .ok_or(KeyError::UnsupportedAlgorithm(alg))?;
+                let prefix =
+                    digest_info_prefix(alg.digest()).ok_or(KeyError::UnsupportedAlgorithm(alg))?;
                 let mut data = Vec::with_capacity(prefix.len() + digest.len());
                 data.extend_from_slice(prefix);
                 data.extend_from_slice(&digest);
@@ -214,7 +215,11 @@ impl Signer for Pkcs11Key {
                     .token
                     .run(|s| s.sign(&Mechanism::Ecdsa, self.handle, &digest))?
                     .map_err(|e| self.sign_error(e))?;
-                let field = if self.kind == PublicKeyKind::EcP384 { 48 } else { 32 };
+                let field = if self.kind == PublicKeyKind::EcP384 {
+                    48
+                } else {
+                    32
+                };
                 ecdsa_raw_to_der(&raw, field)
             }
         }

@@ -18,9 +18,9 @@ static MODULES: OnceLock<Mutex<HashMap<PathBuf, Pkcs11>>> = OnceLock::new();
 
 /// The initialised context for the module at `path`.
 pub(super) fn context(path: &Path) -> Result<Pkcs11, KeyError> {
-    let canonical = path.canonicalize().map_err(|e| {
-        KeyError::Backend(format!("PKCS#11 module {}: {e}", path.display()))
-    })?;
+    let canonical = path
+        .canonicalize()
+        .map_err(|e| KeyError::Backend(format!("PKCS#11 module {}: {e}", path.display())))?;
     let modules = MODULES.get_or_init(|| Mutex::new(HashMap::new()));
     let mut modules = modules
         .lock()
@@ -29,7 +29,10 @@ pub(super) fn context(path: &Path) -> Result<Pkcs11, KeyError> {
         return Ok(ctx.clone());
     }
     let ctx = Pkcs11::new(&canonical).map_err(|e| {
-        KeyError::Backend(format!("PKCS#11 module {}: cannot load: {e}", path.display()))
+        KeyError::Backend(format!(
+            "PKCS#11 module {}: cannot load: {e}",
+            path.display()
+        ))
     })?;
     // OS locking: sessions are used from several threads (one at a time each).
     match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {

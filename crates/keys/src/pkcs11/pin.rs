@@ -31,7 +31,16 @@ mod tests {
 
     #[test]
     fn refuses_vendor_and_tutorial_defaults() {
-        for pin in ["1234", "123456", "0000", "password", "0001password", "", "  ", "1234\n"] {
+        for pin in [
+            "1234",
+            "123456",
+            "0000",
+            "password",
+            "0001password",
+            "",
+            "  ",
+            "1234\n",
+        ] {
             assert!(is_default_pin(pin), "{pin:?}");
         }
         assert!(is_default_pin("PASSWORD"));

@@ -19,7 +19,7 @@ use super::key::Pkcs11Key;
 use super::pool::Pool;
 use super::{module, pin};
 use crate::verify::{self, PublicKeyKind, RSA_MAX_BITS, RSA_MIN_BITS};
-use crate::{KeyError, KeyRole, oids, random};
+use crate::{KeyError, KeyRole, Signer, oids, random};
 
 /// A named curve the token can generate a key on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -54,6 +54,8 @@ pub struct Pkcs11Token {
     pool: Pool,
     /// Keeps the application's login alive while the pool opens and closes sessions.
     login: Mutex<Session>,
+    /// Public keys loaded so far, with their role and label: one key, one job.
+    loaded: Mutex<Vec<(Vec<u8>, KeyRole, String)>>,
 }
 
 impl fmt::Debug for Pkcs11Token {
@@ -118,6 +120,7 @@ impl Pkcs11Token {
             ctx,
             slot,
             login: Mutex::new(session),
+            loaded: Mutex::new(Vec::new()),
         }))
     }
 
@@ -129,6 +132,9 @@ impl Pkcs11Token {
     /// Find the private key labelled `label` (exactly one), check it may serve `role`, build
     /// its public key, and prove the pair works (a sign-and-verify or encrypt-and-decrypt round
     /// trip), so a public key object that belongs to another key is caught at start.
+    ///
+    /// A key pair already loaded from this token for another role is refused (one key, one
+    /// job), whatever label it is found under.
     ///
     /// Refused, with an error naming the label and the attribute: `CKA_SENSITIVE=false`,
     /// `CKA_EXTRACTABLE=true`, `CKA_PRIVATE=false`, no `CKA_SIGN` for a signing role, no
@@ -162,7 +168,9 @@ impl Pkcs11Token {
                 }
             };
             let raw = {
-                let r = lease.session()?.get_attributes(handle, PRIVATE_KEY_ATTRIBUTES);
+                let r = lease
+                    .session()?
+                    .get_attributes(handle, PRIVATE_KEY_ATTRIBUTES);
                 lease.check(r).map_err(|e| fail("C_GetAttributeValue", e))?
             };
             let attrs = KeyAttributes::from_attributes(label, &raw)?;
@@ -179,6 +187,7 @@ impl Pkcs11Token {
         }
         let key = Pkcs11Key::new(Arc::clone(self), role, label, handle, kind, spki, attrs);
         key.self_test()?;
+        self.claim(role, label, Signer::public_key_spki_der(&key))?;
         Ok(key)
     }
 
@@ -348,6 +357,27 @@ impl Pkcs11Token {
             let curve = attributes::ec_curve(bytes(AttributeType::EcParams)?)?;
             attributes::ec_spki(curve, bytes(AttributeType::EcPoint)?)
         }
+    }
+
+    /// Record that the key with public key `spki` serves `role`; refuse it if it was loaded
+    /// for another role before (two labels, or two objects, for the same key pair included).
+    fn claim(&self, role: KeyRole, label: &str, spki: &[u8]) -> Result<(), KeyError> {
+        let mut loaded = self
+            .loaded
+            .lock()
+            .map_err(|_| KeyError::Backend("PKCS#11 key registry poisoned".into()))?;
+        if let Some((_, other, other_label)) =
+            loaded.iter().find(|(k, r, _)| k == spki && *r != role)
+        {
+            return Err(KeyError::Backend(format!(
+                "PKCS#11 key \"{label}\" for the {role} role is the same key pair as \"{other_label}\" \
+                 already loaded for the {other} role: one key, one job"
+            )));
+        }
+        if !loaded.iter().any(|(k, r, _)| k == spki && *r == role) {
+            loaded.push((spki.to_vec(), role, label.to_owned()));
+        }
+        Ok(())
     }
 
     /// Run `op` on a pooled session.
