@@ -217,6 +217,65 @@ pub fn prepare_request(params: RequestParams) -> Result<UnsignedRequest, CodecEr
     )
 }
 
+/// Inputs of a GetNextCACert reply (RFC 8894 §3.5.2, §4.7.1): a SignedData carrying the next
+/// CA certificate and, if applicable, the next RA certificates, signed by the current RA (or
+/// CA) key so that a client can check it with what it already trusts.
+///
+/// ```text
+/// SignedData {                                        -- RFC 5652 §5.1
+///     encapContentInfo { id-data,
+///         eContent = DER ContentInfo(degenerate certs-only SignedData { certificates }) },
+///     certificates = { signer_certificate },
+///     signerInfos  = { sid = issuerAndSerial(signer_certificate),
+///                      signedAttrs = { contentType id-data, messageDigest(eContent) } } }
+/// ```
+///
+/// The next certificates travel *inside* the signed content (as jscep reads them and xipki
+/// sends them): in the outer `certificates` field they would not be covered by the signature,
+/// and anyone on the path could swap the next CA certificate under a valid signature.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SignedCertsParams {
+    /// The next certificates (DER), at most [`crate::MAX_CERTIFICATES`].
+    pub certificates: Vec<Vec<u8>>,
+    /// Digest for messageDigest and digestAlgorithms.
+    pub digest: DigestAlgorithm,
+    /// DER `AlgorithmIdentifier` of the signature the caller will make.
+    pub signature_algorithm_der: Vec<u8>,
+    /// The current signing certificate (DER): its issuer and serial become the `sid`; it is
+    /// carried in the outer `certificates`, outside the signed content.
+    pub signer_certificate: Vec<u8>,
+}
+
+/// Phase one of a GetNextCACert reply: sign
+/// [`UnsignedPkiMessage::signed_attributes_der`], then [`UnsignedPkiMessage::finish`].
+/// Only contentType and messageDigest are signed: this is not a pkiMessage, it has no
+/// transactionID or nonces.
+pub fn prepare_signed_certs(params: SignedCertsParams) -> Result<UnsignedPkiMessage, CodecError> {
+    if params.certificates.len() > crate::MAX_CERTIFICATES {
+        return Err(CodecError::InvalidParameter("too many certificates"));
+    }
+    // Checks each certificate and refuses an empty list.
+    let content = crate::build_certs_only(&params.certificates)?;
+    read_algorithm(ber::read_single(&params.signature_algorithm_der)?)?;
+    let signer = parse_certificate_lenient(&params.signer_certificate)?;
+    let sid = signer.issuer_and_serial().to_der()?;
+    let attributes = vec![
+        attribute(&oids::ID_CONTENT_TYPE, &encode_oid(&oids::ID_DATA)),
+        attribute(
+            &oids::ID_MESSAGE_DIGEST,
+            &ber::encode_tlv(ber::TAG_OCTET_STRING, &params.digest.digest(&content)),
+        ),
+    ];
+    Ok(UnsignedPkiMessage {
+        signed_attributes: ber::encode_set_of(ber::TAG_SET, attributes),
+        digest_algorithm: params.digest.algorithm_identifier_der(),
+        signature_algorithm: params.signature_algorithm_der,
+        sid,
+        certificates: vec![params.signer_certificate],
+        content: Some(content),
+    })
+}
+
 struct Common<'p> {
     transaction_id: &'p str,
     sender_nonce: &'p [u8],

@@ -18,10 +18,12 @@
 //! - [`parse_certificate_lenient`] — a signer certificate beyond RFC 5280 (33-octet serials).
 //!
 //! # Parsing (client side)
-//! [`parse_cert_rep`] (messageType "3"), [`parse_certs_only`] (GetCACert, SUCCESS payload).
+//! [`parse_cert_rep`] (messageType "3"), [`parse_certs_only`] (GetCACert, SUCCESS payload),
+//! [`parse_signed_certs`] (GetNextCACert).
 //!
 //! # Building (DER)
-//! [`prepare_cert_rep`] / [`prepare_request`] return an [`UnsignedPkiMessage`]: sign
+//! [`prepare_cert_rep`] / [`prepare_request`] / [`prepare_signed_certs`] (GetNextCACert)
+//! return an [`UnsignedPkiMessage`]: sign
 //! [`UnsignedPkiMessage::signed_attributes_der`] with the caller's key, then
 //! [`UnsignedPkiMessage::finish`]. Also [`build_envelope`], [`build_certs_only`],
 //! [`build_message_data`] and [`ca_caps`].
@@ -51,6 +53,7 @@ mod message_data;
 mod message_type;
 pub mod oids;
 mod pki_message;
+mod signed_certs;
 mod signed_data;
 mod status;
 
@@ -61,8 +64,8 @@ mod tests;
 
 pub use algorithms::{ContentCipher, DigestAlgorithm, KeyEncryption};
 pub use build::{
-    CertRepParams, RequestParams, UnsignedCertRep, UnsignedPkiMessage, UnsignedRequest,
-    prepare_cert_rep, prepare_request,
+    CertRepParams, RequestParams, SignedCertsParams, UnsignedCertRep, UnsignedPkiMessage,
+    UnsignedRequest, prepare_cert_rep, prepare_request, prepare_signed_certs,
 };
 pub use caps::{Capability, ca_caps};
 pub use certificate::{CertExtension, LenientCertificate, parse_certificate_lenient};
@@ -77,5 +80,6 @@ pub use message_type::{MessageType, MessageTypeField};
 pub use pki_message::{
     MAX_NONCE_LEN, PkiMessage, SignerInfo, parse_cert_rep, parse_pki_message, validate_nonce,
 };
+pub use signed_certs::{SignedCerts, parse_signed_certs};
 pub use signed_data::{MAX_CERTIFICATES, MAX_INPUT_LEN, build_certs_only, parse_certs_only};
 pub use status::{FailInfo, PkiStatus};
