@@ -15,6 +15,7 @@ pub struct Config {
     pub scep: ScepSection,
     pub database: DatabaseSection,
     pub keys: KeysSection,
+    pub pkcs11: Pkcs11Section,
     pub challenges: ChallengeSection,
     pub crypto: CryptoSection,
 }
@@ -41,11 +42,27 @@ pub struct DatabaseSection {
     pub url: String,
 }
 
+/// Where the three private keys live.
+#[derive(Debug, Clone, Copy, Deserialize, Default, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum KeyBackend {
+    /// PKCS#8 files: encrypted with a passphrase, or (embedded dev default only) in clear.
+    #[default]
+    Software,
+    /// A PKCS#11 token (an HSM); the keys never leave it.
+    Pkcs11,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeysSection {
+    pub backend: KeyBackend,
+    /// File holding the passphrase of encrypted key files (else `SCEPD_KEY_PASSPHRASE`).
+    pub passphrase_file: Option<PathBuf>,
     pub ca_key: PathBuf,
     pub ca_certificate: PathBuf,
+    /// Issuers above an imported CA (PEM bundle, nearest first), served by GetCACert.
+    pub ca_chain: Option<PathBuf>,
     pub ra_signing_key: PathBuf,
     pub ra_signing_certificate: PathBuf,
     pub ra_encryption_key: PathBuf,
@@ -55,12 +72,41 @@ pub struct KeysSection {
 impl Default for KeysSection {
     fn default() -> Self {
         Self {
+            backend: KeyBackend::Software,
+            passphrase_file: None,
             ca_key: "keys/ca-signing.key".into(),
             ca_certificate: "certs/ca.pem".into(),
+            ca_chain: None,
             ra_signing_key: "keys/ra-signing.key".into(),
             ra_signing_certificate: "certs/ra-signing.pem".into(),
             ra_encryption_key: "keys/ra-encryption.key".into(),
             ra_encryption_certificate: "certs/ra-encryption.pem".into(),
+        }
+    }
+}
+
+/// The PKCS#11 token holding the keys when `keys.backend = "pkcs11"`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Pkcs11Section {
+    pub module: PathBuf,
+    pub token_label: String,
+    /// File holding the user PIN (else `SCEPD_PKCS11_PIN`); never on the command line.
+    pub pin_file: Option<PathBuf>,
+    pub ca_key_label: String,
+    pub ra_signing_key_label: String,
+    pub ra_encryption_key_label: String,
+}
+
+impl Default for Pkcs11Section {
+    fn default() -> Self {
+        Self {
+            module: "/usr/lib/softhsm/libsofthsm2.so".into(),
+            token_label: "scepd".into(),
+            pin_file: None,
+            ca_key_label: "scepd-ca-signing".into(),
+            ra_signing_key_label: "scepd-ra-signing".into(),
+            ra_encryption_key_label: "scepd-ra-encryption".into(),
         }
     }
 }
@@ -172,14 +218,30 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 # url = ""
 
 [keys]
-# Key files are PKCS#8, mode 0600; scepd refuses to start if group or others can read one.
+# "software": PKCS#8 files, mode 0600 (refused otherwise), encrypted with a passphrase read
+# from passphrase_file or the SCEPD_KEY_PASSPHRASE environment variable. Unencrypted files
+# are accepted only as the embedded development default, with a warning at every start.
+# "pkcs11": the keys live in the token of the [pkcs11] section and never leave it.
+# backend = "software"
+# passphrase_file = "/etc/scepd/key-passphrase"
 # Paths are relative to the data directory. Three keys, three jobs: no key does two.
 # ca_key = "keys/ca-signing.key"
 # ca_certificate = "certs/ca.pem"
+# ca_chain = "certs/ca-chain.pem"                       # only for a CA imported under an existing PKI
 # ra_signing_key = "keys/ra-signing.key"                # enrollment agent (Certificate Request Agent EKU)
 # ra_signing_certificate = "certs/ra-signing.pem"
 # ra_encryption_key = "keys/ra-encryption.key"          # CEP encryption: decrypts SCEP envelopes
 # ra_encryption_certificate = "certs/ra-encryption.pem"
+
+[pkcs11]
+# Used when keys.backend = "pkcs11". The PIN comes from pin_file or SCEPD_PKCS11_PIN, never
+# from the command line. Keys must be CKA_SENSITIVE and not CKA_EXTRACTABLE.
+# module = "/usr/lib/softhsm/libsofthsm2.so"
+# token_label = "scepd"
+# pin_file = "/etc/scepd/pkcs11-pin"
+# ca_key_label = "scepd-ca-signing"
+# ra_signing_key_label = "scepd-ra-signing"
+# ra_encryption_key_label = "scepd-ra-encryption"
 
 [challenges]
 # One-time challenge passwords: lifetime when `scepd challenge issue --ttl` is not given,
@@ -212,6 +274,15 @@ mod tests {
         for key in [
             "listen",
             "url",
+            "backend",
+            "passphrase_file",
+            "module",
+            "token_label",
+            "pin_file",
+            "ca_key_label",
+            "ca_chain",
+            "ra_signing_key_label",
+            "ra_encryption_key_label",
             "ca_key",
             "ca_certificate",
             "ra_signing_key",

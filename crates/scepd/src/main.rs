@@ -10,6 +10,7 @@ mod http;
 mod in_process_ca;
 mod init;
 mod io_context;
+mod keystore;
 mod pem;
 mod query;
 mod serve;
@@ -43,19 +44,63 @@ enum LogFormat {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Create a data directory: scepd.toml, SQLite database, CA and RA keys and certificates.
+    /// The key ceremony: make (or import) the CA and the RA keys and certificates, write
+    /// scepd.toml and the database, and print the SHA-256 fingerprints to pin.
+    ///
+    /// Keys are encrypted with a passphrase (--passphrase-file or SCEPD_KEY_PASSPHRASE) or
+    /// made inside an HSM (--hsm-module, --hsm-token, PIN from --hsm-pin-file or
+    /// SCEPD_PKCS11_PIN); with neither, they are written unencrypted as the development
+    /// default, and scepd says so at every start.
     Init {
         #[arg(long, env = "SCEPD_DATA_DIR")]
         data_dir: PathBuf,
-        /// Common name of the development CA.
-        #[arg(long, default_value = "scepd development CA")]
-        ca_name: String,
+        /// Subject of a new CA, e.g. "CN=Example SCEP CA,O=Example".
+        #[arg(long, default_value = "CN=scepd development CA")]
+        ca_subject: String,
+        /// Key of a new CA.
+        #[arg(long, value_enum, default_value = "rsa-3072")]
+        ca_key: init::CaKeyType,
         /// CA certificate lifetime in days.
         #[arg(long, default_value_t = 3650)]
         ca_validity_days: u32,
-        /// RSA modulus size of the CA key: 2048, 3072 or 4096.
-        #[arg(long, default_value_t = 3072)]
-        ca_rsa_bits: usize,
+        /// Name constraint of a new CA: only names in this DNS domain (repeatable).
+        #[arg(long = "ca-permit-dns")]
+        ca_permitted_dns: Vec<String>,
+        /// EKU constraint in a new CA certificate: clientAuth (devices) and Certificate
+        /// Request Agent (the RA) only.
+        #[arg(long)]
+        ca_eku_constraint: bool,
+        /// RA certificate lifetime in days.
+        #[arg(long, default_value_t = 730)]
+        ra_validity_days: u32,
+        /// File with the passphrase that encrypts the key files (mode 0600).
+        #[arg(long)]
+        passphrase_file: Option<PathBuf>,
+        /// PKCS#11 module of the HSM holding the keys.
+        #[arg(long, requires = "hsm_token")]
+        hsm_module: Option<PathBuf>,
+        /// Label of the token in the HSM.
+        #[arg(long, requires = "hsm_module")]
+        hsm_token: Option<String>,
+        /// File with the token's user PIN (mode 0600); else SCEPD_PKCS11_PIN.
+        #[arg(long, requires = "hsm_module")]
+        hsm_pin_file: Option<PathBuf>,
+        /// Import an existing CA certificate (PEM or DER) instead of making a CA.
+        #[arg(long, conflicts_with_all = ["ca_permitted_dns", "ca_eku_constraint"])]
+        import_ca_cert: Option<PathBuf>,
+        /// The imported CA's key file (PKCS#8).
+        #[arg(
+            long,
+            requires = "import_ca_cert",
+            conflicts_with = "import_ca_key_label"
+        )]
+        import_ca_key: Option<PathBuf>,
+        /// The imported CA's key label in the HSM.
+        #[arg(long, requires = "import_ca_cert")]
+        import_ca_key_label: Option<String>,
+        /// The issuers above the imported CA, PEM bundle, nearest first.
+        #[arg(long, requires = "import_ca_cert")]
+        import_ca_chain: Option<PathBuf>,
     },
     /// Serve SCEP. An empty or missing data directory is initialised first.
     Serve {
@@ -135,22 +180,85 @@ fn main() -> ExitCode {
     }
 }
 
+/// The SHA-256 fingerprints devices and MDMs pin (never MD5, unlike NDES's policy module).
+fn print_fingerprints(report: &init::InitReport) {
+    println!("SHA-256 fingerprints to pin:");
+    for (what, fingerprint, subject) in &report.fingerprints {
+        println!("  {what:<14} {fingerprint}  {subject}");
+    }
+}
+
 async fn run(command: Command) -> Result<(), String> {
     match command {
         Command::Init {
             data_dir,
-            ca_name,
+            ca_subject,
+            ca_key,
             ca_validity_days,
-            ca_rsa_bits,
+            ca_permitted_dns,
+            ca_eku_constraint,
+            ra_validity_days,
+            passphrase_file,
+            hsm_module,
+            hsm_token,
+            hsm_pin_file,
+            import_ca_cert,
+            import_ca_key,
+            import_ca_key_label,
+            import_ca_chain,
         } => {
-            let options = init::InitOptions {
-                ca_common_name: ca_name,
-                ca_validity_days,
-                ca_rsa_bits,
-                ..init::InitOptions::default()
+            let protection = match (hsm_module, hsm_token) {
+                (Some(module), Some(token)) => init::KeyProtection::Hsm {
+                    module,
+                    token,
+                    pin_file: hsm_pin_file,
+                },
+                _ if passphrase_file.is_some()
+                    || std::env::var_os(keystore::PASSPHRASE_ENV).is_some() =>
+                {
+                    init::KeyProtection::Passphrase {
+                        file: passphrase_file,
+                    }
+                }
+                _ => init::KeyProtection::Unencrypted,
             };
-            init::run(&data_dir, &options).await?;
+            let ca = match import_ca_cert {
+                Some(certificate) => init::CaSource::Import {
+                    certificate,
+                    key: match (import_ca_key, import_ca_key_label) {
+                        (Some(file), None) => init::ImportedKey::File(file),
+                        (None, Some(label)) => init::ImportedKey::Label(label),
+                        _ => {
+                            return Err("--import-ca-cert needs --import-ca-key FILE or --import-ca-key-label LABEL".into());
+                        }
+                    },
+                    chain: import_ca_chain,
+                },
+                None => init::CaSource::Generate {
+                    subject: ca_subject,
+                    key: ca_key,
+                    validity_days: ca_validity_days,
+                    permitted_dns: ca_permitted_dns,
+                    eku_constraint: ca_eku_constraint,
+                },
+            };
+            let unencrypted = matches!(protection, init::KeyProtection::Unencrypted);
+            let report = init::run(
+                &data_dir,
+                &init::InitOptions {
+                    ca,
+                    protection,
+                    ra_validity_days,
+                },
+            )
+            .await?;
             println!("initialised {}", data_dir.display());
+            print_fingerprints(&report);
+            if unencrypted {
+                eprintln!(
+                    "scepd: the keys are UNENCRYPTED (development default); use --passphrase-file or an HSM for production"
+                );
+            }
             Ok(())
         }
         Command::Serve {
@@ -168,7 +276,8 @@ async fn run(command: Command) -> Result<(), String> {
                     "scepd: {} is empty: creating the embedded default (development CA, RA certificates, SQLite)",
                     data_dir.display()
                 );
-                init::run(&data_dir, &init::InitOptions::default()).await?;
+                let report = init::run(&data_dir, &init::InitOptions::default()).await?;
+                print_fingerprints(&report);
             }
             serve::run(&data_dir, scep_listen).await
         }

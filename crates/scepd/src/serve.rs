@@ -4,13 +4,12 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use keys::KeyRole;
-use keys::software::SoftwareKey;
 use scep::Capability;
 
 use crate::config::Config;
 use crate::http::{self, ScepService};
 use crate::in_process_ca::InProcessCa;
+use crate::keystore::{self, RoleCertificates};
 use crate::pem;
 
 /// The capabilities we advertise (catalogue D1): nothing weaker than AES and SHA-256, even
@@ -27,25 +26,25 @@ pub const CAPABILITIES: &[Capability] = &[
 pub struct Loaded {
     pub config: Config,
     pub service: Arc<ScepService>,
+    /// The embedded development default keeps its keys unencrypted; say so at every start.
+    pub unencrypted_keys: bool,
 }
 
 /// Builds the whole service from a data directory.
 pub async fn load(dir: &Path) -> Result<Loaded, String> {
     let config = Config::load(dir).map_err(|e| e.to_string())?;
-    let at = |p: &Path| dir.join(p);
-    let keys_cfg = &config.keys;
-    let load_key = |role: KeyRole, path: &Path| {
-        SoftwareKey::load(role, at(path)).map_err(|e| format!("{}: {e}", at(path).display()))
+    let certificates = RoleCertificates::read(dir, &config)?;
+    let role_keys = keystore::load(dir, &config, &certificates)?;
+    let RoleCertificates {
+        ca: ca_certificate,
+        ra_signing: signing_certificate,
+        ra_encryption: encryption_certificate,
+    } = certificates;
+    let unencrypted_keys = role_keys.unencrypted_software_keys;
+    let chain = match &config.keys.ca_chain {
+        Some(path) => pem::read_certificates(&dir.join(path))?,
+        None => Vec::new(),
     };
-    let ca_key = Arc::new(load_key(KeyRole::CaSigning, &keys_cfg.ca_key)?);
-    let ra_signing_key = Arc::new(load_key(KeyRole::RaSigning, &keys_cfg.ra_signing_key)?);
-    let ra_decryption_key = Arc::new(load_key(
-        KeyRole::RaDecryption,
-        &keys_cfg.ra_encryption_key,
-    )?);
-    let ca_certificate = pem::read_certificate(&at(&keys_cfg.ca_certificate))?;
-    let signing_certificate = pem::read_certificate(&at(&keys_cfg.ra_signing_certificate))?;
-    let encryption_certificate = pem::read_certificate(&at(&keys_cfg.ra_encryption_certificate))?;
 
     let store = store::Store::open(&config.database_url(dir))
         .await
@@ -55,17 +54,19 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         insecure_single_des: config.crypto.insecure_single_des,
     };
     let ca = ca::Ca::new(
-        ca_key,
+        role_keys.ca,
         ca_certificate.clone(),
         vec![policy::Template::device()],
         vec![signing_certificate.clone()],
     )
     .map_err(|e| format!("CA: {e}"))?
-    .with_legacy_sha1_csr_signatures(crypto.allows_legacy());
+    .with_legacy_sha1_csr_signatures(crypto.allows_legacy())
+    .with_chain(chain.clone())
+    .map_err(|e| format!("CA chain: {e}"))?;
     let identity = ra::RaIdentity {
-        signer: ra_signing_key,
+        signer: role_keys.ra_signing,
         signing_certificate: signing_certificate.clone(),
-        decrypter: ra_decryption_key,
+        decrypter: role_keys.ra_decryption,
         encryption_certificate: encryption_certificate.clone(),
         ca_certificate: ca_certificate.clone(),
     };
@@ -75,15 +76,20 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     };
     let ra = ra::Ra::new(ra_config, identity, store, Arc::new(InProcessCa { ca }))
         .map_err(|e| format!("RA: {e}"))?;
+    let mut bundle = vec![signing_certificate, encryption_certificate, ca_certificate];
+    bundle.extend(chain);
     let ca_cert_bundle =
-        scep::build_certs_only(&[signing_certificate, encryption_certificate, ca_certificate])
-            .map_err(|e| format!("GetCACert bundle: {e}"))?;
+        scep::build_certs_only(&bundle).map_err(|e| format!("GetCACert bundle: {e}"))?;
     let service = Arc::new(ScepService {
         ra,
         ca_caps: scep::ca_caps(CAPABILITIES),
         ca_cert_bundle,
     });
-    Ok(Loaded { config, service })
+    Ok(Loaded {
+        config,
+        service,
+        unencrypted_keys,
+    })
 }
 
 /// Serves until SIGINT/SIGTERM.
@@ -91,6 +97,11 @@ pub async fn run(dir: &Path, scep_listen: Option<SocketAddr>) -> Result<(), Stri
     let loaded = load(dir).await?;
     for warning in loaded.config.insecure_settings() {
         tracing::warn!(setting = warning, "INSECURE setting enabled");
+    }
+    if loaded.unencrypted_keys {
+        tracing::warn!(
+            "software keys are stored UNENCRYPTED (embedded development default): use encrypted keys (scepd init --passphrase-file) or an HSM in production"
+        );
     }
     let addr = scep_listen.unwrap_or(loaded.config.scep.listen);
     let listener = tokio::net::TcpListener::bind(addr)

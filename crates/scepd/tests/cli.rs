@@ -26,7 +26,7 @@ fn text(out: &Output) -> String {
 
 fn init(dir: &Path) {
     let out = Command::new(SCEPD)
-        .args(["init", "--ca-rsa-bits", "2048", "--data-dir"])
+        .args(["init", "--data-dir"])
         .arg(dir)
         .output()
         .unwrap();
@@ -221,5 +221,86 @@ fn serve_refuses_an_unknown_setting_naming_the_file_and_key() {
     assert!(
         report.contains("scepd.toml") && report.contains("legacy_crypt"),
         "{report}"
+    );
+}
+
+/// `serve` on `dir` must fail and say all of `expected`.
+fn assert_serve_refuses(dir: &Path, expected: &[&str]) {
+    let out = scepd(&["serve", "--scep-listen", "127.0.0.1:0"], dir);
+    assert!(!out.status.success(), "serve started");
+    let report = text(&out);
+    for e in expected {
+        assert!(report.contains(e), "{e:?} missing from: {report}");
+    }
+}
+
+fn set_config(dir: &Path, from: &str, to: &str) {
+    let config = dir.join("scepd.toml");
+    let toml = std::fs::read_to_string(&config).unwrap();
+    assert!(toml.contains(from), "{from} not in scepd.toml");
+    std::fs::write(&config, toml.replacen(from, to, 1)).unwrap();
+}
+
+#[test]
+fn two_roles_on_one_key_are_refused_naming_both_roles() {
+    // The same file for two roles.
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    set_config(
+        dir.path(),
+        "# ra_encryption_key = \"keys/ra-encryption.key\"",
+        "ra_encryption_key = \"keys/ra-signing.key\"",
+    );
+    assert_serve_refuses(
+        dir.path(),
+        &["RA signing", "RA encryption", "may not share a key"],
+    );
+
+    // The same key under two file names.
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    let keys = dir.path().join("keys");
+    std::fs::remove_file(keys.join("ca-signing.key")).unwrap();
+    std::fs::copy(keys.join("ra-signing.key"), keys.join("ca-signing.key")).unwrap();
+    std::fs::set_permissions(
+        keys.join("ca-signing.key"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    assert_serve_refuses(
+        dir.path(),
+        &["CA signing", "RA signing", "use the same key"],
+    );
+}
+
+#[test]
+fn a_certificate_that_does_not_fit_its_role_is_refused() {
+    // The RA signing certificate swapped for the encryption one: wrong key for the role.
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    set_config(
+        dir.path(),
+        "# ra_signing_certificate = \"certs/ra-signing.pem\"",
+        "ra_signing_certificate = \"certs/ra-encryption.pem\"",
+    );
+    assert_serve_refuses(dir.path(), &["RA signing", "does not certify"]);
+
+    // The CA certificate given as the RA encryption certificate, with the CA key behind it:
+    // refused as the CA key doing a second job.
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    set_config(
+        dir.path(),
+        "# ra_encryption_certificate = \"certs/ra-encryption.pem\"",
+        "ra_encryption_certificate = \"certs/ca.pem\"",
+    );
+    set_config(
+        dir.path(),
+        "# ra_encryption_key = \"keys/ra-encryption.key\"",
+        "ra_encryption_key = \"keys/ca-signing.key\"",
+    );
+    assert_serve_refuses(
+        dir.path(),
+        &["CA signing", "RA encryption", "may not share a key"],
     );
 }

@@ -26,7 +26,6 @@ impl Server {
         let status = Command::new(SCEPD)
             .args(["init", "--data-dir"])
             .arg(&data)
-            .args(["--ca-rsa-bits", "2048"])
             .stdout(Stdio::null())
             .status()
             .unwrap();
@@ -59,14 +58,20 @@ impl Server {
                 let _ = tx.send(line);
             }
         });
-        let line = match rx.recv_timeout(Duration::from_secs(120)) {
-            Ok(line) => line,
-            Err(_) => {
-                let _ = child.kill();
-                panic!(
-                    "scepd did not report where it listens; stderr:\n{}",
-                    std::fs::read_to_string(&stderr_log).unwrap_or_default()
-                );
+        // `serve` may print the ceremony's fingerprints first; the listening line says where.
+        let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        let line = loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.starts_with("scepd listening") => break line,
+                Ok(_) => continue,
+                Err(_) => {
+                    let _ = child.kill();
+                    panic!(
+                        "scepd did not report where it listens; stderr:\n{}",
+                        std::fs::read_to_string(&stderr_log).unwrap_or_default()
+                    );
+                }
             }
         };
         let addr = line
