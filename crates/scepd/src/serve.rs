@@ -69,6 +69,8 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         decrypter: role_keys.ra_decryption,
         encryption_certificate: encryption_certificate.clone(),
         ca_certificate: ca_certificate.clone(),
+        previous_encryption: Vec::new(),
+        previous_ca_certificates: Vec::new(),
     };
     let ra_config = ra::RaConfig {
         crypto,

@@ -13,6 +13,7 @@ pub const SCEPD: &str = env!("CARGO_BIN_EXE_scepd");
 /// A running `scepd serve`, killed when dropped.
 pub struct Server {
     pub dir: tempfile::TempDir,
+    data: PathBuf,
     pub addr: SocketAddr,
     child: Child,
     stderr_log: PathBuf,
@@ -41,11 +42,17 @@ impl Server {
 
     /// Starts `scepd serve` on a data directory that may not exist yet (the embedded default).
     pub fn serve(dir: tempfile::TempDir, data: PathBuf) -> Server {
+        Self::serve_with_env(dir, data, &[])
+    }
+
+    /// `serve` with extra environment (a SoftHSM configuration, a key passphrase).
+    pub fn serve_with_env(dir: tempfile::TempDir, data: PathBuf, env: &[(&str, &str)]) -> Server {
         let stderr_log = dir.path().join("scepd.stderr");
         let mut child = Command::new(SCEPD)
             .args(["serve", "--data-dir"])
             .arg(&data)
             .args(["--scep-listen", "127.0.0.1:0"])
+            .envs(env.iter().copied())
             .env("SCEPD_LOG", "info,sqlx=warn")
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_log).unwrap())
@@ -82,6 +89,7 @@ impl Server {
             .unwrap_or_else(|| panic!("unexpected first line: {line}"));
         Server {
             dir,
+            data,
             addr,
             child,
             stderr_log,
@@ -89,7 +97,7 @@ impl Server {
     }
 
     pub fn data_dir(&self) -> PathBuf {
-        self.dir.path().join("data")
+        self.data.clone()
     }
 
     pub fn url(&self) -> String {
@@ -283,4 +291,56 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     era * 146_097 + doe - 719_468
+}
+
+/// A device enrolls with a fresh challenge through scep-client (POST, AES-256, SHA-256):
+/// the issued certificate, or the failInfo of the refusal.
+pub fn enroll(server: &Server, subject: &str, dns: &[&str]) -> Result<Vec<u8>, scep::FailInfo> {
+    use scep_client::{ClientKey, CsrBuilder, PkcsReqBuilder, get_ca_cert, pki_operation_post};
+    let bundle = get_ca_cert(&server.url()).unwrap();
+    let key = ClientKey::generate_rsa(2048).unwrap();
+    let self_signed = scep_client::self_signed_certificate(&key, subject).unwrap();
+    let challenge = server.challenge(&[]);
+    let mut csr = CsrBuilder::new(subject).challenge(&challenge);
+    for name in dns {
+        csr = csr.dns(name);
+    }
+    let builder = PkcsReqBuilder::new(
+        &key,
+        &self_signed,
+        &bundle.ra_encryption,
+        csr.build(&key).unwrap(),
+    )
+    .unwrap();
+    let reply = pki_operation_post(&server.url(), &builder.build().unwrap()).unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let outcome =
+        scep_client::read_cert_rep(&reply.body, &key, &self_signed, builder.get_sender_nonce())
+            .unwrap();
+    match outcome.status {
+        scep::PkiStatus::Success => Ok(outcome.certificate.unwrap()),
+        scep::PkiStatus::Failure(info) => Err(info),
+        other => panic!("unexpected status {other:?}"),
+    }
+}
+
+/// Writes DER as PEM next to the server's data, for openssl.
+pub fn write_pem(server: &Server, name: &str, der: &[u8]) -> PathBuf {
+    let path = server.dir.path().join(name);
+    let text = format!(
+        "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+        base64_lines(der)
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn base64_lines(der: &[u8]) -> String {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    b64.as_bytes()
+        .chunks(64)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
