@@ -54,4 +54,13 @@ pub struct RaIdentity {
     pub encryption_certificate: Vec<u8>,
     /// The issuing CA's certificate: GetCACert serves it and renewals must chain to it.
     pub ca_certificate: Vec<u8>,
+    /// RA encryption keys whose certificates `scepd ra renew` replaced, each with its
+    /// certificate (DER), newest first. Clients cache the RA certificate they fetched
+    /// (certmonger does), so envelopes addressed to these still open until the certificate
+    /// expires; an expired one is ignored.
+    pub previous_encryption: Vec<(Arc<dyn keys::Decrypter>, Vec<u8>)>,
+    /// CA certificates replaced by `scepd ca rollover` (DER), newest first: renewals signed
+    /// with a certificate they issued are accepted (their key must verify it; the name alone
+    /// is never enough, as a rollover keeps the name) and GetCert finds those certificates.
+    pub previous_ca_certificates: Vec<Vec<u8>>,
 }

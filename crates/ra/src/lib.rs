@@ -13,6 +13,9 @@ mod renewal;
 mod reply;
 mod verify;
 
+#[cfg(test)]
+mod rollover_tests;
+
 pub use authority::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};
 pub use config::{CryptoPolicy, RaConfig, RaIdentity};
 pub use error::{BadEnvelope, EnrollError};

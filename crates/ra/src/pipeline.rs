@@ -25,10 +25,27 @@ pub struct RequestContext {
 pub struct Ra {
     config: RaConfig,
     identity: RaIdentity,
-    encryption: scep::LenientCertificate,
-    ca_certificate: scep::LenientCertificate,
+    /// The current encryption key first, then the previous ones.
+    encryption: Vec<EncryptionKey>,
+    /// The current CA certificate first, then the previous ones.
+    ca_certificates: Vec<scep::LenientCertificate>,
     store: Store,
     ca: Arc<dyn CertificateAuthority>,
+}
+
+/// An RA encryption key with its certificate, parsed once.
+struct EncryptionKey {
+    certificate: scep::LenientCertificate,
+    decrypter: Arc<dyn keys::Decrypter>,
+    /// `None` for the current key (its expiry is the operator's to watch, `scepd doctor`);
+    /// a previous key stops opening envelopes at its certificate's notAfter.
+    not_after: Option<i64>,
+}
+
+impl EncryptionKey {
+    fn usable_at(&self, now: i64) -> bool {
+        self.not_after.is_none_or(|not_after| now < not_after)
+    }
 }
 
 /// The outcome of a successful enrollment step, before it is put on the wire.
@@ -64,15 +81,36 @@ impl Ra {
         store: Store,
         ca: Arc<dyn CertificateAuthority>,
     ) -> Result<Self, EnrollError> {
-        let encryption = scep::parse_certificate_lenient(&identity.encryption_certificate)
-            .map_err(|e| EnrollError::Internal(format!("RA encryption certificate: {e}")))?;
-        let ca_certificate = scep::parse_certificate_lenient(&identity.ca_certificate)
-            .map_err(|e| EnrollError::Internal(format!("CA certificate: {e}")))?;
+        let current = EncryptionKey {
+            certificate: scep::parse_certificate_lenient(&identity.encryption_certificate)
+                .map_err(|e| EnrollError::Internal(format!("RA encryption certificate: {e}")))?,
+            decrypter: Arc::clone(&identity.decrypter),
+            not_after: None,
+        };
+        let mut encryption = vec![current];
+        for (i, (decrypter, certificate)) in identity.previous_encryption.iter().enumerate() {
+            encryption.push(previous_encryption_key(i, decrypter, certificate)?);
+        }
+        let mut ca_certificates = Vec::new();
+        for (i, der) in std::iter::once(&identity.ca_certificate)
+            .chain(&identity.previous_ca_certificates)
+            .enumerate()
+        {
+            let what = if i == 0 {
+                "CA certificate".to_owned()
+            } else {
+                format!("previous CA certificate #{i}")
+            };
+            ca_certificates.push(
+                scep::parse_certificate_lenient(der)
+                    .map_err(|e| EnrollError::Internal(format!("{what}: {e}")))?,
+            );
+        }
         Ok(Self {
             config,
             identity,
             encryption,
-            ca_certificate,
+            ca_certificates,
             store,
             ca,
         })
@@ -84,6 +122,21 @@ impl Ra {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+
+    /// The GetNextCACert reply body: `next_certificates` (the next CA certificate and the next
+    /// RA certificates, DER) in a SignedData signed by the current RA signing key. The caller
+    /// decides what is "next" (`scepd ca rollover`, `scepd ra renew`); an empty list is an
+    /// error, as there is then nothing to announce (answer GetNextCACert with 404 instead).
+    pub fn next_ca_certificates_reply(
+        &self,
+        next_certificates: &[Vec<u8>],
+    ) -> Result<Vec<u8>, EnrollError> {
+        let signer = ReplySigner {
+            signer: self.identity.signer.as_ref(),
+            certificate: &self.identity.signing_certificate,
+        };
+        reply::next_ca_certificates(&signer, next_certificates)
     }
 
     /// Handles one PKIOperation body. `Err` means nothing could be read to answer with a
@@ -206,14 +259,16 @@ impl Ra {
         reply_context.request_algorithm = Some(signature.algorithm);
         let envelope = scep::parse_envelope(message.content.as_deref().unwrap_or_default())
             .map_err(|_| EnrollError::Undecipherable)?;
-        let decrypted = verify::open_envelope(
-            &envelope,
-            &self.encryption.issuer_der,
-            &self.encryption.serial,
-            self.encryption.subject_key_identifier.as_deref(),
-            self.identity.decrypter.as_ref(),
-            crypto,
-        )?;
+        let recipient_keys: Vec<verify::RecipientKey<'_>> = self
+            .encryption
+            .iter()
+            .filter(|k| k.usable_at(context.now))
+            .map(|k| verify::RecipientKey {
+                certificate: &k.certificate,
+                decrypter: k.decrypter.as_ref(),
+            })
+            .collect();
+        let decrypted = verify::open_envelope(&envelope, &recipient_keys, crypto)?;
         let data = scep::parse_message_data(message_type, &decrypted.plaintext)
             .map_err(|_| EnrollError::Undecipherable)?;
         let transaction_id = reply_context.transaction_id;
@@ -308,7 +363,7 @@ impl Ra {
                 let old = crate::renewal::check_provenance(
                     &signature.signer_certificate,
                     &signature.signer,
-                    &self.ca_certificate,
+                    &self.ca_certificates,
                     &self.store,
                     context.now,
                 )
@@ -571,7 +626,13 @@ impl Ra {
         serial: &[u8],
         cipher: ContentCipher,
     ) -> Result<Granted, EnrollError> {
-        if issuer_der != self.ca_certificate.subject_der.as_slice() {
+        // A previous CA usually has the current CA's name (a rollover keeps it); the serial
+        // lookup finds what either issued, and only certificates we recorded are served.
+        if !self
+            .ca_certificates
+            .iter()
+            .any(|ca| ca.subject_der == issuer_der)
+        {
             return Err(EnrollError::NotFound("issuer is not our CA".into()));
         }
         let serial_hex = hex::encode(strip_leading_zeros(serial));
@@ -600,6 +661,36 @@ impl Ra {
             tracing::error!(error = %e, "audit append failed");
         }
     }
+}
+
+/// A previous RA encryption key: its certificate must hold its public key (a key paired
+/// with the wrong certificate would silently fail every envelope addressed to it).
+fn previous_encryption_key(
+    index: usize,
+    decrypter: &Arc<dyn keys::Decrypter>,
+    certificate_der: &[u8],
+) -> Result<EncryptionKey, EnrollError> {
+    use der::Decode as _;
+    let what = format!("previous RA encryption certificate #{}", index + 1);
+    let certificate = scep::parse_certificate_lenient(certificate_der)
+        .map_err(|e| EnrollError::Internal(format!("{what}: {e}")))?;
+    if certificate.spki_der != decrypter.public_key_spki_der() {
+        return Err(EnrollError::Internal(format!(
+            "{what}: its public key is not the key given with it"
+        )));
+    }
+    let not_after = x509_cert::Certificate::from_der(certificate_der)
+        .map_err(|e| EnrollError::Internal(format!("{what}: {e}")))?
+        .tbs_certificate()
+        .validity()
+        .not_after
+        .to_unix_duration()
+        .as_secs();
+    Ok(EncryptionKey {
+        certificate,
+        decrypter: Arc::clone(decrypter),
+        not_after: Some(i64::try_from(not_after).unwrap_or(i64::MAX)),
+    })
 }
 
 pub(crate) fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {

@@ -19,15 +19,22 @@ fn refuse(reason: &str) -> EnrollError {
     EnrollError::Renewal(reason.to_owned())
 }
 
-/// Proves the signer certificate was issued by us and is still current.
+/// Proves the signer certificate was issued by us (by the current CA or, after a rollover, a
+/// previous one: `cas`) and is still current.
 pub async fn check_provenance(
     signer_der: &[u8],
     signer: &scep::LenientCertificate,
-    ca: &scep::LenientCertificate,
+    cas: &[scep::LenientCertificate],
     store: &store::Store,
     now: i64,
 ) -> Result<RenewedCertificate, EnrollError> {
-    if signer.issuer_der != ca.subject_der {
+    // After a CA rollover the previous and the current CA have the same name, and anyone can
+    // make a CA of that name: the name picks the candidates, a CA key must verify.
+    let candidates: Vec<&scep::LenientCertificate> = cas
+        .iter()
+        .filter(|ca| ca.subject_der == signer.issuer_der)
+        .collect();
+    if candidates.is_empty() {
         return Err(refuse("signer certificate not issued by our CA"));
     }
     let certificate =
@@ -43,8 +50,12 @@ pub async fn check_provenance(
     let algorithm = keys::SignatureAlgorithm::from_x509_algorithm(&algorithm_der)
         .map_err(|_| refuse("signer certificate algorithm"))?;
     let signature = certificate.signature().raw_bytes();
-    keys::verify::verify_signature(&ca.spki_der, algorithm, &tbs, signature)
-        .map_err(|_| refuse("signer certificate not signed by our CA key"))?;
+    if !candidates
+        .iter()
+        .any(|ca| keys::verify::verify_signature(&ca.spki_der, algorithm, &tbs, signature).is_ok())
+    {
+        return Err(refuse("signer certificate not signed by our CA key"));
+    }
     let serial_hex = hex::encode(crate::pipeline::strip_leading_zeros(&signer.serial));
     let record = store
         .find_certificate(&serial_hex)

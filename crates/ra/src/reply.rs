@@ -3,6 +3,7 @@
 use keys::SignatureAlgorithm;
 use scep::{
     CertRepParams, ContentCipher, DigestAlgorithm, EnvelopeParams, KeyEncryption, PkiStatus,
+    SignedCertsParams,
 };
 
 use crate::error::EnrollError;
@@ -73,6 +74,29 @@ pub fn cert_rep(
         .signer
         .sign(algorithm, unsigned.signed_attributes_der())
         .map_err(|e| EnrollError::Internal(format!("signing CertRep: {e}")))?;
+    Ok(unsigned.finish(signature))
+}
+
+/// Signs the GetNextCACert reply (RFC 8894 §3.5.2, §4.7.1): the next CA and RA certificates,
+/// under the current RA signing key so that a client checks them with the RA certificate it
+/// already has. The key's default algorithm (SHA-256 for RSA): GetNextCACert has no request
+/// whose digest could be echoed.
+pub fn next_ca_certificates(
+    signer: &ReplySigner<'_>,
+    next_certificates: &[Vec<u8>],
+) -> Result<Vec<u8>, EnrollError> {
+    let algorithm = reply_algorithm(signer.signer, None);
+    let unsigned = scep::prepare_signed_certs(SignedCertsParams {
+        certificates: next_certificates.to_vec(),
+        digest: digest_of(algorithm),
+        signature_algorithm_der: algorithm.algorithm_identifier_der().to_vec(),
+        signer_certificate: signer.certificate.to_vec(),
+    })
+    .map_err(|e| EnrollError::Internal(format!("building the GetNextCACert reply: {e}")))?;
+    let signature = signer
+        .signer
+        .sign(algorithm, unsigned.signed_attributes_der())
+        .map_err(|e| EnrollError::Internal(format!("signing the GetNextCACert reply: {e}")))?;
     Ok(unsigned.finish(signature))
 }
 

@@ -120,33 +120,48 @@ pub struct Decrypted {
     pub cipher: ContentCipher,
 }
 
-/// Opens the envelope addressed to our CEP encryption certificate.
+/// One of our RA encryption keys and the certificate clients encrypt to.
+#[derive(Clone, Copy)]
+pub struct RecipientKey<'a> {
+    pub certificate: &'a scep::LenientCertificate,
+    pub decrypter: &'a dyn keys::Decrypter,
+}
+
+impl RecipientKey<'_> {
+    fn addressed_by(&self, rid: &RecipientId) -> bool {
+        match rid {
+            RecipientId::IssuerAndSerial { issuer_der, serial } => {
+                *issuer_der == self.certificate.issuer_der && *serial == self.certificate.serial
+            }
+            RecipientId::SubjectKeyId(ski) => {
+                self.certificate.subject_key_identifier.as_ref() == Some(ski)
+            }
+        }
+    }
+}
+
+/// Opens the envelope addressed to one of our CEP encryption certificates: `keys` in order of
+/// preference (the current certificate first, then those replaced by an RA renewal that
+/// clients may still have cached), the first one a RecipientInfo names is used.
 ///
-/// Every failure after the recipient is chosen (RSA padding, wrong key length, CBC padding)
-/// takes the same path: a random content key replaces a bad one and CBC decryption always
-/// runs, and the caller maps the result to the same answer as a CSR parse error.
+/// Which key is used depends only on the (public) recipient identifiers. Every failure after
+/// that choice (RSA padding, wrong key length, CBC padding) takes the same path whatever the
+/// key: a random content key replaces a bad one and CBC decryption always runs, and the caller
+/// maps the result to the same answer as a CSR parse error.
 pub fn open_envelope(
     envelope: &Envelope,
-    our_issuer_der: &[u8],
-    our_serial: &[u8],
-    our_ski: Option<&[u8]>,
-    decrypter: &dyn keys::Decrypter,
+    keys: &[RecipientKey<'_>],
     crypto: CryptoPolicy,
 ) -> Result<Decrypted, EnrollError> {
-    let recipient = envelope
-        .recipients
+    let (key, recipient) = keys
         .iter()
-        .find_map(|r| match &r.kind {
-            RecipientInfoKind::KeyTransport(ktri) => {
-                let ours = match &ktri.rid {
-                    RecipientId::IssuerAndSerial { issuer_der, serial } => {
-                        issuer_der.as_slice() == our_issuer_der && serial.as_slice() == our_serial
-                    }
-                    RecipientId::SubjectKeyId(ski) => our_ski == Some(ski.as_slice()),
-                };
-                ours.then_some(ktri)
-            }
-            _ => None,
+        .find_map(|key| {
+            envelope.recipients.iter().find_map(|r| match &r.kind {
+                RecipientInfoKind::KeyTransport(ktri) if key.addressed_by(&ktri.rid) => {
+                    Some((key, ktri))
+                }
+                _ => None,
+            })
         })
         .ok_or(EnrollError::NotAddressedToUs)?;
     if !matches!(recipient.key_encryption, KeyEncryption::RsaPkcs1v15) {
@@ -160,8 +175,11 @@ pub fn open_envelope(
     }
     let key_cipher =
         key_cipher(cipher).ok_or_else(|| EnrollError::CipherNotAllowed(format!("{cipher:?}")))?;
-    let content_key =
-        keys::unwrap_content_key(decrypter, &recipient.encrypted_key, key_cipher.key_len());
+    let content_key = keys::unwrap_content_key(
+        key.decrypter,
+        &recipient.encrypted_key,
+        key_cipher.key_len(),
+    );
     let plaintext = keys::cipher::decrypt_cbc(
         key_cipher,
         &content_key,
