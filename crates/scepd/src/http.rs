@@ -29,6 +29,9 @@ pub struct ScepService {
     pub ca_caps: String,
     /// GetCACert: RA signing + RA encryption + CA certificates as a certs-only SignedData.
     pub ca_cert_bundle: Vec<u8>,
+    /// GetNextCACert: the prepared next CA and RA certificates, signed by the current RA key;
+    /// `None` while no rollover is prepared.
+    pub next_ca_reply: Option<Vec<u8>>,
 }
 
 pub fn router(service: Arc<ScepService>) -> Router {
@@ -126,10 +129,13 @@ async fn handle(
             "application/x-x509-ca-ra-cert",
             service.ca_cert_bundle.clone(),
         ),
-        Operation::GetNextCaCert => plain(
-            StatusCode::NOT_FOUND,
-            "no CA rollover is pending: there is no next CA certificate\n",
-        ),
+        Operation::GetNextCaCert => match &service.next_ca_reply {
+            Some(reply) => binary("application/x-x509-next-ca-cert", reply.clone()),
+            None => plain(
+                StatusCode::NOT_FOUND,
+                "no CA rollover is pending: there is no next CA certificate\n",
+            ),
+        },
         Operation::PkiOperation => {
             let message = if method == Method::POST {
                 body.map(|b| b.to_vec()).unwrap_or_default()

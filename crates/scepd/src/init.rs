@@ -108,8 +108,9 @@ pub fn is_uninitialised(dir: &Path) -> bool {
     }
 }
 
-/// How keys are created for this ceremony.
-enum Keymaker {
+/// How keys are created: as software files (encrypted when a passphrase is given) or inside
+/// the token.
+pub(crate) enum Keymaker {
     Software {
         passphrase: Option<zeroize::Zeroizing<String>>,
     },
@@ -117,6 +118,18 @@ enum Keymaker {
 }
 
 impl Keymaker {
+    /// The key maker for an existing data directory's configuration (rollovers).
+    pub(crate) fn from_config(dir: &Path, config: &Config) -> Result<Self, String> {
+        Ok(match config.keys.backend {
+            crate::config::KeyBackend::Software => Keymaker::Software {
+                passphrase: keystore::passphrase(dir, config)?,
+            },
+            crate::config::KeyBackend::Pkcs11 => {
+                Keymaker::Token(keystore::open_token(dir, config)?)
+            }
+        })
+    }
+
     fn new(dir: &Path, protection: &KeyProtection) -> Result<Self, String> {
         Ok(match protection {
             KeyProtection::Unencrypted => Keymaker::Software { passphrase: None },
@@ -136,7 +149,7 @@ impl Keymaker {
     }
 
     /// Makes a key for `role`: an RSA key of `rsa_bits` unless `ec` names a curve.
-    fn make(
+    pub(crate) fn make(
         &self,
         dir: &Path,
         role: KeyRole,
@@ -218,6 +231,79 @@ impl Keymaker {
             ),
         }
     }
+}
+
+/// Where one RA key pair and its certificates go.
+pub(crate) struct RaPaths {
+    pub signing_key: PathBuf,
+    pub signing_label: String,
+    pub signing_certificate: PathBuf,
+    pub encryption_key: PathBuf,
+    pub encryption_label: String,
+    pub encryption_certificate: PathBuf,
+}
+
+impl RaPaths {
+    /// The configured (current) locations.
+    pub(crate) fn current(config: &Config) -> Self {
+        let (k, p) = (&config.keys, &config.pkcs11);
+        Self {
+            signing_key: k.ra_signing_key.clone(),
+            signing_label: p.ra_signing_key_label.clone(),
+            signing_certificate: k.ra_signing_certificate.clone(),
+            encryption_key: k.ra_encryption_key.clone(),
+            encryption_label: p.ra_encryption_key_label.clone(),
+            encryption_certificate: k.ra_encryption_certificate.clone(),
+        }
+    }
+}
+
+/// Makes the RA's enrollment-agent and CEP-encryption keys and has `ca_key` certify them;
+/// returns their fingerprints. RSA: SCEP clients encrypt to the RA with RSA key transport and
+/// verify RSA replies.
+pub(crate) fn issue_ra_pair(
+    keymaker: &Keymaker,
+    dir: &Path,
+    paths: &RaPaths,
+    ca_key: &dyn keys::Signer,
+    ca_certificate: &[u8],
+    validity_days: u32,
+) -> Result<Vec<(&'static str, String, String)>, String> {
+    let mut fingerprints = Vec::new();
+    for (role, key_path, label, cert_path, purpose, cn, what) in [
+        (
+            KeyRole::RaSigning,
+            &paths.signing_key,
+            &paths.signing_label,
+            &paths.signing_certificate,
+            ca::dev::RaCertPurpose::Signing,
+            "scepd RA enrollment agent",
+            "RA signing",
+        ),
+        (
+            KeyRole::RaDecryption,
+            &paths.encryption_key,
+            &paths.encryption_label,
+            &paths.encryption_certificate,
+            ca::dev::RaCertPurpose::Encryption,
+            "scepd RA CEP encryption",
+            "RA encryption",
+        ),
+    ] {
+        let key = keymaker.make(dir, role, key_path, label, 2048, None)?;
+        let cert = ca::dev::issue_ra_certificate(
+            ca_key,
+            ca_certificate,
+            key.public_key_spki_der(),
+            cn,
+            purpose,
+            validity_days,
+        )
+        .map_err(|e| format!("making the {what} certificate: {e}"))?;
+        pem::write_certificate(&dir.join(cert_path), &cert)?;
+        fingerprints.push((what, ca::fingerprint_sha256(&cert), subject_of(&cert)));
+    }
+    Ok(fingerprints)
 }
 
 /// The configuration file for these choices: the commented defaults with the chosen
@@ -386,40 +472,15 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
         ca::fingerprint_sha256(&ca_certificate),
         subject_of(&ca_certificate),
     )];
-    for (role, key_path, label, cert_path, purpose, cn, what) in [
-        (
-            KeyRole::RaSigning,
-            &paths.ra_signing_key,
-            &labels.ra_signing_key_label,
-            &paths.ra_signing_certificate,
-            ca::dev::RaCertPurpose::Signing,
-            "scepd RA enrollment agent",
-            "RA signing",
-        ),
-        (
-            KeyRole::RaDecryption,
-            &paths.ra_encryption_key,
-            &labels.ra_encryption_key_label,
-            &paths.ra_encryption_certificate,
-            ca::dev::RaCertPurpose::Encryption,
-            "scepd RA CEP encryption",
-            "RA encryption",
-        ),
-    ] {
-        // RSA: SCEP clients encrypt to the RA with RSA key transport and verify RSA replies.
-        let key = keymaker.make(dir, role, key_path, label, 2048, None)?;
-        let cert = ca::dev::issue_ra_certificate(
-            ca_key.as_ref(),
-            &ca_certificate,
-            key.public_key_spki_der(),
-            cn,
-            purpose,
-            options.ra_validity_days,
-        )
-        .map_err(|e| format!("making the {what} certificate: {e}"))?;
-        pem::write_certificate(&dir.join(cert_path), &cert)?;
-        fingerprints.push((what, ca::fingerprint_sha256(&cert), subject_of(&cert)));
-    }
+    let ra_paths = RaPaths::current(&config);
+    fingerprints.extend(issue_ra_pair(
+        &keymaker,
+        dir,
+        &ra_paths,
+        ca_key.as_ref(),
+        &ca_certificate,
+        options.ra_validity_days,
+    )?);
 
     let config_path = dir.join(CONFIG_FILE);
     fs::write(&config_path, &config_text).context(&config_path, "writing")?;
@@ -463,7 +524,7 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
     Ok(InitReport { fingerprints })
 }
 
-fn subject_of(certificate: &[u8]) -> String {
+pub(crate) fn subject_of(certificate: &[u8]) -> String {
     scep::parse_certificate_lenient(certificate)
         .ok()
         .and_then(|c| {

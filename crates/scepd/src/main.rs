@@ -13,6 +13,7 @@ mod io_context;
 mod keystore;
 mod pem;
 mod query;
+mod rollover;
 mod serve;
 
 use std::net::SocketAddr;
@@ -113,6 +114,16 @@ enum Command {
         #[arg(long)]
         admin_listen: Option<SocketAddr>,
     },
+    /// RA key management.
+    Ra {
+        #[command(subcommand)]
+        command: RaCommand,
+    },
+    /// CA key management.
+    Ca {
+        #[command(subcommand)]
+        command: CaCommand,
+    },
     /// Check a data directory against scepd's security practices (exit 1 on any FAIL).
     Doctor {
         #[arg(long, env = "SCEPD_DATA_DIR")]
@@ -122,6 +133,42 @@ enum Command {
     Challenge {
         #[command(subcommand)]
         command: ChallengeCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RaCommand {
+    /// New RA signing and encryption keys and certificates. The old encryption key stays
+    /// usable for clients that cached its certificate until it expires; the old enrollment
+    /// agent key is deleted. Restart `serve` to use them.
+    Renew {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Lifetime of the new RA certificates in days.
+        #[arg(long, default_value_t = 730)]
+        validity_days: u32,
+    },
+}
+
+#[derive(Subcommand)]
+enum CaCommand {
+    /// Prepare the next CA (same name, new key, cross certificates, new RA certificates),
+    /// served by GetNextCACert from the next start; with --activate, switch to it.
+    Rollover {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Make the prepared CA the current one.
+        #[arg(long)]
+        activate: bool,
+        /// Key of the next CA (default: the same kind as the current one).
+        #[arg(long, value_enum, conflicts_with = "activate")]
+        ca_key: Option<init::CaKeyType>,
+        /// Lifetime of the next CA certificate in days.
+        #[arg(long, default_value_t = 3650, conflicts_with = "activate")]
+        ca_validity_days: u32,
+        /// Lifetime of the next RA certificates in days.
+        #[arg(long, default_value_t = 730, conflicts_with = "activate")]
+        ra_validity_days: u32,
     },
 }
 
@@ -280,6 +327,49 @@ async fn run(command: Command) -> Result<(), String> {
                 print_fingerprints(&report);
             }
             serve::run(&data_dir, scep_listen).await
+        }
+        Command::Ra {
+            command:
+                RaCommand::Renew {
+                    data_dir,
+                    validity_days,
+                },
+        } => {
+            let fingerprints = rollover::renew_ra(&data_dir, validity_days).await?;
+            println!(
+                "RA renewed in {}; restart serve to use the new certificates",
+                data_dir.display()
+            );
+            print_fingerprints(&init::InitReport { fingerprints });
+            Ok(())
+        }
+        Command::Ca {
+            command:
+                CaCommand::Rollover {
+                    data_dir,
+                    activate,
+                    ca_key,
+                    ca_validity_days,
+                    ra_validity_days,
+                },
+        } => {
+            if activate {
+                rollover::activate_ca(&data_dir).await?;
+                println!(
+                    "the next CA is now current in {}; restart serve",
+                    data_dir.display()
+                );
+            } else {
+                let fingerprints =
+                    rollover::prepare_ca(&data_dir, ca_key, ca_validity_days, ra_validity_days)
+                        .await?;
+                println!(
+                    "next CA prepared in {}; restart serve to publish it with GetNextCACert",
+                    data_dir.display()
+                );
+                print_fingerprints(&init::InitReport { fingerprints });
+            }
+            Ok(())
         }
         Command::Doctor { data_dir } => {
             let findings = doctor::run(&data_dir, http::unix_now()).await;

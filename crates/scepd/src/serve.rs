@@ -11,6 +11,7 @@ use crate::http::{self, ScepService};
 use crate::in_process_ca::InProcessCa;
 use crate::keystore::{self, RoleCertificates};
 use crate::pem;
+use crate::rollover;
 
 /// The capabilities we advertise (catalogue D1): nothing weaker than AES and SHA-256, even
 /// when a legacy opt-in is on — legacy clients ask for what they need anyway.
@@ -63,14 +64,21 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     .with_legacy_sha1_csr_signatures(crypto.allows_legacy())
     .with_chain(chain.clone())
     .map_err(|e| format!("CA chain: {e}"))?;
+    let previous_ca_certificates = rollover::previous_ca_certificates(dir)?;
+    let mut ca = ca;
+    for previous in &previous_ca_certificates {
+        ca = ca
+            .with_previous(previous.clone())
+            .map_err(|e| format!("previous CA: {e}"))?;
+    }
     let identity = ra::RaIdentity {
         signer: role_keys.ra_signing,
         signing_certificate: signing_certificate.clone(),
         decrypter: role_keys.ra_decryption,
         encryption_certificate: encryption_certificate.clone(),
         ca_certificate: ca_certificate.clone(),
-        previous_encryption: Vec::new(),
-        previous_ca_certificates: Vec::new(),
+        previous_encryption: rollover::previous_encryption(dir, &config)?,
+        previous_ca_certificates,
     };
     let ra_config = ra::RaConfig {
         crypto,
@@ -80,12 +88,24 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         .map_err(|e| format!("RA: {e}"))?;
     let mut bundle = vec![signing_certificate, encryption_certificate, ca_certificate];
     bundle.extend(chain);
+    let next_ca_reply = match rollover::next_certificates(dir)? {
+        Some(next) => Some(
+            ra.next_ca_certificates_reply(&next)
+                .map_err(|e| format!("GetNextCACert: {e}"))?,
+        ),
+        None => None,
+    };
+    let mut capabilities = CAPABILITIES.to_vec();
+    if next_ca_reply.is_some() {
+        capabilities.push(Capability::GetNextCaCert);
+    }
     let ca_cert_bundle =
         scep::build_certs_only(&bundle).map_err(|e| format!("GetCACert bundle: {e}"))?;
     let service = Arc::new(ScepService {
         ra,
-        ca_caps: scep::ca_caps(CAPABILITIES),
+        ca_caps: scep::ca_caps(&capabilities),
         ca_cert_bundle,
+        next_ca_reply,
     });
     Ok(Loaded {
         config,

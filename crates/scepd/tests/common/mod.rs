@@ -96,6 +96,17 @@ impl Server {
         }
     }
 
+    /// Stops the server and serves the same data directory again (keys and certificates are
+    /// read at start), keeping the temporary directory alive.
+    pub fn restart(mut self) -> Server {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let data = self.data.clone();
+        drop(self);
+        Server::serve(dir, data)
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.data.clone()
     }
