@@ -8,7 +8,8 @@ use std::path::Path;
 use der::Decode;
 use x509_cert::Certificate;
 
-use crate::config::Config;
+use crate::config::{Config, KeyBackend};
+use crate::keystore;
 use crate::pem;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,29 +68,32 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
     }
 
     let keys = &config.keys;
-    for (what, path) in [
-        ("CA signing key", &keys.ca_key),
-        ("RA signing key", &keys.ra_signing_key),
-        ("RA decryption key", &keys.ra_encryption_key),
-    ] {
-        findings.push(key_file(what, &dir.join(path)));
+    match keys.backend {
+        KeyBackend::Software => {
+            for (what, path) in [
+                ("CA signing key", &keys.ca_key),
+                ("RA signing key", &keys.ra_signing_key),
+                ("RA decryption key", &keys.ra_encryption_key),
+            ] {
+                findings.push(key_file(what, &dir.join(path)));
+            }
+            findings.push(software_protection(dir, &config));
+        }
+        KeyBackend::Pkcs11 => findings.push(finding(
+            Severity::Pass,
+            format!(
+                "keys in PKCS#11 token {:?} ({}); sensitivity and extractability are checked at every start",
+                config.pkcs11.token_label,
+                config.pkcs11.module.display()
+            ),
+        )),
     }
-    if keys.ca_key == keys.ra_signing_key
-        || keys.ca_key == keys.ra_encryption_key
-        || keys.ra_signing_key == keys.ra_encryption_key
-    {
-        findings.push(finding(
-            Severity::Fail,
-            "two key roles share one key file: no key may do two jobs",
-        ));
+    if let Err(e) = keystore::check_distinct_locations(&config) {
+        findings.push(finding(Severity::Fail, e));
     }
     findings.push(finding(
         Severity::Warn,
         "RA and CA share a host (all-in-one `scepd serve`): NDES practice is a separate CA host",
-    ));
-    findings.push(finding(
-        Severity::Warn,
-        "keys are software keys, unencrypted at rest (mode 0600): an HSM is strongly recommended",
     ));
 
     for (what, path, min_days) in [
@@ -121,6 +125,23 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
         Err(e) => findings.push(finding(Severity::Fail, format!("database: {e}"))),
     }
     findings
+}
+
+/// Software keys: encrypted at rest is acceptable, in clear is the development default only.
+fn software_protection(dir: &Path, config: &Config) -> Finding {
+    let encrypted = std::fs::read_to_string(dir.join(&config.keys.ca_key))
+        .is_ok_and(|pem| pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
+    if encrypted {
+        finding(
+            Severity::Warn,
+            "keys are software keys encrypted at rest: an HSM is strongly recommended (NDES practice)",
+        )
+    } else {
+        finding(
+            Severity::Warn,
+            "keys are UNENCRYPTED software keys (development default): re-run the ceremony with --passphrase-file or an HSM",
+        )
+    }
 }
 
 fn key_file(what: &str, path: &Path) -> Finding {
