@@ -118,16 +118,27 @@ pub(crate) enum Keymaker {
 }
 
 impl Keymaker {
-    /// The key maker for an existing data directory's configuration (rollovers).
-    pub(crate) fn from_config(dir: &Path, config: &Config) -> Result<Self, String> {
-        Ok(match config.keys.backend {
-            crate::config::KeyBackend::Software => Keymaker::Software {
+    /// The key maker for keys already loaded from a data directory (rollovers): the same
+    /// token session, or software keys under the same passphrase.
+    pub(crate) fn for_keys(
+        dir: &Path,
+        config: &Config,
+        keys: &keystore::RoleKeys,
+    ) -> Result<Self, String> {
+        Ok(match &keys.token {
+            Some(token) => Keymaker::Token(Arc::clone(token)),
+            None => Keymaker::Software {
                 passphrase: keystore::passphrase(dir, config)?,
             },
-            crate::config::KeyBackend::Pkcs11 => {
-                Keymaker::Token(keystore::open_token(dir, config)?)
-            }
         })
+    }
+
+    /// The token keys are made in, if any.
+    pub(crate) fn token(&self) -> Option<&Arc<keys::pkcs11::Pkcs11Token>> {
+        match self {
+            Keymaker::Token(token) => Some(token),
+            Keymaker::Software { .. } => None,
+        }
     }
 
     fn new(dir: &Path, protection: &KeyProtection) -> Result<Self, String> {

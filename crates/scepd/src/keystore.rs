@@ -68,6 +68,8 @@ pub struct RoleKeys {
     pub ra_decryption: Arc<dyn keys::Decrypter>,
     /// Whether any key sits unencrypted on disk (the embedded development default).
     pub unencrypted_software_keys: bool,
+    /// The token the keys are in (logged in once for the whole process), if any.
+    pub token: Option<Arc<keys::pkcs11::Pkcs11Token>>,
 }
 
 impl RoleKeys {
@@ -213,10 +215,27 @@ pub fn load(
     config: &Config,
     certificates: &RoleCertificates,
 ) -> Result<RoleKeys, String> {
+    check_loaded(dir, config, certificates, None)
+}
+
+/// [`load`] through a token this process is already logged in to (PKCS#11 login belongs to
+/// the whole process: a second login is refused), e.g. to check a prepared rollover.
+pub fn check_loaded(
+    dir: &Path,
+    config: &Config,
+    certificates: &RoleCertificates,
+    token: Option<&Arc<keys::pkcs11::Pkcs11Token>>,
+) -> Result<RoleKeys, String> {
     check_distinct_locations(config)?;
     let keys = match config.keys.backend {
         KeyBackend::Software => load_software(dir, config)?,
-        KeyBackend::Pkcs11 => load_pkcs11(dir, config)?,
+        KeyBackend::Pkcs11 => {
+            let token = match token {
+                Some(token) => Arc::clone(token),
+                None => open_token(dir, config)?,
+            };
+            load_pkcs11(token, config)?
+        }
     };
     check_roles(&keys, certificates)?;
     Ok(keys)
@@ -262,6 +281,7 @@ fn load_software(dir: &Path, config: &Config) -> Result<RoleKeys, String> {
         ra_signing: Arc::new(ra_signing),
         ra_decryption: Arc::new(ra_decryption),
         unencrypted_software_keys: passphrase.is_none(),
+        token: None,
     })
 }
 
@@ -280,9 +300,8 @@ pub fn open_token(dir: &Path, config: &Config) -> Result<Arc<keys::pkcs11::Pkcs1
     })
 }
 
-fn load_pkcs11(dir: &Path, config: &Config) -> Result<RoleKeys, String> {
+fn load_pkcs11(token: Arc<keys::pkcs11::Pkcs11Token>, config: &Config) -> Result<RoleKeys, String> {
     use keys::KeyRole;
-    let token = open_token(dir, config)?;
     let p11 = &config.pkcs11;
     let load = |role: KeyRole, label: &str| {
         let key = token
@@ -303,5 +322,6 @@ fn load_pkcs11(dir: &Path, config: &Config) -> Result<RoleKeys, String> {
         ra_signing: Arc::new(ra_signing),
         ra_decryption: Arc::new(ra_decryption),
         unencrypted_software_keys: false,
+        token: Some(token),
     })
 }

@@ -1,17 +1,22 @@
-//! RA and CA rollover, on disk:
-//! - `scepd ra renew`: new RA keys and certificates replace the current ones; the old RA
-//!   encryption key and certificate move to `keys/previous/` and `certs/previous/` so
-//!   requests from clients that cached the old certificate still open until it expires. The
-//!   old enrollment-agent key is deleted: nothing needs it, and it is the key to protect most.
-//! - `scepd ca rollover`: prepares the next CA (same name, new key) in `keys/next/` and
-//!   `certs/next/`, with the RFC 4210 §4.4 cross certificates and RA certificates issued by
-//!   the next CA; GetNextCACert serves them from the next start on.
+//! RA and CA rollover, for software keys and keys in a PKCS#11 token alike:
+//! - `scepd ra renew`: new RA keys and certificates replace the current ones. The old RA
+//!   encryption key is kept (a file in `keys/previous/`, or its token label recorded in
+//!   `certs/previous/`) so requests from clients that cached the old certificate still open
+//!   until it expires. The old enrollment-agent key is destroyed: nothing needs it, and it is
+//!   the key to protect most.
+//! - `scepd ca rollover`: prepares the next CA (same name, new key) and RA certificates it
+//!   issued in `certs/next/` (keys in `keys/next/` or new token labels), with the RFC 4210 §4.4
+//!   cross certificates; GetNextCACert serves them from the next start on.
 //! - `scepd ca rollover --activate`: the next CA becomes current; the old CA certificate and
-//!   key move to `previous/` (renewals of certificates it issued stay possible), and the
+//!   key are kept in `previous/` (renewals of certificates it issued stay possible), and the
 //!   NewWithOld cross certificate is left in `certs/ca-new-with-old.pem` for relying parties
 //!   that trust only the old root. It is not put in GetCACert: it carries the new root's name
 //!   as both subject and issuer, and clients that pick "the self-signed certificate" from the
 //!   bundle could pick it instead of the root.
+//!
+//! New keys are always made first, under names nothing uses yet; only then are the current
+//! ones retired and the new ones installed, so a failure while making keys leaves the running
+//! set untouched.
 
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
@@ -23,7 +28,7 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, NameConstraints};
 
-use crate::config::{Config, KeyBackend};
+use crate::config::{CONFIG_FILE, Config};
 use crate::init::{CaKeyType, Keymaker, RaPaths, issue_ra_pair};
 use crate::io_context::Context;
 use crate::keystore::{self, RoleCertificates};
@@ -31,6 +36,7 @@ use crate::pem;
 
 const PREVIOUS: &str = "previous";
 const NEXT: &str = "next";
+const STAGING: &str = "staging";
 const NEW_WITH_OLD: &str = "certs/ca-new-with-old.pem";
 
 pub type Fingerprints = Vec<(&'static str, String, String)>;
@@ -48,17 +54,56 @@ fn make_dirs(dir: &Path, sub: &str) -> Result<(), String> {
     Ok(())
 }
 
+fn remove_dirs(dir: &Path, sub: &str) -> Result<(), String> {
+    for parent in ["keys", "certs"] {
+        let path = dir.join(parent).join(sub);
+        fs::remove_dir(&path).context(&path, "removing")?;
+    }
+    Ok(())
+}
+
 fn move_file(from: &Path, to: &Path) -> Result<(), String> {
     fs::rename(from, to).map_err(|e| format!("moving {} to {}: {e}", from.display(), to.display()))
 }
 
-fn software_only(config: &Config, what: &str) -> Result<(), String> {
-    match config.keys.backend {
-        KeyBackend::Software => Ok(()),
-        KeyBackend::Pkcs11 => Err(format!(
-            "{what} with keys in a PKCS#11 token is not available yet: generate the new keys in the token and update the labels in scepd.toml"
-        )),
+fn write_label(path: &Path, label: &str) -> Result<(), String> {
+    fs::write(path, format!("{label}\n")).context(path, "writing")
+}
+
+fn read_label(path: &Path) -> Result<String, String> {
+    fs::read_to_string(path)
+        .context(path, "reading")
+        .map(|s| s.trim().to_owned())
+}
+
+/// Sets `key = "value"` in scepd.toml, replacing the line that holds the key (commented or
+/// not), written to a temporary file and renamed so a crash never leaves half a file.
+fn set_config_value(dir: &Path, key: &str, value: &str) -> Result<(), String> {
+    let path = dir.join(CONFIG_FILE);
+    let text = fs::read_to_string(&path).context(&path, "reading")?;
+    let mut found = false;
+    let lines: Vec<String> = text
+        .lines()
+        .map(|line| {
+            let bare = line.trim_start().trim_start_matches('#').trim_start();
+            if !found
+                && bare
+                    .strip_prefix(key)
+                    .is_some_and(|r| r.trim_start().starts_with('='))
+            {
+                found = true;
+                format!("{key} = {value:?}")
+            } else {
+                line.to_owned()
+            }
+        })
+        .collect();
+    if !found {
+        return Err(format!("{}: no line for {key} to update", path.display()));
     }
+    let tmp = dir.join(format!("{CONFIG_FILE}.tmp"));
+    fs::write(&tmp, lines.join("\n") + "\n").context(&tmp, "writing")?;
+    move_file(&tmp, &path)
 }
 
 async fn audit(dir: &Path, config: &Config, detail: String) -> Result<(), String> {
@@ -80,47 +125,25 @@ async fn audit(dir: &Path, config: &Config, detail: String) -> Result<(), String
         .map_err(|e| format!("audit log: {e}"))
 }
 
-/// `scepd ra renew`.
-pub async fn renew_ra(dir: &Path, validity_days: u32) -> Result<Fingerprints, String> {
-    let config = Config::load(dir).map_err(|e| e.to_string())?;
-    software_only(&config, "ra renew")?;
-    let certificates = RoleCertificates::read(dir, &config)?;
-    let role_keys = keystore::load(dir, &config, &certificates)?;
-    let keymaker = Keymaker::from_config(dir, &config)?;
-    let stamp = crate::http::unix_now();
-    make_dirs(dir, PREVIOUS)?;
-    let k = &config.keys;
-    move_file(
-        &dir.join(&k.ra_encryption_key),
-        &previous_encryption_key(dir, stamp),
-    )?;
-    move_file(
-        &dir.join(&k.ra_encryption_certificate),
-        &previous_encryption_certificate(dir, stamp),
-    )?;
-    move_file(
-        &dir.join(&k.ra_signing_certificate),
-        &dir.join("certs")
-            .join(PREVIOUS)
-            .join(format!("ra-signing-{stamp}.pem")),
-    )?;
-    fs::remove_file(dir.join(&k.ra_signing_key))
-        .context(&dir.join(&k.ra_signing_key), "removing")?;
-    let fingerprints = issue_ra_pair(
-        &keymaker,
-        dir,
-        &RaPaths::current(&config),
-        role_keys.ca.as_ref(),
-        &certificates.ca,
-        validity_days,
-    )?;
-    audit(
-        dir,
-        &config,
-        format!("RA renewed: {}", describe(&fingerprints)),
-    )
-    .await?;
-    Ok(fingerprints)
+fn describe(fingerprints: &Fingerprints) -> String {
+    fingerprints
+        .iter()
+        .map(|(what, fp, subject)| format!("{what} {subject} SHA-256 {fp}"))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// RA key locations under `sub` (staging or next), with token labels stamped so they never
+/// collide with labels in use.
+fn ra_paths_in(config: &Config, sub: &str, stamp: i64) -> RaPaths {
+    let mut paths = RaPaths::current(config);
+    paths.signing_key = PathBuf::from(format!("keys/{sub}/ra-signing.key"));
+    paths.signing_certificate = PathBuf::from(format!("certs/{sub}/ra-signing.pem"));
+    paths.encryption_key = PathBuf::from(format!("keys/{sub}/ra-encryption.key"));
+    paths.encryption_certificate = PathBuf::from(format!("certs/{sub}/ra-encryption.pem"));
+    paths.signing_label = format!("scepd-ra-signing-{stamp}");
+    paths.encryption_label = format!("scepd-ra-encryption-{stamp}");
+    paths
 }
 
 fn previous_encryption_key(dir: &Path, stamp: i64) -> PathBuf {
@@ -129,18 +152,118 @@ fn previous_encryption_key(dir: &Path, stamp: i64) -> PathBuf {
         .join(format!("ra-encryption-{stamp}.key"))
 }
 
-fn previous_encryption_certificate(dir: &Path, stamp: i64) -> PathBuf {
+fn previous_encryption_label(dir: &Path, stamp: i64) -> PathBuf {
     dir.join("certs")
         .join(PREVIOUS)
-        .join(format!("ra-encryption-{stamp}.pem"))
+        .join(format!("ra-encryption-{stamp}.label"))
 }
 
-fn describe(fingerprints: &Fingerprints) -> String {
-    fingerprints
-        .iter()
-        .map(|(what, fp, subject)| format!("{what} {subject} SHA-256 {fp}"))
-        .collect::<Vec<_>>()
-        .join("; ")
+fn previous_certificate(dir: &Path, name: String) -> PathBuf {
+    dir.join("certs").join(PREVIOUS).join(name)
+}
+
+/// Moves the current RA keys out of service: the encryption key (and certificate) to
+/// `previous/`, the signing certificate to `previous/` for the record. Returns the token label
+/// of the retired signing key, to be destroyed once its successor is installed.
+fn retire_ra(
+    dir: &Path,
+    config: &Config,
+    keymaker: &Keymaker,
+    stamp: i64,
+) -> Result<Option<String>, String> {
+    let k = &config.keys;
+    move_file(
+        &dir.join(&k.ra_encryption_certificate),
+        &previous_certificate(dir, format!("ra-encryption-{stamp}.pem")),
+    )?;
+    move_file(
+        &dir.join(&k.ra_signing_certificate),
+        &previous_certificate(dir, format!("ra-signing-{stamp}.pem")),
+    )?;
+    if keymaker.token().is_some() {
+        write_label(
+            &previous_encryption_label(dir, stamp),
+            &config.pkcs11.ra_encryption_key_label,
+        )?;
+        Ok(Some(config.pkcs11.ra_signing_key_label.clone()))
+    } else {
+        move_file(
+            &dir.join(&k.ra_encryption_key),
+            &previous_encryption_key(dir, stamp),
+        )?;
+        // The staged signing key is renamed over this file when it is installed.
+        Ok(None)
+    }
+}
+
+/// Puts staged RA keys and certificates in the current places: files are renamed (the old
+/// signing key file is replaced), token keys become current by their labels in scepd.toml.
+fn install_ra(
+    dir: &Path,
+    config: &Config,
+    keymaker: &Keymaker,
+    staged: &RaPaths,
+) -> Result<(), String> {
+    let k = &config.keys;
+    if keymaker.token().is_some() {
+        set_config_value(dir, "ra_signing_key_label", &staged.signing_label)?;
+        set_config_value(dir, "ra_encryption_key_label", &staged.encryption_label)?;
+    } else {
+        move_file(&dir.join(&staged.signing_key), &dir.join(&k.ra_signing_key))?;
+        move_file(
+            &dir.join(&staged.encryption_key),
+            &dir.join(&k.ra_encryption_key),
+        )?;
+    }
+    move_file(
+        &dir.join(&staged.signing_certificate),
+        &dir.join(&k.ra_signing_certificate),
+    )?;
+    move_file(
+        &dir.join(&staged.encryption_certificate),
+        &dir.join(&k.ra_encryption_certificate),
+    )
+}
+
+fn destroy_retired(keymaker: &Keymaker, label: Option<String>) -> Result<(), String> {
+    if let (Some(token), Some(label)) = (keymaker.token(), label) {
+        token
+            .destroy_key_pair(&label)
+            .map_err(|e| format!("destroying the retired key {label:?}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// `scepd ra renew`.
+pub async fn renew_ra(dir: &Path, validity_days: u32) -> Result<Fingerprints, String> {
+    let config = Config::load(dir).map_err(|e| e.to_string())?;
+    let certificates = RoleCertificates::read(dir, &config)?;
+    let role_keys = keystore::load(dir, &config, &certificates)?;
+    let keymaker = Keymaker::for_keys(dir, &config, &role_keys)?;
+    let stamp = crate::http::unix_now();
+    make_dirs(dir, STAGING)?;
+    make_dirs(dir, PREVIOUS)?;
+    let staged = ra_paths_in(&config, STAGING, stamp);
+    let fingerprints = issue_ra_pair(
+        &keymaker,
+        dir,
+        &staged,
+        role_keys.ca.as_ref(),
+        &certificates.ca,
+        validity_days,
+    )?;
+    let retired_signing = retire_ra(dir, &config, &keymaker, stamp)?;
+    install_ra(dir, &config, &keymaker, &staged)?;
+    remove_dirs(dir, STAGING)?;
+    drop(role_keys);
+    destroy_retired(&keymaker, retired_signing)?;
+    audit(
+        dir,
+        &config,
+        format!("RA renewed: {}", describe(&fingerprints)),
+    )
+    .await?;
+    Ok(fingerprints)
 }
 
 /// The stamps of files named `PREFIX-STAMP.EXT` in `dir`, newest first.
@@ -158,29 +281,49 @@ fn stamps(dir: &Path, prefix: &str, ext: &str) -> Vec<i64> {
     found
 }
 
-/// RA encryption keys replaced by `ra renew` (or a CA activation), newest first, with their
+/// RA encryption keys a renewal or CA activation retired, newest first, with their
 /// certificates. The RA ignores those whose certificate has expired.
-pub fn previous_encryption(dir: &Path, config: &Config) -> Result<Vec<PreviousEncryption>, String> {
-    let certs_dir = dir.join("certs").join(PREVIOUS);
-    let found = stamps(&certs_dir, "ra-encryption-", ".pem");
+pub fn previous_encryption(
+    dir: &Path,
+    config: &Config,
+    token: Option<&Arc<keys::pkcs11::Pkcs11Token>>,
+) -> Result<Vec<PreviousEncryption>, String> {
+    let found = stamps(&dir.join("certs").join(PREVIOUS), "ra-encryption-", ".pem");
     if found.is_empty() {
         return Ok(Vec::new());
     }
     let passphrase = keystore::passphrase(dir, config)?;
+    let role = keys::KeyRole::RaDecryption;
     let mut previous = Vec::new();
     for stamp in found {
+        let cert = pem::read_certificate(&previous_certificate(
+            dir,
+            format!("ra-encryption-{stamp}.pem"),
+        ))?;
         let key_path = previous_encryption_key(dir, stamp);
-        let key = match &passphrase {
-            Some(p) => keys::software::SoftwareKey::load_encrypted(
-                keys::KeyRole::RaDecryption,
-                &key_path,
-                p.as_bytes(),
-            ),
-            None => keys::software::SoftwareKey::load(keys::KeyRole::RaDecryption, &key_path),
-        }
-        .map_err(|e| format!("{}: {e}", key_path.display()))?;
-        let cert = pem::read_certificate(&previous_encryption_certificate(dir, stamp))?;
-        let decrypter: Arc<dyn keys::Decrypter> = Arc::new(key);
+        let label_path = previous_encryption_label(dir, stamp);
+        let decrypter: Arc<dyn keys::Decrypter> = if key_path.exists() {
+            let key = match &passphrase {
+                Some(p) => {
+                    keys::software::SoftwareKey::load_encrypted(role, &key_path, p.as_bytes())
+                }
+                None => keys::software::SoftwareKey::load(role, &key_path),
+            };
+            Arc::new(key.map_err(|e| format!("{}: {e}", key_path.display()))?)
+        } else {
+            let label = read_label(&label_path)?;
+            let token = token.ok_or_else(|| {
+                format!(
+                    "{}: a token key, but no PKCS#11 token is configured",
+                    label_path.display()
+                )
+            })?;
+            Arc::new(
+                token
+                    .load_key(role, &label)
+                    .map_err(|e| format!("previous RA key {label:?}: {e}"))?,
+            )
+        };
         previous.push((decrypter, cert));
     }
     Ok(previous)
@@ -207,15 +350,6 @@ pub fn next_certificates(dir: &Path) -> Result<Option<Vec<Vec<u8>>>, String> {
         .map(|f| pem::read_certificate(&next.join(f)))
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
-}
-
-fn next_ra_paths(config: &Config) -> RaPaths {
-    let mut paths = RaPaths::current(config);
-    paths.signing_key = PathBuf::from("keys/next/ra-signing.key");
-    paths.signing_certificate = PathBuf::from("certs/next/ra-signing.pem");
-    paths.encryption_key = PathBuf::from("keys/next/ra-encryption.key");
-    paths.encryption_certificate = PathBuf::from("certs/next/ra-encryption.pem");
-    paths
 }
 
 /// The key type of the current CA, for a next CA of the same kind.
@@ -264,6 +398,10 @@ fn profile_like(current: &[u8], validity_days: u32) -> Result<ca::CaProfile, Str
     Ok(profile)
 }
 
+fn next_ca_key_path() -> PathBuf {
+    PathBuf::from(format!("keys/{NEXT}/ca-signing.key"))
+}
+
 /// `scepd ca rollover`: prepares the next CA.
 pub async fn prepare_ca(
     dir: &Path,
@@ -272,20 +410,21 @@ pub async fn prepare_ca(
     ra_validity_days: u32,
 ) -> Result<Fingerprints, String> {
     let config = Config::load(dir).map_err(|e| e.to_string())?;
-    software_only(&config, "ca rollover")?;
-    if dir.join("certs").join(NEXT).join("ca.pem").exists() {
+    let next_dir = dir.join("certs").join(NEXT);
+    if next_dir.join("ca.pem").exists() {
         return Err(
             "a rollover is already prepared (certs/next/): activate it with --activate".into(),
         );
     }
     let certificates = RoleCertificates::read(dir, &config)?;
     let role_keys = keystore::load(dir, &config, &certificates)?;
-    let keymaker = Keymaker::from_config(dir, &config)?;
+    let keymaker = Keymaker::for_keys(dir, &config, &role_keys)?;
     let key = match key {
         Some(k) => k,
         None => key_type_of(role_keys.ca.public_key_spki_der())?,
     };
     let profile = profile_like(&certificates.ca, validity_days)?;
+    let stamp = crate::http::unix_now();
     make_dirs(dir, NEXT)?;
     let (bits, curve) = match key {
         CaKeyType::Rsa3072 => (3072, None),
@@ -293,11 +432,12 @@ pub async fn prepare_ca(
         CaKeyType::P256 => (0, Some(keys::pkcs11::EcCurve::P256)),
         CaKeyType::P384 => (0, Some(keys::pkcs11::EcCurve::P384)),
     };
+    let ca_label = format!("scepd-ca-signing-{stamp}");
     let next_key = keymaker.make(
         dir,
         keys::KeyRole::CaSigning,
-        Path::new("keys/next/ca-signing.key"),
-        "unused",
+        &next_ca_key_path(),
+        &ca_label,
         bits,
         curve,
     )?;
@@ -308,10 +448,18 @@ pub async fn prepare_ca(
         &profile,
     )
     .map_err(|e| format!("making the next CA: {e}"))?;
-    let next_dir = dir.join("certs").join(NEXT);
     pem::write_certificate(&next_dir.join("ca.pem"), &next.certificate)?;
     pem::write_certificate(&next_dir.join("ca-old-with-new.pem"), &next.old_with_new)?;
     pem::write_certificate(&next_dir.join("ca-new-with-old.pem"), &next.new_with_old)?;
+    let ra_paths = ra_paths_in(&config, NEXT, stamp);
+    if keymaker.token().is_some() {
+        write_label(&next_dir.join("ca-signing.label"), &ca_label)?;
+        write_label(&next_dir.join("ra-signing.label"), &ra_paths.signing_label)?;
+        write_label(
+            &next_dir.join("ra-encryption.label"),
+            &ra_paths.encryption_label,
+        )?;
+    }
     let mut fingerprints = vec![(
         "next CA",
         ca::fingerprint_sha256(&next.certificate),
@@ -320,7 +468,7 @@ pub async fn prepare_ca(
     fingerprints.extend(issue_ra_pair(
         &keymaker,
         dir,
-        &next_ra_paths(&config),
+        &ra_paths,
         next_key.as_ref(),
         &next.certificate,
         ra_validity_days,
@@ -337,81 +485,87 @@ pub async fn prepare_ca(
 /// `scepd ca rollover --activate`: the prepared CA becomes current.
 pub async fn activate_ca(dir: &Path) -> Result<(), String> {
     let config = Config::load(dir).map_err(|e| e.to_string())?;
-    software_only(&config, "ca rollover")?;
     let next_dir = dir.join("certs").join(NEXT);
-    let next_keys = dir.join("keys").join(NEXT);
     if !next_dir.join("ca.pem").exists() {
         return Err("no rollover is prepared: run `scepd ca rollover` first".into());
     }
-    // The prepared set must load and fit its roles before anything moves.
-    let mut next_config = config.clone();
-    next_config.keys.ca_key = PathBuf::from("keys/next/ca-signing.key");
-    next_config.keys.ca_certificate = PathBuf::from("certs/next/ca.pem");
-    let paths = next_ra_paths(&config);
-    next_config.keys.ra_signing_key = paths.signing_key.clone();
-    next_config.keys.ra_signing_certificate = paths.signing_certificate.clone();
-    next_config.keys.ra_encryption_key = paths.encryption_key.clone();
-    next_config.keys.ra_encryption_certificate = paths.encryption_certificate.clone();
-    let next_certificates = RoleCertificates::read(dir, &next_config)?;
-    keystore::load(dir, &next_config, &next_certificates)?;
-
     let stamp = crate::http::unix_now();
+    let token_labels = next_dir.join("ca-signing.label").exists();
+    // The prepared set, as a configuration of its own.
+    let mut next_config = config.clone();
+    let mut staged = ra_paths_in(&config, NEXT, stamp);
+    next_config.keys.ca_key = next_ca_key_path();
+    next_config.keys.ca_certificate = PathBuf::from(format!("certs/{NEXT}/ca.pem"));
+    if token_labels {
+        next_config.pkcs11.ca_key_label = read_label(&next_dir.join("ca-signing.label"))?;
+        staged.signing_label = read_label(&next_dir.join("ra-signing.label"))?;
+        staged.encryption_label = read_label(&next_dir.join("ra-encryption.label"))?;
+    }
+    next_config.keys.ra_signing_key = staged.signing_key.clone();
+    next_config.keys.ra_signing_certificate = staged.signing_certificate.clone();
+    next_config.keys.ra_encryption_key = staged.encryption_key.clone();
+    next_config.keys.ra_encryption_certificate = staged.encryption_certificate.clone();
+    next_config.pkcs11.ra_signing_key_label = staged.signing_label.clone();
+    next_config.pkcs11.ra_encryption_key_label = staged.encryption_label.clone();
+    // Everything must load and fit its role before anything moves. The current keys are
+    // loaded (and the token logged in) once; the next keys through the same session.
+    let certificates = RoleCertificates::read(dir, &config)?;
+    let role_keys = keystore::load(dir, &config, &certificates)?;
+    let keymaker = Keymaker::for_keys(dir, &config, &role_keys)?;
+    let next_certificates = RoleCertificates::read(dir, &next_config)?;
+    keystore::check_loaded(
+        dir,
+        &next_config,
+        &next_certificates,
+        role_keys.token.as_ref(),
+    )?;
+
     make_dirs(dir, PREVIOUS)?;
     let k = &config.keys;
-    let previous = |name: String| dir.join("certs").join(PREVIOUS).join(name);
     move_file(
         &dir.join(&k.ca_certificate),
-        &previous(format!("ca-{stamp}.pem")),
+        &previous_certificate(dir, format!("ca-{stamp}.pem")),
     )?;
-    move_file(
-        &dir.join(&k.ca_key),
-        &dir.join("keys")
-            .join(PREVIOUS)
-            .join(format!("ca-signing-{stamp}.key")),
-    )?;
-    move_file(
-        &dir.join(&k.ra_encryption_key),
-        &previous_encryption_key(dir, stamp),
-    )?;
-    move_file(
-        &dir.join(&k.ra_encryption_certificate),
-        &previous_encryption_certificate(dir, stamp),
-    )?;
-    move_file(
-        &dir.join(&k.ra_signing_certificate),
-        &previous(format!("ra-signing-{stamp}.pem")),
-    )?;
-    fs::remove_file(dir.join(&k.ra_signing_key))
-        .context(&dir.join(&k.ra_signing_key), "removing")?;
-
-    move_file(&next_keys.join("ca-signing.key"), &dir.join(&k.ca_key))?;
+    if token_labels {
+        // The old CA key stays in the token (certificates it issued may still need it).
+        write_label(
+            &previous_certificate(dir, format!("ca-signing-{stamp}.label")),
+            &config.pkcs11.ca_key_label,
+        )?;
+        set_config_value(dir, "ca_key_label", &next_config.pkcs11.ca_key_label)?;
+    } else {
+        move_file(
+            &dir.join(&k.ca_key),
+            &dir.join("keys")
+                .join(PREVIOUS)
+                .join(format!("ca-signing-{stamp}.key")),
+        )?;
+        move_file(&dir.join(next_ca_key_path()), &dir.join(&k.ca_key))?;
+    }
     move_file(&next_dir.join("ca.pem"), &dir.join(&k.ca_certificate))?;
-    move_file(
-        &next_keys.join("ra-signing.key"),
-        &dir.join(&k.ra_signing_key),
-    )?;
-    move_file(
-        &next_dir.join("ra-signing.pem"),
-        &dir.join(&k.ra_signing_certificate),
-    )?;
-    move_file(
-        &next_keys.join("ra-encryption.key"),
-        &dir.join(&k.ra_encryption_key),
-    )?;
-    move_file(
-        &next_dir.join("ra-encryption.pem"),
-        &dir.join(&k.ra_encryption_certificate),
-    )?;
+    let retired_signing = retire_ra(dir, &config, &keymaker, stamp)?;
+    install_ra(dir, &config, &keymaker, &staged)?;
     move_file(
         &next_dir.join("ca-new-with-old.pem"),
         &dir.join(NEW_WITH_OLD),
     )?;
     move_file(
         &next_dir.join("ca-old-with-new.pem"),
-        &previous(format!("ca-old-with-new-{stamp}.pem")),
+        &previous_certificate(dir, format!("ca-old-with-new-{stamp}.pem")),
     )?;
-    fs::remove_dir(&next_dir).context(&next_dir, "removing")?;
-    fs::remove_dir(&next_keys).context(&next_keys, "removing")?;
+    for label in [
+        "ca-signing.label",
+        "ra-signing.label",
+        "ra-encryption.label",
+    ] {
+        let path = next_dir.join(label);
+        if path.exists() {
+            fs::remove_file(&path).context(&path, "removing")?;
+        }
+    }
+    remove_dirs(dir, NEXT)?;
+    drop(role_keys);
+    destroy_retired(&keymaker, retired_signing)?;
     audit(
         dir,
         &config,

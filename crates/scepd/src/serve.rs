@@ -42,6 +42,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         ra_encryption: encryption_certificate,
     } = certificates;
     let unencrypted_keys = role_keys.unencrypted_software_keys;
+    let token = role_keys.token.clone();
     let chain = match &config.keys.ca_chain {
         Some(path) => pem::read_certificates(&dir.join(path))?,
         None => Vec::new(),
@@ -77,7 +78,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         decrypter: role_keys.ra_decryption,
         encryption_certificate: encryption_certificate.clone(),
         ca_certificate: ca_certificate.clone(),
-        previous_encryption: rollover::previous_encryption(dir, &config)?,
+        previous_encryption: rollover::previous_encryption(dir, &config, token.as_ref())?,
         previous_ca_certificates,
     };
     let ra_config = ra::RaConfig {

@@ -6,10 +6,13 @@
 mod common;
 
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{SCEPD, Server, enroll, openssl_text, openssl_verify, require_tool, write_pem};
+use common::{
+    SCEPD, SOFTHSM_MODULE, Server, enroll, openssl_text, openssl_verify, require_tool, secret_file,
+    softhsm_token, write_pem,
+};
 
 fn run_init(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
     Command::new(SCEPD)
@@ -25,13 +28,6 @@ fn run_init(data: &Path, args: &[&str], env: &[(&str, &str)]) -> Output {
 
 fn text(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-}
-
-fn secret_file(dir: &Path, name: &str, value: &str) -> PathBuf {
-    let path = dir.join(name);
-    std::fs::write(&path, format!("{value}\n")).unwrap();
-    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
-    path
 }
 
 fn serve_fails(data: &Path, env: &[(&str, &str)]) -> String {
@@ -226,39 +222,6 @@ fn init_prints_the_sha256_fingerprints_openssl_computes() {
             .iter()
             .any(|e| e.detail.starts_with("key ceremony") && e.detail.contains("SHA-256"))
     );
-}
-
-const SOFTHSM_MODULE: &str = "/usr/lib/softhsm/libsofthsm2.so";
-
-/// A fresh SoftHSM2 token in `dir`; returns the SOFTHSM2_CONF path and the PIN file.
-fn softhsm_token(dir: &Path, label: &str, pin: &str) -> (String, PathBuf) {
-    let tokens = dir.join("tokens");
-    std::fs::create_dir_all(&tokens).unwrap();
-    let conf = dir.join("softhsm2.conf");
-    std::fs::write(
-        &conf,
-        format!(
-            "directories.tokendir = {}\nobjectstore.backend = file\n",
-            tokens.display()
-        ),
-    )
-    .unwrap();
-    let out = Command::new("softhsm2-util")
-        .args([
-            "--init-token",
-            "--free",
-            "--label",
-            label,
-            "--so-pin",
-            "5647382910",
-            "--pin",
-            pin,
-        ])
-        .env("SOFTHSM2_CONF", &conf)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}", text(&out));
-    (conf.display().to_string(), secret_file(dir, "pin", pin))
 }
 
 #[test]

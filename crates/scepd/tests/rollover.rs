@@ -218,3 +218,77 @@ fn a_client_that_fetched_get_next_ca_cert_validates_replies_after_the_switch() {
     );
     assert_eq!(server.certificate_count(), 3);
 }
+
+#[test]
+fn rollovers_with_keys_in_a_pkcs11_token() {
+    if !common::require_tool(common::SOFTHSM_MODULE) || !common::require_tool("softhsm2-util") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (conf, pin_file) = common::softhsm_token(dir.path(), "scepd", "502938471");
+    let env = [("SOFTHSM2_CONF", conf.as_str())];
+    let data = dir.path().join("data");
+    let run = |args: &[&str]| {
+        let out = Command::new(SCEPD)
+            .args(args)
+            .arg("--data-dir")
+            .arg(&data)
+            .envs(env)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let pin = pin_file.to_str().unwrap();
+    run(&[
+        "init",
+        "--hsm-module",
+        common::SOFTHSM_MODULE,
+        "--hsm-token",
+        "scepd",
+        "--hsm-pin-file",
+        pin,
+    ]);
+    let server = Server::serve_with_env(tempfile::tempdir().unwrap(), data.clone(), &env);
+    let before = get_ca_cert(&server.url()).unwrap();
+    let early = request(&server, &before.ra_encryption, "hsm-early", None);
+    drop(server);
+
+    // RA renewal in the token: a client with the cached RA certificate still enrolls.
+    run(&["ra", "renew"]);
+    let toml = std::fs::read_to_string(data.join("scepd.toml")).unwrap();
+    assert!(
+        toml.contains("ra_signing_key_label = \"scepd-ra-signing-"),
+        "{toml}"
+    );
+    let server = Server::serve_with_env(tempfile::tempdir().unwrap(), data.clone(), &env);
+    let after = get_ca_cert(&server.url()).unwrap();
+    assert_ne!(after.ra_signing, before.ra_signing);
+    request(&server, &before.ra_encryption, "hsm-cached", None);
+    drop(server);
+
+    // CA rollover in the token, announced, activated; the early device renews.
+    run(&["ca", "rollover"]);
+    run(&["ca", "rollover", "--activate"]);
+    let server = Server::serve_with_env(tempfile::tempdir().unwrap(), data.clone(), &env);
+    let switched = get_ca_cert(&server.url()).unwrap();
+    assert_ne!(switched.ca, before.ca);
+    let renewed = request(&server, &switched.ra_encryption, "hsm-early", Some(&early));
+    let root = write_pem(&server, "hsm-root.pem", &switched.ca);
+    openssl_verify(
+        &root,
+        &write_pem(&server, "hsm-renewed.pem", &renewed.certificate),
+    );
+    // No key ever left the token.
+    assert_eq!(
+        std::fs::read_dir(data.join("keys"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .filter(|e| e.path().is_file())
+            .count(),
+        0
+    );
+}

@@ -191,6 +191,38 @@ impl Pkcs11Token {
         Ok(key)
     }
 
+    /// Destroy every object labelled `label` (the private and public halves of a key pair a
+    /// rollover replaced), so a retired enrollment-agent or CA key cannot be used again.
+    /// Returns how many objects were destroyed; a label without a private key is refused.
+    pub fn destroy_key_pair(self: &Arc<Self>, label: &str) -> Result<usize, KeyError> {
+        let fail = |what: &str, e: Error| self.error(label, what, e);
+        let session = self
+            .ctx
+            .open_rw_session(self.slot)
+            .map_err(|e| fail("C_OpenSession", e))?;
+        let private = session
+            .find_objects(&[
+                Attribute::Class(ObjectClass::PRIVATE_KEY),
+                Attribute::Label(label.as_bytes().to_vec()),
+            ])
+            .map_err(|e| fail("C_FindObjects", e))?;
+        if private.is_empty() {
+            return Err(KeyError::Backend(format!(
+                "PKCS#11 token \"{}\": no private key labelled \"{label}\" to destroy",
+                self.label
+            )));
+        }
+        let objects = session
+            .find_objects(&[Attribute::Label(label.as_bytes().to_vec())])
+            .map_err(|e| fail("C_FindObjects", e))?;
+        for object in &objects {
+            session
+                .destroy_object(*object)
+                .map_err(|e| fail("C_DestroyObject", e))?;
+        }
+        Ok(objects.len())
+    }
+
     /// Generate an RSA key pair of 2048, 3072 or 4096 bits inside the token for `role`
     /// (`CKA_TOKEN`, `CKA_PRIVATE`, `CKA_SENSITIVE` true, `CKA_EXTRACTABLE` false, and
     /// `CKA_SIGN` or `CKA_DECRYPT` per role, never both), then load it.
