@@ -42,10 +42,6 @@ pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> 
         .map_err(|e| format!("opening the database: {e}"))?;
     let now = crate::http::unix_now();
     let challenge = ra::challenge::generate().map_err(|e| format!("random source: {e}"))?;
-    let actor = format!(
-        "cli:{}",
-        std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-    );
     let expires_at = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
     store
         .insert_challenge(store::NewChallenge {
@@ -55,23 +51,16 @@ pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> 
             binding_sans: request.sans.clone(),
             created_at: now,
             expires_at,
-            created_by: actor.clone(),
+            created_by: crate::cli_audit::actor(),
         })
         .await
         .map_err(|e| format!("storing the challenge: {e}"))?;
-    store
-        .append_audit(store::AuditEvent {
-            at: now,
-            kind: store::AuditKind::ChallengeIssued,
-            actor,
-            detail: format!(
-                "template {template}, subject {:?}, sans {:?}, expires {expires_at}, hash prefix {}",
-                request.subject,
-                request.sans,
-                hex::encode(challenge.hash.get(..4).unwrap_or_default())
-            ),
-        })
-        .await
-        .map_err(|e| format!("audit log: {e}"))?;
+    let detail = format!(
+        "template {template}, subject {:?}, sans {:?}, expires {expires_at}, hash prefix {}",
+        request.subject,
+        request.sans,
+        hex::encode(challenge.hash.get(..4).unwrap_or_default())
+    );
+    crate::cli_audit::record(&store, store::AuditKind::ChallengeIssued, detail).await?;
     Ok(challenge.secret.to_string())
 }

@@ -520,18 +520,7 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
             .collect::<Vec<_>>()
             .join("; ")
     );
-    store
-        .append_audit(store::AuditEvent {
-            at: crate::http::unix_now(),
-            kind: store::AuditKind::ConfigChanged,
-            actor: format!(
-                "cli:{}",
-                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-            ),
-            detail,
-        })
-        .await
-        .map_err(|e| format!("audit log: {e}"))?;
+    crate::cli_audit::record(&store, store::AuditKind::ConfigChanged, detail).await?;
     Ok(InitReport { fingerprints })
 }
 

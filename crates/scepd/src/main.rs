@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod challenge_cmd;
+mod cli_audit;
 mod config;
 mod doctor;
 mod http;

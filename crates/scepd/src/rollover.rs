@@ -110,19 +110,7 @@ async fn audit(dir: &Path, config: &Config, detail: String) -> Result<(), String
     let store = store::Store::open(&config.database_url(dir))
         .await
         .map_err(|e| format!("opening the database: {e}"))?;
-    store
-        .append_audit(store::AuditEvent {
-            at: crate::http::unix_now(),
-            kind: store::AuditKind::ConfigChanged,
-            actor: format!(
-                "cli:{}",
-                std::env::var("USER").unwrap_or_else(|_| "unknown".into())
-            ),
-            detail,
-        })
-        .await
-        .map(|_| ())
-        .map_err(|e| format!("audit log: {e}"))
+    crate::cli_audit::record(&store, store::AuditKind::ConfigChanged, detail).await
 }
 
 fn describe(fingerprints: &Fingerprints) -> String {
