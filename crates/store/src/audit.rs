@@ -38,6 +38,10 @@ pub enum AuditKind {
     /// A retried transaction was answered with the certificate already issued.
     CertificateResent,
     CertificateRevoked,
+    /// An officer approved a pending request (the certificate follows as certificate-issued).
+    RequestApproved,
+    /// An officer denied a pending request, or the CA refused an approved one.
+    RequestDenied,
     RequestMalformed,
     ServiceStarted,
     ConfigChanged,
@@ -56,6 +60,8 @@ impl AuditKind {
         AuditKind::CertificateIssued,
         AuditKind::CertificateResent,
         AuditKind::CertificateRevoked,
+        AuditKind::RequestApproved,
+        AuditKind::RequestDenied,
         AuditKind::RequestMalformed,
         AuditKind::ServiceStarted,
         AuditKind::ConfigChanged,
@@ -72,6 +78,8 @@ impl AuditKind {
             AuditKind::CertificateIssued => "certificate-issued",
             AuditKind::CertificateResent => "certificate-resent",
             AuditKind::CertificateRevoked => "certificate-revoked",
+            AuditKind::RequestApproved => "request-approved",
+            AuditKind::RequestDenied => "request-denied",
             AuditKind::RequestMalformed => "request-malformed",
             AuditKind::ServiceStarted => "service-started",
             AuditKind::ConfigChanged => "config-changed",

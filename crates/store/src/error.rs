@@ -26,6 +26,22 @@ pub enum StoreError {
     /// The database stayed locked or kept failing serialization after several retries.
     #[error("database busy")]
     Busy,
+    /// No certificate with this serial was issued by us.
+    #[error("unknown certificate serial")]
+    UnknownSerial,
+    /// The certificate is already revoked; the first revocation is kept unchanged.
+    #[error("certificate already revoked")]
+    AlreadyRevoked,
+    /// No request with this id awaits or awaited approval.
+    #[error("unknown request")]
+    UnknownRequest,
+    /// The request is not in the state the operation needs (approving twice, approving a
+    /// denied request, completing one that was not approved...).
+    #[error("request is {found}, not {expected}")]
+    RequestState {
+        found: &'static str,
+        expected: &'static str,
+    },
     /// The URL names a backend the store does not support (only `sqlite:` and `postgres:`).
     #[error("unsupported database url scheme {0:?}")]
     UnsupportedUrl(String),

@@ -1,7 +1,7 @@
 //! Recording an issued certificate: challenge consumption, transaction, certificate and audit
 //! event in one database transaction.
 
-use sqlx::Row;
+use sqlx::{AnyConnection, Row};
 
 use crate::audit::{AuditEvent, append_in};
 use crate::backend::{is_unique_violation, with_retry};
@@ -49,7 +49,8 @@ pub struct TransactionRecord {
     pub certificate_der: Vec<u8>,
 }
 
-/// The state of a transaction. Only `Issued` exists today; pending approval comes later.
+/// The state of a transaction. Only issued requests are transactions; requests held for
+/// approval are [`crate::PendingRecord`]s until their certificate is recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TransactionStatus {
@@ -89,9 +90,9 @@ impl Store {
     /// Commits, in ONE database transaction, or not at all:
     /// (a) consumption of `challenge_hash` if any — exactly one unused, unexpired row must be
     ///     updated, else [`StoreError::ChallengeUnavailable`];
-    /// (b) the transaction row — the transaction id recorded for another signer key, or the
-    ///     same (transaction id, request) recorded already, gives
-    ///     [`StoreError::TransactionConflict`];
+    /// (b) the transaction row — the transaction id recorded (issued or held for approval)
+    ///     for another signer key, or the same (transaction id, request) recorded already,
+    ///     gives [`StoreError::TransactionConflict`];
     /// (c) the certificate — a recorded serial gives [`StoreError::SerialConflict`];
     /// (d) the audit event.
     ///
@@ -114,83 +115,40 @@ impl Store {
     async fn try_record_issuance(&self, i: &Issuance, serial: &str) -> Result<(), StoreError> {
         let mut tx = self.backend.begin_write(&self.pool).await?;
         let challenge_hex = i.challenge_hash.as_ref().map(hex32);
+        let signer_hex = hex32(&i.signer_key_sha256);
+        let request_hex = hex32(&i.request_sha256);
 
-        if let Some(hash) = &challenge_hex {
-            let updated = sqlx::query(
-                "UPDATE challenges SET used_at = $1, used_by_transaction = $2 \
-                 WHERE hash = $3 AND used_at IS NULL AND expires_at > $1",
-            )
-            .bind(i.now)
-            .bind(&i.transaction_id)
-            .bind(hash)
-            .execute(&mut *tx)
-            .await?;
-            if updated.rows_affected() != 1 {
-                tx.rollback().await?;
-                return Err(StoreError::ChallengeUnavailable);
-            }
+        if let Some(hash) = &challenge_hex
+            && !consume_challenge(&mut tx, hash, &i.transaction_id, i.now).await?
+        {
+            tx.rollback().await?;
+            return Err(StoreError::ChallengeUnavailable);
         }
-
-        // A transactionID belongs to one key (RFC 8894 §3.2.1.1; Dogtag does the same).
-        let other_key = sqlx::query(
-            "SELECT 1 AS hit FROM transactions WHERE transaction_id = $1 AND signer_key_sha256 <> $2",
-        )
-        .bind(&i.transaction_id)
-        .bind(hex32(&i.signer_key_sha256))
-        .fetch_optional(&mut *tx)
-        .await?;
-        if other_key.is_some() {
+        if transaction_id_taken(&mut tx, &i.transaction_id, &signer_hex, &request_hex).await? {
             tx.rollback().await?;
             return Err(StoreError::TransactionConflict);
         }
-
-        // The certificate first: a serial collision is reported as such, not as a transaction
-        // conflict through transactions.serial.
-        let inserted = sqlx::query(
-            "INSERT INTO certificates (serial, der, subject, not_before, not_after, template, \
-             transaction_id, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .bind(serial)
-        .bind(i.certificate_der.as_slice())
-        .bind(&i.subject)
-        .bind(i.not_before)
-        .bind(i.not_after)
-        .bind(&i.template)
-        .bind(&i.transaction_id)
-        .bind(i.now)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await?;
-                return Err(StoreError::SerialConflict);
-            }
-            Err(e) => return Err(e.into()),
+        let cert = NewCertificateRow {
+            serial,
+            der: &i.certificate_der,
+            subject: &i.subject,
+            not_before: i.not_before,
+            not_after: i.not_after,
+            template: &i.template,
+            transaction_id: &i.transaction_id,
+            issued_at: i.now,
+        };
+        let txn = NewTransactionRow {
+            transaction_id: &i.transaction_id,
+            signer_hex: &signer_hex,
+            request_hex: &request_hex,
+            challenge_hex: challenge_hex.as_deref(),
+            created_at: i.now,
+        };
+        if let Err(e) = insert_issued(&mut tx, &cert, &txn).await {
+            tx.rollback().await?;
+            return Err(e);
         }
-
-        let inserted = sqlx::query(
-            "INSERT INTO transactions (transaction_id, signer_key_sha256, request_sha256, \
-             status, serial, challenge_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&i.transaction_id)
-        .bind(hex32(&i.signer_key_sha256))
-        .bind(hex32(&i.request_sha256))
-        .bind(TransactionStatus::Issued.as_str())
-        .bind(serial)
-        .bind(challenge_hex.as_deref())
-        .bind(i.now)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {}
-            Err(e) if is_unique_violation(&e) => {
-                tx.rollback().await?;
-                return Err(StoreError::TransactionConflict);
-            }
-            Err(e) => return Err(e.into()),
-        }
-
         append_in(&mut tx, &i.audit, serial).await?;
         tx.commit().await?;
         Ok(())
@@ -251,6 +209,117 @@ impl Store {
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get("n")?)
+    }
+}
+
+/// Spends an unused, unexpired challenge; `false` if there is none to spend. The conditional
+/// UPDATE is the exactly-once point (see [`Store::record_issuance`]).
+pub(crate) async fn consume_challenge(
+    conn: &mut AnyConnection,
+    hash_hex: &str,
+    transaction_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let updated = sqlx::query(
+        "UPDATE challenges SET used_at = $1, used_by_transaction = $2 \
+         WHERE hash = $3 AND used_at IS NULL AND expires_at > $1",
+    )
+    .bind(now)
+    .bind(transaction_id)
+    .bind(hash_hex)
+    .execute(&mut *conn)
+    .await?;
+    Ok(updated.rows_affected() == 1)
+}
+
+/// Whether a new request may not use this transaction id: it belongs to another signer key
+/// (RFC 8894 §3.2.1.1; Dogtag does the same), or this very request is already recorded —
+/// issued, or waiting for / decided by an officer.
+pub(crate) async fn transaction_id_taken(
+    conn: &mut AnyConnection,
+    transaction_id: &str,
+    signer_hex: &str,
+    request_hex: &str,
+) -> Result<bool, StoreError> {
+    let hit = sqlx::query(
+        "SELECT 1 AS hit FROM transactions WHERE transaction_id = $1 \
+           AND (signer_key_sha256 <> $2 OR request_sha256 = $3) \
+         UNION ALL \
+         SELECT 1 AS hit FROM pending_requests WHERE transaction_id = $1 \
+           AND (signer_key_sha256 <> $2 OR request_sha256 = $3)",
+    )
+    .bind(transaction_id)
+    .bind(signer_hex)
+    .bind(request_hex)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(hit.is_some())
+}
+
+pub(crate) struct NewCertificateRow<'a> {
+    pub serial: &'a str,
+    pub der: &'a [u8],
+    pub subject: &'a str,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub template: &'a str,
+    pub transaction_id: &'a str,
+    pub issued_at: i64,
+}
+
+pub(crate) struct NewTransactionRow<'a> {
+    pub transaction_id: &'a str,
+    pub signer_hex: &'a str,
+    pub request_hex: &'a str,
+    pub challenge_hex: Option<&'a str>,
+    pub created_at: i64,
+}
+
+/// Inserts the certificate and its issued transaction. The caller rolls back on `Err`.
+pub(crate) async fn insert_issued(
+    conn: &mut AnyConnection,
+    c: &NewCertificateRow<'_>,
+    t: &NewTransactionRow<'_>,
+) -> Result<(), StoreError> {
+    // The certificate first: a serial collision is reported as such, not as a transaction
+    // conflict through transactions.serial.
+    let inserted = sqlx::query(
+        "INSERT INTO certificates (serial, der, subject, not_before, not_after, template, \
+         transaction_id, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(c.serial)
+    .bind(c.der)
+    .bind(c.subject)
+    .bind(c.not_before)
+    .bind(c.not_after)
+    .bind(c.template)
+    .bind(c.transaction_id)
+    .bind(c.issued_at)
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Ok(_) => {}
+        Err(e) if is_unique_violation(&e) => return Err(StoreError::SerialConflict),
+        Err(e) => return Err(e.into()),
+    }
+
+    let inserted = sqlx::query(
+        "INSERT INTO transactions (transaction_id, signer_key_sha256, request_sha256, \
+         status, serial, challenge_hash, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(t.transaction_id)
+    .bind(t.signer_hex)
+    .bind(t.request_hex)
+    .bind(TransactionStatus::Issued.as_str())
+    .bind(c.serial)
+    .bind(t.challenge_hex)
+    .bind(t.created_at)
+    .execute(&mut *conn)
+    .await;
+    match inserted {
+        Ok(_) => Ok(()),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::TransactionConflict),
+        Err(e) => Err(e.into()),
     }
 }
 

@@ -1,5 +1,6 @@
-//! Persistence: challenges (atomic consume-once), transactions, certificates, hash-chained
-//! audit log (sqlx; SQLite and PostgreSQL).
+//! Persistence: challenges (atomic consume-once), transactions, certificates, requests held
+//! for approval, revocations and CRL state, delivery tracking, hash-chained audit log (sqlx;
+//! SQLite and PostgreSQL).
 //!
 //! Every query is a runtime query with `$n` placeholders run through sqlx's `Any` driver, so
 //! one code path serves the bundled SQLite (one node, the default) and PostgreSQL (many
@@ -12,12 +13,18 @@ mod audit;
 mod backend;
 mod challenge;
 mod codec;
+mod crl;
 mod error;
 mod issuance;
+mod listing;
 mod migrate;
+mod pending;
+mod revocation;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_lifecycle;
 #[cfg(test)]
 mod tests_pg;
 
@@ -26,8 +33,14 @@ use sqlx::Row;
 
 pub use audit::{AuditEvent, AuditKind, AuditRecord, UnknownAuditKind};
 pub use challenge::{ChallengeRecord, ChallengeStatus, NewChallenge, challenge_audit_id};
+pub use crl::{CrlState, PublishedCrl};
 pub use error::{AuditChainError, ChainBreak, StoreError};
 pub use issuance::{CertificateRecord, Issuance, TransactionRecord, TransactionStatus};
+pub use listing::{CertificateEntry, CertificateFilter};
+pub use pending::{PendingIssuance, PendingRecord, PendingRequest, PendingState};
+pub use revocation::{
+    RevocationReason, RevocationRecord, RevocationStatus, RevokedEntry, UnknownRevocationReason,
+};
 
 use backend::Backend;
 

@@ -18,12 +18,20 @@ struct Migration {
     postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
-    postgres: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
+        postgres: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "lifecycle",
+        sqlite: include_str!("../migrations/sqlite/0002_lifecycle.sql"),
+        postgres: include_str!("../migrations/postgres/0002_lifecycle.sql"),
+    },
+];
 
 /// Any 64-bit constant unique to scepd: PostgreSQL advisory locks are database-wide.
 const PG_MIGRATION_LOCK: i64 = 0x7363_6570_6d69_6731; // "scepmig1"
@@ -102,7 +110,7 @@ pub(crate) async fn run(pool: &AnyPool, backend: Backend) -> Result<(), StoreErr
     Ok(())
 }
 
-fn checksum(sql: &str) -> String {
+pub(crate) fn checksum(sql: &str) -> String {
     hex::encode(Sha256::digest(sql.as_bytes()))
 }
 

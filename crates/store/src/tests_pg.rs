@@ -61,11 +61,11 @@ async fn drop_db(name: &str) {
 }
 
 macro_rules! pg_scenarios {
-    ($($name:ident),* $(,)?) => {$(
+    ($module:ident: $($name:ident),* $(,)?) => {$(
         #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
         async fn $name() {
             if let Some((store, db)) = pg_store().await {
-                crate::tests::$name(store).await;
+                crate::$module::$name(store).await;
                 drop_db(&db).await;
             }
         }
@@ -73,6 +73,7 @@ macro_rules! pg_scenarios {
 }
 
 pg_scenarios!(
+    tests:
     challenge_lifecycle_usable_then_used,
     expired_and_unknown_challenges_are_not_usable,
     fifty_concurrent_issuances_consume_a_challenge_exactly_once,
@@ -81,6 +82,19 @@ pg_scenarios!(
     audit_chain_detects_an_edited_row,
     audit_chain_detects_a_deleted_middle_row,
     concurrent_appends_keep_one_valid_chain,
+);
+
+pg_scenarios!(
+    tests_lifecycle:
+    pending_request_is_approved_then_issued,
+    pending_request_is_denied_or_refused,
+    failed_pending_writes_roll_back,
+    approve_and_deny_races_have_one_winner,
+    revocation_is_recorded_once_and_reported,
+    twenty_concurrent_revocations_commit_one,
+    crl_numbers_are_monotonic_and_distinct,
+    certificates_are_listed_and_delivery_tracked,
+    a_hundred_thousand_revoked_entries_are_read,
 );
 
 #[tokio::test]
