@@ -54,6 +54,10 @@ pub enum CaError {
     /// The next CA of a rollover cannot be made as asked.
     #[error("rollover: {0}")]
     Rollover(&'static str),
+    /// A CRL cannot be built from what was given (a serial that is not positive hex of at
+    /// most 20 octets, nextUpdate not after thisUpdate, a time before 1970).
+    #[error("revocation: {0}")]
+    Revocation(String),
 }
 
 /// Why an existing CA certificate (with its key) is refused by `ca::import::check_ca`. Each

@@ -12,21 +12,27 @@
 //! before signing); [`import`] checks an existing CA certificate and key (and its chain);
 //! [`rollover`] makes the next CA (RFC 4210 §4.4) and tells when RA certificates expire;
 //! [`fingerprint_sha256`] is what devices and MDM profiles pin.
+//!
+//! Revocation: [`crl::build_crl`] signs CRLs (RFC 5280 §5) and [`ocsp::respond`] answers OCSP
+//! requests (RFC 6960) from what storage says about each serial.
 #![forbid(unsafe_code)]
 
 mod authority;
 mod constraints;
+pub mod crl;
 pub mod dev;
 mod error;
 mod extensions;
 mod fingerprint;
 pub mod import;
+pub mod ocsp;
 mod profile;
 pub mod rollover;
 mod serial;
 mod x509;
 
 pub use authority::{Ca, IssuedCertificate, VerifiedStatement};
+pub use crl::{RevocationReason, RevokedEntry, build_crl};
 pub use error::{CaError, ImportRejection, StatementRejection};
 pub use fingerprint::fingerprint_sha256;
 pub use profile::{CaProfile, MIN_CA_RSA_BITS, parse_dn};

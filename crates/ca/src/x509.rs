@@ -104,7 +104,7 @@ impl CertificateDraft<'_> {
 }
 
 /// RFC 5280 §4.1.2.5: UTCTime through 2049, GeneralizedTime from 2050.
-fn time(unix: i64) -> Result<Time, CaError> {
+pub(crate) fn time(unix: i64) -> Result<Time, CaError> {
     const Y2050: i64 = 2_524_608_000;
     let secs = u64::try_from(unix).map_err(|_| CaError::Certificate("time before 1970"))?;
     let d = Duration::from_secs(secs);
