@@ -235,7 +235,7 @@ pub(crate) struct Issuer {
 impl Issuer {
     /// Reads the CA certificate and checks that `signer` is its key, a CA signing key, and that
     /// the certificate may sign revocation information (keyUsage cRLSign, RFC 5280 §4.2.1.3;
-    /// openssl refuses CRLs and CA-signed OCSP responses otherwise).
+    /// openssl refuses CRLs signed without it).
     pub(crate) fn new(signer: &dyn Signer, ca_certificate_der: &[u8]) -> Result<Self, CaError> {
         if signer.role() != KeyRole::CaSigning {
             return Err(CaError::WrongRole(signer.role()));

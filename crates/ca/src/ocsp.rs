@@ -137,9 +137,9 @@ impl std::fmt::Debug for Responder<'_> {
 }
 
 impl<'s> Responder<'s> {
-    /// Checks that `ca_signer` is the (CA signing) key of `ca_certificate_der`, which has a
-    /// subjectKeyIdentifier and, if it has keyUsage, cRLSign (openssl requires it of a CA that
-    /// signs its own OCSP responses).
+    /// Checks that `ca_signer` is the (CA signing) key of `ca_certificate_der`, with the same
+    /// checks as for CRLs (a subjectKeyIdentifier; cRLSign if it has keyUsage): one CA
+    /// certificate serves both.
     pub fn new(ca_signer: &'s dyn Signer, ca_certificate_der: &[u8]) -> Result<Self, CaError> {
         let issuer = Issuer::new(ca_signer, ca_certificate_der)?;
         let issuer_hashes = CertIdHash::ALL
