@@ -2,6 +2,7 @@
 
 use std::net::IpAddr;
 
+use crate::facts::SubjectAttribute;
 use crate::names::{attribute_type_oid, normalize_dns_name, normalize_email, normalize_value};
 
 /// What a challenge was issued for. An empty binding (no subject, no SANs) leaves names to the
@@ -56,33 +57,51 @@ impl Binding {
         let Some(subject) = &self.subject else {
             return Ok(None);
         };
-        let err = || BindingError::Subject(subject.clone());
-        let mut out = Vec::new();
-        if subject.trim().is_empty() {
-            return Ok(Some(out));
-        }
-        for rdn in split_unescaped(subject, b',') {
-            if split_unescaped(rdn, b'+').len() != 1 {
-                return Err(err());
-            }
-            let mut parts = split_unescaped(rdn, b'=').into_iter();
-            let (Some(name), Some(_)) = (parts.next(), parts.clone().next()) else {
-                return Err(err());
-            };
-            // The value is everything after the first unescaped '='.
-            let raw_value = rdn.get(name.len() + 1..).ok_or_else(err)?;
-            let oid = attribute_type_oid(name.trim()).ok_or_else(err)?;
-            let value = unescape(raw_value).ok_or_else(err)?;
-            out.push((oid, normalize_value(&value)));
-        }
-        out.reverse();
-        Ok(Some(out))
+        let parsed = parse_subject_display(subject)?;
+        Ok(Some(
+            parsed
+                .into_iter()
+                .map(|a| (a.oid, normalize_value(&a.value)))
+                .collect(),
+        ))
     }
 
     /// The bound SANs, normalized.
     pub(crate) fn normalized_sans(&self) -> Result<Vec<SanBinding>, BindingError> {
         self.sans.iter().map(|s| parse_san(s)).collect()
     }
+}
+
+/// Parses a subject in the RFC 4514 form [`crate::subject_display`] writes (`CN=dev1,O=Org`,
+/// last RDN first, short names or dotted OIDs, `\`-escapes) back into attributes in DER
+/// order. Multi-valued RDNs are refused: no issued certificate has one. Values are unescaped,
+/// not normalized.
+pub fn parse_subject_display(subject: &str) -> Result<Vec<SubjectAttribute>, BindingError> {
+    let err = || BindingError::Subject(subject.to_owned());
+    let mut out = Vec::new();
+    if subject.trim().is_empty() {
+        return Ok(out);
+    }
+    for rdn in split_unescaped(subject, b',') {
+        if split_unescaped(rdn, b'+').len() != 1 {
+            return Err(err());
+        }
+        let mut parts = split_unescaped(rdn, b'=').into_iter();
+        let (Some(name), Some(_)) = (parts.next(), parts.clone().next()) else {
+            return Err(err());
+        };
+        // The value is everything after the first unescaped '='.
+        let raw_value = rdn.get(name.len() + 1..).ok_or_else(err)?;
+        let oid = attribute_type_oid(name.trim()).ok_or_else(err)?;
+        let value = unescape(raw_value).ok_or_else(err)?;
+        out.push(SubjectAttribute {
+            oid,
+            value,
+            multi_valued_rdn: false,
+        });
+    }
+    out.reverse();
+    Ok(out)
 }
 
 /// Parses `dns:NAME`, `ip:ADDRESS`, `email:ADDRESS` (prefix case-insensitive).
@@ -178,6 +197,25 @@ mod tests {
             ])
         );
         assert_eq!(subject("").unwrap(), Some(vec![]));
+    }
+
+    #[test]
+    fn displayed_subject_parses_back() {
+        let subject = vec![
+            SubjectAttribute {
+                oid: "2.5.4.10".into(),
+                value: "Org, Inc.".into(),
+                multi_valued_rdn: false,
+            },
+            SubjectAttribute {
+                oid: "2.5.4.3".into(),
+                value: " Dev+1 ".into(),
+                multi_valued_rdn: false,
+            },
+        ];
+        let shown = crate::names::subject_display(&subject);
+        assert_eq!(parse_subject_display(&shown), Ok(subject));
+        assert!(parse_subject_display("CN=a+O=b").is_err());
     }
 
     #[test]

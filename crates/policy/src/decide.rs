@@ -1,10 +1,12 @@
 //! The decision: issue (with exactly what may go in the certificate) or refuse (with why).
 
 use crate::binding::{Binding, SanBinding};
-use crate::facts::{PublicKeyFacts, RequestFacts, RequestedValue, SanFact};
-use crate::names::{normalize_dns_name, normalize_email, normalize_value};
+use crate::facts::{PublicKeyFacts, RequestFacts, RequestedValue};
+use crate::names::normalize_value;
 use crate::oid;
 use crate::refusal::{Refusal, RefusalReason};
+use crate::san::check_sans;
+use crate::subject::check_subject;
 use crate::template::Template;
 
 /// The outcome of [`decide`].
@@ -15,8 +17,8 @@ pub enum Decision {
 }
 
 /// Exactly what the CA may put in the certificate beyond the CSR's subject and key. Nothing
-/// here is copied from a requested extension: EKUs and validity are the template's, key usage
-/// follows the key type, names are the CSR's checked and normalized SANs.
+/// here is copied from a requested extension: EKUs, validity and URLs are the template's, key
+/// usage follows the key type, names are the CSR's checked and normalized SANs.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IssuanceProfile {
     /// The template's name.
@@ -25,7 +27,8 @@ pub struct IssuanceProfile {
     pub extended_key_usages: Vec<String>,
     /// KeyUsage bits as in [`crate::key_usage`].
     pub key_usage_bits: u16,
-    /// dNSName SANs, lower case, in request order, without duplicates.
+    /// dNSName SANs, lower case, in request order, without duplicates. A wildcard (only on a
+    /// template that allows them) keeps its `*.` prefix.
     pub dns_names: Vec<String>,
     /// iPAddress SANs (only if the template allows them).
     pub ip_addresses: Vec<Vec<u8>>,
@@ -33,16 +36,27 @@ pub struct IssuanceProfile {
     pub emails: Vec<String>,
     /// From the template; never from the request.
     pub validity_days: u32,
+    /// The template wants an operator to approve the request first: the RA answers PENDING.
+    pub manual_approval: bool,
+    /// authorityInfoAccess id-ad-caIssuers (RFC 5280 §4.2.2.1), from the template.
+    pub aia_ca_issuers_url: Option<String>,
+    /// authorityInfoAccess id-ad-ocsp, from the template.
+    pub ocsp_url: Option<String>,
+    /// cRLDistributionPoints fullName URI (RFC 5280 §4.2.1.13), from the template.
+    pub crl_distribution_url: Option<String>,
 }
 
 /// Decides a request against a template and the binding of the challenge it came with.
 ///
-/// Refused (badRequest unless noted): a weak or unsupported key (EC curve or algorithm:
-/// badAlg); any requested extension other than subjectAltName, extKeyUsage ⊆ template,
-/// keyUsage ⊆ template, basicConstraints cA=FALSE and subjectKeyIdentifier (those are checked,
-/// never copied); duplicate extensions; SAN kinds the template does not allow (UPN, otherName,
-/// URI never); names that are not plain hostnames; multi-valued RDNs, several CNs, control
-/// characters in the subject; no name at all; any request attribute other than
+/// Refused (badRequest unless noted): a weak or unsupported key (EC curve, explicit curve
+/// parameters or algorithm: badAlg); any requested extension other than subjectAltName,
+/// extKeyUsage ⊆ template, keyUsage ⊆ template, basicConstraints cA=FALSE,
+/// subjectKeyIdentifier (those are checked, never copied) and the template's non-critical
+/// tolerated ones (ignored); Microsoft and certificate-shaping extensions always; duplicate
+/// extensions; subject attribute types, values or a CN outside the template's subject rules;
+/// SAN kinds the template does not allow (UPN, otherName, URI never); names that are not plain
+/// hostnames or are outside the template's domains and ranges; multi-valued RDNs, several
+/// CNs, control characters in the subject; no name at all; any request attribute other than
 /// challengePassword / extensionRequest / friendlyName (ESC6, EDITF_ATTRIBUTEENDDATE); and
 /// anything outside the binding.
 pub fn decide(facts: &RequestFacts, template: &Template, binding: Option<&Binding>) -> Decision {
@@ -52,7 +66,7 @@ pub fn decide(facts: &RequestFacts, template: &Template, binding: Option<&Bindin
     }
 }
 
-fn check(
+pub(crate) fn check(
     facts: &RequestFacts,
     template: &Template,
     binding: Option<&Binding>,
@@ -61,14 +75,15 @@ fn check(
     let key_usage_bits = template.key_usage_bits(rsa);
     check_attributes(facts)?;
     check_extensions(facts, template, key_usage_bits)?;
-    check_subject(facts)?;
-    let names = check_sans(facts, template)?;
+    check_subject(&facts.subject, template)?;
+    let names = check_sans(&facts.subject_alt_names, template)?;
     if facts.subject.is_empty() && names.is_empty() {
         return Err(Refusal::bad_request(RefusalReason::NoName));
     }
     if let Some(binding) = binding {
         check_binding(facts, template, binding, &names)?;
     }
+    let spec = template.spec();
     let mut profile = IssuanceProfile {
         template: template.name().to_owned(),
         extended_key_usages: template.extended_key_usages().to_vec(),
@@ -77,6 +92,10 @@ fn check(
         ip_addresses: Vec::new(),
         emails: Vec::new(),
         validity_days: template.validity_days(),
+        manual_approval: spec.manual_approval,
+        aia_ca_issuers_url: spec.aia_ca_issuers_url.clone(),
+        ocsp_url: spec.ocsp_url.clone(),
+        crl_distribution_url: spec.crl_distribution_url.clone(),
     };
     for name in names {
         match name {
@@ -105,16 +124,27 @@ fn check_key(key: &PublicKeyFacts, template: &Template) -> Result<bool, Refusal>
                     max: rules.rsa_max_bits,
                 }));
             }
+            let only_65537 = rules.rsa_exponent_65537_only;
             match exponent {
-                Some(e) if *e >= 65537 && e % 2 == 1 => Ok(true),
+                Some(65537) => Ok(true),
+                Some(e) if !only_65537 && *e > 65537 && e % 2 == 1 => Ok(true),
                 _ => Err(Refusal::bad_request(RefusalReason::RsaExponent {
                     exponent: *exponent,
+                    only_65537,
                 })),
             }
         }
         PublicKeyFacts::Ec { curve_oid } => {
+            // The `request` crate names explicit or absent parameters in words, never as an
+            // OID: no template can allow them.
+            if !crate::template::is_dotted_oid(curve_oid) {
+                return Err(Refusal::bad_alg(RefusalReason::ExplicitCurveParameters {
+                    what: curve_oid.clone(),
+                }));
+            }
             let allowed = (rules.ec_p256 && curve_oid == oid::CURVE_P256)
-                || (rules.ec_p384 && curve_oid == oid::CURVE_P384);
+                || (rules.ec_p384 && curve_oid == oid::CURVE_P384)
+                || (rules.ec_p521 && curve_oid == oid::CURVE_P521);
             if allowed {
                 Ok(false)
             } else {
@@ -122,6 +152,11 @@ fn check_key(key: &PublicKeyFacts, template: &Template) -> Result<bool, Refusal>
                     curve_oid: curve_oid.clone(),
                 }))
             }
+        }
+        PublicKeyFacts::Other { algorithm_oid } if algorithm_oid == oid::EC_PUBLIC_KEY => {
+            Err(Refusal::bad_alg(RefusalReason::ExplicitCurveParameters {
+                what: "parameters not a named curve".to_owned(),
+            }))
         }
         PublicKeyFacts::Other { algorithm_oid } => {
             Err(Refusal::bad_alg(RefusalReason::KeyAlgorithm {
@@ -146,6 +181,11 @@ fn check_extensions(
     allowed_key_usage: u16,
 ) -> Result<(), Refusal> {
     let exts = &facts.requested_extensions;
+    let not_allowed = |oid: &str| {
+        Refusal::bad_request(RefusalReason::ExtensionNotAllowed {
+            oid: oid.to_owned(),
+        })
+    };
     for (i, ext) in exts.iter().enumerate() {
         if exts.iter().take(i).any(|e| e.oid == ext.oid) {
             return Err(Refusal::bad_request(RefusalReason::DuplicateExtension {
@@ -184,94 +224,35 @@ fn check_extensions(
                     oid: ext.oid.clone(),
                 }));
             }
-            RequestedValue::Other => "",
+            RequestedValue::Other => {
+                // Checked here as well as at template load, so that no template, however it
+                // was made, lets a Microsoft or certificate-shaping extension through (§C2,
+                // §C3).
+                let tolerated = !crate::template::never_tolerated(&ext.oid)
+                    && template
+                        .spec()
+                        .tolerated_request_extensions
+                        .contains(&ext.oid);
+                if !tolerated {
+                    return Err(not_allowed(&ext.oid));
+                }
+                if ext.critical {
+                    return Err(Refusal::bad_request(
+                        RefusalReason::CriticalExtensionNotHonoured {
+                            oid: ext.oid.clone(),
+                        },
+                    ));
+                }
+                continue;
+            }
         };
         // A decoded value under another OID means the parser and the facts disagree: treat
         // it like any extension that is not allowed.
         if ext.oid != expected_oid {
-            return Err(Refusal::bad_request(RefusalReason::ExtensionNotAllowed {
-                oid: ext.oid.clone(),
-            }));
+            return Err(not_allowed(&ext.oid));
         }
     }
     Ok(())
-}
-
-fn check_subject(facts: &RequestFacts) -> Result<(), Refusal> {
-    if facts.subject.iter().any(|a| a.multi_valued_rdn) {
-        return Err(Refusal::bad_request(RefusalReason::MultiValuedRdn));
-    }
-    let common_names = facts
-        .subject
-        .iter()
-        .filter(|a| a.oid == oid::AT_COMMON_NAME)
-        .count();
-    if common_names > 1 {
-        return Err(Refusal::bad_request(RefusalReason::MultipleCommonNames));
-    }
-    if let Some(a) = facts
-        .subject
-        .iter()
-        .find(|a| a.value.chars().any(char::is_control))
-    {
-        return Err(Refusal::bad_request(
-            RefusalReason::ControlCharacterInSubject { oid: a.oid.clone() },
-        ));
-    }
-    Ok(())
-}
-
-/// Checks every requested SAN against the template's kinds and the name rules.
-fn check_sans(facts: &RequestFacts, template: &Template) -> Result<Vec<SanBinding>, Refusal> {
-    let kinds = template.san_kinds();
-    let not_allowed =
-        |kind: String| Refusal::bad_request(RefusalReason::SanKindNotAllowed { kind });
-    let mut names = Vec::with_capacity(facts.subject_alt_names.len());
-    for san in &facts.subject_alt_names {
-        let name = match san {
-            SanFact::Dns(_) if !kinds.dns => return Err(not_allowed("dNSName".into())),
-            SanFact::Dns(name) => SanBinding::Dns(normalize_dns_name(name).map_err(|why| {
-                Refusal::bad_request(RefusalReason::InvalidDnsName {
-                    name: name.clone(),
-                    why,
-                })
-            })?),
-            SanFact::Ip(_) if !kinds.ip => return Err(not_allowed("iPAddress".into())),
-            SanFact::Ip(octets) => {
-                if octets.len() != 4 && octets.len() != 16 {
-                    return Err(Refusal::bad_request(RefusalReason::InvalidIpAddress {
-                        len: octets.len(),
-                    }));
-                }
-                SanBinding::Ip(octets.clone())
-            }
-            SanFact::Email(_) if !kinds.email => return Err(not_allowed("rfc822Name".into())),
-            SanFact::Email(address) => {
-                SanBinding::Email(normalize_email(address).ok_or_else(|| {
-                    Refusal::bad_request(RefusalReason::InvalidEmail {
-                        name: address.clone(),
-                    })
-                })?)
-            }
-            SanFact::Uri(uri)
-                if uri
-                    .to_ascii_lowercase()
-                    .starts_with(oid::SAN_URI_SID_PREFIX) =>
-            {
-                return Err(not_allowed("uniformResourceIdentifier (SID URL)".into()));
-            }
-            SanFact::Uri(_) => return Err(not_allowed("uniformResourceIdentifier".into())),
-            SanFact::OtherName { type_id } if type_id == oid::SAN_OTHER_NAME_UPN => {
-                return Err(not_allowed("otherName UPN".into()));
-            }
-            SanFact::OtherName { type_id } => {
-                return Err(not_allowed(format!("otherName {type_id}")));
-            }
-            SanFact::Other(kind) => return Err(not_allowed(kind.clone())),
-        };
-        names.push(name);
-    }
-    Ok(names)
 }
 
 fn check_binding(
@@ -314,16 +295,10 @@ fn check_binding(
     Ok(())
 }
 
-fn describe(name: &SanBinding) -> String {
+pub(crate) fn describe(name: &SanBinding) -> String {
     match name {
         SanBinding::Dns(n) => format!("dns:{n}"),
-        SanBinding::Ip(a) => match <[u8; 4]>::try_from(a.as_slice()) {
-            Ok(v4) => format!("ip:{}", std::net::Ipv4Addr::from(v4)),
-            Err(_) => match <[u8; 16]>::try_from(a.as_slice()) {
-                Ok(v6) => format!("ip:{}", std::net::Ipv6Addr::from(v6)),
-                Err(_) => "ip:?".to_owned(),
-            },
-        },
+        SanBinding::Ip(a) => format!("ip:{}", crate::san::display_ip(a)),
         SanBinding::Email(e) => format!("email:{e}"),
     }
 }
@@ -332,7 +307,7 @@ fn describe(name: &SanBinding) -> String {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-    use crate::facts::{RequestedExtension, SubjectAttribute};
+    use crate::facts::{RequestedExtension, SanFact, SubjectAttribute};
     use crate::key_usage as ku;
     use crate::refusal::RefusalCode;
     use crate::template::{SanKinds, TemplateSpec};
@@ -419,6 +394,10 @@ mod tests {
                 ip_addresses: vec![],
                 emails: vec![],
                 validity_days: 365,
+                manual_approval: false,
+                aia_ca_issuers_url: None,
+                ocsp_url: None,
+                crl_distribution_url: None,
             }
         );
     }
@@ -662,15 +641,15 @@ mod tests {
 
     #[test]
     fn ip_and_email_sans_only_when_the_template_allows() {
-        let t = Template::new(TemplateSpec {
-            san_kinds: SanKinds {
-                dns: true,
-                ip: true,
-                email: true,
-            },
-            ..Template::device().spec().clone()
-        })
-        .unwrap();
+        let mut spec = TemplateSpec::device();
+        spec.san_kinds = SanKinds {
+            dns: true,
+            ip: true,
+            email: true,
+        };
+        spec.san_rules.ip_ranges = vec!["10.0.0.0/8".into()];
+        spec.san_rules.email_domains = vec!["corp.example".into()];
+        let t = Template::new(spec).unwrap();
         let mut f = good();
         f.subject_alt_names.push(SanFact::Ip(vec![10, 0, 0, 1]));
         f.subject_alt_names
@@ -835,7 +814,10 @@ mod tests {
             ];
             let shown = crate::names::subject_display(&f.subject);
             let b = binding(Some("device"), Some(&shown), &["dns:dev1.corp.example"]);
-            issue(&f, Some(&b));
+            let mut spec = TemplateSpec::device();
+            spec.subject_rules.allowed_attributes.push("2.5.4.97".into());
+            let t = Template::new(spec).unwrap();
+            assert!(matches!(decide(&f, &t, Some(&b)), Decision::Issue(_)));
         }
     }
 

@@ -8,23 +8,35 @@
 //! log. The RA calls it before counter-signing and the CA calls it again before signing, so a
 //! compromised RA cannot widen a template (security-catalogue §3.F5).
 //!
+//! Renewals go through [`renewal_decision`], which runs [`decide`] and then holds the request
+//! to the old certificate (template, subject, names, window, new key).
+//!
 //! OIDs are dotted strings here on purpose: this crate depends on no format crate.
 #![forbid(unsafe_code)]
 
 mod binding;
+mod cidr;
 mod decide;
 mod facts;
+mod glob;
 pub mod key_usage;
 mod names;
 pub mod oid;
 mod refusal;
+mod renewal;
+mod san;
+mod subject;
 mod template;
 
-pub use binding::{Binding, BindingError, SanBinding};
+pub use binding::{Binding, BindingError, SanBinding, parse_subject_display};
 pub use decide::{Decision, IssuanceProfile, decide};
 pub use facts::{
     PublicKeyFacts, RequestFacts, RequestedExtension, RequestedValue, SanFact, SubjectAttribute,
 };
 pub use names::{normalize_dns_name, subject_display};
 pub use refusal::{Refusal, RefusalCode, RefusalReason};
-pub use template::{KeyRules, SanKinds, Template, TemplateError, TemplateSpec};
+pub use renewal::{RenewalFacts, renewal_decision};
+pub use template::{
+    DEFAULT_SUBJECT_ATTRIBUTES, KeyRules, SanKinds, SanRules, SubjectRules, Template,
+    TemplateError, TemplateSpec, ValuePattern,
+};

@@ -147,6 +147,37 @@ pub fn normalize_dns_name(name: &str) -> Result<String, &'static str> {
     Ok(name.to_ascii_lowercase())
 }
 
+/// Like [`normalize_dns_name`], and when `allow_wildcard` also accepts a wildcard as the whole
+/// leftmost label over at least two further labels (`*.host.example`; RFC 6125 §6.4.3 without
+/// partial-label wildcards). The result keeps the `*.` prefix.
+pub(crate) fn normalize_dns_name_or_wildcard(
+    name: &str,
+    allow_wildcard: bool,
+) -> Result<String, &'static str> {
+    match name.strip_prefix("*.") {
+        Some(base) if allow_wildcard => {
+            let base = normalize_dns_name(base)?;
+            if base.split('.').count() < 2 {
+                return Err("wildcard over a single label");
+            }
+            Ok(format!("*.{base}"))
+        }
+        _ => normalize_dns_name(name),
+    }
+}
+
+/// Whether the normalized `name` equals or is under one of the normalized `domains`; a
+/// wildcard name counts as under the domain of its base.
+pub(crate) fn under_domain(name: &str, domains: &[String]) -> bool {
+    let name = name.strip_prefix("*.").unwrap_or(name);
+    domains.iter().any(|d| {
+        name == d
+            || name
+                .strip_suffix(d.as_str())
+                .is_some_and(|head| head.ends_with('.'))
+    })
+}
+
 /// Checks a plain `local@domain` address (no quoting, no comments) and lower-cases its domain.
 pub(crate) fn normalize_email(address: &str) -> Option<String> {
     let (local, domain) = address.split_once('@')?;
@@ -203,6 +234,42 @@ mod tests {
         assert!(normalize_dns_name(&long_label).is_err());
         let long_name = ["a".repeat(60).as_str(); 5].join(".");
         assert!(normalize_dns_name(&long_name).is_err());
+    }
+
+    #[test]
+    fn wildcards_only_when_allowed_and_whole_leftmost_label() {
+        assert_eq!(
+            normalize_dns_name_or_wildcard("*.Lab.Example", true),
+            Ok("*.lab.example".into())
+        );
+        assert_eq!(
+            normalize_dns_name_or_wildcard("*.lab.example", false),
+            Err("wildcard")
+        );
+        for bad in [
+            "*.example",
+            "a*.lab.example",
+            "*.*.lab.example",
+            "lab.*.example",
+            "*",
+        ] {
+            assert!(
+                normalize_dns_name_or_wildcard(bad, true).is_err(),
+                "{bad:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn domain_membership_is_by_whole_labels() {
+        let domains = vec!["example.net".to_owned()];
+        assert!(under_domain("example.net", &domains));
+        assert!(under_domain("host.example.net", &domains));
+        assert!(under_domain("*.lab.example.net", &domains));
+        assert!(!under_domain("badexample.net", &domains));
+        assert!(!under_domain("example.net.evil", &domains));
+        assert!(!under_domain("net", &domains));
+        assert!(!under_domain("host.example.net", &[]));
     }
 
     #[test]

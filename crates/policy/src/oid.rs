@@ -58,6 +58,10 @@ pub const ATTR_MS_ENROLLMENT_NAME_VALUE_PAIR: &str = "1.3.6.1.4.1.311.13.2.1";
 pub const CURVE_P256: &str = "1.2.840.10045.3.1.7";
 /// secp384r1 (RFC 5480 §2.1.1.1).
 pub const CURVE_P384: &str = "1.3.132.0.34";
+/// secp521r1 (RFC 5480 §2.1.1.1).
+pub const CURVE_P521: &str = "1.3.132.0.35";
+/// id-ecPublicKey (RFC 5480 §2.1.1).
+pub const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
 
 /// id-at-commonName (X.520).
 pub const AT_COMMON_NAME: &str = "2.5.4.3";

@@ -41,10 +41,16 @@ impl Refusal {
 pub enum RefusalReason {
     #[error("RSA key of {bits} bits is outside the template ({min}..={max}, multiple of 8)")]
     RsaKeySize { bits: u32, min: u32, max: u32 },
-    #[error("RSA public exponent {} is not allowed (odd, >= 65537)", display_exponent(*.exponent))]
-    RsaExponent { exponent: Option<u64> },
+    #[error("RSA public exponent {} is not allowed ({})", display_exponent(*.exponent),
+        if *.only_65537 { "65537 only" } else { "odd, >= 65537" })]
+    RsaExponent {
+        exponent: Option<u64>,
+        only_65537: bool,
+    },
     #[error("EC curve {curve_oid:?} is not allowed")]
     EcCurve { curve_oid: String },
+    #[error("EC key with explicit or absent curve parameters ({what:?})")]
+    ExplicitCurveParameters { what: String },
     #[error("public key algorithm {algorithm_oid:?} is not supported")]
     KeyAlgorithm { algorithm_oid: String },
     #[error(
@@ -62,6 +68,11 @@ pub enum RefusalReason {
     DuplicateExtension { oid: String },
     #[error("extension {oid:?} ({}) does not decode", oid_name(oid))]
     MalformedExtension { oid: String },
+    #[error(
+        "extension {oid:?} ({}) is critical and would not be honoured",
+        oid_name(oid)
+    )]
+    CriticalExtensionNotHonoured { oid: String },
     #[error("subjectAltName of kind {kind:?} is not allowed by the template")]
     SanKindNotAllowed { kind: String },
     #[error("dNSName {name:?} is not a plain hostname: {why}")]
@@ -70,6 +81,12 @@ pub enum RefusalReason {
     InvalidEmail { name: String },
     #[error("iPAddress of {len} octets")]
     InvalidIpAddress { len: usize },
+    #[error("dNSName {name:?} is not under the template's domains")]
+    DnsNameOutsideDomains { name: String },
+    #[error("iPAddress {address} is not in the template's ranges")]
+    IpAddressOutsideRanges { address: String },
+    #[error("rfc822Name {address:?} is not at the template's domains")]
+    EmailOutsideDomains { address: String },
     #[error("subject has a multi-valued RDN")]
     MultiValuedRdn,
     #[error("subject has more than one CN")]
@@ -78,6 +95,17 @@ pub enum RefusalReason {
     ControlCharacterInSubject { oid: String },
     #[error("empty subject and no subjectAltName")]
     NoName,
+    #[error(
+        "subject attribute {oid:?} ({}) is not allowed by the template",
+        oid_name(oid)
+    )]
+    SubjectAttributeNotAllowed { oid: String },
+    #[error("the template requires a CN")]
+    CommonNameRequired,
+    #[error("subject attribute {oid:?} value {value:?} matches none of the template's patterns")]
+    SubjectValueNotAllowed { oid: String, value: String },
+    #[error("CN {name:?} is not a host name under the template's domains")]
+    CommonNameOutsideDomains { name: String },
     #[error("request attribute {oid:?} ({}) is not allowed", oid_name(oid))]
     AttributeNotAllowed { oid: String },
     #[error("template {requested:?} is not the template {bound:?} the challenge was issued for")]
@@ -86,6 +114,28 @@ pub enum RefusalReason {
     NameNotAuthorized { name: String },
     #[error("challenge binding is invalid: {0:?}")]
     BindingInvalid(String),
+    #[error("renewal of a {old:?} certificate under template {requested:?}")]
+    RenewalTemplateMismatch { old: String, requested: String },
+    #[error("renewal at {now} is before the window opening at {opens} (notAfter {not_after})")]
+    RenewalTooEarly {
+        now: i64,
+        opens: i64,
+        not_after: i64,
+    },
+    #[error("renewal at {now} is after notAfter {not_after} and its grace, closed at {closed}")]
+    RenewalExpired {
+        now: i64,
+        closed: i64,
+        not_after: i64,
+    },
+    #[error("renewal at {now} is before the old certificate's notBefore {not_before}")]
+    RenewalNotYetValid { now: i64, not_before: i64 },
+    #[error("renewal subject {new:?} differs from the old subject {old:?}")]
+    RenewalSubjectChanged { old: String, new: String },
+    #[error("renewal adds the name {name:?}, which the old certificate does not have")]
+    RenewalNameAdded { name: String },
+    #[error("renewal reuses the old key; the template requires a new one")]
+    RenewalKeyReused,
 }
 
 fn display_exponent(exponent: Option<u64>) -> String {
@@ -106,6 +156,17 @@ fn oid_name(oid: &str) -> &'static str {
         EKU_ANY => "anyExtendedKeyUsage",
         EKU_CERTIFICATE_REQUEST_AGENT => "Certificate Request Agent",
         EKU_SMART_CARD_LOGON => "smart-card logon",
+        AT_COMMON_NAME => "CN",
+        "2.5.4.10" => "O",
+        "2.5.4.11" => "OU",
+        "2.5.4.6" => "C",
+        "2.5.4.7" => "L",
+        "2.5.4.8" => "ST",
+        "2.5.4.5" => "serialNumber",
+        "2.5.4.9" => "street",
+        "0.9.2342.19200300.100.1.25" => "DC",
+        "0.9.2342.19200300.100.1.1" => "UID",
+        "1.2.840.113549.1.9.1" => "emailAddress",
         EXT_SUBJECT_KEY_IDENTIFIER => "subjectKeyIdentifier",
         EXT_KEY_USAGE => "keyUsage",
         EXT_SUBJECT_ALT_NAME => "subjectAltName",
