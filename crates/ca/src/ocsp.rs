@@ -621,6 +621,170 @@ mod tests {
         }
     }
 
+    use std::cell::Cell;
+
+    use keys::KeyRole;
+    use keys::software::SoftwareKey;
+
+    const NOW: i64 = 1_800_000_000;
+
+    fn ca() -> (std::sync::Arc<dyn Signer>, Vec<u8>) {
+        let key = SoftwareKey::generate_ec_p256(KeyRole::CaSigning)
+            .unwrap()
+            .into_signer(KeyRole::CaSigning)
+            .unwrap();
+        let cert = crate::dev::self_signed_ca_at(key.as_ref(), "ocsp unit CA", 30, NOW).unwrap();
+        (key, cert)
+    }
+
+    fn cert_id(r: &Responder<'_>, hash: CertIdHash, serial: &[u8]) -> CertIdAsn1 {
+        let (_, name, key) = r.issuer_hashes.iter().find(|(h, ..)| *h == hash).unwrap();
+        CertIdAsn1 {
+            hash_algorithm: AlgorithmIdentifierOwned {
+                oid: hash.oid(),
+                parameters: None,
+            },
+            issuer_name_hash: OctetString::new(name.clone()).unwrap(),
+            issuer_key_hash: OctetString::new(key.clone()).unwrap(),
+            serial_number: Int::new(serial).unwrap(),
+        }
+    }
+
+    fn request(ids: Vec<CertIdAsn1>, version: Option<u8>, exts: Option<Vec<Extension>>) -> Vec<u8> {
+        OcspRequestAsn1 {
+            tbs_request: TbsRequestAsn1 {
+                version,
+                requestor_name: None,
+                request_list: ids
+                    .into_iter()
+                    .map(|req_cert| RequestAsn1 {
+                        req_cert,
+                        single_request_extensions: None,
+                    })
+                    .collect(),
+                request_extensions: exts,
+            },
+            optional_signature: None,
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    /// The statuses of a successful response, and its ResponseData.
+    fn statuses(resp: &[u8]) -> (Vec<SingleResponseAsn1>, Option<Vec<Extension>>) {
+        let outer = OcspResponseAsn1::from_der(resp).unwrap();
+        assert_eq!(outer.response_status, ResponseStatusAsn1::Successful);
+        let bytes = outer.response_bytes.unwrap();
+        assert_eq!(bytes.response_type, ID_PKIX_OCSP_BASIC);
+        let basic = BasicOcspResponseAsn1::from_der(bytes.response.as_bytes()).unwrap();
+        let data = ResponseDataAsn1::from_der(&basic.tbs_response_data.to_der().unwrap()).unwrap();
+        (data.responses, data.response_extensions)
+    }
+
+    #[test]
+    fn only_our_issuer_and_positive_serials_reach_the_lookup() {
+        let (key, cert) = ca();
+        let r = Responder::new(key.as_ref(), &cert).unwrap();
+        let asked = Cell::new(Vec::<String>::new());
+        let lookup = |s: &str| {
+            let mut v = asked.take();
+            v.push(s.to_owned());
+            asked.set(v);
+            CertStatusLookup::Good
+        };
+        let mut other_issuer = cert_id(&r, CertIdHash::Sha256, &[0x11]);
+        other_issuer.issuer_key_hash = OctetString::new([0u8; 32]).unwrap();
+        let mut md5 = cert_id(&r, CertIdHash::Sha1, &[0x12]);
+        md5.hash_algorithm.oid = ObjectIdentifier::new_unwrap("1.2.840.113549.2.5");
+        let ids = vec![
+            cert_id(&r, CertIdHash::Sha1, &[0x0a, 0xbc]),
+            cert_id(&r, CertIdHash::Sha512, &[0x01]),
+            other_issuer,
+            md5,
+            cert_id(&r, CertIdHash::Sha384, &[0xff]), // -1
+            cert_id(&r, CertIdHash::Sha256, &[0x00]), // 0
+        ];
+        let (responses, exts) = statuses(&r.respond(&request(ids, None, None), lookup, NOW, 60));
+        assert!(exts.is_none());
+        assert_eq!(asked.take(), ["0abc", "01"]);
+        let kinds: Vec<&str> = responses
+            .iter()
+            .map(|s| match s.cert_status {
+                CertStatusAsn1::Good(_) => "good",
+                CertStatusAsn1::Revoked(_) => "revoked",
+                CertStatusAsn1::Unknown(_) => "unknown",
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            ["good", "good", "unknown", "unknown", "unknown", "unknown"]
+        );
+        // CertIDs are echoed as sent, in order.
+        assert_eq!(responses[4].cert_id.serial_number.as_bytes(), [0xff]);
+    }
+
+    #[test]
+    fn unspecified_reason_and_zero_validity_are_left_out() {
+        let (key, cert) = ca();
+        let r = Responder::new(key.as_ref(), &cert).unwrap();
+        let req = request(vec![cert_id(&r, CertIdHash::Sha1, &[0x42])], Some(0), None);
+        let lookup = |_: &str| CertStatusLookup::Revoked {
+            at: NOW - 10,
+            reason: Some(RevocationReason::Unspecified),
+        };
+        let (responses, _) = statuses(&r.respond(&req, lookup, NOW, 0));
+        let single = &responses[0];
+        assert!(single.next_update.is_none());
+        match &single.cert_status {
+            CertStatusAsn1::Revoked(info) => {
+                assert!(info.revocation_reason.is_none());
+                assert_eq!(info.revocation_time, generalized_time(NOW - 10).unwrap());
+            }
+            _ => panic!("not revoked"),
+        }
+    }
+
+    #[test]
+    fn malformed_requests() {
+        let (key, cert) = ca();
+        let r = Responder::new(key.as_ref(), &cert).unwrap();
+        let id = || cert_id(&r, CertIdHash::Sha1, &[0x42]);
+        let critical = Extension {
+            extn_id: ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1.99"),
+            critical: true,
+            extn_value: OctetString::new([0x05, 0x00]).unwrap(),
+        };
+        let nonce = |n: &[u8]| Extension {
+            extn_id: ID_PKIX_OCSP_NONCE,
+            critical: false,
+            extn_value: OctetString::new(OctetString::new(n).unwrap().to_der().unwrap()).unwrap(),
+        };
+        let malformed = [
+            request(vec![], None, None),
+            request(vec![id()], Some(1), None),
+            request(vec![id(); MAX_CERT_IDS + 1], None, None),
+            request(vec![id()], None, Some(vec![critical.clone()])),
+            request(vec![id()], None, Some(vec![nonce(b"a"), nonce(b"b")])),
+        ];
+        for req in malformed {
+            let resp = r.respond(&req, |_| CertStatusLookup::Good, NOW, 60);
+            assert_eq!(resp, error_response(ErrorStatus::MalformedRequest));
+        }
+        // An unknown extension that is not critical is ignored.
+        let mut ignored = critical;
+        ignored.critical = false;
+        let req = request(vec![id(); MAX_CERT_IDS], None, Some(vec![ignored]));
+        let (responses, _) = statuses(&r.respond(&req, |_| CertStatusLookup::Good, NOW, 60));
+        assert_eq!(responses.len(), MAX_CERT_IDS);
+        // Nonces of 1..=32 octets are echoed; longer ones are left out (RFC 8954 §2.1).
+        for (len, echoed) in [(1, true), (32, true), (33, false)] {
+            let n = nonce(&vec![7u8; len]);
+            let req = request(vec![id()], None, Some(vec![n.clone()]));
+            let (_, exts) = statuses(&r.respond(&req, |_| CertStatusLookup::Good, NOW, 60));
+            assert_eq!(exts, echoed.then(|| vec![n]), "{len}");
+        }
+    }
+
     #[test]
     fn garbage_is_malformed() {
         for garbage in [&b""[..], b"\x30\x00", b"hello", b"\x30\x03\x30\x01\x00"] {
