@@ -174,28 +174,46 @@ impl<'s> Responder<'s> {
             .unwrap_or_else(|_| error_response(ErrorStatus::InternalError))
     }
 
-    fn status_of(
-        &self,
-        cert_id: &CertIdAsn1,
-        lookup: &impl Fn(&str) -> CertStatusLookup,
-    ) -> CertStatusLookup {
-        let Some(hash) = CertIdHash::of(&cert_id.hash_algorithm) else {
-            return CertStatusLookup::NotIssued;
-        };
+    /// The serials (canonical hex, as the lookup receives them) that answering `request_der`
+    /// would look up: those of CertIDs for this CA. Empty for a malformed request. For a
+    /// server whose storage is async: fetch these first, then [`Responder::respond`] with a
+    /// lookup into what was fetched.
+    pub fn requested_serials(&self, request_der: &[u8]) -> Vec<String> {
+        parse_request(request_der)
+            .map(|r| {
+                r.cert_ids
+                    .iter()
+                    .filter_map(|id| self.our_serial(id))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The serial of a CertID for this CA, in canonical hex; `None` for another issuer, an
+    /// unknown hash algorithm, or a zero or negative serial (ours are positive, RFC 5280
+    /// §4.1.2.2).
+    fn our_serial(&self, cert_id: &CertIdAsn1) -> Option<String> {
+        let hash = CertIdHash::of(&cert_id.hash_algorithm)?;
         let ours = self.issuer_hashes.iter().any(|(h, name, key)| {
             *h == hash
                 && cert_id.issuer_name_hash.as_bytes() == name.as_slice()
                 && cert_id.issuer_key_hash.as_bytes() == key.as_slice()
         });
         let serial = cert_id.serial_number.as_bytes();
-        // A negative or zero INTEGER is no serial we issue (ours are positive, RFC 5280
-        // §4.1.2.2); the lookup only ever sees canonical hex.
         let positive =
             serial.first().is_some_and(|&b| b & 0x80 == 0) && serial.iter().any(|&b| b != 0);
-        if !ours || !positive {
-            return CertStatusLookup::NotIssued;
+        (ours && positive).then(|| serial_hex(serial))
+    }
+
+    fn status_of(
+        &self,
+        cert_id: &CertIdAsn1,
+        lookup: &impl Fn(&str) -> CertStatusLookup,
+    ) -> CertStatusLookup {
+        match self.our_serial(cert_id) {
+            Some(serial) => lookup(&serial),
+            None => CertStatusLookup::NotIssued,
         }
-        lookup(&serial_hex(serial))
     }
 
     fn sign_response(
@@ -704,9 +722,12 @@ mod tests {
             cert_id(&r, CertIdHash::Sha384, &[0xff]), // -1
             cert_id(&r, CertIdHash::Sha256, &[0x00]), // 0
         ];
-        let (responses, exts) = statuses(&r.respond(&request(ids, None, None), lookup, NOW, 60));
+        let req = request(ids, None, None);
+        let (responses, exts) = statuses(&r.respond(&req, lookup, NOW, 60));
         assert!(exts.is_none());
         assert_eq!(asked.take(), ["0abc", "01"]);
+        assert_eq!(r.requested_serials(&req), ["0abc", "01"]);
+        assert!(r.requested_serials(b"garbage").is_empty());
         let kinds: Vec<&str> = responses
             .iter()
             .map(|s| match s.cert_status {
