@@ -815,7 +815,9 @@ mod tests {
             let shown = crate::names::subject_display(&f.subject);
             let b = binding(Some("device"), Some(&shown), &["dns:dev1.corp.example"]);
             let mut spec = TemplateSpec::device();
-            spec.subject_rules.allowed_attributes.push("2.5.4.97".into());
+            spec.subject_rules
+                .allowed_attributes
+                .push("2.5.4.97".into());
             let t = Template::new(spec).unwrap();
             assert!(matches!(decide(&f, &t, Some(&b)), Decision::Issue(_)));
         }
@@ -873,5 +875,446 @@ mod tests {
     fn invalid_binding_refused() {
         let r = refusal(&good(), Some(&binding(None, None, &["upn:admin@corp"])));
         assert!(matches!(r.reason, RefusalReason::BindingInvalid(_)));
+    }
+
+    fn template(edit: impl FnOnce(&mut TemplateSpec)) -> Template {
+        let mut spec = TemplateSpec::device();
+        edit(&mut spec);
+        Template::new(spec).unwrap()
+    }
+
+    fn ec(curve: &str) -> PublicKeyFacts {
+        PublicKeyFacts::Ec {
+            curve_oid: curve.into(),
+        }
+    }
+
+    fn attr(oid: &str, value: &str) -> SubjectAttribute {
+        SubjectAttribute {
+            oid: oid.into(),
+            value: value.into(),
+            multi_valued_rdn: false,
+        }
+    }
+
+    #[test]
+    fn rsa_exponent_65537_only_by_default_and_optionally_wider() {
+        let mut f = good();
+        f.public_key = PublicKeyFacts::Rsa {
+            modulus_bits: 2048,
+            exponent: Some(65539),
+        };
+        assert_eq!(
+            refusal(&f, None).reason,
+            RefusalReason::RsaExponent {
+                exponent: Some(65539),
+                only_65537: true
+            }
+        );
+        let wide = template(|s| s.key_rules.rsa_exponent_65537_only = false);
+        assert!(matches!(decide(&f, &wide, None), Decision::Issue(_)));
+        for e in [Some(3), Some(65538), None] {
+            f.public_key = PublicKeyFacts::Rsa {
+                modulus_bits: 2048,
+                exponent: e,
+            };
+            assert!(matches!(
+                refusal_for(&f, &wide, None).reason,
+                RefusalReason::RsaExponent { .. }
+            ));
+        }
+    }
+
+    #[test]
+    fn p521_only_when_allowed_explicit_parameters_never() {
+        let mut f = good();
+        f.public_key = ec(oid::CURVE_P521);
+        assert_eq!(refusal(&f, None).code, RefusalCode::BadAlg);
+        let t = template(|s| s.key_rules.ec_p521 = true);
+        assert!(matches!(
+            decide(&f, &t, None),
+            Decision::Issue(p) if p.key_usage_bits == ku::DIGITAL_SIGNATURE
+        ));
+        // Explicit or absent parameters, however reported, are badAlg with their own reason
+        // even on the widest template.
+        let all = template(|s| s.key_rules.ec_p521 = true);
+        for key in [
+            ec("explicit parameters"),
+            ec("absent parameters"),
+            PublicKeyFacts::Other {
+                algorithm_oid: oid::EC_PUBLIC_KEY.into(),
+            },
+        ] {
+            let mut f = good();
+            f.public_key = key.clone();
+            let r = refusal_for(&f, &all, None);
+            assert_eq!(r.code, RefusalCode::BadAlg, "{key:?}");
+            assert!(
+                matches!(r.reason, RefusalReason::ExplicitCurveParameters { .. }),
+                "{key:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn profile_carries_lifecycle_and_publication_fields() {
+        let t = template(|s| {
+            s.manual_approval = true;
+            s.aia_ca_issuers_url = Some("http://pki.example/ca.crt".into());
+            s.ocsp_url = Some("http://pki.example/ocsp".into());
+            s.crl_distribution_url = Some("http://pki.example/ca.crl".into());
+        });
+        let Decision::Issue(p) = decide(&good(), &t, None) else {
+            panic!("refused")
+        };
+        assert!(p.manual_approval);
+        assert_eq!(
+            p.aia_ca_issuers_url.as_deref(),
+            Some("http://pki.example/ca.crt")
+        );
+        assert_eq!(p.ocsp_url.as_deref(), Some("http://pki.example/ocsp"));
+        assert_eq!(
+            p.crl_distribution_url.as_deref(),
+            Some("http://pki.example/ca.crl")
+        );
+    }
+
+    #[test]
+    fn subject_attribute_types_limited_to_the_template() {
+        // Default: CN, O, OU, C, L, ST, serialNumber.
+        let mut f = good();
+        f.subject = vec![
+            attr("2.5.4.6", "DE"),
+            attr("2.5.4.8", "Berlin"),
+            attr("2.5.4.7", "Berlin"),
+            attr("2.5.4.10", "Org"),
+            attr("2.5.4.11", "IoT"),
+            attr("2.5.4.5", "SN-42"),
+            cn("dev1"),
+        ];
+        issue(&f, None);
+        for other in [
+            "0.9.2342.19200300.100.1.25",
+            "1.2.840.113549.1.9.1",
+            "2.5.4.97",
+        ] {
+            let mut f = good();
+            f.subject.push(attr(other, "x"));
+            let r = refusal(&f, None);
+            bad_request(&r);
+            assert_eq!(
+                r.reason,
+                RefusalReason::SubjectAttributeNotAllowed { oid: other.into() }
+            );
+        }
+        let t = template(|s| s.subject_rules.allowed_attributes = vec!["CN".into()]);
+        assert!(matches!(
+            refusal_for(&good(), &t, None).reason,
+            RefusalReason::SubjectAttributeNotAllowed { .. }
+        ));
+    }
+
+    #[test]
+    fn common_name_required_when_the_template_says() {
+        let t = template(|s| s.subject_rules.require_common_name = true);
+        let mut f = good();
+        f.subject = vec![org("Org")];
+        assert_eq!(
+            refusal_for(&f, &t, None).reason,
+            RefusalReason::CommonNameRequired
+        );
+        assert!(matches!(decide(&good(), &t, None), Decision::Issue(_)));
+        // Without the rule a SAN alone names the device.
+        issue(&f, None);
+    }
+
+    #[test]
+    fn subject_values_must_match_a_pattern() {
+        let t = template(|s| {
+            s.subject_rules.value_patterns = vec![
+                crate::template::ValuePattern {
+                    attribute: "CN".into(),
+                    patterns: vec!["dev*".into(), "router-*.lab".into()],
+                },
+                crate::template::ValuePattern {
+                    attribute: "O".into(),
+                    patterns: vec!["Org".into()],
+                },
+            ]
+        });
+        for ok in ["dev1", "DEV-7", "router-1.lab"] {
+            let mut f = good();
+            f.subject = vec![org("ORG"), cn(ok)];
+            assert!(matches!(decide(&f, &t, None), Decision::Issue(_)), "{ok}");
+        }
+        for (o, v) in [
+            (oid::AT_COMMON_NAME, "dev"),
+            (oid::AT_COMMON_NAME, "dev1.evil"),
+            (oid::AT_COMMON_NAME, "router-1.lab.evil"),
+            (oid::AT_COMMON_NAME, "admin"),
+            ("2.5.4.10", "Other Org"),
+        ] {
+            let mut f = good();
+            f.subject = vec![org("Org"), cn("dev1")];
+            if let Some(a) = f.subject.iter_mut().find(|a| a.oid == o) {
+                a.value = v.into();
+            }
+            assert_eq!(
+                refusal_for(&f, &t, None).reason,
+                RefusalReason::SubjectValueNotAllowed {
+                    oid: o.into(),
+                    value: v.into()
+                },
+                "{v}"
+            );
+        }
+        // Attributes without patterns are free; an absent attribute is not required.
+        let mut f = good();
+        f.subject = vec![attr("2.5.4.11", "anything"), cn("dev2")];
+        assert!(matches!(decide(&f, &t, None), Decision::Issue(_)));
+    }
+
+    #[test]
+    fn common_name_namespace() {
+        let t = template(|s| s.subject_rules.common_name_domains = vec!["example.net".into()]);
+        let mut f = good();
+        f.subject = vec![cn("Host.Example.NET")];
+        assert!(matches!(decide(&f, &t, None), Decision::Issue(_)));
+        for (name, outside) in [
+            ("badexample.net", true),
+            ("example.net.evil", true),
+            ("dev1", true),
+            ("host.example.net.", false),
+            ("*.example.net", false),
+            ("host example.net", false),
+        ] {
+            f.subject = vec![cn(name)];
+            let r = refusal_for(&f, &t, None);
+            if outside {
+                assert_eq!(
+                    r.reason,
+                    RefusalReason::CommonNameOutsideDomains { name: name.into() }
+                );
+            } else {
+                assert!(
+                    matches!(r.reason, RefusalReason::InvalidDnsName { .. }),
+                    "{name}: {r}"
+                );
+            }
+        }
+    }
+
+    fn server() -> Template {
+        template(|s| {
+            s.name = "server".into();
+            s.extended_key_usages = vec![oid::EKU_SERVER_AUTH.into()];
+            s.san_rules.dns_domains = vec!["example.net".into(), "corp.example".into()];
+        })
+    }
+
+    #[test]
+    fn dns_names_must_be_under_the_template_domains() {
+        let t = server();
+        let mut f = good();
+        f.subject = vec![cn("host.example.net")];
+        f.subject_alt_names = vec![
+            SanFact::Dns("Host.Example.net".into()),
+            SanFact::Dns("example.net".into()),
+            SanFact::Dns("dev1.corp.example".into()),
+        ];
+        let Decision::Issue(p) = decide(&f, &t, None) else {
+            panic!("refused")
+        };
+        assert_eq!(
+            p.dns_names,
+            ["host.example.net", "example.net", "dev1.corp.example"]
+        );
+        for name in ["badexample.net", "example.net.evil.com", "evil.com", "net"] {
+            let mut f = f.clone();
+            f.subject_alt_names.push(SanFact::Dns(name.into()));
+            let r = refusal_for(&f, &t, None);
+            bad_request(&r);
+            assert_eq!(
+                r.reason,
+                RefusalReason::DnsNameOutsideDomains { name: name.into() }
+            );
+        }
+        // serverAuth: a CN outside the SAN domains is refused even without a CN namespace.
+        let mut g = f.clone();
+        g.subject = vec![cn("bank.example.com")];
+        assert!(matches!(
+            refusal_for(&g, &t, None).reason,
+            RefusalReason::CommonNameOutsideDomains { .. }
+        ));
+    }
+
+    #[test]
+    fn wildcards_only_when_allowed() {
+        let mut f = good();
+        f.subject = vec![];
+        f.subject_alt_names = vec![SanFact::Dns("*.Lab.Example.net".into())];
+        assert!(matches!(
+            refusal_for(&f, &server(), None).reason,
+            RefusalReason::InvalidDnsName {
+                why: "wildcard",
+                ..
+            }
+        ));
+        let t = template(|s| {
+            s.san_rules.dns_domains = vec!["example.net".into()];
+            s.san_rules.allow_wildcards = true;
+        });
+        let Decision::Issue(p) = decide(&f, &t, None) else {
+            panic!("refused")
+        };
+        assert_eq!(p.dns_names, ["*.lab.example.net"]);
+        for bad in [
+            "*.net",
+            "a*.example.net",
+            "*.*.example.net",
+            "*.example.com",
+        ] {
+            f.subject_alt_names = vec![SanFact::Dns(bad.into())];
+            assert!(
+                matches!(
+                    refusal_for(&f, &t, None).reason,
+                    RefusalReason::InvalidDnsName { .. }
+                        | RefusalReason::DnsNameOutsideDomains { .. }
+                ),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn ip_sans_must_be_in_the_template_ranges() {
+        let t = template(|s| {
+            s.san_kinds.ip = true;
+            s.san_rules.ip_ranges = vec!["10.1.0.0/16".into(), "2001:db8::/32".into()];
+        });
+        let mut f = good();
+        f.subject_alt_names = vec![
+            SanFact::Ip(vec![10, 1, 2, 3]),
+            SanFact::Ip(
+                "2001:db8::7"
+                    .parse::<std::net::Ipv6Addr>()
+                    .unwrap()
+                    .octets()
+                    .to_vec(),
+            ),
+        ];
+        assert!(matches!(decide(&f, &t, None), Decision::Issue(_)));
+        f.subject_alt_names = vec![SanFact::Ip(vec![10, 2, 0, 1])];
+        assert_eq!(
+            refusal_for(&f, &t, None).reason,
+            RefusalReason::IpAddressOutsideRanges {
+                address: "10.2.0.1".into()
+            }
+        );
+        f.subject_alt_names = vec![SanFact::Ip(
+            "::ffff:10.1.0.1"
+                .parse::<std::net::Ipv6Addr>()
+                .unwrap()
+                .octets()
+                .to_vec(),
+        )];
+        assert!(matches!(
+            refusal_for(&f, &t, None).reason,
+            RefusalReason::IpAddressOutsideRanges { .. }
+        ));
+    }
+
+    #[test]
+    fn email_sans_must_be_at_the_template_domains() {
+        let t = template(|s| {
+            s.san_kinds.email = true;
+            s.san_rules.email_domains = vec!["corp.example".into()];
+        });
+        let mut f = good();
+        f.subject_alt_names = vec![SanFact::Email("ops@Corp.Example".into())];
+        assert!(matches!(decide(&f, &t, None), Decision::Issue(_)));
+        for bad in [
+            "ops@evil.example",
+            "ops@sub.corp.example",
+            "ops@corp.example.evil",
+        ] {
+            f.subject_alt_names = vec![SanFact::Email(bad.into())];
+            assert_eq!(
+                refusal_for(&f, &t, None).reason,
+                RefusalReason::EmailOutsideDomains {
+                    address: bad.into()
+                }
+            );
+        }
+    }
+
+    const SMIME_CAPABILITIES: &str = "1.2.840.113549.1.9.15";
+
+    #[test]
+    fn tolerated_extensions_pass_non_critical_and_are_not_copied() {
+        let f = with_ext(ext(SMIME_CAPABILITIES, RequestedValue::Other));
+        assert_eq!(
+            refusal(&f, None).reason,
+            RefusalReason::ExtensionNotAllowed {
+                oid: SMIME_CAPABILITIES.into()
+            }
+        );
+        let t = template(|s| s.tolerated_request_extensions = vec![SMIME_CAPABILITIES.into()]);
+        let Decision::Issue(with) = decide(&f, &t, None) else {
+            panic!("refused")
+        };
+        let Decision::Issue(without) = decide(&good(), &t, None) else {
+            panic!("refused")
+        };
+        assert_eq!(with, without);
+        let mut critical = ext(SMIME_CAPABILITIES, RequestedValue::Other);
+        critical.critical = true;
+        assert_eq!(
+            refusal_for(&with_ext(critical), &t, None).reason,
+            RefusalReason::CriticalExtensionNotHonoured {
+                oid: SMIME_CAPABILITIES.into()
+            }
+        );
+        // Duplicates stay refused.
+        let mut f = f.clone();
+        f.requested_extensions
+            .push(ext(SMIME_CAPABILITIES, RequestedValue::Other));
+        assert!(matches!(
+            refusal_for(&f, &t, None).reason,
+            RefusalReason::DuplicateExtension { .. }
+        ));
+    }
+
+    #[test]
+    fn catalogue_c2_c3_refusals_hold_whatever_the_template() {
+        // Even a template that skipped validation cannot let these through.
+        let forbidden = [
+            oid::EXT_MS_APPLICATION_POLICIES,
+            oid::EXT_MS_TEMPLATE_INFO,
+            oid::EXT_MS_TEMPLATE_NAME,
+            oid::EXT_MS_NTDS_SECURITY,
+            oid::EXT_CERTIFICATE_POLICIES,
+            oid::EXT_NAME_CONSTRAINTS,
+            oid::EXT_POLICY_CONSTRAINTS,
+            oid::EXT_AUTHORITY_INFO_ACCESS,
+            oid::EXT_CRL_DISTRIBUTION_POINTS,
+            oid::EXT_SUBJECT_INFO_ACCESS,
+        ];
+        let mut spec = TemplateSpec::device();
+        spec.tolerated_request_extensions = forbidden.iter().map(|s| s.to_string()).collect();
+        let t = Template::unchecked(spec);
+        for o in forbidden {
+            let r = refusal_for(&with_ext(ext(o, RequestedValue::Other)), &t, None);
+            assert_eq!(
+                r.reason,
+                RefusalReason::ExtensionNotAllowed { oid: o.into() },
+                "{o}"
+            );
+        }
+        let f = with_ext(ext(
+            oid::EXT_BASIC_CONSTRAINTS,
+            RequestedValue::BasicConstraints { ca: true },
+        ));
+        assert_eq!(refusal_for(&f, &t, None).reason, RefusalReason::CaRequested);
     }
 }

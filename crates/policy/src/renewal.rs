@@ -164,3 +164,285 @@ fn normalize_old(san: &SanFact) -> Option<SanBinding> {
         SanFact::Uri(_) | SanFact::OtherName { .. } | SanFact::Other(_) => None,
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::facts::{PublicKeyFacts, RequestedExtension, RequestedValue};
+    use crate::oid;
+    use crate::refusal::RefusalCode;
+    use crate::template::TemplateSpec;
+
+    const DAY: i64 = SECONDS_PER_DAY;
+    /// notAfter of the old certificate.
+    const NOT_AFTER: i64 = 1_900_000_000;
+    const OLD_KEY: [u8; 32] = [1; 32];
+    const NEW_KEY: [u8; 32] = [2; 32];
+
+    fn attr(oid: &str, value: &str) -> SubjectAttribute {
+        SubjectAttribute {
+            oid: oid.into(),
+            value: value.into(),
+            multi_valued_rdn: false,
+        }
+    }
+
+    fn old() -> RenewalFacts {
+        RenewalFacts {
+            not_before: NOT_AFTER - 365 * DAY,
+            not_after: NOT_AFTER,
+            subject: vec![attr("2.5.4.10", "Org"), attr(oid::AT_COMMON_NAME, "dev1")],
+            sans: vec![
+                SanFact::Dns("dev1.corp.example".into()),
+                SanFact::Dns("dev1-alt.corp.example".into()),
+            ],
+            public_key_sha256: OLD_KEY,
+            template: "device".into(),
+        }
+    }
+
+    fn new_request() -> RequestFacts {
+        RequestFacts {
+            subject: vec![attr("2.5.4.10", "ORG"), attr(oid::AT_COMMON_NAME, "Dev1")],
+            subject_alt_names: vec![SanFact::Dns("DEV1.corp.example".into())],
+            public_key: PublicKeyFacts::Ec {
+                curve_oid: oid::CURVE_P256.into(),
+            },
+            requested_extensions: vec![RequestedExtension {
+                oid: oid::EXT_SUBJECT_ALT_NAME.into(),
+                critical: false,
+                value: RequestedValue::SubjectAltName,
+            }],
+            attributes: vec![],
+        }
+    }
+
+    fn template(edit: impl FnOnce(&mut TemplateSpec)) -> Template {
+        let mut spec = TemplateSpec::device();
+        edit(&mut spec);
+        Template::new(spec).unwrap()
+    }
+
+    fn refused(
+        old: &RenewalFacts,
+        new: &RequestFacts,
+        key: &[u8; 32],
+        t: &Template,
+        now: i64,
+    ) -> Refusal {
+        match renewal_decision(old, new, key, t, now) {
+            Decision::Refuse(r) => r,
+            Decision::Issue(p) => panic!("issued {p:?}"),
+        }
+    }
+
+    #[test]
+    fn renewal_inside_the_window_with_a_new_key_is_issued() {
+        let t = Template::device();
+        let Decision::Issue(p) =
+            renewal_decision(&old(), &new_request(), &NEW_KEY, &t, NOT_AFTER - 10 * DAY)
+        else {
+            panic!("refused")
+        };
+        assert_eq!(p.dns_names, ["dev1.corp.example"]);
+        assert_eq!(p.template, "device");
+        // The edges of the window: its first second, and notAfter itself.
+        for now in [NOT_AFTER - 30 * DAY, NOT_AFTER] {
+            assert!(matches!(
+                renewal_decision(&old(), &new_request(), &NEW_KEY, &t, now),
+                Decision::Issue(_)
+            ));
+        }
+    }
+
+    #[test]
+    fn too_early_too_late_and_not_yet_valid_refused() {
+        let t = Template::device();
+        let r = refused(
+            &old(),
+            &new_request(),
+            &NEW_KEY,
+            &t,
+            NOT_AFTER - 30 * DAY - 1,
+        );
+        assert_eq!(r.code, RefusalCode::BadRequest);
+        assert_eq!(
+            r.reason,
+            RefusalReason::RenewalTooEarly {
+                now: NOT_AFTER - 30 * DAY - 1,
+                opens: NOT_AFTER - 30 * DAY,
+                not_after: NOT_AFTER
+            }
+        );
+        assert_eq!(
+            refused(&old(), &new_request(), &NEW_KEY, &t, NOT_AFTER + 1).reason,
+            RefusalReason::RenewalExpired {
+                now: NOT_AFTER + 1,
+                closed: NOT_AFTER,
+                not_after: NOT_AFTER
+            }
+        );
+        let mut early = old();
+        early.not_before = NOT_AFTER - 5 * DAY;
+        assert!(matches!(
+            refused(&early, &new_request(), &NEW_KEY, &t, NOT_AFTER - 6 * DAY).reason,
+            RefusalReason::RenewalNotYetValid { .. }
+        ));
+    }
+
+    #[test]
+    fn grace_period_after_expiry() {
+        let t = template(|s| s.renewal_grace_days = 7);
+        for now in [NOT_AFTER + 1, NOT_AFTER + 7 * DAY] {
+            assert!(matches!(
+                renewal_decision(&old(), &new_request(), &NEW_KEY, &t, now),
+                Decision::Issue(_)
+            ));
+        }
+        assert!(matches!(
+            refused(
+                &old(),
+                &new_request(),
+                &NEW_KEY,
+                &t,
+                NOT_AFTER + 7 * DAY + 1
+            )
+            .reason,
+            RefusalReason::RenewalExpired { .. }
+        ));
+        // A zero window leaves only the grace period.
+        let t = template(|s| {
+            s.renewal_window_days = 0;
+            s.renewal_grace_days = 7;
+        });
+        assert!(matches!(
+            refused(&old(), &new_request(), &NEW_KEY, &t, NOT_AFTER).reason,
+            RefusalReason::RenewalTooEarly { .. }
+        ));
+        assert!(matches!(
+            renewal_decision(&old(), &new_request(), &NEW_KEY, &t, NOT_AFTER + DAY),
+            Decision::Issue(_)
+        ));
+    }
+
+    #[test]
+    fn subject_must_stay_the_same() {
+        let t = Template::device();
+        let now = NOT_AFTER - DAY;
+        for subject in [
+            vec![attr("2.5.4.10", "Org"), attr(oid::AT_COMMON_NAME, "dev2")],
+            vec![attr(oid::AT_COMMON_NAME, "dev1")],
+            vec![attr(oid::AT_COMMON_NAME, "dev1"), attr("2.5.4.10", "Org")],
+            vec![
+                attr("2.5.4.10", "Org"),
+                attr("2.5.4.11", "x"),
+                attr(oid::AT_COMMON_NAME, "dev1"),
+            ],
+        ] {
+            let mut f = new_request();
+            f.subject = subject;
+            assert!(
+                matches!(
+                    refused(&old(), &f, &NEW_KEY, &t, now).reason,
+                    RefusalReason::RenewalSubjectChanged { .. }
+                ),
+                "{:?}",
+                f.subject
+            );
+        }
+    }
+
+    #[test]
+    fn names_must_be_a_subset_of_the_old_ones() {
+        let t = Template::device();
+        let now = NOT_AFTER - DAY;
+        let mut f = new_request();
+        f.subject_alt_names = vec![
+            SanFact::Dns("dev1-alt.corp.example".into()),
+            SanFact::Dns("dev1.corp.example".into()),
+        ];
+        assert!(matches!(
+            renewal_decision(&old(), &f, &NEW_KEY, &t, now),
+            Decision::Issue(_)
+        ));
+        f.subject_alt_names
+            .push(SanFact::Dns("dc01.corp.example".into()));
+        assert_eq!(
+            refused(&old(), &f, &NEW_KEY, &t, now).reason,
+            RefusalReason::RenewalNameAdded {
+                name: "dns:dc01.corp.example".into()
+            }
+        );
+        // No SAN at all is a subset too.
+        let mut f = new_request();
+        f.subject_alt_names.clear();
+        f.requested_extensions.clear();
+        assert!(matches!(
+            renewal_decision(&old(), &f, &NEW_KEY, &t, now),
+            Decision::Issue(_)
+        ));
+    }
+
+    #[test]
+    fn new_key_required_unless_the_template_allows_reuse() {
+        let now = NOT_AFTER - DAY;
+        assert_eq!(
+            refused(&old(), &new_request(), &OLD_KEY, &Template::device(), now).reason,
+            RefusalReason::RenewalKeyReused
+        );
+        let t = template(|s| s.renewal_requires_new_key = false);
+        assert!(matches!(
+            renewal_decision(&old(), &new_request(), &OLD_KEY, &t, now),
+            Decision::Issue(_)
+        ));
+    }
+
+    #[test]
+    fn template_must_be_the_old_certificates() {
+        let t = template(|s| s.name = "vpn".into());
+        assert_eq!(
+            refused(&old(), &new_request(), &NEW_KEY, &t, NOT_AFTER - DAY).reason,
+            RefusalReason::RenewalTemplateMismatch {
+                old: "device".into(),
+                requested: "vpn".into()
+            }
+        );
+    }
+
+    #[test]
+    fn the_ordinary_rules_still_apply() {
+        let mut f = new_request();
+        f.attributes
+            .push(oid::ATTR_MS_ENROLLMENT_NAME_VALUE_PAIR.into());
+        assert!(matches!(
+            refused(&old(), &f, &NEW_KEY, &Template::device(), NOT_AFTER - DAY).reason,
+            RefusalReason::AttributeNotAllowed { .. }
+        ));
+        let mut f = new_request();
+        f.public_key = PublicKeyFacts::Ec {
+            curve_oid: "1.3.132.0.10".into(),
+        };
+        assert_eq!(
+            refused(&old(), &f, &NEW_KEY, &Template::device(), NOT_AFTER - DAY).code,
+            RefusalCode::BadAlg
+        );
+    }
+
+    #[test]
+    fn displayed_old_subject_can_be_parsed_back() {
+        let stored = crate::names::subject_display(&old().subject);
+        let mut o = old();
+        o.subject = crate::parse_subject_display(&stored).unwrap();
+        assert!(matches!(
+            renewal_decision(
+                &o,
+                &new_request(),
+                &NEW_KEY,
+                &Template::device(),
+                NOT_AFTER - DAY
+            ),
+            Decision::Issue(_)
+        ));
+    }
+}

@@ -300,6 +300,15 @@ impl Template {
         &self.rules
     }
 
+    /// A template that skipped validation, to test that decisions hold on their own.
+    #[cfg(test)]
+    pub(crate) fn unchecked(spec: TemplateSpec) -> Template {
+        Template {
+            spec,
+            rules: Template::device().rules,
+        }
+    }
+
     /// The key usage of issued certificates: digitalSignature always, keyEncipherment only
     /// for RSA keys (an EC key cannot encipher; RFC 5480 §3).
     pub fn key_usage_bits(&self, rsa_key: bool) -> u16 {

@@ -352,3 +352,290 @@ pub(crate) fn is_dotted_oid(s: &str) -> bool {
     });
     arcs_ok && matches!(arcs.first(), Some(&"0" | &"1" | &"2"))
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::template::{SanKinds, Template, ValuePattern};
+
+    fn base() -> TemplateSpec {
+        TemplateSpec::named("t", &[oid::EKU_CLIENT_AUTH])
+    }
+
+    fn err(spec: TemplateSpec) -> TemplateError {
+        Template::new(spec).unwrap_err()
+    }
+
+    #[test]
+    fn server_auth_needs_dns_domains_and_namespaces_the_cn() {
+        let mut s = base();
+        s.extended_key_usages = vec![oid::EKU_SERVER_AUTH.into()];
+        assert_eq!(
+            err(s.clone()),
+            TemplateError::ServerAuthWithoutDomains("t".into())
+        );
+        s.san_rules.dns_domains = vec!["Example.NET".into()];
+        let t = Template::new(s.clone()).unwrap();
+        assert_eq!(t.rules().dns_domains, ["example.net"]);
+        assert_eq!(t.rules().common_name_domains, ["example.net"]);
+        // An explicit CN namespace wins.
+        s.subject_rules.common_name_domains = vec!["hosts.example.net".into()];
+        let t = Template::new(s).unwrap();
+        assert_eq!(t.rules().common_name_domains, ["hosts.example.net"]);
+    }
+
+    #[test]
+    fn domains_must_be_plain_host_names() {
+        for bad in [
+            "*.example.net",
+            "example.net.",
+            "",
+            "exa mple.net",
+            "10.0.0.1",
+        ] {
+            let mut s = base();
+            s.san_rules.dns_domains = vec![bad.into()];
+            assert!(matches!(err(s), TemplateError::BadDomain { .. }), "{bad:?}");
+        }
+        let mut s = base();
+        s.subject_rules.common_name_domains = vec!["a..b".into()];
+        assert!(matches!(err(s), TemplateError::BadDomain { .. }));
+    }
+
+    #[test]
+    fn wildcards_need_domains() {
+        let mut s = base();
+        s.san_rules.allow_wildcards = true;
+        assert_eq!(
+            err(s.clone()),
+            TemplateError::WildcardsWithoutDomains("t".into())
+        );
+        s.san_rules.dns_domains = vec!["example.net".into()];
+        assert!(Template::new(s).is_ok());
+    }
+
+    #[test]
+    fn ip_and_email_sans_need_ranges_and_domains() {
+        let mut s = base();
+        s.san_kinds.ip = true;
+        assert_eq!(
+            err(s.clone()),
+            TemplateError::IpSansWithoutRanges("t".into())
+        );
+        s.san_rules.ip_ranges = vec!["10.0.0.1/8".into()];
+        assert_eq!(
+            err(s.clone()),
+            TemplateError::BadIpRange {
+                template: "t".into(),
+                range: "10.0.0.1/8".into()
+            }
+        );
+        s.san_rules.ip_ranges = vec!["10.0.0.0/8".into(), "2001:db8::/32".into()];
+        assert!(Template::new(s.clone()).is_ok());
+        s.san_kinds.email = true;
+        assert_eq!(
+            err(s.clone()),
+            TemplateError::EmailSansWithoutDomains("t".into())
+        );
+        s.san_rules.email_domains = vec!["corp.example".into()];
+        assert!(Template::new(s).is_ok());
+    }
+
+    #[test]
+    fn san_rules_without_their_kind_are_a_mistake() {
+        let mut s = base();
+        s.san_rules.ip_ranges = vec!["10.0.0.0/8".into()];
+        assert!(matches!(
+            err(s),
+            TemplateError::SanRuleWithoutKind {
+                kind: "iPAddress",
+                ..
+            }
+        ));
+        let mut s = base();
+        s.san_rules.email_domains = vec!["corp.example".into()];
+        assert!(matches!(
+            err(s),
+            TemplateError::SanRuleWithoutKind {
+                kind: "rfc822Name",
+                ..
+            }
+        ));
+        let mut s = base();
+        s.san_kinds = SanKinds {
+            dns: false,
+            ip: false,
+            email: false,
+        };
+        s.san_rules.dns_domains = vec!["corp.example".into()];
+        assert!(matches!(
+            err(s),
+            TemplateError::SanRuleWithoutKind {
+                kind: "dNSName",
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn subject_rules_checked() {
+        let mut s = base();
+        s.subject_rules.allowed_attributes = vec!["CN".into(), "XYZ".into()];
+        assert!(matches!(err(s), TemplateError::BadAttribute { .. }));
+
+        let mut s = base();
+        s.subject_rules.allowed_attributes = vec!["O".into()];
+        s.subject_rules.require_common_name = true;
+        assert_eq!(
+            err(s),
+            TemplateError::CommonNameRequiredButNotAllowed("t".into())
+        );
+
+        let mut s = base();
+        s.subject_rules.value_patterns = vec![ValuePattern {
+            attribute: "UID".into(),
+            patterns: vec!["x".into()],
+        }];
+        assert!(matches!(
+            err(s),
+            TemplateError::PatternForDisallowedAttribute { .. }
+        ));
+
+        let mut s = base();
+        s.subject_rules.allowed_attributes = vec!["O".into()];
+        s.subject_rules.common_name_domains = vec!["corp.example".into()];
+        assert!(matches!(
+            err(s),
+            TemplateError::PatternForDisallowedAttribute { .. }
+        ));
+
+        for (patterns, why) in [
+            (vec![], "no pattern listed"),
+            (vec!["a**b".to_owned()], "more than one '*' in a label"),
+            (vec!["ok".to_owned(), " ".to_owned()], "empty"),
+        ] {
+            let mut s = base();
+            s.subject_rules.value_patterns = vec![ValuePattern {
+                attribute: "cn".into(),
+                patterns,
+            }];
+            assert!(
+                matches!(err(s), TemplateError::BadPattern { why: w, .. } if w == why),
+                "{why}"
+            );
+        }
+    }
+
+    #[test]
+    fn attribute_names_and_oids_normalize_and_patterns_merge() {
+        let mut s = base();
+        s.subject_rules.allowed_attributes = vec!["cn".into(), "2.5.4.10".into(), "CN".into()];
+        s.subject_rules.value_patterns = vec![
+            ValuePattern {
+                attribute: "CN".into(),
+                patterns: vec!["Dev-*".into()],
+            },
+            ValuePattern {
+                attribute: "2.5.4.3".into(),
+                patterns: vec!["router-*".into()],
+            },
+        ];
+        let t = Template::new(s).unwrap();
+        assert_eq!(t.rules().subject_attributes, ["2.5.4.3", "2.5.4.10"]);
+        assert_eq!(
+            t.rules().value_patterns,
+            [(
+                "2.5.4.3".to_owned(),
+                vec!["dev-*".to_owned(), "router-*".to_owned()]
+            )]
+        );
+    }
+
+    #[test]
+    fn tolerated_extensions_never_include_shaping_or_microsoft_ones() {
+        for o in [
+            oid::EXT_BASIC_CONSTRAINTS,
+            oid::EXT_NAME_CONSTRAINTS,
+            oid::EXT_CERTIFICATE_POLICIES,
+            oid::EXT_POLICY_CONSTRAINTS,
+            oid::EXT_AUTHORITY_INFO_ACCESS,
+            oid::EXT_SUBJECT_INFO_ACCESS,
+            oid::EXT_CRL_DISTRIBUTION_POINTS,
+            oid::EXT_MS_APPLICATION_POLICIES,
+            oid::EXT_MS_TEMPLATE_INFO,
+            oid::EXT_MS_TEMPLATE_NAME,
+            oid::EXT_MS_NTDS_SECURITY,
+            "2.5.29.54",
+            "1.3.6.1.5.5.7.1.24",
+        ] {
+            let mut s = base();
+            s.tolerated_request_extensions = vec![o.into()];
+            assert!(
+                matches!(err(s), TemplateError::ForbiddenRequestExtension { .. }),
+                "{o}"
+            );
+        }
+        let mut s = base();
+        s.tolerated_request_extensions = vec!["smimeCapabilities".into()];
+        assert!(matches!(err(s), TemplateError::BadOid { .. }));
+        let mut s = base();
+        // S/MIME capabilities, which Windows clients send.
+        s.tolerated_request_extensions = vec!["1.2.840.113549.1.9.15".into()];
+        assert!(Template::new(s).is_ok());
+    }
+
+    #[test]
+    fn urls_must_be_plain_http() {
+        for (field, bad) in [
+            ("aia_ca_issuers_url", "https://pki.example/ca.crt"),
+            ("ocsp_url", "ldap://pki.example/"),
+            ("crl_distribution_url", "http://"),
+            ("crl_distribution_url", "http://pki.example/a b.crl"),
+            ("crl_distribution_url", "http://user@pki.example/ca.crl"),
+            ("ocsp_url", "http://pki.example/\n"),
+            ("ocsp_url", "pki.example/ocsp"),
+        ] {
+            let mut s = base();
+            match field {
+                "aia_ca_issuers_url" => s.aia_ca_issuers_url = Some(bad.into()),
+                "ocsp_url" => s.ocsp_url = Some(bad.into()),
+                _ => s.crl_distribution_url = Some(bad.into()),
+            }
+            assert_eq!(
+                err(s),
+                TemplateError::BadUrl {
+                    template: "t".into(),
+                    field,
+                    url: bad.into()
+                }
+            );
+        }
+        let mut s = base();
+        s.aia_ca_issuers_url = Some("http://pki.example/ca.crt".into());
+        s.ocsp_url = Some("HTTP://pki.example:8080/ocsp".into());
+        s.crl_distribution_url = Some("http://pki.example/ca.crl".into());
+        assert!(Template::new(s).is_ok());
+    }
+
+    #[test]
+    fn renewal_window_and_grace_bounded() {
+        let mut s = base();
+        s.validity_days = 30;
+        s.renewal_window_days = 31;
+        assert_eq!(
+            err(s.clone()),
+            TemplateError::RenewalWindowTooLong("t".into())
+        );
+        s.renewal_window_days = 30;
+        assert!(Template::new(s.clone()).is_ok());
+        s.renewal_grace_days = 91;
+        assert_eq!(
+            err(s.clone()),
+            TemplateError::RenewalGraceTooLong("t".into())
+        );
+        s.renewal_grace_days = 90;
+        s.renewal_window_days = 0;
+        assert!(Template::new(s).is_ok());
+    }
+}
