@@ -54,6 +54,8 @@ enum Granted {
         certificate: Vec<u8>,
         cipher: ContentCipher,
     },
+    /// GetCRL: the CA's current CRL.
+    Crl { crl: Vec<u8>, cipher: ContentCipher },
 }
 
 /// What entitles a requester to a certificate.
@@ -190,19 +192,23 @@ impl Ra {
                 },
                 requester,
             )) => {
-                let chain = vec![certificate];
-                reply::envelope_to(&requester, reply::reply_cipher(Some(cipher)), &chain).and_then(
-                    |env| {
-                        reply::cert_rep(
-                            &signer,
-                            &reply_context,
-                            PkiStatus::Success,
-                            None,
-                            Some(env),
-                        )
-                    },
-                )
+                let delivered = scep::parse_certificate_lenient(&certificate)
+                    .map(|c| hex::encode(strip_leading_zeros(&c.serial)));
+                let reply = scep::build_certs_only(&[certificate])
+                    .map_err(|e| EnrollError::Internal(format!("certs-only: {e}")))
+                    .and_then(|inner| {
+                        self.success(&signer, &reply_context, &requester, cipher, &inner)
+                    });
+                if let (Ok(_), Ok(serial)) = (&reply, &delivered) {
+                    self.mark_delivered(serial, context.now).await;
+                }
+                reply
             }
+            Ok((Granted::Crl { crl, cipher }, requester)) => scep::build_crls_only(&[crl])
+                .map_err(|e| EnrollError::Internal(format!("CRL reply: {e}")))
+                .and_then(|inner| {
+                    self.success(&signer, &reply_context, &requester, cipher, &inner)
+                }),
             Err(error) => Err(error),
         };
         let error = match built {
@@ -317,8 +323,8 @@ impl Ra {
                 self.get_cert(&issuer_der, &serial, decrypted.cipher)
                     .await?
             }
-            (MessageType::GetCrl, MessageData::IssuerAndSerial { .. }) => {
-                return Err(EnrollError::Unavailable("CRLs are not published yet"));
+            (MessageType::GetCrl, MessageData::IssuerAndSerial { issuer_der, .. }) => {
+                self.get_crl(&issuer_der, decrypted.cipher).await?
             }
             _ => return Err(EnrollError::Undecipherable),
         };
@@ -647,6 +653,57 @@ impl Ra {
                 cipher,
             }),
             None => Err(EnrollError::NotFound(format!("serial {serial_hex}"))),
+        }
+    }
+
+    /// A SUCCESS CertRep whose content is `inner` (a degenerate SignedData) encrypted to the
+    /// requester.
+    fn success(
+        &self,
+        signer: &ReplySigner<'_>,
+        context: &ReplyContext<'_>,
+        requester: &scep::LenientCertificate,
+        cipher: ContentCipher,
+        inner: &[u8],
+    ) -> Result<Vec<u8>, EnrollError> {
+        let envelope = reply::envelope_to(requester, reply::reply_cipher(Some(cipher)), inner)?;
+        reply::cert_rep(signer, context, PkiStatus::Success, None, Some(envelope))
+    }
+
+    /// GetCRL (RFC 8894 §3.3.4): the current CRL of our CA.
+    async fn get_crl(
+        &self,
+        issuer_der: &[u8],
+        cipher: ContentCipher,
+    ) -> Result<Granted, EnrollError> {
+        let current = self
+            .ca_certificates
+            .first()
+            .map(|c| c.subject_der.as_slice());
+        if current != Some(issuer_der) {
+            return Err(EnrollError::NotFound(
+                "GetCRL for an issuer that is not our current CA".into(),
+            ));
+        }
+        let state = self
+            .store
+            .crl_state()
+            .await
+            .map_err(|e| EnrollError::Internal(e.to_string()))?;
+        match state.published {
+            Some(published) => Ok(Granted::Crl {
+                crl: published.der,
+                cipher,
+            }),
+            None => Err(EnrollError::Unavailable("no CRL has been published yet")),
+        }
+    }
+
+    /// RFC 8894 §8.4: records that a SUCCESS reply carrying this certificate was produced
+    /// (first answer, retry, CertPoll or GetCert), so uncollected certificates can be found.
+    async fn mark_delivered(&self, serial_hex: &str, now: i64) {
+        if let Err(e) = self.store.mark_delivered(serial_hex, now).await {
+            tracing::warn!(serial = serial_hex, error = %e, "could not record delivery");
         }
     }
 

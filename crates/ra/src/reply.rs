@@ -114,18 +114,16 @@ pub fn reply_cipher(request: Option<ContentCipher>) -> ContentCipher {
 pub fn envelope_to(
     requester: &scep::LenientCertificate,
     cipher: ContentCipher,
-    certificates: &[Vec<u8>],
+    degenerate: &[u8],
 ) -> Result<Vec<u8>, EnrollError> {
     let internal =
         |what: &str, e: &dyn std::fmt::Display| EnrollError::Internal(format!("{what}: {e}"));
-    let degenerate =
-        scep::build_certs_only(certificates).map_err(|e| internal("certs-only", &e))?;
     let k = key_cipher(cipher).ok_or_else(|| EnrollError::Internal("reply cipher".into()))?;
     let content_key = zeroize::Zeroizing::new(
         keys::random::bytes(k.key_len()).map_err(|e| internal("random", &e))?,
     );
     let iv = keys::random::bytes(k.iv_len()).map_err(|e| internal("random", &e))?;
-    let ciphertext = keys::cipher::encrypt_cbc(k, &content_key, &iv, &degenerate)
+    let ciphertext = keys::cipher::encrypt_cbc(k, &content_key, &iv, degenerate)
         .map_err(|e| internal("encrypt", &e))?;
     let encrypted_key = keys::cipher::encrypt_rsa_pkcs1v15(&requester.spki_der, &content_key)
         .map_err(|e| internal("key transport", &e))?;

@@ -101,6 +101,7 @@ impl UnsignedPkiMessage {
             std::slice::from_ref(&self.digest_algorithm),
             self.content.as_deref(),
             &self.certificates,
+            &[],
             &[signer_info],
         );
         encode_content_info(oids::ID_SIGNED_DATA, &signed_data)

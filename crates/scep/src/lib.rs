@@ -81,5 +81,7 @@ pub use pki_message::{
     MAX_NONCE_LEN, PkiMessage, SignerInfo, parse_cert_rep, parse_pki_message, validate_nonce,
 };
 pub use signed_certs::{SignedCerts, parse_signed_certs};
-pub use signed_data::{MAX_CERTIFICATES, MAX_INPUT_LEN, build_certs_only, parse_certs_only};
+pub use signed_data::{
+    MAX_CERTIFICATES, MAX_INPUT_LEN, build_certs_only, build_crls_only, parse_certs_only,
+};
 pub use status::{FailInfo, PkiStatus};

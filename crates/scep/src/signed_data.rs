@@ -174,7 +174,26 @@ pub fn build_certs_only(certificates: &[Vec<u8>]) -> Result<Vec<u8>, CodecError>
     for certificate in certificates {
         crate::certificate::parse_certificate_lenient(certificate)?;
     }
-    let signed_data = encode_signed_data(1, &[], None, certificates, &[]);
+    let signed_data = encode_signed_data(1, &[], None, certificates, &[], &[]);
+    Ok(encode_content_info(oids::ID_SIGNED_DATA, &signed_data))
+}
+
+/// A degenerate SignedData carrying one or more CRLs and no certificates: the content of a
+/// SUCCESS reply to GetCRL (RFC 8894 §3.3.4).
+///
+/// ```text
+/// SignedData ::= SEQUENCE { version 1, digestAlgorithms {}, encapContentInfo { id-data },
+///     crls [1] IMPLICIT SET OF CertificateList, signerInfos {} }
+/// ```
+pub fn build_crls_only(crls: &[Vec<u8>]) -> Result<Vec<u8>, CodecError> {
+    if crls.is_empty() {
+        return Err(CodecError::InvalidParameter("no CRLs"));
+    }
+    for crl in crls {
+        let tlv = ber::read_single(crl)?;
+        tlv.expect(ber::TAG_SEQUENCE, "a CRL is a SEQUENCE")?;
+    }
+    let signed_data = encode_signed_data(1, &[], None, &[], crls, &[]);
     Ok(encode_content_info(oids::ID_SIGNED_DATA, &signed_data))
 }
 
@@ -196,6 +215,7 @@ pub(crate) fn encode_signed_data(
     digest_algorithms: &[Vec<u8>],
     content: Option<&[u8]>,
     certificates: &[Vec<u8>],
+    crls: &[Vec<u8>],
     signer_infos: &[Vec<u8>],
 ) -> Vec<u8> {
     let mut encap = vec![crate::algorithms::encode_oid(&oids::ID_DATA)];
@@ -216,6 +236,9 @@ pub(crate) fn encode_signed_data(
         unique.dedup();
         fields.push(ber::encode_set_of(ber::TAG_CTX0_CONSTRUCTED, unique));
     }
+    if !crls.is_empty() {
+        fields.push(ber::encode_set_of(ber::TAG_CTX1_CONSTRUCTED, crls.to_vec()));
+    }
     fields.push(ber::encode_set_of(ber::TAG_SET, signer_infos.to_vec()));
     ber::encode_tlv(ber::TAG_SEQUENCE, &fields.concat())
 }
@@ -225,6 +248,22 @@ pub(crate) fn encode_signed_data(
 mod tests {
     use super::*;
     use crate::test_support::fixture;
+
+    #[test]
+    fn crls_only_carries_the_crl_in_the_crls_field() {
+        // A CertificateList-shaped SEQUENCE: the codec checks only the outer tag, the CRL
+        // itself is the CA's business.
+        let crl = vec![0x30, 0x07, 0x30, 0x00, 0x30, 0x00, 0x03, 0x01, 0x00];
+        let der = build_crls_only(std::slice::from_ref(&crl)).unwrap();
+        let mut crls_field = vec![0xa1, 0x09];
+        crls_field.extend_from_slice(&crl);
+        assert!(der.windows(crls_field.len()).any(|w| w == crls_field.as_slice()));
+        // No certificates field ([0]) after the encapsulated content; empty signerInfos last.
+        assert!(der.ends_with(&[0x31, 0x00]));
+        assert!(!der.windows(2).any(|w| w == [0xa0, 0x82] || w == [0xa0, 0x81]));
+        assert!(build_crls_only(&[]).is_err());
+        assert!(build_crls_only(&[vec![0x04, 0x00]]).is_err());
+    }
 
     #[test]
     fn reads_the_getcacert_ra_ca_bundle() {

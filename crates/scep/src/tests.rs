@@ -906,6 +906,7 @@ fn request_with(digests: &[Vec<u8>], signers: usize, certificates: &[Vec<u8>]) -
         digests,
         Some(&params.enveloped_content),
         certificates,
+        &[],
         &signer_infos,
     );
     signed_data::encode_content_info(oids::ID_SIGNED_DATA, &sd)
