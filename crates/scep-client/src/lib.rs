@@ -34,5 +34,5 @@ pub use error::ClientError;
 pub use http::{HttpReply, get_ca_caps, get_ca_cert, pki_operation_get, pki_operation_post};
 pub use key::ClientKey;
 pub use message::{PkcsReqBuilder, Tamper};
-pub use reply::{CertRepOutcome, open_envelope, read_cert_rep};
+pub use reply::{CertRepOutcome, decrypt_envelope, open_envelope, read_cert_rep};
 pub use scep::{ContentCipher, DigestAlgorithm, FailInfo, PkiStatus};

@@ -105,12 +105,13 @@ pub fn read_cert_rep(
     })
 }
 
-/// Decrypts a reply's pkcsPKIEnvelope and reads its certs-only payload.
-pub fn open_envelope(
+/// Decrypts a reply's pkcsPKIEnvelope: the degenerate SignedData inside (certificates, or a
+/// CRL for GetCRL).
+pub fn decrypt_envelope(
     envelope_der: &[u8],
     client_key: &ClientKey,
     client_certificate: &[u8],
-) -> Result<Vec<Vec<u8>>, ClientError> {
+) -> Result<Vec<u8>, ClientError> {
     let envelope = scep::parse_envelope(envelope_der)?;
     let me = scep::parse_certificate_lenient(client_certificate)?;
     let rid = me.issuer_and_serial();
@@ -127,5 +128,15 @@ pub fn open_envelope(
         &envelope.iv,
         &envelope.encrypted_content,
     )?;
+    Ok(plaintext.to_vec())
+}
+
+/// Decrypts a reply's pkcsPKIEnvelope and reads its certs-only payload.
+pub fn open_envelope(
+    envelope_der: &[u8],
+    client_key: &ClientKey,
+    client_certificate: &[u8],
+) -> Result<Vec<Vec<u8>>, ClientError> {
+    let plaintext = decrypt_envelope(envelope_der, client_key, client_certificate)?;
     Ok(scep::parse_certs_only(&plaintext)?)
 }

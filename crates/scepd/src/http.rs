@@ -32,6 +32,8 @@ pub struct ScepService {
     /// GetNextCACert: the prepared next CA and RA certificates, signed by the current RA key;
     /// `None` while no rollover is prepared.
     pub next_ca_reply: Option<Vec<u8>>,
+    /// The CRL and OCSP publisher.
+    pub revocation: Arc<crate::revocation::Revocation>,
 }
 
 pub fn router(service: Arc<ScepService>) -> Router {
@@ -39,6 +41,9 @@ pub fn router(service: Arc<ScepService>) -> Router {
         .route("/scep", get(scep_get).post(scep_post))
         .route("/certsrv/mscep/mscep.dll", get(scep_get).post(scep_post))
         .route("/certsrv/mscep", get(scep_get).post(scep_post))
+        .route("/crl", get(crl))
+        .route("/ocsp", axum::routing::post(ocsp_post))
+        .route("/ocsp/{request}", get(ocsp_get))
         // Bodies above the limit are refused with 413 before they are read in full.
         .layer(DefaultBodyLimit::max(MAX_MESSAGE_BYTES))
         // A client that trickles its request (slowloris) loses the connection.
@@ -158,6 +163,44 @@ async fn handle(
             }
         }
     }
+}
+
+/// The current CRL (DER), as named by the CRL distribution point.
+async fn crl(State(service): State<Arc<ScepService>>) -> Response {
+    match service.revocation.crl(unix_now()).await {
+        Ok(crl) => binary("application/pkix-crl", crl),
+        Err(e) => {
+            tracing::error!(error = %e, "no CRL to serve");
+            plain(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "CRL temporarily unavailable\n",
+            )
+        }
+    }
+}
+
+/// OCSP over POST (RFC 6960 appendix A.1).
+async fn ocsp_post(State(service): State<Arc<ScepService>>, body: Bytes) -> Response {
+    binary(
+        "application/ocsp-response",
+        service.revocation.ocsp(&body, unix_now()).await,
+    )
+}
+
+/// OCSP over GET: the DER request, base64, URL-encoded, as the last path segment.
+async fn ocsp_get(
+    State(service): State<Arc<ScepService>>,
+    axum::extract::Path(request): axum::extract::Path<String>,
+) -> Response {
+    let compact: String = request
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    let reply = match base64::engine::general_purpose::STANDARD.decode(compact.as_bytes()) {
+        Ok(der) => service.revocation.ocsp(&der, unix_now()).await,
+        Err(_) => ca::ocsp::error_response(ca::ocsp::ErrorStatus::MalformedRequest),
+    };
+    binary("application/ocsp-response", reply)
 }
 
 /// The `message=` of a GET PKIOperation: standard base64, possibly with line breaks.

@@ -3,6 +3,7 @@
 //! command line, HTTP.
 #![forbid(unsafe_code)]
 
+mod cert_cmd;
 mod challenge_cmd;
 mod cli_audit;
 mod config;
@@ -14,6 +15,7 @@ mod io_context;
 mod keystore;
 mod pem;
 mod query;
+mod revocation;
 mod rollover;
 mod serve;
 
@@ -125,6 +127,11 @@ enum Command {
         #[command(subcommand)]
         command: CaCommand,
     },
+    /// Issued certificates: list, show, revoke.
+    Cert {
+        #[command(subcommand)]
+        command: CertCommand,
+    },
     /// Check a data directory against scepd's security practices (exit 1 on any FAIL).
     Doctor {
         #[arg(long, env = "SCEPD_DATA_DIR")]
@@ -134,6 +141,47 @@ enum Command {
     Challenge {
         #[command(subcommand)]
         command: ChallengeCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertCommand {
+    /// List issued certificates (serial order).
+    List {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Only certificates of this template.
+        #[arg(long)]
+        template: Option<String>,
+        /// Only revoked certificates.
+        #[arg(long, conflicts_with = "valid")]
+        revoked: bool,
+        /// Only certificates that are not revoked.
+        #[arg(long)]
+        valid: bool,
+        /// Only certificates whose SUCCESS reply was never delivered (RFC 8894 §8.4).
+        #[arg(long)]
+        uncollected: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Show one certificate, with its PEM.
+    Show {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Serial number, hex.
+        serial: String,
+    },
+    /// Revoke a certificate (committed before this command returns).
+    Revoke {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Serial number, hex.
+        serial: String,
+        /// RFC 5280 reason: unspecified, keyCompromise, caCompromise, affiliationChanged,
+        /// superseded, cessationOfOperation, privilegeWithdrawn.
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -370,6 +418,44 @@ async fn run(command: Command) -> Result<(), String> {
                 );
                 print_fingerprints(&init::InitReport { fingerprints });
             }
+            Ok(())
+        }
+        Command::Cert { command } => {
+            let now = http::unix_now();
+            let output = match command {
+                CertCommand::List {
+                    data_dir,
+                    template,
+                    revoked,
+                    valid,
+                    uncollected,
+                    limit,
+                } => {
+                    let revoked = if revoked {
+                        Some(true)
+                    } else if valid {
+                        Some(false)
+                    } else {
+                        None
+                    };
+                    let options = cert_cmd::ListOptions {
+                        template,
+                        revoked,
+                        uncollected,
+                        limit,
+                    };
+                    cert_cmd::list(&data_dir, options, now).await?
+                }
+                CertCommand::Show { data_dir, serial } => {
+                    cert_cmd::show(&data_dir, &serial, now).await?
+                }
+                CertCommand::Revoke {
+                    data_dir,
+                    serial,
+                    reason,
+                } => cert_cmd::revoke(&data_dir, &serial, &reason, now).await?,
+            };
+            print!("{output}");
             Ok(())
         }
         Command::Doctor { data_dir } => {

@@ -55,6 +55,11 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         legacy_crypto: config.crypto.legacy_crypto,
         insecure_single_des: config.crypto.insecure_single_des,
     };
+    let revocation = Arc::new(crate::revocation::Revocation::new(
+        Arc::clone(&role_keys.ca),
+        ca_certificate.clone(),
+        store.clone(),
+    ));
     let ca = ca::Ca::new(
         role_keys.ca,
         ca_certificate.clone(),
@@ -107,6 +112,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         ca_caps: scep::ca_caps(&capabilities),
         ca_cert_bundle,
         next_ca_reply,
+        revocation,
     });
     Ok(Loaded {
         config,
@@ -151,6 +157,7 @@ pub async fn run(dir: &Path, scep_listen: Option<SocketAddr>) -> Result<(), Stri
         "scepd listening: SCEP at http://{local}/scep and http://{local}/certsrv/mscep/mscep.dll"
     );
     tracing::info!(%local, "listening");
+    loaded.service.revocation.spawn_publisher();
     let app = http::router(loaded.service).into_make_service_with_connect_info::<SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())

@@ -1,0 +1,110 @@
+//! `scepd cert list|show|revoke`: the certificates the CA issued, and revocation (which SCEP
+//! itself lacks). A revocation is durably committed, with its audit entry, before the command
+//! reports success; `serve` publishes the next CRL within its regeneration interval.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::Config;
+
+async fn open_store(dir: &Path) -> Result<store::Store, String> {
+    let config = Config::load(dir).map_err(|e| e.to_string())?;
+    store::Store::open(&config.database_url(dir))
+        .await
+        .map_err(|e| format!("opening the database: {e}"))
+}
+
+/// Unix seconds as an RFC 3339 UTC time.
+pub fn time(unix: i64) -> String {
+    u64::try_from(unix)
+        .ok()
+        .and_then(|s| der::DateTime::from_unix_duration(Duration::from_secs(s)).ok())
+        .map_or_else(|| unix.to_string(), |t| t.to_string())
+}
+
+fn status(entry: &store::CertificateEntry, now: i64) -> String {
+    match &entry.revocation {
+        Some(r) => format!("revoked ({}) {}", r.reason.as_str(), time(r.revoked_at)),
+        None if entry.certificate.not_after <= now => "expired".into(),
+        None => "valid".into(),
+    }
+}
+
+pub struct ListOptions {
+    pub template: Option<String>,
+    pub revoked: Option<bool>,
+    pub uncollected: bool,
+    pub limit: u32,
+}
+
+pub async fn list(dir: &Path, options: ListOptions, now: i64) -> Result<String, String> {
+    let store = open_store(dir).await?;
+    let filter = store::CertificateFilter {
+        template: options.template,
+        revoked: options.revoked,
+        uncollected: options.uncollected.then_some(true),
+        limit: options.limit,
+        ..store::CertificateFilter::default()
+    };
+    let entries = store
+        .list_certificates(&filter)
+        .await
+        .map_err(|e| format!("listing certificates: {e}"))?;
+    let mut out = format!(
+        "{:<34} {:<10} {:<21} {:<22} {}\n",
+        "SERIAL", "TEMPLATE", "NOT AFTER", "DELIVERED", "STATUS / SUBJECT"
+    );
+    for entry in &entries {
+        let c = &entry.certificate;
+        out.push_str(&format!(
+            "{:<34} {:<10} {:<21} {:<22} {}  {}\n",
+            c.serial_hex,
+            c.template,
+            time(c.not_after),
+            entry.delivered_at.map_or_else(|| "never".to_owned(), time),
+            status(entry, now),
+            c.subject
+        ));
+    }
+    out.push_str(&format!("{} certificate(s)\n", entries.len()));
+    Ok(out)
+}
+
+pub async fn show(dir: &Path, serial: &str, now: i64) -> Result<String, String> {
+    let store = open_store(dir).await?;
+    let entry = store
+        .certificate_entry(serial)
+        .await
+        .map_err(|e| format!("reading certificate {serial}: {e}"))?
+        .ok_or_else(|| format!("no certificate with serial {serial}"))?;
+    let c = &entry.certificate;
+    let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &c.certificate_der)
+        .map_err(|e| e.to_string())?;
+    Ok(format!(
+        "serial:       {}\nsubject:      {}\ntemplate:     {}\nnot before:   {}\nnot after:    {}\nissued:       {}\ntransaction:  {}\ndelivered:    {}\nstatus:       {}\nSHA-256:      {}\n{pem}",
+        c.serial_hex,
+        c.subject,
+        c.template,
+        time(c.not_before),
+        time(c.not_after),
+        time(c.issued_at),
+        c.transaction_id,
+        entry.delivered_at.map_or_else(|| "never".to_owned(), time),
+        status(&entry, now),
+        ca::fingerprint_sha256(&c.certificate_der),
+    ))
+}
+
+pub async fn revoke(dir: &Path, serial: &str, reason: &str, now: i64) -> Result<String, String> {
+    let store = open_store(dir).await?;
+    let record = store
+        .revoke(serial, reason, now, &crate::cli_audit::actor())
+        .await
+        .map_err(|e| format!("revoking {serial}: {e}"))?;
+    Ok(format!(
+        "revoked {} ({}) at {}; the next CRL and OCSP answers include it\n",
+        record.serial_hex,
+        record.reason.as_str(),
+        time(record.revoked_at)
+    ))
+}
