@@ -67,6 +67,8 @@ fn server_template() -> Template {
     let mut spec = Template::device().spec().clone();
     spec.name = "server".into();
     spec.extended_key_usages = vec![policy::oid::EKU_SERVER_AUTH.into()];
+    // A serverAuth template must confine its names (ESC17): the CN too.
+    spec.san_rules.dns_domains = vec!["example.net".into()];
     Template::new(spec).unwrap()
 }
 
@@ -244,7 +246,12 @@ fn name_and_eku_constrained_ca() {
     let m = outside(t.issue(&ca, cn_only, "device"));
     assert!(m.contains("evil.com"), "{m}");
     // The EKU constraint: a serverAuth template cannot issue under a clientAuth-only CA.
-    let m = outside(t.issue(&ca, device_csr(&["host.example.net"]), "server"));
+    let server_csr = csr(
+        pki().ec_device.as_ref(),
+        "CN=host.example.net",
+        vec![dns_san(&["host.example.net"])],
+    );
+    let m = outside(t.issue(&ca, server_csr, "server"));
     assert!(m.contains(policy::oid::EKU_SERVER_AUTH), "{m}");
 
     let issued = t
