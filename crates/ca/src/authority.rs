@@ -296,7 +296,8 @@ impl Ca {
     /// Issues the certificate for a verified statement: the CSR is inspected and its
     /// self-signature verified again, the statement's template applied with `policy::decide`
     /// (with the statement's binding), and the certificate built from the resulting profile
-    /// only. notBefore is `now` − 5 minutes; notAfter is the template's validity from `now`,
+    /// only (the template's AIA and CRL distribution point URLs included, never the request's).
+    /// notBefore is `now` − 5 minutes; notAfter is the template's validity from `now`,
     /// capped at the CA's own notAfter. A certificate that the nameConstraints or EKU
     /// constraint of the CA (or its chain) forbid is refused before signing
     /// ([`CaError::OutsideCaConstraints`]): verifiers would reject it.
@@ -366,6 +367,13 @@ impl Ca {
         )?);
         exts.push(extensions::authority_key_identifier(
             &self.subject_key_identifier,
+        )?);
+        exts.extend(extensions::authority_info_access(
+            profile.aia_ca_issuers_url.as_deref(),
+            profile.ocsp_url.as_deref(),
+        )?);
+        exts.extend(extensions::crl_distribution_points(
+            profile.crl_distribution_url.as_deref(),
         )?);
 
         let serial = random_serial()?;

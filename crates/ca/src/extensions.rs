@@ -5,10 +5,11 @@ use der::Encode;
 use der::asn1::{BitString, Ia5String, ObjectIdentifier, OctetString};
 use sha1::{Digest, Sha1};
 use x509_cert::ext::Extension;
-use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::crl::dp::DistributionPoint;
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
 use x509_cert::ext::pkix::{
-    AuthorityKeyIdentifier, BasicConstraints, ExtendedKeyUsage, SubjectAltName,
-    SubjectKeyIdentifier,
+    AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints,
+    CrlDistributionPoints, ExtendedKeyUsage, SubjectAltName, SubjectKeyIdentifier,
 };
 use x509_cert::spki::SubjectPublicKeyInfoRef;
 
@@ -23,6 +24,12 @@ pub(crate) const AUTHORITY_KEY_IDENTIFIER: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("2.5.29.35");
 pub(crate) const EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 pub(crate) const NAME_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.30");
+pub(crate) const CRL_DISTRIBUTION_POINTS: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("2.5.29.31");
+pub(crate) const AUTHORITY_INFO_ACCESS: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
+const AD_OCSP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1");
+const AD_CA_ISSUERS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.2");
 
 fn extension<T: Encode>(
     oid: ObjectIdentifier,
@@ -132,6 +139,70 @@ pub(crate) fn authority_key_identifier(issuer_ski: &[u8]) -> Result<Extension, d
     extension(AUTHORITY_KEY_IDENTIFIER, false, &aki)
 }
 
+/// authorityInfoAccess, not critical (RFC 5280 §4.2.2.1), from the template's URLs; `None`
+/// when it has neither.
+///
+/// ```text
+/// AuthorityInfoAccessSyntax  ::= SEQUENCE SIZE (1..MAX) OF AccessDescription
+/// AccessDescription  ::=  SEQUENCE {
+///         accessMethod          OBJECT IDENTIFIER,   -- id-ad-caIssuers / id-ad-ocsp
+///         accessLocation        GeneralName  }       -- uniformResourceIdentifier
+/// ```
+pub(crate) fn authority_info_access(
+    ca_issuers_url: Option<&str>,
+    ocsp_url: Option<&str>,
+) -> Result<Option<Extension>, der::Error> {
+    let mut descriptions = Vec::new();
+    for (method, url) in [(AD_CA_ISSUERS, ca_issuers_url), (AD_OCSP, ocsp_url)] {
+        if let Some(url) = url {
+            descriptions.push(AccessDescription {
+                access_method: method,
+                access_location: GeneralName::UniformResourceIdentifier(Ia5String::new(url)?),
+            });
+        }
+    }
+    if descriptions.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(extension(
+        AUTHORITY_INFO_ACCESS,
+        false,
+        &AuthorityInfoAccessSyntax(descriptions),
+    )?))
+}
+
+/// cRLDistributionPoints, not critical (RFC 5280 §4.2.1.13): one DistributionPoint whose
+/// fullName is the template's URL, with neither reasons nor cRLIssuer (the CA signs one CRL
+/// covering every reason); `None` without a URL.
+///
+/// ```text
+/// CRLDistributionPoints ::= SEQUENCE SIZE (1..MAX) OF DistributionPoint
+/// DistributionPoint ::= SEQUENCE {
+///      distributionPoint       [0]     DistributionPointName OPTIONAL,
+///      reasons                 [1]     ReasonFlags OPTIONAL,
+///      cRLIssuer               [2]     GeneralNames OPTIONAL }
+/// DistributionPointName ::= CHOICE {
+///      fullName                [0]     GeneralNames,
+///      nameRelativeToCRLIssuer [1]     RelativeDistinguishedName }
+/// ```
+pub(crate) fn crl_distribution_points(url: Option<&str>) -> Result<Option<Extension>, der::Error> {
+    let Some(url) = url else {
+        return Ok(None);
+    };
+    let point = DistributionPoint {
+        distribution_point: Some(DistributionPointName::FullName(vec![
+            GeneralName::UniformResourceIdentifier(Ia5String::new(url)?),
+        ])),
+        reasons: None,
+        crl_issuer: None,
+    };
+    Ok(Some(extension(
+        CRL_DISTRIBUTION_POINTS,
+        false,
+        &CrlDistributionPoints(vec![point]),
+    )?))
+}
+
 /// Reads KeyUsage bits (policy numbering) from a keyUsage extension value.
 pub(crate) fn read_key_usage(value: &[u8]) -> Result<u16, der::Error> {
     use der::Decode;
@@ -163,6 +234,7 @@ pub(crate) fn read_extended_key_usage(value: &[u8]) -> Result<Vec<String>, der::
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+    use der::Decode;
     use policy::key_usage as ku;
 
     #[test]
@@ -200,6 +272,53 @@ mod tests {
             e.extn_value.as_bytes(),
             [0x30, 0x06, 0x01, 0x01, 0xff, 0x02, 0x01, 0x00]
         );
+    }
+
+    #[test]
+    fn aia_and_cdp_only_with_urls() {
+        assert!(authority_info_access(None, None).unwrap().is_none());
+        assert!(crl_distribution_points(None).unwrap().is_none());
+
+        let e = authority_info_access(Some("http://a/ca.crt"), Some("http://a/ocsp"))
+            .unwrap()
+            .unwrap();
+        assert!(!e.critical);
+        assert_eq!(e.extn_id, AUTHORITY_INFO_ACCESS);
+        let aia = AuthorityInfoAccessSyntax::from_der(e.extn_value.as_bytes()).unwrap();
+        let uri = |s: &str| GeneralName::UniformResourceIdentifier(Ia5String::new(s).unwrap());
+        assert_eq!(
+            aia.0,
+            [
+                AccessDescription {
+                    access_method: AD_CA_ISSUERS,
+                    access_location: uri("http://a/ca.crt"),
+                },
+                AccessDescription {
+                    access_method: AD_OCSP,
+                    access_location: uri("http://a/ocsp"),
+                },
+            ]
+        );
+        let e = authority_info_access(None, Some("http://a/ocsp"))
+            .unwrap()
+            .unwrap();
+        let aia = AuthorityInfoAccessSyntax::from_der(e.extn_value.as_bytes()).unwrap();
+        assert_eq!(aia.0.len(), 1);
+        assert_eq!(aia.0[0].access_method, AD_OCSP);
+
+        let e = crl_distribution_points(Some("http://a/ca.crl"))
+            .unwrap()
+            .unwrap();
+        assert!(!e.critical);
+        assert_eq!(e.extn_id, CRL_DISTRIBUTION_POINTS);
+        // SEQUENCE { SEQUENCE { [0] { [0] { [6] "http://a/ca.crl" } } } }
+        let url = b"http://a/ca.crl";
+        let mut expected = vec![0x30, 0x17, 0x30, 0x15, 0xa0, 0x13, 0xa0, 0x11, 0x86, 0x0f];
+        expected.extend_from_slice(url);
+        assert_eq!(e.extn_value.as_bytes(), expected);
+
+        // A URI must be IA5: a non-ASCII one is an error, never a mangled extension.
+        assert!(crl_distribution_points(Some("http://é/")).is_err());
     }
 
     #[test]

@@ -876,4 +876,5 @@ fn a_thousand_issued_serials_are_unique() {
     }
 }
 
+mod distribution;
 mod lifecycle;
