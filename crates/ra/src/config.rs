@@ -32,6 +32,8 @@ pub struct RaConfig {
     pub default_template: String,
     /// How long the CA accepts a counter-signed statement after the RA signed it.
     pub statement_ttl_secs: i64,
+    /// The templates requests may be bound to (the CA holds and enforces the same set).
+    pub templates: Vec<policy::Template>,
 }
 
 impl Default for RaConfig {
@@ -40,6 +42,7 @@ impl Default for RaConfig {
             crypto: CryptoPolicy::default(),
             default_template: "device".into(),
             statement_ttl_secs: 300,
+            templates: vec![policy::Template::device()],
         }
     }
 }

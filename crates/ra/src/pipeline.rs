@@ -504,13 +504,13 @@ impl Ra {
     }
 
     fn template(&self, name: &str) -> Result<policy::Template, EnrollError> {
-        // Templates beyond the default arrive with the template issue; an unknown name is a
-        // refusal, never a fallback to something wider.
-        if name == "device" {
-            Ok(policy::Template::device())
-        } else {
-            Err(EnrollError::Policy(format!("unknown template {name:?}")))
-        }
+        // An unknown name is a refusal, never a fallback to something wider.
+        self.config
+            .templates
+            .iter()
+            .find(|t| t.name() == name)
+            .cloned()
+            .ok_or_else(|| EnrollError::Policy(format!("unknown template {name:?}")))
     }
 
     async fn counter_sign_and_issue(

@@ -16,15 +16,29 @@ pub struct IssueRequest {
 pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> {
     let config = Config::load(dir).map_err(|e| e.to_string())?;
     let template = request.template.unwrap_or_else(|| "device".into());
-    if template != "device" {
+    let templates = crate::templates::build(&config.templates)?;
+    let Some(chosen) = templates.iter().find(|t| t.name() == template) else {
+        let known: Vec<&str> = templates.iter().map(|t| t.name()).collect();
         return Err(format!(
-            "--template: unknown template {template:?} (known: device)"
+            "--template: unknown template {template:?} (known: {})",
+            known.join(", ")
         ));
-    }
+    };
+    let kinds = chosen.san_kinds();
     for san in &request.sans {
-        let name = san.strip_prefix("dns:").ok_or_else(|| {
-            format!("--san {san:?}: only dns:NAME is allowed by template {template}")
-        })?;
+        let (kind, name) = san.split_once(':').unwrap_or(("", san));
+        let allowed = match kind {
+            "dns" => kinds.dns,
+            "ip" => kinds.ip,
+            "email" => kinds.email,
+            _ => false,
+        };
+        if !allowed {
+            return Err(format!(
+                "--san {san:?}: template {template} allows only {}",
+                allowed_kinds(&kinds)
+            ));
+        }
         if name.is_empty() {
             return Err(format!("--san {san:?}: empty name"));
         }
@@ -63,4 +77,22 @@ pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> 
     );
     crate::cli_audit::record(&store, store::AuditKind::ChallengeIssued, detail).await?;
     Ok(challenge.secret.to_string())
+}
+
+fn allowed_kinds(kinds: &policy::SanKinds) -> String {
+    let mut allowed = Vec::new();
+    for (on, name) in [
+        (kinds.dns, "dns:NAME"),
+        (kinds.ip, "ip:ADDRESS"),
+        (kinds.email, "email:ADDRESS"),
+    ] {
+        if on {
+            allowed.push(name);
+        }
+    }
+    if allowed.is_empty() {
+        "no SANs".to_owned()
+    } else {
+        allowed.join(", ")
+    }
 }

@@ -18,6 +18,8 @@ pub struct Config {
     pub pkcs11: Pkcs11Section,
     pub challenges: ChallengeSection,
     pub crypto: CryptoSection,
+    /// Templates besides (or replacing) the built-in `device`.
+    pub templates: Vec<crate::templates::TemplateConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -248,6 +250,40 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 # and the longest lifetime that may be asked for.
 # default_ttl = "60m"
 # max_ttl = "24h"
+
+# Templates decide what a certificate may contain; requests only propose. The built-in
+# template "device" (clientAuth, 365 days, dNSName SANs, RSA >= 2048 or P-256/P-384) is always
+# there unless a [[templates]] entry named "device" replaces it. A challenge is bound to one
+# template (`scepd challenge issue --template NAME`). Every key below is optional except name
+# and extended_key_usages; the defaults are the safe ones.
+#
+# [[templates]]
+# name = "vpn"
+# extended_key_usages = ["clientAuth"]        # names or dotted OIDs; never anyExtendedKeyUsage
+# validity_days = 365                         # from the template only, never from the request
+# san_dns = true
+# san_ip = false
+# san_email = false
+# dns_domains = ["vpn.example.net"]           # DNS SANs must be in these domains
+# allow_wildcards = false
+# ip_ranges = []                              # CIDR, when san_ip = true
+# email_domains = []                          # when san_email = true
+# subject_attributes = ["CN", "O", "OU", "C", "L", "ST", "serialNumber"]
+# require_common_name = false
+# subject_patterns = { CN = ["*.vpn.example.net"] }
+# common_name_domains = []
+# rsa_min_bits = 2048
+# rsa_max_bits = 8192
+# ec_p256 = true
+# ec_p384 = true
+# tolerated_request_extensions = []          # accepted in a CSR but never copied
+# renewal_window_days = 30
+# renewal_grace_days = 0
+# renewal_requires_new_key = true
+# manual_approval = false                     # requests wait (PENDING) for `scepd request approve`
+# aia_ca_issuers_url = "http://pki.example.net/ca.crt"
+# ocsp_url = "http://pki.example.net/ocsp"
+# crl_distribution_url = "http://pki.example.net/crl"
 
 [crypto]
 # Off by default; each logs a warning at every start and fails `scepd doctor`.

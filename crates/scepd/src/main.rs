@@ -18,6 +18,7 @@ mod query;
 mod revocation;
 mod rollover;
 mod serve;
+mod templates;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -228,7 +228,7 @@ pub async fn renew_ra(dir: &Path, validity_days: u32) -> Result<Fingerprints, St
     let certificates = RoleCertificates::read(dir, &config)?;
     let role_keys = keystore::load(dir, &config, &certificates)?;
     let keymaker = Keymaker::for_keys(dir, &config, &role_keys)?;
-    let stamp = crate::http::unix_now();
+    let stamp = unique_stamp(dir, &config);
     make_dirs(dir, STAGING)?;
     make_dirs(dir, PREVIOUS)?;
     let staged = ra_paths_in(&config, STAGING, stamp);
@@ -252,6 +252,43 @@ pub async fn renew_ra(dir: &Path, validity_days: u32) -> Result<Fingerprints, St
     )
     .await?;
     Ok(fingerprints)
+}
+
+/// A stamp for names of retired or prepared keys that nothing in the data directory or the
+/// configured token labels uses yet: two rollovers within one second must never reuse a name
+/// (a rename would overwrite a kept key; a token refuses a duplicate label).
+fn unique_stamp(dir: &Path, config: &Config) -> i64 {
+    let mut names: Vec<String> = [
+        dir.join("keys").join(PREVIOUS),
+        dir.join("certs").join(PREVIOUS),
+        dir.join("keys").join(NEXT),
+        dir.join("certs").join(NEXT),
+    ]
+    .iter()
+    .flat_map(|d| fs::read_dir(d).into_iter().flatten().flatten())
+    .filter_map(|e| e.file_name().into_string().ok())
+    .collect();
+    for d in [
+        dir.join("certs").join(PREVIOUS),
+        dir.join("certs").join(NEXT),
+    ] {
+        for entry in fs::read_dir(&d).into_iter().flatten().flatten() {
+            if entry.file_name().to_string_lossy().ends_with(".label") {
+                names.extend(read_label(&entry.path()));
+            }
+        }
+    }
+    let p = &config.pkcs11;
+    names.extend([
+        p.ca_key_label.clone(),
+        p.ra_signing_key_label.clone(),
+        p.ra_encryption_key_label.clone(),
+    ]);
+    let mut stamp = crate::http::unix_now();
+    while names.iter().any(|n| n.contains(&format!("-{stamp}"))) {
+        stamp += 1;
+    }
+    stamp
 }
 
 /// The stamps of files named `PREFIX-STAMP.EXT` in `dir`, newest first.
@@ -412,7 +449,7 @@ pub async fn prepare_ca(
         None => key_type_of(role_keys.ca.public_key_spki_der())?,
     };
     let profile = profile_like(&certificates.ca, validity_days)?;
-    let stamp = crate::http::unix_now();
+    let stamp = unique_stamp(dir, &config);
     make_dirs(dir, NEXT)?;
     let (bits, curve) = match key {
         CaKeyType::Rsa3072 => (3072, None),
@@ -477,7 +514,7 @@ pub async fn activate_ca(dir: &Path) -> Result<(), String> {
     if !next_dir.join("ca.pem").exists() {
         return Err("no rollover is prepared: run `scepd ca rollover` first".into());
     }
-    let stamp = crate::http::unix_now();
+    let stamp = unique_stamp(dir, &config);
     let token_labels = next_dir.join("ca-signing.label").exists();
     // The prepared set, as a configuration of its own.
     let mut next_config = config.clone();

@@ -51,6 +51,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     let store = store::Store::open(&config.database_url(dir))
         .await
         .map_err(|e| format!("opening the database: {e}"))?;
+    let templates = crate::templates::build(&config.templates)?;
     let crypto = ra::CryptoPolicy {
         legacy_crypto: config.crypto.legacy_crypto,
         insecure_single_des: config.crypto.insecure_single_des,
@@ -63,7 +64,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     let ca = ca::Ca::new(
         role_keys.ca,
         ca_certificate.clone(),
-        vec![policy::Template::device()],
+        templates.clone(),
         vec![signing_certificate.clone()],
     )
     .map_err(|e| format!("CA: {e}"))?
@@ -88,6 +89,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     };
     let ra_config = ra::RaConfig {
         crypto,
+        templates,
         ..ra::RaConfig::default()
     };
     let ra = ra::Ra::new(ra_config, identity, store, Arc::new(InProcessCa { ca }))
