@@ -14,9 +14,8 @@ use scep::{
 };
 
 const PKCSREQ_AES: &[u8] = include_bytes!("../tests/fixtures/rust-pkcsreq-aes256-sha256.der");
-const PKCSREQ_CERTMONGER: &[u8] = include_bytes!(
-    "../tests/fixtures/certmonger-pkcsreq-GET-aes256-sha256-33octet-serial.der"
-);
+const PKCSREQ_CERTMONGER: &[u8] =
+    include_bytes!("../tests/fixtures/certmonger-pkcsreq-GET-aes256-sha256-33octet-serial.der");
 const PKCSREQ_MICROMDM: &[u8] =
     include_bytes!("../tests/fixtures/micromdm-pkcsreq-desCBC-sha1.der");
 const CERTREP_AES: &[u8] =
@@ -70,7 +69,9 @@ fn build(c: &mut Criterion) {
 
     // The reply's inner layers: certs-only of the issued certificate, then the envelope
     // around (already encrypted) content addressed to the requester.
-    let recipient = parse_certificate_lenient(ISSUED).unwrap().issuer_and_serial();
+    let recipient = parse_certificate_lenient(ISSUED)
+        .unwrap()
+        .issuer_and_serial();
     c.bench_function("build_certrep/certs_only_and_envelope", |b| {
         b.iter(|| {
             let certs_only = build_certs_only(&[black_box(ISSUED.to_vec())]).unwrap();
