@@ -44,6 +44,8 @@ pub enum EnrollError {
     TransactionConflict,
     #[error("renewal refused: {0}")]
     Renewal(String),
+    #[error("request denied by an operator: {0}")]
+    Denied(String),
     #[error("no certificate matches the query: {0}")]
     NotFound(String),
     #[error("operation not available: {0}")]
@@ -99,6 +101,7 @@ impl EnrollError {
                 (FailInfo::BadRequest, "request not permitted by policy")
             }
             Self::NotFound(_) => (FailInfo::BadCertId, "no matching certificate"),
+            Self::Denied(_) => (FailInfo::BadRequest, "request denied"),
             Self::Unavailable(_) => (FailInfo::BadRequest, "operation not available"),
             Self::Internal(_) => (FailInfo::BadRequest, "temporary failure, retry later"),
         }

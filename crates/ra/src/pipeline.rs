@@ -56,6 +56,8 @@ enum Granted {
     },
     /// GetCRL: the CA's current CRL.
     Crl { crl: Vec<u8>, cipher: ContentCipher },
+    /// The request waits for an operator (template with manual approval): PENDING.
+    Pending,
 }
 
 /// What entitles a requester to a certificate.
@@ -74,6 +76,8 @@ struct Approved<'a> {
     template: String,
     binding: Option<policy::Binding>,
     challenge_hash: Option<[u8; 32]>,
+    /// The template wants an operator to approve it first.
+    manual_approval: bool,
 }
 
 impl Ra {
@@ -204,6 +208,9 @@ impl Ra {
                 }
                 reply
             }
+            Ok((Granted::Pending, _)) => {
+                reply::cert_rep(&signer, &reply_context, PkiStatus::Pending, None, None)
+            }
             Ok((Granted::Crl { crl, cipher }, requester)) => scep::build_crls_only(&[crl])
                 .map_err(|e| EnrollError::Internal(format!("CRL reply: {e}")))
                 .and_then(|inner| {
@@ -312,6 +319,7 @@ impl Ra {
             ) => {
                 self.poll(
                     &signature,
+                    context,
                     transaction_id,
                     &issuer_der,
                     &subject_der,
@@ -360,6 +368,16 @@ impl Ra {
                 cipher,
             });
         }
+        // The same request held earlier: its state answers (PENDING, the certificate once
+        // approved, or FAILURE if denied); the challenge was spent when it was held.
+        let held = self.held_requests(transaction_id, &signer_key_hash).await?;
+        if let Some(record) = held
+            .into_iter()
+            .rev()
+            .find(|r| r.request_sha256 == request_hash)
+        {
+            return self.answer_held(record, context, cipher).await;
+        }
         let approved = match authorisation {
             Authorisation::Challenge => {
                 let challenge = self.check_challenge(&csr, context.now).await?;
@@ -377,6 +395,18 @@ impl Ra {
                 self.approve_renewal(&csr, csr_der, &possession, old)?
             }
         };
+        if approved.manual_approval {
+            return self
+                .hold(
+                    &approved,
+                    &csr,
+                    signature,
+                    transaction_id,
+                    (signer_key_hash, request_hash),
+                    context,
+                )
+                .await;
+        }
         let issued = self
             .counter_sign_and_issue(&approved, transaction_id, context.now)
             .await?;
@@ -471,11 +501,12 @@ impl Ra {
         };
         let template = self.template(&challenge.template)?;
         match policy::decide(&csr.facts, &template, Some(&binding)) {
-            policy::Decision::Issue(_) => Ok(Approved {
+            policy::Decision::Issue(profile) => Ok(Approved {
                 csr_der,
                 template: challenge.template,
                 binding: Some(binding),
                 challenge_hash: Some(hash),
+                manual_approval: profile.manual_approval,
             }),
             policy::Decision::Refuse(refusal) => Err(refusal_error(&refusal)),
         }
@@ -491,11 +522,12 @@ impl Ra {
     ) -> Result<Approved<'a>, EnrollError> {
         let template = self.template(&old.template)?;
         match policy::decide(&csr.facts, &template, Some(&old.binding)) {
-            policy::Decision::Issue(_) => Ok(Approved {
+            policy::Decision::Issue(profile) => Ok(Approved {
                 csr_der,
                 template: old.template,
                 binding: Some(old.binding),
                 challenge_hash: None,
+                manual_approval: profile.manual_approval,
             }),
             policy::Decision::Refuse(refusal) => {
                 Err(EnrollError::Renewal(refusal.reason.to_string()))
@@ -598,6 +630,7 @@ impl Ra {
     async fn poll(
         &self,
         signature: &VerifiedSignature,
+        context: &RequestContext,
         transaction_id: &str,
         issuer_der: &[u8],
         subject_der: &[u8],
@@ -614,14 +647,202 @@ impl Ra {
                 scep::parse_certificate_lenient(der)
                     .is_ok_and(|c| c.issuer_der == issuer_der && c.subject_der == subject_der)
             });
-        match found {
-            Some(certificate) => Ok(Granted::Certificate {
+        if let Some(certificate) = found {
+            return Ok(Granted::Certificate {
                 certificate,
                 cipher,
-            }),
+            });
+        }
+        // A held request of this requester, for this subject: its state answers.
+        let held = self
+            .held_requests(transaction_id, &signer_key_hash)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|r| {
+                request::csr::inspect(&r.csr_der).is_ok_and(|c| c.subject_der == subject_der)
+            });
+        match held {
+            Some(record) => self.answer_held(record, context, cipher).await,
             None => Err(EnrollError::NotFound(format!(
                 "poll for transaction {transaction_id}"
             ))),
+        }
+    }
+
+    /// Requests held for approval under this transactionID and signer key (never another
+    /// requester's), oldest first.
+    async fn held_requests(
+        &self,
+        transaction_id: &str,
+        signer_key_hash: &[u8; 32],
+    ) -> Result<Vec<store::PendingRecord>, EnrollError> {
+        self.store
+            .find_pending(transaction_id, signer_key_hash)
+            .await
+            .map_err(|e| EnrollError::Internal(e.to_string()))
+    }
+
+    /// Holds an approved-by-policy request for an operator (template `manual_approval`). The
+    /// challenge is spent now, in the same transaction, so it cannot be replayed meanwhile.
+    async fn hold(
+        &self,
+        approved: &Approved<'_>,
+        csr: &request::csr::InspectedCsr,
+        signature: &VerifiedSignature,
+        transaction_id: &str,
+        (signer_key_sha256, request_sha256): ([u8; 32], [u8; 32]),
+        context: &RequestContext,
+    ) -> Result<Granted, EnrollError> {
+        let held = store::PendingRequest {
+            transaction_id: transaction_id.to_owned(),
+            signer_key_sha256,
+            request_sha256,
+            csr_der: approved.csr_der.to_vec(),
+            template: approved.template.clone(),
+            subject: csr.subject_display.clone(),
+            sans: csr.facts.subject_alt_names.iter().map(san_text).collect(),
+            challenge_hash: approved.challenge_hash,
+            requester_certificate_der: signature.signer_certificate.clone(),
+            created_at: context.now,
+            audit: AuditEvent {
+                at: context.now,
+                kind: AuditKind::EnrollmentPending,
+                actor: context.peer.clone(),
+                detail: format!(
+                    "transaction {transaction_id}: held for approval, subject {:?} template {}",
+                    csr.subject_display, approved.template
+                ),
+            },
+        };
+        match self.store.record_pending(held).await {
+            Ok(id) => {
+                tracing::info!(transaction_id, request = id, "request held for approval");
+                Ok(Granted::Pending)
+            }
+            Err(StoreError::ChallengeUnavailable) => {
+                Err(EnrollError::Challenge(ChallengeFailure::Used))
+            }
+            Err(StoreError::TransactionConflict) => Err(EnrollError::TransactionConflict),
+            Err(e) => Err(EnrollError::Internal(e.to_string())),
+        }
+    }
+
+    /// The answer for a held request: PENDING while it waits, the certificate once approved
+    /// (issued now, on this poll, through the CA like any other request), FAILURE if denied.
+    async fn answer_held(
+        &self,
+        record: store::PendingRecord,
+        context: &RequestContext,
+        cipher: ContentCipher,
+    ) -> Result<Granted, EnrollError> {
+        match &record.state {
+            store::PendingState::Pending => Ok(Granted::Pending),
+            store::PendingState::Denied { reason, .. } => Err(EnrollError::Denied(reason.clone())),
+            store::PendingState::Issued { serial_hex, .. } => {
+                self.issued_certificate(serial_hex, cipher).await
+            }
+            store::PendingState::Approved { .. } => {
+                self.issue_approved(record, context, cipher).await
+            }
+            _ => Err(EnrollError::Internal("unknown held request state".into())),
+        }
+    }
+
+    async fn issued_certificate(
+        &self,
+        serial_hex: &str,
+        cipher: ContentCipher,
+    ) -> Result<Granted, EnrollError> {
+        let found = self
+            .store
+            .find_certificate(serial_hex)
+            .await
+            .map_err(|e| EnrollError::Internal(e.to_string()))?;
+        match found {
+            Some(c) => Ok(Granted::Certificate {
+                certificate: c.certificate_der,
+                cipher,
+            }),
+            None => Err(EnrollError::Internal(format!(
+                "issued certificate {serial_hex} missing"
+            ))),
+        }
+    }
+
+    /// Issues an approved request. The CA re-checks the template (an operator's approval never
+    /// widens it); a refusal moves the request to denied so the device stops polling.
+    async fn issue_approved(
+        &self,
+        record: store::PendingRecord,
+        context: &RequestContext,
+        cipher: ContentCipher,
+    ) -> Result<Granted, EnrollError> {
+        let approved = Approved {
+            csr_der: &record.csr_der,
+            template: record.template.clone(),
+            binding: None,
+            challenge_hash: None,
+            manual_approval: false,
+        };
+        let issued = match self
+            .counter_sign_and_issue(&approved, &record.transaction_id, context.now)
+            .await
+        {
+            Ok(issued) => issued,
+            Err(error) => {
+                let reason = error.to_string();
+                if let Err(e) = self
+                    .store
+                    .refuse_approved(record.id, "ca", &reason, context.now)
+                    .await
+                {
+                    tracing::warn!(request = record.id, error = %e, "could not record the CA's refusal");
+                }
+                return Err(error);
+            }
+        };
+        let completion = store::PendingIssuance {
+            serial_hex: issued.serial_hex.clone(),
+            certificate_der: issued.der.clone(),
+            subject: issued.subject.clone(),
+            not_before: issued.not_before,
+            not_after: issued.not_after,
+            now: context.now,
+            audit: AuditEvent {
+                at: context.now,
+                kind: AuditKind::CertificateIssued,
+                actor: context.peer.clone(),
+                detail: format!(
+                    "transaction {}: request {} approved and issued: serial {} subject {:?} template {}",
+                    record.transaction_id,
+                    record.id,
+                    issued.serial_hex,
+                    issued.subject,
+                    issued.template
+                ),
+            },
+        };
+        match self.store.complete_pending(record.id, completion).await {
+            Ok(certificate) => Ok(Granted::Certificate {
+                certificate: certificate.certificate_der,
+                cipher,
+            }),
+            // A concurrent poll completed it first: answer with that certificate.
+            Err(StoreError::RequestState { .. }) => {
+                let again = self
+                    .store
+                    .pending_request(record.id)
+                    .await
+                    .map_err(|e| EnrollError::Internal(e.to_string()))?;
+                match again.map(|r| r.state) {
+                    Some(store::PendingState::Issued { serial_hex, .. }) => {
+                        self.issued_certificate(&serial_hex, cipher).await
+                    }
+                    _ => Err(EnrollError::Internal("held request changed state".into())),
+                }
+            }
+            Err(e) => Err(EnrollError::Internal(e.to_string())),
         }
     }
 
@@ -748,6 +969,19 @@ fn previous_encryption_key(
         decrypter: Arc::clone(decrypter),
         not_after: Some(i64::try_from(not_after).unwrap_or(i64::MAX)),
     })
+}
+
+/// A SAN as the operator reads it in `scepd request list`.
+fn san_text(san: &policy::SanFact) -> String {
+    match san {
+        policy::SanFact::Dns(name) => format!("dns:{name}"),
+        policy::SanFact::Email(address) => format!("email:{address}"),
+        policy::SanFact::Ip(octets) => match <[u8; 4]>::try_from(octets.as_slice()) {
+            Ok(v4) => format!("ip:{}", std::net::Ipv4Addr::from(v4)),
+            Err(_) => format!("ip:{}", hex::encode(octets)),
+        },
+        other => format!("{other:?}"),
+    }
 }
 
 pub(crate) fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {

@@ -15,6 +15,7 @@ mod io_context;
 mod keystore;
 mod pem;
 mod query;
+mod request_cmd;
 mod revocation;
 mod rollover;
 mod serve;
@@ -128,6 +129,11 @@ enum Command {
         #[command(subcommand)]
         command: CaCommand,
     },
+    /// Requests held for approval: list, approve, deny.
+    Request {
+        #[command(subcommand)]
+        command: RequestCommand,
+    },
     /// Issued certificates: list, show, revoke.
     Cert {
         #[command(subcommand)]
@@ -142,6 +148,30 @@ enum Command {
     Challenge {
         #[command(subcommand)]
         command: ChallengeCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum RequestCommand {
+    /// Requests waiting for an operator.
+    List {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Approve a request; the device gets its certificate on its next poll.
+    Approve {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        id: i64,
+    },
+    /// Deny a request; the device's next poll gets FAILURE.
+    Deny {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        id: i64,
+        /// Why (kept in the audit log).
+        #[arg(long)]
+        reason: String,
     },
 }
 
@@ -419,6 +449,22 @@ async fn run(command: Command) -> Result<(), String> {
                 );
                 print_fingerprints(&init::InitReport { fingerprints });
             }
+            Ok(())
+        }
+        Command::Request { command } => {
+            let now = http::unix_now();
+            let output = match command {
+                RequestCommand::List { data_dir } => request_cmd::list(&data_dir).await?,
+                RequestCommand::Approve { data_dir, id } => {
+                    request_cmd::approve(&data_dir, id, now).await?
+                }
+                RequestCommand::Deny {
+                    data_dir,
+                    id,
+                    reason,
+                } => request_cmd::deny(&data_dir, id, &reason, now).await?,
+            };
+            print!("{output}");
             Ok(())
         }
         Command::Cert { command } => {
