@@ -287,7 +287,11 @@ impl Ra {
         let transaction_id = reply_context.transaction_id;
         let granted = match (message_type, data) {
             (MessageType::PkcsReq, MessageData::CertificationRequest(csr)) => {
-                let authorisation = Authorisation::Challenge;
+                let authorisation = if is_re_enrollment(&signature, &csr) {
+                    Authorisation::PreviousCertificate
+                } else {
+                    Authorisation::Challenge
+                };
                 self.issue_for(
                     authorisation,
                     &csr,
@@ -392,7 +396,7 @@ impl Ra {
                     context.now,
                 )
                 .await?;
-                self.approve_renewal(&csr, csr_der, &possession, old)?
+                self.approve_renewal(&csr, csr_der, &possession, old, context.now)?
             }
         };
         if approved.manual_approval {
@@ -519,9 +523,13 @@ impl Ra {
         csr_der: &'a [u8],
         _possession: &ProofOfPossession,
         old: crate::renewal::RenewedCertificate,
+        now: i64,
     ) -> Result<Approved<'a>, EnrollError> {
         let template = self.template(&old.template)?;
-        match policy::decide(&csr.facts, &template, Some(&old.binding)) {
+        let new_key_sha256: [u8; 32] = Sha256::digest(&csr.public_key_spki_der).into();
+        let renewal =
+            policy::renewal_decision(&old.facts, &csr.facts, &new_key_sha256, &template, now);
+        match renewal {
             policy::Decision::Issue(profile) => Ok(Approved {
                 csr_der,
                 template: old.template,
@@ -969,6 +977,14 @@ fn previous_encryption_key(
         decrypter: Arc::clone(decrypter),
         not_after: Some(i64::try_from(not_after).unwrap_or(i64::MAX)),
     })
+}
+
+/// sscep re-enrolls with a PKCSReq signed by the certificate it holds and no challenge: that
+/// is a renewal and takes the renewal path (provenance, window, names, new key). A PKCSReq
+/// with a challenge, or signed by a self-signed certificate, is an enrollment.
+fn is_re_enrollment(signature: &VerifiedSignature, csr_der: &[u8]) -> bool {
+    let self_signed = signature.signer.issuer_der == signature.signer.subject_der;
+    !self_signed && request::csr::inspect(csr_der).is_ok_and(|csr| csr.challenge_password.is_none())
 }
 
 /// A SAN as the operator reads it in `scepd request list`.

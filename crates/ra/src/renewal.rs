@@ -1,6 +1,7 @@
-//! RenewalReq authentication: the signer certificate must be one we issued (our CA's signature
-//! and our database row), unexpired, and the renewed certificate stays inside its names.
-//! A certificate from another CA is never enough (micromdm #117).
+//! Renewal authentication: the signer certificate must be one we issued (our CA's signature
+//! and our database row) and not revoked; whether it is inside its template's renewal window
+//! or grace period, and what the renewed certificate may contain, is the policy's
+//! `renewal_decision`. A certificate from another CA is never enough (micromdm #117).
 
 use der::{Decode, Encode};
 use x509_cert::Certificate;
@@ -13,6 +14,7 @@ use crate::error::EnrollError;
 pub struct RenewedCertificate {
     pub template: String,
     pub binding: policy::Binding,
+    pub facts: policy::RenewalFacts,
 }
 
 fn refuse(reason: &str) -> EnrollError {
@@ -65,10 +67,29 @@ pub async fn check_provenance(
     if record.certificate_der != signer_der {
         return Err(refuse("signer certificate differs from our record"));
     }
-    if now >= record.not_after || now < record.not_before {
-        return Err(refuse("signer certificate not currently valid"));
+    let revocation = store
+        .revocation_status(&serial_hex)
+        .await
+        .map_err(|e| EnrollError::Internal(e.to_string()))?;
+    if !matches!(revocation, store::RevocationStatus::Good) {
+        return Err(refuse("signer certificate is revoked"));
     }
+    let _ = now; // the window and grace are the template's: see policy::renewal_decision
     let sans = dns_names(&certificate)?;
+    let subject = policy::parse_subject_display(&record.subject)
+        .map_err(|_| refuse("recorded subject unreadable"))?;
+    let facts = policy::RenewalFacts {
+        not_before: record.not_before,
+        not_after: record.not_after,
+        subject,
+        sans: sans
+            .iter()
+            .filter_map(|s| s.strip_prefix("dns:"))
+            .map(|d| policy::SanFact::Dns(d.to_owned()))
+            .collect(),
+        public_key_sha256: <sha2::Sha256 as sha2::Digest>::digest(&signer.spki_der).into(),
+        template: record.template.clone(),
+    };
     Ok(RenewedCertificate {
         template: record.template.clone(),
         binding: policy::Binding {
@@ -76,6 +97,7 @@ pub async fn check_provenance(
             subject: Some(record.subject),
             sans,
         },
+        facts,
     })
 }
 

@@ -94,7 +94,13 @@ fn scepclient_renews_with_its_certificate_and_the_same_key() {
     if !require_tool(SCEPCLIENT) {
         return;
     }
-    let server = Server::start("[crypto]\ninsecure_single_des = true\n");
+    // micromdm renews with the same key: the template must allow it (the default needs a
+    // new key), and the window must be open right after enrollment.
+    let config = format!(
+        "[crypto]\ninsecure_single_des = true\n{}renewal_requires_new_key = false\n",
+        common::RENEW_ANY_TIME
+    );
+    let server = Server::start(&config);
     let challenge = server.challenge(&[]);
     let (ok, log, work) = scepclient(&server, &challenge, "router9");
     assert!(ok, "{log}");

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::Server;
+use common::{RENEW_ANY_TIME, Server};
 use scep::{FailInfo, PkiStatus};
 use scep_client::{
     CaBundle, ClientKey, CsrBuilder, PkcsReqBuilder, get_ca_cert, pki_operation_post,
@@ -59,7 +59,7 @@ fn enroll(server: &Server, bundle: &CaBundle, cn: &str, dns: &[&str]) -> Enrolle
 
 #[test]
 fn renewal_signed_by_our_certificate_issues_a_new_one_without_a_challenge() {
-    let server = Server::start("");
+    let server = Server::start(RENEW_ANY_TIME);
     let bundle = get_ca_cert(&server.url()).unwrap();
     let old = enroll(&server, &bundle, "laptop1", &["laptop1.example.net"]);
     let new_key = ClientKey::generate_rsa(2048).unwrap();
@@ -101,7 +101,7 @@ fn renewal_signed_by_our_certificate_issues_a_new_one_without_a_challenge() {
 
 #[test]
 fn renewal_may_not_add_names_or_change_the_subject() {
-    let server = Server::start("");
+    let server = Server::start(RENEW_ANY_TIME);
     let bundle = get_ca_cert(&server.url()).unwrap();
     let old = enroll(&server, &bundle, "laptop2", &["laptop2.example.net"]);
     for (subject, dns) in [
@@ -136,8 +136,8 @@ fn renewal_may_not_add_names_or_change_the_subject() {
 #[test]
 fn renewal_signed_by_another_cas_certificate_is_refused() {
     // Same names, same key sizes, but issued by a different scepd's CA.
-    let ours = Server::start("");
-    let theirs = Server::start("");
+    let ours = Server::start(RENEW_ANY_TIME);
+    let theirs = Server::start(RENEW_ANY_TIME);
     let their_bundle = get_ca_cert(&theirs.url()).unwrap();
     let foreign = enroll(&theirs, &their_bundle, "laptop3", &[]);
     let bundle = get_ca_cert(&ours.url()).unwrap();
@@ -153,4 +153,90 @@ fn renewal_signed_by_another_cas_certificate_is_refused() {
     );
     assert_eq!(outcome.status, PkiStatus::Failure(FailInfo::BadRequest));
     assert_eq!(ours.certificate_count(), 0);
+}
+
+#[test]
+fn renewal_rules_of_the_default_template_window_new_key_and_revocation() {
+    // The default device template: renewal opens 30 days before expiry and needs a new key.
+    let server = Server::start("");
+    let bundle = get_ca_cert(&server.url()).unwrap();
+    let old = enroll(&server, &bundle, "laptop4", &[]);
+    let new_key = ClientKey::generate_rsa(2048).unwrap();
+    let csr = CsrBuilder::new("CN=laptop4").build(&new_key).unwrap();
+    let too_early = send(&server, &bundle, &old.key, &old.certificate, csr, "17");
+    assert_eq!(too_early.status, PkiStatus::Failure(FailInfo::BadRequest));
+    assert_eq!(server.certificate_count(), 1);
+    drop(server);
+
+    let server = Server::start(RENEW_ANY_TIME);
+    let bundle = get_ca_cert(&server.url()).unwrap();
+    let old = enroll(&server, &bundle, "laptop5", &[]);
+    // The same key again is refused (renewal_requires_new_key defaults to true).
+    let same_key_csr = CsrBuilder::new("CN=laptop5").build(&old.key).unwrap();
+    let same_key = send(
+        &server,
+        &bundle,
+        &old.key,
+        &old.certificate,
+        same_key_csr,
+        "17",
+    );
+    assert_eq!(same_key.status, PkiStatus::Failure(FailInfo::BadRequest));
+    // A revoked certificate cannot renew.
+    let serial = hex::encode(
+        scep::parse_certificate_lenient(&old.certificate)
+            .unwrap()
+            .serial,
+    );
+    let serial = serial.trim_start_matches("00").to_owned();
+    let out = std::process::Command::new(common::SCEPD)
+        .args([
+            "cert",
+            "revoke",
+            &serial,
+            "--reason",
+            "keyCompromise",
+            "--data-dir",
+        ])
+        .arg(server.data_dir())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let new_key = ClientKey::generate_rsa(2048).unwrap();
+    let csr = CsrBuilder::new("CN=laptop5").build(&new_key).unwrap();
+    let revoked = send(&server, &bundle, &old.key, &old.certificate, csr, "17");
+    assert_eq!(revoked.status, PkiStatus::Failure(FailInfo::BadRequest));
+    assert_eq!(server.certificate_count(), 1);
+}
+
+#[test]
+fn a_pkcsreq_signed_by_our_certificate_without_a_challenge_is_a_renewal() {
+    // sscep re-enrolls this way.
+    let server = Server::start(RENEW_ANY_TIME);
+    let bundle = get_ca_cert(&server.url()).unwrap();
+    let old = enroll(&server, &bundle, "router6", &["router6.example.net"]);
+    let new_key = ClientKey::generate_rsa(2048).unwrap();
+    let csr = CsrBuilder::new("CN=router6")
+        .dns("router6.example.net")
+        .build(&new_key)
+        .unwrap();
+    let outcome = send(&server, &bundle, &old.key, &old.certificate, csr, "19");
+    assert_eq!(
+        outcome.status,
+        PkiStatus::Success,
+        "{:?}",
+        outcome.fail_info_text
+    );
+    assert_eq!(server.certificate_count(), 2);
+    // The same from a self-signed certificate is an enrollment and needs a challenge.
+    let stranger = ClientKey::generate_rsa(2048).unwrap();
+    let self_signed = self_signed_certificate(&stranger, "CN=router6").unwrap();
+    let csr = CsrBuilder::new("CN=router6").build(&stranger).unwrap();
+    let outcome = send(&server, &bundle, &stranger, &self_signed, csr, "19");
+    assert_eq!(outcome.status, PkiStatus::Failure(FailInfo::BadRequest));
+    assert_eq!(server.certificate_count(), 2);
 }

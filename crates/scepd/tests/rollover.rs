@@ -126,7 +126,7 @@ fn ra_renewal_keeps_clients_with_a_cached_ra_certificate_working() {
 
 #[test]
 fn a_client_that_fetched_get_next_ca_cert_validates_replies_after_the_switch() {
-    let server = Server::start("");
+    let server = Server::start(common::RENEW_ANY_TIME);
     let data = server.data_dir();
     let current = get_ca_cert(&server.url()).unwrap();
     let next_url = |server: &Server| format!("{}?operation=GetNextCACert", server.url());
@@ -252,6 +252,9 @@ fn rollovers_with_keys_in_a_pkcs11_token() {
         "--hsm-pin-file",
         pin,
     ]);
+    let config = data.join("scepd.toml");
+    let toml = std::fs::read_to_string(&config).unwrap() + common::RENEW_ANY_TIME;
+    std::fs::write(&config, toml).unwrap();
     let server = Server::serve_with_env(tempfile::tempdir().unwrap(), data.clone(), &env);
     let before = get_ca_cert(&server.url()).unwrap();
     let early = request(&server, &before.ra_encryption, "hsm-early", None);

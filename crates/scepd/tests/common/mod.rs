@@ -11,6 +11,10 @@ use std::time::Duration;
 
 pub const SCEPD: &str = env!("CARGO_BIN_EXE_scepd");
 
+/// The device template with a renewal window as long as its validity, so tests can renew a
+/// certificate right after enrolling (the default window opens 30 days before expiry).
+pub const RENEW_ANY_TIME: &str = "[[templates]]\nname = \"device\"\nextended_key_usages = [\"clientAuth\"]\nrenewal_window_days = 365\n";
+
 /// A running `scepd serve`, killed when dropped.
 pub struct Server {
     pub dir: tempfile::TempDir,
