@@ -18,6 +18,9 @@ fn oid(dotted: &str) -> ObjectIdentifier {
     ObjectIdentifier::new_unwrap(dotted)
 }
 
+/// What a case does to an otherwise valid CSR.
+type Shape = Box<dyn Fn(CsrBuilder) -> CsrBuilder>;
+
 /// DER of an extension value that is just an OCTET STRING / SEQUENCE shape the CA must not
 /// even look at: the point is the OID.
 const OPAQUE: [u8; 2] = [0x30, 0x00];
@@ -29,7 +32,7 @@ fn hostile_csr_content_is_refused_with_bad_request_and_nothing_issued() {
         "[[templates]]\nname = \"web\"\nextended_key_usages = [\"serverAuth\"]\ndns_domains = [\"example.net\"]\n",
     );
     let bundle = get_ca_cert(&server.url()).unwrap();
-    let cases: Vec<(&str, Box<dyn Fn(CsrBuilder) -> CsrBuilder>)> = vec![
+    let cases: Vec<(&str, Shape)> = vec![
         (
             "ESC15 application policies",
             Box::new(|b| b.extension(oid("1.3.6.1.4.1.311.21.10"), false, OPAQUE.to_vec())),
