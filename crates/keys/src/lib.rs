@@ -15,8 +15,8 @@ mod error;
 pub mod oids;
 pub mod pkcs11;
 pub mod random;
-pub mod secret;
 mod role;
+pub mod secret;
 pub mod software;
 pub mod verify;
 

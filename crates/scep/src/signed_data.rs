@@ -257,10 +257,16 @@ mod tests {
         let der = build_crls_only(std::slice::from_ref(&crl)).unwrap();
         let mut crls_field = vec![0xa1, 0x09];
         crls_field.extend_from_slice(&crl);
-        assert!(der.windows(crls_field.len()).any(|w| w == crls_field.as_slice()));
+        assert!(
+            der.windows(crls_field.len())
+                .any(|w| w == crls_field.as_slice())
+        );
         // No certificates field ([0]) after the encapsulated content; empty signerInfos last.
         assert!(der.ends_with(&[0x31, 0x00]));
-        assert!(!der.windows(2).any(|w| w == [0xa0, 0x82] || w == [0xa0, 0x81]));
+        assert!(
+            !der.windows(2)
+                .any(|w| w == [0xa0, 0x82] || w == [0xa0, 0x81])
+        );
         assert!(build_crls_only(&[]).is_err());
         assert!(build_crls_only(&[vec![0x04, 0x00]]).is_err());
     }
