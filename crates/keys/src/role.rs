@@ -26,6 +26,32 @@ pub enum KeyRole {
 }
 
 impl KeyRole {
+    /// Fails unless a key loaded for `self` is asked to serve `expected` (a start-up wiring
+    /// check shared by every backend).
+    pub fn require(self, expected: KeyRole) -> Result<(), crate::KeyError> {
+        if self == expected {
+            Ok(())
+        } else {
+            Err(crate::KeyError::WrongRole {
+                expected,
+                actual: self,
+            })
+        }
+    }
+
+    /// Fails unless a key loaded for `self` may be handed out as a signer for `expected`.
+    pub fn require_signer(self, expected: KeyRole) -> Result<(), crate::KeyError> {
+        self.require(expected)?;
+        if expected.is_signing() {
+            Ok(())
+        } else {
+            Err(crate::KeyError::NotPermitted {
+                operation: "sign",
+                role: expected,
+            })
+        }
+    }
+
     /// Every role.
     pub const ALL: [Self; 3] = [Self::CaSigning, Self::RaSigning, Self::RaDecryption];
 

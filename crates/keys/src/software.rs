@@ -245,32 +245,19 @@ impl SoftwareKey {
 
     /// Fail unless this key was loaded for `expected` (wiring check at start-up).
     pub fn require_role(&self, expected: KeyRole) -> Result<(), KeyError> {
-        if self.role == expected {
-            Ok(())
-        } else {
-            Err(KeyError::WrongRole {
-                expected,
-                actual: self.role,
-            })
-        }
+        self.role.require(expected)
     }
 
     /// This key as a shared [`Signer`] for `expected` (a signing role).
     pub fn into_signer(self, expected: KeyRole) -> Result<Arc<dyn Signer>, KeyError> {
-        self.require_role(expected)?;
-        if !expected.is_signing() {
-            return Err(KeyError::NotPermitted {
-                operation: "sign",
-                role: expected,
-            });
-        }
+        self.role.require_signer(expected)?;
         Ok(Arc::new(self))
     }
 
     /// This key as a shared [`Decrypter`]; it must have been loaded for
     /// [`KeyRole::RaDecryption`].
     pub fn into_decrypter(self) -> Result<Arc<dyn Decrypter>, KeyError> {
-        self.require_role(KeyRole::RaDecryption)?;
+        self.role.require(KeyRole::RaDecryption)?;
         Ok(Arc::new(self))
     }
 }
