@@ -399,6 +399,7 @@ impl Ra {
                 self.approve_renewal(&csr, csr_der, &possession, old, context.now)?
             }
         };
+        self.key_not_certified_elsewhere(&csr).await?;
         if approved.manual_approval {
             return self
                 .hold(
@@ -595,6 +596,7 @@ impl Ra {
             request_sha256,
             serial_hex: issued.serial_hex.clone(),
             certificate_der: issued.der.clone(),
+            subject_key_sha256: certified_key_sha256(&issued.der)?,
             subject: issued.subject.clone(),
             not_before: issued.not_before,
             not_after: issued.not_after,
@@ -675,6 +677,26 @@ impl Ra {
             None => Err(EnrollError::NotFound(format!(
                 "poll for transaction {transaction_id}"
             ))),
+        }
+    }
+
+    /// RFC 8894 §8.6: a public key certified to one subject is never certified to another
+    /// (a stolen or shared device key must not move to a new identity).
+    async fn key_not_certified_elsewhere(
+        &self,
+        csr: &request::csr::InspectedCsr,
+    ) -> Result<(), EnrollError> {
+        let key: [u8; 32] = Sha256::digest(&csr.public_key_spki_der).into();
+        let subjects = self
+            .store
+            .subjects_for_key(&key)
+            .await
+            .map_err(|e| EnrollError::Internal(e.to_string()))?;
+        match subjects.iter().find(|s| **s != csr.subject_display) {
+            Some(other) => Err(EnrollError::Policy(format!(
+                "the public key is already certified to {other:?} (RFC 8894 §8.6)"
+            ))),
+            None => Ok(()),
         }
     }
 
@@ -813,6 +835,7 @@ impl Ra {
         let completion = store::PendingIssuance {
             serial_hex: issued.serial_hex.clone(),
             certificate_der: issued.der.clone(),
+            subject_key_sha256: certified_key_sha256(&issued.der)?,
             subject: issued.subject.clone(),
             not_before: issued.not_before,
             not_after: issued.not_after,
@@ -977,6 +1000,13 @@ fn previous_encryption_key(
         decrypter: Arc::clone(decrypter),
         not_after: Some(i64::try_from(not_after).unwrap_or(i64::MAX)),
     })
+}
+
+/// SHA-256 of the SubjectPublicKeyInfo an issued certificate certifies.
+fn certified_key_sha256(certificate: &[u8]) -> Result<[u8; 32], EnrollError> {
+    let parsed = scep::parse_certificate_lenient(certificate)
+        .map_err(|e| EnrollError::Internal(format!("issued certificate unreadable: {e}")))?;
+    Ok(Sha256::digest(&parsed.spki_der).into())
 }
 
 /// sscep re-enrolls with a PKCSReq signed by the certificate it holds and no challenge: that

@@ -151,6 +151,7 @@ async fn record(store: &store::Store, certificate: &[u8]) {
             request_sha256: [2; 32],
             serial_hex,
             certificate_der: certificate.to_vec(),
+            subject_key_sha256: [7; 32],
             subject: "CN=device".into(),
             not_before: at - DAY,
             not_after: at + 30 * DAY,

@@ -240,3 +240,30 @@ fn a_pkcsreq_signed_by_our_certificate_without_a_challenge_is_a_renewal() {
     assert_eq!(outcome.status, PkiStatus::Failure(FailInfo::BadRequest));
     assert_eq!(server.certificate_count(), 2);
 }
+
+#[test]
+fn a_key_certified_to_one_subject_is_refused_for_another() {
+    // RFC 8894 §8.6: a stolen or shared device key must not move to a new identity.
+    let server = Server::start(RENEW_ANY_TIME);
+    let bundle = get_ca_cert(&server.url()).unwrap();
+    let first = enroll(&server, &bundle, "printer9", &[]);
+    let self_signed = self_signed_certificate(&first.key, "CN=printer9").unwrap();
+    let challenge = server.challenge(&[]);
+    let csr = CsrBuilder::new("CN=administrator")
+        .challenge(&challenge)
+        .build(&first.key)
+        .unwrap();
+    let builder = PkcsReqBuilder::new(&first.key, &self_signed, &bundle.ra_encryption, csr)
+        .unwrap()
+        .transaction_id("same-key-new-subject");
+    let reply = pki_operation_post(&server.url(), &builder.build().unwrap()).unwrap();
+    let outcome = read_cert_rep(
+        &reply.body,
+        &first.key,
+        &self_signed,
+        builder.get_sender_nonce(),
+    )
+    .unwrap();
+    assert_eq!(outcome.status, PkiStatus::Failure(FailInfo::BadRequest));
+    assert_eq!(server.certificate_count(), 1);
+}

@@ -24,6 +24,8 @@ pub struct Issuance {
     /// stored canonical (lowercase, no leading `00`), see [`Store::find_certificate`].
     pub serial_hex: String,
     pub certificate_der: Vec<u8>,
+    /// SHA-256 of the certified key's SubjectPublicKeyInfo DER (RFC 8894 §8.6 checks).
+    pub subject_key_sha256: [u8; 32],
     /// The subject as RFC 4514 text, for operators and auditors.
     pub subject: String,
     pub not_before: i64,
@@ -128,9 +130,11 @@ impl Store {
             tx.rollback().await?;
             return Err(StoreError::TransactionConflict);
         }
+        let subject_key_hex = hex32(&i.subject_key_sha256);
         let cert = NewCertificateRow {
             serial,
             der: &i.certificate_der,
+            subject_key_hex: &subject_key_hex,
             subject: &i.subject,
             not_before: i.not_before,
             not_after: i.not_after,
@@ -170,6 +174,23 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(transaction_record).collect()
+    }
+
+    /// The subjects already certified for this public key (SHA-256 of its SPKI DER): RFC 8894
+    /// §8.6 — a key certified to one subject must not be certified to another.
+    pub async fn subjects_for_key(
+        &self,
+        subject_key_sha256: &[u8; 32],
+    ) -> Result<Vec<String>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT DISTINCT subject FROM certificates WHERE subject_key_sha256 = $1 ORDER BY subject",
+        )
+        .bind(hex32(subject_key_sha256))
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("subject").map_err(StoreError::from))
+            .collect()
     }
 
     /// The certificate with this serial: hex, any case, leading zero octets or not (a serial
@@ -259,6 +280,7 @@ pub(crate) async fn transaction_id_taken(
 pub(crate) struct NewCertificateRow<'a> {
     pub serial: &'a str,
     pub der: &'a [u8],
+    pub subject_key_hex: &'a str,
     pub subject: &'a str,
     pub not_before: i64,
     pub not_after: i64,
@@ -285,7 +307,7 @@ pub(crate) async fn insert_issued(
     // conflict through transactions.serial.
     let inserted = sqlx::query(
         "INSERT INTO certificates (serial, der, subject, not_before, not_after, template, \
-         transaction_id, issued_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+         transaction_id, issued_at, subject_key_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(c.serial)
     .bind(c.der)
@@ -295,6 +317,7 @@ pub(crate) async fn insert_issued(
     .bind(c.template)
     .bind(c.transaction_id)
     .bind(c.issued_at)
+    .bind(c.subject_key_hex)
     .execute(&mut *conn)
     .await;
     match inserted {

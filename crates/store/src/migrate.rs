@@ -31,6 +31,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_lifecycle.sql"),
         postgres: include_str!("../migrations/postgres/0002_lifecycle.sql"),
     },
+    Migration {
+        version: 3,
+        name: "certified_keys",
+        sqlite: include_str!("../migrations/sqlite/0003_certified_keys.sql"),
+        postgres: include_str!("../migrations/postgres/0003_certified_keys.sql"),
+    },
 ];
 
 /// Any 64-bit constant unique to scepd: PostgreSQL advisory locks are database-wide.
@@ -124,8 +130,9 @@ mod tests {
         for m in MIGRATIONS {
             assert!(m.version > last);
             last = m.version;
-            assert!(m.sqlite.contains("CREATE TABLE"));
-            assert!(m.postgres.contains("CREATE TABLE"));
+            // Every migration changes the schema on both backends.
+            assert!(m.sqlite.contains("CREATE ") || m.sqlite.contains("ALTER TABLE"));
+            assert!(m.postgres.contains("CREATE ") || m.postgres.contains("ALTER TABLE"));
         }
     }
 }

@@ -109,6 +109,8 @@ pub struct PendingIssuance {
     /// Hex of the serialNumber, any case, with or without leading zero octets.
     pub serial_hex: String,
     pub certificate_der: Vec<u8>,
+    /// SHA-256 of the certified key's SubjectPublicKeyInfo DER.
+    pub subject_key_sha256: [u8; 32],
     /// The issued subject as RFC 4514 text.
     pub subject: String,
     pub not_before: i64,
@@ -378,9 +380,11 @@ impl Store {
         let signer_hex = hex32(&request.signer_key_sha256);
         let request_hex = hex32(&request.request_sha256);
         let challenge_hex = request.challenge_hash.as_ref().map(hex32);
+        let subject_key_hex = crate::codec::hex32(&i.subject_key_sha256);
         let cert = NewCertificateRow {
             serial,
             der: &i.certificate_der,
+            subject_key_hex: &subject_key_hex,
             subject: &i.subject,
             not_before: i.not_before,
             not_after: i.not_after,

@@ -47,6 +47,7 @@ pub(super) fn issuance(txid: &str, serial: &str, challenge_hash: Option<[u8; 32]
         challenge_hash,
         serial_hex: serial.into(),
         certificate_der: vec![0x30, 0x03, 0x02, 0x01, 0x01],
+        subject_key_sha256: [9; 32],
         subject: "CN=dev1".into(),
         not_before: NOW,
         not_after: NOW + 365 * 86_400,
@@ -666,4 +667,17 @@ async fn a_second_handle_opens_the_same_file_while_the_first_writes() {
     }
     writer.await.unwrap();
     assert_eq!(handles[0].verify_audit_chain().await.unwrap(), 105);
+}
+
+#[tokio::test]
+async fn subjects_certified_for_a_key_are_found() {
+    let (_dir, store) = file_store().await;
+    let mut first = issuance("tx-k1", "0a01", None);
+    first.subject_key_sha256 = [42; 32];
+    store.record_issuance(first).await.unwrap();
+    assert_eq!(
+        store.subjects_for_key(&[42; 32]).await.unwrap(),
+        ["CN=dev1"]
+    );
+    assert!(store.subjects_for_key(&[43; 32]).await.unwrap().is_empty());
 }

@@ -49,6 +49,7 @@ fn signed(serial: &str) -> PendingIssuance {
     PendingIssuance {
         serial_hex: serial.into(),
         certificate_der: vec![0x30, 0x03, 0x02, 0x01, 0x02],
+        subject_key_sha256: [9; 32],
         subject: "CN=dev1".into(),
         not_before: NOW + 100,
         not_after: NOW + 100 + 86_400,
@@ -865,7 +866,7 @@ async fn a_schema_1_database_is_upgraded_in_place() {
     let old = store.certificate_entry("01").await.unwrap().unwrap();
     assert_eq!((old.delivered_at, old.revocation), (None, None));
     store.revoke("01", "superseded", NOW, "x").await.unwrap();
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM store_schema").await, 2);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM store_schema").await, 3);
 }
 
 macro_rules! sqlite_scenarios {
