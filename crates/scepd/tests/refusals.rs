@@ -731,11 +731,12 @@ fn transaction_id_is_bound_to_its_request() {
     assert_eq!(rebuilt.certificate, first.certificate);
     assert_eq!(scep.certificate_count(), 1);
 
-    // The same key may send a new, separately authorised request under its transactionID
-    // (clients derive the ID from the key and renew with the same key): a second
-    // transaction, a second certificate — and the first retry still answers as before.
+    // The same key may send a new, separately authorised request for the same subject under
+    // its transactionID (clients derive the ID from the key and renew with the same key): a
+    // second transaction, a second certificate — and the first retry still answers as before.
+    // (The same key for another subject is refused: RFC 8894 §8.6, tests/renewal.rs.)
     let c3 = scep.challenge();
-    let other_csr = d.csr("tx-other.example", &c3);
+    let other_csr = d.csr("tx.example", &c3);
     let b3 = scep
         .request(&d, other_csr)
         .transaction_id("fixed-transaction-1");

@@ -223,7 +223,8 @@ fn which(name: &str) -> bool {
         .unwrap_or(false)
 }
 
-/// `openssl verify -CAfile ca cert` succeeds.
+/// `openssl verify -CAfile ca cert` succeeds, and pkilint's RFC 5280 linter reports nothing
+/// at WARNING or above for the certificate: every certificate the suite verifies is linted.
 pub fn openssl_verify(ca: &Path, cert: &Path) -> String {
     let out = Command::new("openssl")
         .args(["verify", "-CAfile"])
@@ -234,7 +235,34 @@ pub fn openssl_verify(ca: &Path, cert: &Path) -> String {
     let text =
         String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "openssl verify failed: {text}");
+    pkilint(cert);
     text
+}
+
+/// Lints a PEM certificate with pkilint (`pip install pkilint`; .ci/run installs it).
+pub fn pkilint(cert: &Path) {
+    let probe = Command::new("python3")
+        .args(["-c", "import pkilint"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("pkilint is required in CI (.ci/run installs it)");
+        }
+        eprintln!("SKIPPED: pkilint is not installed (pip install pkilint)");
+        return;
+    }
+    let out = Command::new("python3")
+        .args(["-m", "pkilint.bin.lint_pkix_cert", "lint", "-s", "WARNING"])
+        .arg(cert)
+        .output()
+        .unwrap();
+    let findings =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && findings.trim().is_empty(),
+        "pkilint findings for {}:\n{findings}",
+        cert.display()
+    );
 }
 
 /// `openssl x509 -text` of a certificate file.
