@@ -80,6 +80,15 @@ impl std::fmt::Display for ChallengeFailure {
 pub const REFUSED_TEXT: &str = "request refused";
 
 impl EnrollError {
+    /// Whether this failure is what guessing a challenge or probing the envelope's encryption
+    /// produces: the front end counts these per source and locks a guessing source out.
+    pub fn is_secret_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Undecipherable | Self::Challenge(_) | Self::BindingViolated(_)
+        )
+    }
+
     /// The failInfo and client-visible text: the only mapping from errors to the wire.
     pub fn wire(&self) -> (FailInfo, &'static str) {
         match self {

@@ -19,4 +19,4 @@ mod rollover_tests;
 pub use authority::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};
 pub use config::{CryptoPolicy, RaConfig, RaIdentity};
 pub use error::{BadEnvelope, EnrollError};
-pub use pipeline::{Ra, RequestContext};
+pub use pipeline::{Ra, Reply, RequestContext};

@@ -14,6 +14,15 @@ use crate::error::{BadEnvelope, ChallengeFailure, EnrollError};
 use crate::reply::{self, ReplyContext, ReplySigner};
 use crate::verify::{self, ProofOfPossession, VerifiedSignature};
 
+/// A signed CertRep, and whether it refuses a secret-dependent check.
+#[derive(Debug)]
+pub struct Reply {
+    pub bytes: Vec<u8>,
+    /// A wrong, used, expired or wrong-binding challenge, or an envelope that did not
+    /// decrypt: what a guessing source produces (see [`EnrollError::is_secret_failure`]).
+    pub secret_failure: bool,
+}
+
 /// Who sent a request and when, as the HTTP layer saw it.
 #[derive(Debug, Clone)]
 pub struct RequestContext {
@@ -151,7 +160,7 @@ impl Ra {
         &self,
         body: &[u8],
         context: &RequestContext,
-    ) -> Result<Vec<u8>, BadEnvelope> {
+    ) -> Result<Reply, BadEnvelope> {
         let message = match scep::parse_pki_message(body) {
             Ok(m) => m,
             Err(e) => {
@@ -219,7 +228,12 @@ impl Ra {
             Err(error) => Err(error),
         };
         let error = match built {
-            Ok(bytes) => return Ok(bytes),
+            Ok(bytes) => {
+                return Ok(Reply {
+                    bytes,
+                    secret_failure: false,
+                });
+            }
             Err(error) => error,
         };
         let kind = match &error {
@@ -237,6 +251,7 @@ impl Ra {
         )
         .await;
         let (fail_info, text) = error.wire();
+        let secret_failure = error.is_secret_failure();
         reply::cert_rep(
             &signer,
             &reply_context,
@@ -244,6 +259,10 @@ impl Ra {
             Some(text),
             None,
         )
+        .map(|bytes| Reply {
+            bytes,
+            secret_failure,
+        })
         .map_err(|e| {
             tracing::error!(error = %e, "could not sign a FAILURE reply");
             BadEnvelope("internal error".into())

@@ -239,7 +239,11 @@ async fn status_of(ra: &Ra, request: &[u8]) -> PkiStatus {
         now: now(),
         peer: "test".into(),
     };
-    let reply = ra.handle_pki_operation(request, &context).await.unwrap();
+    let reply = ra
+        .handle_pki_operation(request, &context)
+        .await
+        .unwrap()
+        .bytes;
     scep::parse_cert_rep(&reply).unwrap().pki_status.unwrap()
 }
 

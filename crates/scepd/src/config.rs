@@ -18,6 +18,7 @@ pub struct Config {
     pub pkcs11: Pkcs11Section,
     pub challenges: ChallengeSection,
     pub crypto: CryptoSection,
+    pub limits: LimitsSection,
     /// Templates besides (or replacing) the built-in `device`.
     pub templates: Vec<crate::templates::TemplateConfig>,
 }
@@ -133,6 +134,29 @@ impl Default for ChallengeSection {
     }
 }
 
+/// Lockout of sources that guess challenges or probe the envelope encryption.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsSection {
+    /// Secret-dependent failures a source may have within `failure_window`.
+    pub max_failed_attempts: u32,
+    #[serde(with = "humantime_serde_compat")]
+    pub failure_window: Duration,
+    /// How long a source that reached the limit is answered HTTP 429.
+    #[serde(with = "humantime_serde_compat")]
+    pub lockout: Duration,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        Self {
+            max_failed_attempts: 10,
+            failure_window: Duration::from_secs(10 * 60),
+            lockout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct CryptoSection {
@@ -173,6 +197,12 @@ impl Config {
             path: path.clone(),
             message: e.to_string(),
         })?;
+        if config.limits.max_failed_attempts == 0 || config.limits.lockout.is_zero() {
+            return Err(ConfigError::Invalid {
+                path,
+                message: "limits.max_failed_attempts and limits.lockout must be above zero: the lockout cannot be turned off".into(),
+            });
+        }
         if config.challenges.default_ttl > config.challenges.max_ttl {
             return Err(ConfigError::Invalid {
                 path,
@@ -251,6 +281,14 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 # default_ttl = "60m"
 # max_ttl = "24h"
 
+[limits]
+# A source (TCP peer address; X-Forwarded-For is never trusted) that gets this many wrong,
+# used or expired challenges, or envelopes that do not decrypt, within failure_window is
+# answered HTTP 429 for lockout. Other sources are unaffected.
+# max_failed_attempts = 10
+# failure_window = "10m"
+# lockout = "15m"
+
 # Templates decide what a certificate may contain; requests only propose. The built-in
 # template "device" (clientAuth, 365 days, dNSName SANs, RSA >= 2048 or P-256/P-384) is always
 # there unless a [[templates]] entry named "device" replaces it. A challenge is bound to one
@@ -328,6 +366,9 @@ mod tests {
             "default_ttl",
             "max_ttl",
             "legacy_crypto",
+            "max_failed_attempts",
+            "failure_window",
+            "lockout",
             "insecure_single_des",
         ] {
             assert!(

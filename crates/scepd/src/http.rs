@@ -34,6 +34,8 @@ pub struct ScepService {
     pub next_ca_reply: Option<Vec<u8>>,
     /// The CRL and OCSP publisher.
     pub revocation: Arc<crate::revocation::Revocation>,
+    /// Lockout of sources that guess challenges or probe the envelope encryption.
+    pub limiter: crate::limiter::FailureLimiter,
 }
 
 pub fn router(service: Arc<ScepService>) -> Router {
@@ -142,6 +144,17 @@ async fn handle(
             ),
         },
         Operation::PkiOperation => {
+            if let Err(retry_after) = service.limiter.check(peer.ip(), std::time::Instant::now()) {
+                let mut response = plain(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "too many failed attempts from this address; retry later\n",
+                );
+                if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
+                {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+                return response;
+            }
             let message = if method == Method::POST {
                 body.map(|b| b.to_vec()).unwrap_or_default()
             } else {
@@ -155,12 +168,38 @@ async fn handle(
                 peer: peer.ip().to_string(),
             };
             match service.ra.handle_pki_operation(&message, &context).await {
-                Ok(reply) => binary("application/x-pki-message", reply),
+                Ok(reply) => {
+                    if reply.secret_failure {
+                        record_failure(service, peer.ip()).await;
+                    }
+                    binary("application/x-pki-message", reply.bytes)
+                }
                 Err(e) => {
                     tracing::info!(peer = %peer, error = %e, "malformed PKIOperation");
                     plain(StatusCode::BAD_REQUEST, "malformed SCEP message\n")
                 }
             }
+        }
+    }
+}
+
+/// Counts a secret-dependent failure; when it locks the source out, says so loudly (a log
+/// warning and an audit entry: someone is guessing challenges or probing the encryption).
+async fn record_failure(service: &ScepService, source: std::net::IpAddr) {
+    if service
+        .limiter
+        .record_failure(source, std::time::Instant::now())
+        == crate::limiter::Recorded::LockedOut
+    {
+        tracing::warn!(%source, "source locked out after repeated failed challenges or undecipherable envelopes");
+        let event = store::AuditEvent {
+            at: unix_now(),
+            kind: store::AuditKind::ChallengeRejected,
+            actor: source.to_string(),
+            detail: format!("source {source} locked out after repeated secret-dependent failures"),
+        };
+        if let Err(e) = service.ra.store().append_audit(event).await {
+            tracing::error!(error = %e, "audit append failed");
         }
     }
 }

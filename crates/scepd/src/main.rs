@@ -13,6 +13,7 @@ mod in_process_ca;
 mod init;
 mod io_context;
 mod keystore;
+mod limiter;
 mod pem;
 mod query;
 mod request_cmd;

@@ -115,6 +115,11 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         ca_cert_bundle,
         next_ca_reply,
         revocation,
+        limiter: crate::limiter::FailureLimiter::new(crate::limiter::Limits {
+            max_failures: config.limits.max_failed_attempts,
+            window: config.limits.failure_window,
+            lockout: config.limits.lockout,
+        }),
     });
     Ok(Loaded {
         config,
