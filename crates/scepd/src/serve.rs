@@ -92,8 +92,13 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         templates,
         ..ra::RaConfig::default()
     };
-    let ra = ra::Ra::new(ra_config, identity, store, Arc::new(InProcessCa { ca }))
-        .map_err(|e| format!("RA: {e}"))?;
+    let ra = ra::Ra::new(
+        ra_config,
+        identity,
+        store,
+        Arc::new(InProcessCa { ca: Arc::new(ca) }),
+    )
+    .map_err(|e| format!("RA: {e}"))?;
     let mut bundle = vec![signing_certificate, encryption_certificate, ca_certificate];
     bundle.extend(chain);
     let next_ca_reply = match rollover::next_certificates(dir)? {
