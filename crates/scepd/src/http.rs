@@ -44,6 +44,8 @@ pub fn router(service: Arc<ScepService>) -> Router {
         .route("/certsrv/mscep/mscep.dll", get(scep_get).post(scep_post))
         .route("/certsrv/mscep", get(scep_get).post(scep_post))
         .route("/crl", get(crl))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/ocsp", axum::routing::post(ocsp_post))
         .route("/ocsp/{request}", get(ocsp_get))
         // Bodies above the limit are refused with 413 before they are read in full.
@@ -200,6 +202,22 @@ async fn record_failure(service: &ScepService, source: std::net::IpAddr) {
         };
         if let Err(e) = service.ra.store().append_audit(event).await {
             tracing::error!(error = %e, "audit append failed");
+        }
+    }
+}
+
+/// Liveness: the process answers.
+async fn healthz() -> Response {
+    plain(StatusCode::OK, "ok\n")
+}
+
+/// Readiness: the database answers too (a one-row read).
+async fn readyz(State(service): State<Arc<ScepService>>) -> Response {
+    match service.ra.store().crl_state().await {
+        Ok(_) => plain(StatusCode::OK, "ready\n"),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready: database");
+            plain(StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n")
         }
     }
 }

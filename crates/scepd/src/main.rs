@@ -3,6 +3,7 @@
 //! command line, HTTP.
 #![forbid(unsafe_code)]
 
+mod audit_cmd;
 mod cert_cmd;
 mod challenge_cmd;
 mod cli_audit;
@@ -140,6 +141,11 @@ enum Command {
         #[command(subcommand)]
         command: CertCommand,
     },
+    /// The hash-chained audit log: verify it, export it.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
     /// Check a data directory against scepd's security practices (exit 1 on any FAIL).
     Doctor {
         #[arg(long, env = "SCEPD_DATA_DIR")]
@@ -149,6 +155,23 @@ enum Command {
     Challenge {
         #[command(subcommand)]
         command: ChallengeCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Verify the chain: an edited, deleted or reordered entry is reported (exit 1).
+    Verify {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Write every entry as JSON lines (for a SIEM), after verifying the chain.
+    Export {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// A new file (mode 0600, never overwritten); standard output if absent.
+        #[arg(long)]
+        output: Option<PathBuf>,
     },
 }
 
@@ -450,6 +473,31 @@ async fn run(command: Command) -> Result<(), String> {
                 );
                 print_fingerprints(&init::InitReport { fingerprints });
             }
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Verify { data_dir },
+        } => {
+            print!("{}", audit_cmd::verify(&data_dir).await?);
+            Ok(())
+        }
+        Command::Audit {
+            command: AuditCommand::Export { data_dir, output },
+        } => {
+            let count = match output {
+                Some(path) => {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    let mut file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .open(&path)
+                        .map_err(|e| format!("--output {}: {e}", path.display()))?;
+                    audit_cmd::export(&data_dir, &mut file).await?
+                }
+                None => audit_cmd::export(&data_dir, &mut std::io::stdout().lock()).await?,
+            };
+            eprintln!("scepd: exported {count} audit entries");
             Ok(())
         }
         Command::Request { command } => {

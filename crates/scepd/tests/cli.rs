@@ -304,3 +304,88 @@ fn a_certificate_that_does_not_fit_its_role_is_refused() {
         &["CA signing", "RA encryption", "may not share a key"],
     );
 }
+
+#[test]
+fn audit_verify_and_export_cover_every_entry_and_no_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    let out = scepd(&["challenge", "issue"], dir.path());
+    let challenge = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let out = scepd(&["audit", "verify"], dir.path());
+    assert!(
+        out.status.success() && text(&out).contains("audit chain intact: 2 entries"),
+        "{}",
+        text(&out)
+    );
+
+    let export = dir.path().join("audit.jsonl");
+    let out = scepd(
+        &["audit", "export", "--output", export.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(out.status.success(), "{}", text(&out));
+    let mode = std::fs::metadata(&export).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let lines = std::fs::read_to_string(&export).unwrap();
+    let kinds: Vec<String> = lines
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["kind"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(kinds, ["config-changed", "challenge-issued"], "{lines}");
+    assert!(
+        !lines.contains(&challenge),
+        "the challenge must never be in the audit log"
+    );
+    // An existing file is never overwritten.
+    let out = scepd(
+        &["audit", "export", "--output", export.to_str().unwrap()],
+        dir.path(),
+    );
+    assert!(!out.status.success());
+}
+
+#[test]
+fn health_and_readiness_answer() {
+    let server = Server::start("");
+    for path in ["healthz", "readyz"] {
+        let reply = scep_client::http::http_get(&format!("http://{}/{path}", server.addr)).unwrap();
+        assert_eq!(reply.status, 200, "{path}");
+    }
+}
+
+#[test]
+fn audit_verify_reports_an_edited_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    assert!(scepd(&["challenge", "issue"], dir.path()).status.success());
+    // Someone with write access to the database drops the append-only triggers and rewrites
+    // history: the chain still exposes it.
+    let db = dir.path().join("scepd.db");
+    let tamper = format!(
+        "import sqlite3; c = sqlite3.connect({:?}); \
+         c.execute('DROP TRIGGER audit_log_no_update'); \
+         c.execute(\"UPDATE audit_log SET detail = 'nothing happened' WHERE seq = 2\"); c.commit()",
+        db.display().to_string()
+    );
+    let out = Command::new("python3")
+        .args(["-c", &tamper])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    let out = scepd(&["audit", "verify"], dir.path());
+    assert!(!out.status.success());
+    assert!(
+        text(&out).contains("BROKEN") && text(&out).contains('2'),
+        "{}",
+        text(&out)
+    );
+    let out = scepd(&["audit", "export"], dir.path());
+    assert!(!out.status.success(), "a tampered log is not exported");
+    let out = scepd(&["doctor"], dir.path());
+    assert!(text(&out).contains("FAIL  audit chain"), "{}", text(&out));
+}
