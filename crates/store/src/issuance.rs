@@ -120,15 +120,18 @@ impl Store {
         let signer_hex = hex32(&i.signer_key_sha256);
         let request_hex = hex32(&i.request_sha256);
 
-        if let Some(hash) = &challenge_hex
-            && !consume_challenge(&mut tx, hash, &i.transaction_id, i.now).await?
-        {
+        let claim = spend_challenge_and_claim_transaction(
+            &mut tx,
+            challenge_hex.as_deref(),
+            &i.transaction_id,
+            &signer_hex,
+            &request_hex,
+            i.now,
+        )
+        .await;
+        if let Err(e) = claim {
             tx.rollback().await?;
-            return Err(StoreError::ChallengeUnavailable);
-        }
-        if transaction_id_taken(&mut tx, &i.transaction_id, &signer_hex, &request_hex).await? {
-            tx.rollback().await?;
-            return Err(StoreError::TransactionConflict);
+            return Err(e);
         }
         let subject_key_hex = hex32(&i.subject_key_sha256);
         let cert = NewCertificateRow {
@@ -212,16 +215,7 @@ impl Store {
         else {
             return Ok(None);
         };
-        Ok(Some(CertificateRecord {
-            serial_hex: row.try_get("serial")?,
-            certificate_der: row.try_get("der")?,
-            subject: row.try_get("subject")?,
-            not_before: row.try_get("not_before")?,
-            not_after: row.try_get("not_after")?,
-            template: row.try_get("template")?,
-            transaction_id: row.try_get("transaction_id")?,
-            issued_at: row.try_get("issued_at")?,
-        }))
+        certificate_record(&row).map(Some)
     }
 
     /// How many certificates are recorded.
@@ -235,7 +229,44 @@ impl Store {
 
 /// Spends an unused, unexpired challenge; `false` if there is none to spend. The conditional
 /// UPDATE is the exactly-once point (see [`Store::record_issuance`]).
-pub(crate) async fn consume_challenge(
+/// A `certificates` row (the columns `serial, der, subject, not_before, not_after, template,
+/// transaction_id, issued_at`) as a record.
+pub(crate) fn certificate_record(row: &sqlx::any::AnyRow) -> Result<CertificateRecord, StoreError> {
+    Ok(CertificateRecord {
+        serial_hex: row.try_get("serial")?,
+        certificate_der: row.try_get("der")?,
+        subject: row.try_get("subject")?,
+        not_before: row.try_get("not_before")?,
+        not_after: row.try_get("not_after")?,
+        template: row.try_get("template")?,
+        transaction_id: row.try_get("transaction_id")?,
+        issued_at: row.try_get("issued_at")?,
+    })
+}
+
+/// The two checks every write that starts a certificate's life makes, in this order: spend
+/// the challenge (if the request needed one; exactly once, unexpired), then claim the
+/// transactionID for this signer key and request. The caller rolls back on `Err`.
+pub(crate) async fn spend_challenge_and_claim_transaction(
+    conn: &mut AnyConnection,
+    challenge_hex: Option<&str>,
+    transaction_id: &str,
+    signer_hex: &str,
+    request_hex: &str,
+    now: i64,
+) -> Result<(), StoreError> {
+    if let Some(hash) = challenge_hex
+        && !consume_challenge(conn, hash, transaction_id, now).await?
+    {
+        return Err(StoreError::ChallengeUnavailable);
+    }
+    if transaction_id_taken(conn, transaction_id, signer_hex, request_hex).await? {
+        return Err(StoreError::TransactionConflict);
+    }
+    Ok(())
+}
+
+async fn consume_challenge(
     conn: &mut AnyConnection,
     hash_hex: &str,
     transaction_id: &str,
@@ -256,7 +287,7 @@ pub(crate) async fn consume_challenge(
 /// Whether a new request may not use this transaction id: it belongs to another signer key
 /// (RFC 8894 §3.2.1.1; Dogtag does the same), or this very request is already recorded —
 /// issued, or waiting for / decided by an officer.
-pub(crate) async fn transaction_id_taken(
+async fn transaction_id_taken(
     conn: &mut AnyConnection,
     transaction_id: &str,
     signer_hex: &str,

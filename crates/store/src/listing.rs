@@ -140,16 +140,7 @@ fn entry(row: &sqlx::any::AnyRow) -> Result<CertificateEntry, StoreError> {
         _ => return Err(StoreError::CorruptRow("revocations")),
     };
     Ok(CertificateEntry {
-        certificate: CertificateRecord {
-            serial_hex: serial,
-            certificate_der: row.try_get("der")?,
-            subject: row.try_get("subject")?,
-            not_before: row.try_get("not_before")?,
-            not_after: row.try_get("not_after")?,
-            template: row.try_get("template")?,
-            transaction_id: row.try_get("transaction_id")?,
-            issued_at: row.try_get("issued_at")?,
-        },
+        certificate: crate::issuance::certificate_record(row)?,
         revocation,
         delivered_at: row.try_get("delivered_at")?,
     })

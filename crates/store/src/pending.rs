@@ -21,7 +21,7 @@ use crate::audit::{AuditEvent, AuditKind, append_in};
 use crate::backend::{is_unique_violation, with_retry};
 use crate::codec::{hex32, normalize_serial, parse_hex32};
 use crate::issuance::{
-    NewCertificateRow, NewTransactionRow, consume_challenge, insert_issued, transaction_id_taken,
+    NewCertificateRow, NewTransactionRow, insert_issued, spend_challenge_and_claim_transaction,
 };
 use crate::{CertificateRecord, Store, StoreError};
 
@@ -146,15 +146,18 @@ impl Store {
         let challenge_hex = r.challenge_hash.as_ref().map(hex32);
         let signer_hex = hex32(&r.signer_key_sha256);
         let request_hex = hex32(&r.request_sha256);
-        if let Some(hash) = &challenge_hex
-            && !consume_challenge(&mut tx, hash, &r.transaction_id, r.created_at).await?
-        {
+        let claim = spend_challenge_and_claim_transaction(
+            &mut tx,
+            challenge_hex.as_deref(),
+            &r.transaction_id,
+            &signer_hex,
+            &request_hex,
+            r.created_at,
+        )
+        .await;
+        if let Err(e) = claim {
             tx.rollback().await?;
-            return Err(StoreError::ChallengeUnavailable);
-        }
-        if transaction_id_taken(&mut tx, &r.transaction_id, &signer_hex, &request_hex).await? {
-            tx.rollback().await?;
-            return Err(StoreError::TransactionConflict);
+            return Err(e);
         }
         let inserted = sqlx::query(
             "INSERT INTO pending_requests (transaction_id, signer_key_sha256, request_sha256, \
