@@ -6,14 +6,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::config::Config;
-
-async fn open_store(dir: &Path) -> Result<store::Store, String> {
-    let config = Config::load(dir).map_err(|e| e.to_string())?;
-    store::Store::open(&config.database_url(dir))
-        .await
-        .map_err(|e| format!("opening the database: {e}"))
-}
+use crate::config::open_store;
 
 /// Verifies the whole chain; an edited, deleted or reordered entry is an error naming it.
 pub async fn verify(dir: &Path) -> Result<String, String> {

@@ -5,14 +5,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::config::Config;
-
-async fn open_store(dir: &Path) -> Result<store::Store, String> {
-    let config = Config::load(dir).map_err(|e| e.to_string())?;
-    store::Store::open(&config.database_url(dir))
-        .await
-        .map_err(|e| format!("opening the database: {e}"))
-}
+use crate::config::open_store;
 
 /// Unix seconds as an RFC 3339 UTC time.
 pub fn time(unix: i64) -> String {

@@ -51,9 +51,7 @@ pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> 
             humantime::format_duration(config.challenges.max_ttl)
         ));
     }
-    let store = store::Store::open(&config.database_url(dir))
-        .await
-        .map_err(|e| format!("opening the database: {e}"))?;
+    let store = config.open_store(dir).await?;
     let now = crate::http::unix_now();
     let challenge = ra::challenge::generate().map_err(|e| format!("random source: {e}"))?;
     let expires_at = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));

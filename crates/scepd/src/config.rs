@@ -220,6 +220,13 @@ impl Config {
         }
     }
 
+    /// Opens (and migrates) the configured database.
+    pub async fn open_store(&self, data_dir: &Path) -> Result<store::Store, String> {
+        store::Store::open(&self.database_url(data_dir))
+            .await
+            .map_err(|e| format!("opening the database: {e}"))
+    }
+
     /// Warnings an operator must see at every start: each insecure opt-in that is on.
     pub fn insecure_settings(&self) -> Vec<&'static str> {
         let mut warnings = Vec::new();
@@ -233,6 +240,14 @@ impl Config {
         }
         warnings
     }
+}
+
+/// The database of a data directory, for commands that need nothing else.
+pub async fn open_store(data_dir: &Path) -> Result<store::Store, String> {
+    Config::load(data_dir)
+        .map_err(|e| e.to_string())?
+        .open_store(data_dir)
+        .await
 }
 
 /// The file `scepd init` writes: every key, commented, at its default.

@@ -6,14 +6,7 @@
 use std::path::Path;
 
 use crate::cert_cmd::time;
-use crate::config::Config;
-
-async fn open_store(dir: &Path) -> Result<store::Store, String> {
-    let config = Config::load(dir).map_err(|e| e.to_string())?;
-    store::Store::open(&config.database_url(dir))
-        .await
-        .map_err(|e| format!("opening the database: {e}"))
-}
+use crate::config::open_store;
 
 pub async fn list(dir: &Path) -> Result<String, String> {
     let store = open_store(dir).await?;

@@ -107,9 +107,7 @@ fn set_config_value(dir: &Path, key: &str, value: &str) -> Result<(), String> {
 }
 
 async fn audit(dir: &Path, config: &Config, detail: String) -> Result<(), String> {
-    let store = store::Store::open(&config.database_url(dir))
-        .await
-        .map_err(|e| format!("opening the database: {e}"))?;
+    let store = config.open_store(dir).await?;
     crate::cli_audit::record(&store, store::AuditKind::ConfigChanged, detail).await
 }
 

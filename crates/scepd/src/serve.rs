@@ -48,9 +48,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         None => Vec::new(),
     };
 
-    let store = store::Store::open(&config.database_url(dir))
-        .await
-        .map_err(|e| format!("opening the database: {e}"))?;
+    let store = config.open_store(dir).await?;
     let templates = crate::templates::build(&config.templates)?;
     let crypto = ra::CryptoPolicy {
         legacy_crypto: config.crypto.legacy_crypto,
