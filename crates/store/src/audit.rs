@@ -46,6 +46,11 @@ pub enum AuditKind {
     ServiceStarted,
     ConfigChanged,
     AdminAuthFailed,
+    /// An administrator authenticated (password login, API token or client certificate).
+    AdminLogin,
+    /// An account was created, disabled, enabled, granted or refused a template, given a
+    /// password, an API token or a client certificate, or had its tokens revoked.
+    AccountChanged,
     /// A failure inside scepd (database, key, CA) that the client saw as a generic failure.
     InternalError,
 }
@@ -66,6 +71,8 @@ impl AuditKind {
         AuditKind::ServiceStarted,
         AuditKind::ConfigChanged,
         AuditKind::AdminAuthFailed,
+        AuditKind::AdminLogin,
+        AuditKind::AccountChanged,
         AuditKind::InternalError,
     ];
 
@@ -84,6 +91,8 @@ impl AuditKind {
             AuditKind::ServiceStarted => "service-started",
             AuditKind::ConfigChanged => "config-changed",
             AuditKind::AdminAuthFailed => "admin-auth-failed",
+            AuditKind::AdminLogin => "admin-login",
+            AuditKind::AccountChanged => "account-changed",
             AuditKind::InternalError => "internal-error",
         }
     }

@@ -32,6 +32,10 @@ pub enum StoreError {
     /// The certificate is already revoked; the first revocation is kept unchanged.
     #[error("certificate already revoked")]
     AlreadyRevoked,
+    /// A row with this unique key already exists: the text names it (`user "alice"`, `client
+    /// certificate`), never a secret.
+    #[error("{0} already exists")]
+    Duplicate(String),
     /// No request with this id awaits or awaited approval.
     #[error("unknown request")]
     UnknownRequest,

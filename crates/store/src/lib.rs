@@ -9,6 +9,7 @@
 //! store has no clock.
 #![forbid(unsafe_code)]
 
+mod accounts;
 mod audit;
 mod backend;
 mod challenge;
@@ -24,6 +25,8 @@ mod revocation;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
+mod tests_accounts;
+#[cfg(test)]
 mod tests_lifecycle;
 #[cfg(test)]
 mod tests_pg;
@@ -31,6 +34,7 @@ mod tests_pg;
 use sqlx::AnyPool;
 use sqlx::Row;
 
+pub use accounts::{NewUser, UserRecord};
 pub use audit::{AuditEvent, AuditKind, AuditRecord, UnknownAuditKind};
 pub use challenge::{ChallengeRecord, ChallengeStatus, NewChallenge, challenge_audit_id};
 pub use crl::{CrlState, PublishedCrl};

@@ -37,6 +37,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0003_certified_keys.sql"),
         postgres: include_str!("../migrations/postgres/0003_certified_keys.sql"),
     },
+    Migration {
+        version: 4,
+        name: "accounts",
+        sqlite: include_str!("../migrations/sqlite/0004_accounts.sql"),
+        postgres: include_str!("../migrations/postgres/0004_accounts.sql"),
+    },
 ];
 
 /// Any 64-bit constant unique to scepd: PostgreSQL advisory locks are database-wide.

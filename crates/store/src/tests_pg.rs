@@ -97,6 +97,15 @@ pg_scenarios!(
     a_hundred_thousand_revoked_entries_are_read,
 );
 
+pg_scenarios!(
+    tests_accounts:
+    users_are_created_once_and_looked_up,
+    grants_are_idempotent_and_listed,
+    tokens_and_client_certificates_find_their_user,
+    sessions_expire_and_end,
+    disabling_ends_sessions_and_marks_every_lookup,
+);
+
 #[tokio::test]
 async fn migrations_are_idempotent_on_reopen() {
     let Some((store, db)) = pg_store().await else {
