@@ -24,10 +24,47 @@ impl CryptoPolicy {
     }
 }
 
+/// The setting names of the NDES insecure challenge modes, as `scepd.toml` spells them; the
+/// audit entry of every request they let through names them.
+pub const INSECURE_NO_CHALLENGE: &str = "insecure_no_challenge";
+pub const INSECURE_STATIC_CHALLENGE: &str = "insecure_static_challenge_file";
+
+/// NDES's insecure challenge modes. Both default to off; the binary warns at every start and
+/// `scepd doctor` fails while either is on. A request that presents a challenge is always
+/// checked as usual: these modes only add ways in, they never relax the one-time path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InsecureChallenges {
+    /// `insecure_no_challenge` (NDES EnforcePassword=0): a PKCSReq without a challenge is
+    /// decided under this template (its rules still apply).
+    pub no_challenge_template: Option<String>,
+    /// `insecure_static_challenge_file` (NDES UseSinglePassword=1): one reusable password.
+    pub static_challenge: Option<StaticChallenge>,
+}
+
+/// The one reusable password of `insecure_static_challenge_file`: only its SHA-256 is kept.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StaticChallenge {
+    pub hash: [u8; 32],
+    /// The template requests with this password are decided under.
+    pub template: String,
+}
+
+impl std::fmt::Debug for StaticChallenge {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // An operator-chosen password may be guessable from its unsalted hash: never print it.
+        f.debug_struct("StaticChallenge")
+            .field("template", &self.template)
+            .field("hash", &"<redacted>")
+            .finish()
+    }
+}
+
 /// The RA's settings.
 #[derive(Debug, Clone)]
 pub struct RaConfig {
     pub crypto: CryptoPolicy,
+    /// The NDES insecure challenge modes (off by default).
+    pub insecure_challenges: InsecureChallenges,
     /// Template used for a challenge minted without one.
     pub default_template: String,
     /// How long the CA accepts a counter-signed statement after the RA signed it.
@@ -40,6 +77,7 @@ impl Default for RaConfig {
     fn default() -> Self {
         Self {
             crypto: CryptoPolicy::default(),
+            insecure_challenges: InsecureChallenges::default(),
             default_template: "device".into(),
             statement_ttl_secs: 300,
             templates: vec![policy::Template::device()],

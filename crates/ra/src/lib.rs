@@ -8,6 +8,7 @@ pub mod challenge;
 pub mod config;
 mod countersign;
 pub mod error;
+mod outcome;
 mod pipeline;
 mod renewal;
 mod reply;
@@ -17,6 +18,10 @@ mod verify;
 mod rollover_tests;
 
 pub use authority::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};
-pub use config::{CryptoPolicy, RaConfig, RaIdentity};
+pub use config::{
+    CryptoPolicy, INSECURE_NO_CHALLENGE, INSECURE_STATIC_CHALLENGE, InsecureChallenges, RaConfig,
+    RaIdentity, StaticChallenge,
+};
 pub use error::{BadEnvelope, EnrollError};
+pub use outcome::{ChallengeOutcome, Outcome, OutcomeResult};
 pub use pipeline::{Ra, Reply, RequestContext};

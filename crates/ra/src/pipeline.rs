@@ -11,6 +11,7 @@ use store::{AuditEvent, AuditKind, ChallengeStatus, Issuance, Store, StoreError}
 use crate::authority::{CertificateAuthority, IssuedCertificate};
 use crate::config::{RaConfig, RaIdentity};
 use crate::error::{BadEnvelope, ChallengeFailure, EnrollError};
+use crate::outcome::{ChallengeOutcome, Outcome, OutcomeResult, Trace};
 use crate::reply::{self, ReplyContext, ReplySigner};
 use crate::verify::{self, ProofOfPossession, VerifiedSignature};
 
@@ -21,6 +22,8 @@ pub struct Reply {
     /// A wrong, used, expired or wrong-binding challenge, or an envelope that did not
     /// decrypt: what a guessing source produces (see [`EnrollError::is_secret_failure`]).
     pub secret_failure: bool,
+    /// What became of the request, for metrics.
+    pub outcome: Outcome,
 }
 
 /// Who sent a request and when, as the HTTP layer saw it.
@@ -87,6 +90,46 @@ struct Approved<'a> {
     challenge_hash: Option<[u8; 32]>,
     /// The template wants an operator to approve it first.
     manual_approval: bool,
+    /// The insecure setting that let this request through without a one-time challenge; the
+    /// audit entry of what it leads to names it.
+    insecure_setting: Option<&'static str>,
+}
+
+/// What a PKCSReq's challenge check found usable.
+enum ChallengeGrant {
+    /// A stored one-time challenge (consumed when the certificate is recorded).
+    OneTime(store::ChallengeRecord, [u8; 32]),
+    /// An NDES insecure mode: decided under a configured template, nothing to consume.
+    Insecure {
+        template: String,
+        setting: &'static str,
+    },
+}
+
+impl ChallengeGrant {
+    fn template(&self) -> &str {
+        match self {
+            Self::OneTime(record, _) => &record.template,
+            Self::Insecure { template, .. } => template,
+        }
+    }
+
+    fn outcome(&self) -> ChallengeOutcome {
+        match self {
+            Self::OneTime(..) => ChallengeOutcome::Accepted,
+            Self::Insecure { setting, .. } if *setting == crate::config::INSECURE_NO_CHALLENGE => {
+                ChallengeOutcome::AcceptedInsecureNone
+            }
+            Self::Insecure { .. } => ChallengeOutcome::AcceptedInsecureStatic,
+        }
+    }
+}
+
+/// ", authorised by SETTING (insecure)" for audit details, empty for the secure paths.
+fn insecure_note(setting: Option<&'static str>) -> String {
+    setting
+        .map(|s| format!(", authorised by {s} (INSECURE opt-in)"))
+        .unwrap_or_default()
 }
 
 impl Ra {
@@ -196,7 +239,11 @@ impl Ra {
             signer: self.identity.signer.as_ref(),
             certificate: &self.identity.signing_certificate,
         };
-        let outcome = self.process(&message, context, &mut reply_context).await;
+        let mut trace = Trace::default();
+        let outcome = self
+            .process(&message, context, &mut reply_context, &mut trace)
+            .await;
+        let mut result = OutcomeResult::Success;
         let built = match outcome {
             Ok((
                 Granted::Certificate {
@@ -218,6 +265,7 @@ impl Ra {
                 reply
             }
             Ok((Granted::Pending, _)) => {
+                result = OutcomeResult::Pending;
                 reply::cert_rep(&signer, &reply_context, PkiStatus::Pending, None, None)
             }
             Ok((Granted::Crl { crl, cipher }, requester)) => scep::build_crls_only(&[crl])
@@ -227,11 +275,18 @@ impl Ra {
                 }),
             Err(error) => Err(error),
         };
+        let mut outcome = Outcome {
+            message_type: message.message_type.known(),
+            template: trace.template,
+            result,
+            challenge: trace.challenge,
+        };
         let error = match built {
             Ok(bytes) => {
                 return Ok(Reply {
                     bytes,
                     secret_failure: false,
+                    outcome,
                 });
             }
             Err(error) => error,
@@ -252,6 +307,10 @@ impl Ra {
         .await;
         let (fail_info, text) = error.wire();
         let secret_failure = error.is_secret_failure();
+        outcome.result = OutcomeResult::Failure(fail_info);
+        if let Some(challenge) = ChallengeOutcome::of_error(&error) {
+            outcome.challenge = Some(challenge);
+        }
         reply::cert_rep(
             &signer,
             &reply_context,
@@ -262,6 +321,7 @@ impl Ra {
         .map(|bytes| Reply {
             bytes,
             secret_failure,
+            outcome,
         })
         .map_err(|e| {
             tracing::error!(error = %e, "could not sign a FAILURE reply");
@@ -274,6 +334,7 @@ impl Ra {
         message: &PkiMessage,
         context: &RequestContext,
         reply_context: &mut ReplyContext<'_>,
+        trace: &mut Trace,
     ) -> Result<(Granted, scep::LenientCertificate), EnrollError> {
         // The allow-list comes first: an unimplemented type never reaches any other check
         // (step-ca CVE-2026-30836 issued certificates for type 18 without a challenge).
@@ -318,6 +379,7 @@ impl Ra {
                     transaction_id,
                     context,
                     decrypted.cipher,
+                    trace,
                 )
                 .await?
             }
@@ -330,6 +392,7 @@ impl Ra {
                     transaction_id,
                     context,
                     decrypted.cipher,
+                    trace,
                 )
                 .await?
             }
@@ -344,9 +407,9 @@ impl Ra {
                     &signature,
                     context,
                     transaction_id,
-                    &issuer_der,
-                    &subject_der,
+                    (&issuer_der, &subject_der),
                     decrypted.cipher,
+                    trace,
                 )
                 .await?
             }
@@ -365,6 +428,7 @@ impl Ra {
     /// PKCSReq and RenewalReq: the same path, differing only in what authorises the request —
     /// a one-time challenge, or a current certificate we issued (then the old certificate's
     /// template and names bound the new one, and no challenge is needed).
+    #[allow(clippy::too_many_arguments)] // one request's facts; `trace` only collects notes
     async fn issue_for(
         &self,
         authorisation: Authorisation,
@@ -373,6 +437,7 @@ impl Ra {
         transaction_id: &str,
         context: &RequestContext,
         cipher: ContentCipher,
+        trace: &mut Trace,
     ) -> Result<Granted, EnrollError> {
         let crypto = self.config.crypto;
         let csr = request::csr::inspect(csr_der).map_err(|_| EnrollError::Undecipherable)?;
@@ -399,11 +464,14 @@ impl Ra {
             .rev()
             .find(|r| r.request_sha256 == request_hash)
         {
+            trace.template = self.configured_template_name(&record.template);
             return self.answer_held(record, context, cipher).await;
         }
         let approved = match authorisation {
             Authorisation::Challenge => {
                 let challenge = self.check_challenge(&csr, context.now).await?;
+                trace.template = self.configured_template_name(challenge.template());
+                trace.challenge = Some(challenge.outcome());
                 self.approve(&csr, csr_der, &possession, challenge)?
             }
             Authorisation::PreviousCertificate => {
@@ -415,6 +483,7 @@ impl Ra {
                     context.now,
                 )
                 .await?;
+                trace.template = self.configured_template_name(&old.template);
                 self.approve_renewal(&csr, csr_der, &possession, old, context.now)?
             }
         };
@@ -485,24 +554,42 @@ impl Ra {
     }
 
     /// Looks the challenge up by its hash and checks it is usable now. It is consumed later,
-    /// in the transaction that records the certificate.
+    /// in the transaction that records the certificate. The insecure modes, when the operator
+    /// enabled them, are tried only where the secure path has nothing: a request without a
+    /// challenge (`insecure_no_challenge`), or a password that is not a stored challenge and
+    /// equals the static one (`insecure_static_challenge_file`).
     async fn check_challenge(
         &self,
         csr: &request::csr::InspectedCsr,
         now: i64,
-    ) -> Result<(store::ChallengeRecord, [u8; 32]), EnrollError> {
-        let password = csr
-            .challenge_password
-            .as_ref()
-            .ok_or(EnrollError::Challenge(ChallengeFailure::Missing))?;
+    ) -> Result<ChallengeGrant, EnrollError> {
+        let insecure = &self.config.insecure_challenges;
+        let Some(password) = csr.challenge_password.as_ref() else {
+            return match &insecure.no_challenge_template {
+                Some(template) => Ok(ChallengeGrant::Insecure {
+                    template: template.clone(),
+                    setting: crate::config::INSECURE_NO_CHALLENGE,
+                }),
+                None => Err(EnrollError::Challenge(ChallengeFailure::Missing)),
+            };
+        };
         let hash = crate::challenge::hash(password.as_bytes());
+        if let Some(fixed) = &insecure.static_challenge {
+            use subtle::ConstantTimeEq as _;
+            if bool::from(fixed.hash.ct_eq(&hash)) {
+                return Ok(ChallengeGrant::Insecure {
+                    template: fixed.template.clone(),
+                    setting: crate::config::INSECURE_STATIC_CHALLENGE,
+                });
+            }
+        }
         let status = self
             .store
             .challenge_status(&hash, now)
             .await
             .map_err(|e| EnrollError::Internal(e.to_string()))?;
         match status {
-            ChallengeStatus::Usable(record) => Ok((record, hash)),
+            ChallengeStatus::Usable(record) => Ok(ChallengeGrant::OneTime(record, hash)),
             ChallengeStatus::Unknown => Err(EnrollError::Challenge(ChallengeFailure::Unknown)),
             ChallengeStatus::Expired => Err(EnrollError::Challenge(ChallengeFailure::Expired)),
             ChallengeStatus::Used => Err(EnrollError::Challenge(ChallengeFailure::Used)),
@@ -516,21 +603,40 @@ impl Ra {
         csr: &request::csr::InspectedCsr,
         csr_der: &'a [u8],
         _possession: &ProofOfPossession,
-        (challenge, hash): (store::ChallengeRecord, [u8; 32]),
+        grant: ChallengeGrant,
     ) -> Result<Approved<'a>, EnrollError> {
-        let binding = policy::Binding {
-            template: Some(challenge.template.clone()),
-            subject: challenge.binding_subject.clone(),
-            sans: challenge.binding_sans.clone(),
+        let (binding, challenge_hash, insecure_setting) = match grant {
+            ChallengeGrant::OneTime(challenge, hash) => (
+                policy::Binding {
+                    template: Some(challenge.template),
+                    subject: challenge.binding_subject,
+                    sans: challenge.binding_sans,
+                },
+                Some(hash),
+                None,
+            ),
+            // No names are bound: the template alone decides them, as with an unbound
+            // one-time challenge.
+            ChallengeGrant::Insecure { template, setting } => (
+                policy::Binding {
+                    template: Some(template),
+                    subject: None,
+                    sans: Vec::new(),
+                },
+                None,
+                Some(setting),
+            ),
         };
-        let template = self.template(&challenge.template)?;
+        let template_name = binding.template.clone().unwrap_or_default();
+        let template = self.template(&template_name)?;
         match policy::decide(&csr.facts, &template, Some(&binding)) {
             policy::Decision::Issue(profile) => Ok(Approved {
                 csr_der,
-                template: challenge.template,
+                template: template_name,
                 binding: Some(binding),
-                challenge_hash: Some(hash),
+                challenge_hash,
                 manual_approval: profile.manual_approval,
+                insecure_setting,
             }),
             policy::Decision::Refuse(refusal) => Err(refusal_error(&refusal)),
         }
@@ -556,11 +662,21 @@ impl Ra {
                 binding: Some(old.binding),
                 challenge_hash: None,
                 manual_approval: profile.manual_approval,
+                insecure_setting: None,
             }),
             policy::Decision::Refuse(refusal) => {
                 Err(EnrollError::Renewal(refusal.reason.to_string()))
             }
         }
+    }
+
+    /// `name` if it is a configured template: what metrics may carry as a label.
+    fn configured_template_name(&self, name: &str) -> Option<String> {
+        self.config
+            .templates
+            .iter()
+            .find(|t| t.name() == name)
+            .map(|t| t.name().to_owned())
     }
 
     fn template(&self, name: &str) -> Result<policy::Template, EnrollError> {
@@ -626,8 +742,11 @@ impl Ra {
                 kind: AuditKind::CertificateIssued,
                 actor: context.peer.clone(),
                 detail: format!(
-                    "transaction {transaction_id}: serial {} subject {:?} template {}",
-                    issued.serial_hex, issued.subject, issued.template
+                    "transaction {transaction_id}: serial {} subject {:?} template {}{}",
+                    issued.serial_hex,
+                    issued.subject,
+                    issued.template,
+                    insecure_note(approved.insecure_setting)
                 ),
             },
         };
@@ -661,9 +780,9 @@ impl Ra {
         signature: &VerifiedSignature,
         context: &RequestContext,
         transaction_id: &str,
-        issuer_der: &[u8],
-        subject_der: &[u8],
+        (issuer_der, subject_der): (&[u8], &[u8]),
         cipher: ContentCipher,
+        trace: &mut Trace,
     ) -> Result<Granted, EnrollError> {
         let signer_key_hash: [u8; 32] = Sha256::digest(&signature.signer.spki_der).into();
         let found = self
@@ -692,7 +811,10 @@ impl Ra {
                 request::csr::inspect(&r.csr_der).is_ok_and(|c| c.subject_der == subject_der)
             });
         match held {
-            Some(record) => self.answer_held(record, context, cipher).await,
+            Some(record) => {
+                trace.template = self.configured_template_name(&record.template);
+                self.answer_held(record, context, cipher).await
+            }
             None => Err(EnrollError::NotFound(format!(
                 "poll for transaction {transaction_id}"
             ))),
@@ -759,8 +881,10 @@ impl Ra {
                 kind: AuditKind::EnrollmentPending,
                 actor: context.peer.clone(),
                 detail: format!(
-                    "transaction {transaction_id}: held for approval, subject {:?} template {}",
-                    csr.subject_display, approved.template
+                    "transaction {transaction_id}: held for approval, subject {:?} template {}{}",
+                    csr.subject_display,
+                    approved.template,
+                    insecure_note(approved.insecure_setting)
                 ),
             },
         };
@@ -833,6 +957,7 @@ impl Ra {
             binding: None,
             challenge_hash: None,
             manual_approval: false,
+            insecure_setting: None,
         };
         let issued = match self
             .counter_sign_and_issue(&approved, &record.transaction_id, context.now)

@@ -150,6 +150,24 @@ impl Store {
         }))
     }
 
+    /// How many challenges `created_by` obtained that are still outstanding at `now` (neither
+    /// used nor expired): what the per-administrator limit (NDES PasswordMax) counts.
+    pub async fn count_outstanding_challenges(
+        &self,
+        created_by: &str,
+        now: i64,
+    ) -> Result<i64, StoreError> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM challenges \
+             WHERE created_by = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(created_by)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
     /// How many challenges have been consumed (for tests and metrics).
     pub async fn count_challenges_used(&self) -> Result<i64, StoreError> {
         let row = sqlx::query("SELECT COUNT(*) AS n FROM challenges WHERE used_at IS NOT NULL")
