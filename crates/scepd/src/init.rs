@@ -521,6 +521,7 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
             .join("; ")
     );
     crate::cli_audit::record(&store, store::AuditKind::ConfigChanged, detail).await?;
+    crate::bootstrap_admin::announce(dir, &store).await?;
     Ok(InitReport { fingerprints })
 }
 

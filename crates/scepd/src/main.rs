@@ -4,6 +4,7 @@
 #![forbid(unsafe_code)]
 
 mod audit_cmd;
+mod bootstrap_admin;
 mod cert_cmd;
 mod challenge_cmd;
 mod cli_audit;
@@ -22,6 +23,7 @@ mod revocation;
 mod rollover;
 mod serve;
 mod templates;
+mod user_cmd;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -155,6 +157,11 @@ enum Command {
     Challenge {
         #[command(subcommand)]
         command: ChallengeCommand,
+    },
+    /// Administrator accounts: add, list, disable, enable, grant, token, bind-cert, passwd.
+    User {
+        #[command(subcommand)]
+        command: user_cmd::UserCommand,
     },
 }
 
@@ -341,6 +348,7 @@ fn print_fingerprints(report: &init::InitReport) {
 
 async fn run(command: Command) -> Result<(), String> {
     match command {
+        Command::User { command } => user_cmd::run(command).await,
         Command::Init {
             data_dir,
             ca_subject,

@@ -313,7 +313,7 @@ fn audit_verify_and_export_cover_every_entry_and_no_secret() {
     let challenge = String::from_utf8(out.stdout).unwrap().trim().to_owned();
     let out = scepd(&["audit", "verify"], dir.path());
     assert!(
-        out.status.success() && text(&out).contains("audit chain intact: 2 entries"),
+        out.status.success() && text(&out).contains("audit chain intact: 3 entries"),
         "{}",
         text(&out)
     );
@@ -336,7 +336,11 @@ fn audit_verify_and_export_cover_every_entry_and_no_secret() {
                 .to_owned()
         })
         .collect();
-    assert_eq!(kinds, ["config-changed", "challenge-issued"], "{lines}");
+    assert_eq!(
+        kinds,
+        ["config-changed", "account-changed", "challenge-issued"],
+        "{lines}"
+    );
     assert!(
         !lines.contains(&challenge),
         "the challenge must never be in the audit log"
