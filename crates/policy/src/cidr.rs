@@ -4,7 +4,7 @@ use std::net::IpAddr;
 
 /// A network: its address with every host bit zero, and the prefix length.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct IpRange {
+pub struct IpRange {
     network: Vec<u8>,
     prefix: u32,
 }
@@ -12,7 +12,7 @@ pub(crate) struct IpRange {
 impl IpRange {
     /// Parses `ADDRESS/PREFIX`. Host bits must be zero (`10.0.0.1/8` is refused as a likely
     /// mistake), and an IPv4 range never covers an IPv6 address or the reverse.
-    pub(crate) fn parse(s: &str) -> Option<IpRange> {
+    pub fn parse(s: &str) -> Option<IpRange> {
         let (address, prefix) = s.trim().split_once('/')?;
         if prefix.is_empty() || !prefix.bytes().all(|b| b.is_ascii_digit()) || prefix.len() > 3 {
             return None;
@@ -33,8 +33,16 @@ impl IpRange {
     }
 
     /// Whether `octets` (4 or 16 of them) is inside the range.
-    pub(crate) fn covers(&self, octets: &[u8]) -> bool {
+    pub fn covers(&self, octets: &[u8]) -> bool {
         octets.len() == self.network.len() && self.masked(octets) == self.network
+    }
+
+    /// Whether `address` is inside the range.
+    pub fn contains(&self, address: IpAddr) -> bool {
+        match address {
+            IpAddr::V4(a) => self.covers(&a.octets()),
+            IpAddr::V6(a) => self.covers(&a.octets()),
+        }
     }
 
     fn masked(&self, octets: &[u8]) -> Vec<u8> {

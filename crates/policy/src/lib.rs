@@ -29,6 +29,7 @@ mod subject;
 mod template;
 
 pub use binding::{Binding, BindingError, SanBinding, parse_subject_display};
+pub use cidr::IpRange;
 pub use decide::{Decision, IssuanceProfile, decide};
 pub use facts::{
     PublicKeyFacts, RequestFacts, RequestedExtension, RequestedValue, SanFact, SubjectAttribute,

@@ -19,6 +19,7 @@ pub struct Config {
     pub challenges: ChallengeSection,
     pub crypto: CryptoSection,
     pub limits: LimitsSection,
+    pub admin: AdminSection,
     /// Templates besides (or replacing) the built-in `device`.
     pub templates: Vec<crate::templates::TemplateConfig>,
 }
@@ -123,13 +124,37 @@ pub struct ChallengeSection {
     /// The longest lifetime anyone may ask for.
     #[serde(with = "humantime_serde_compat")]
     pub max_ttl: Duration,
+    /// Characters in a challenge (62-symbol alphabet): 24 (≈143 bits) to 64.
+    pub length: usize,
+    /// Unused, unexpired challenges one administrator (or MDM account) may hold at once
+    /// (NDES PasswordMax): bounds what a stolen admin credential can stockpile.
+    pub max_outstanding_per_admin: u32,
+    /// NDES EnforcePassword=0: accept a PKCSReq without a challenge. INSECURE.
+    pub insecure_no_challenge: bool,
+    /// The template such requests are decided under.
+    pub insecure_no_challenge_template: String,
+    /// NDES UseSinglePassword=1: one reusable password, read from this file (mode 0600,
+    /// relative to the data directory). INSECURE.
+    pub insecure_static_challenge_file: Option<PathBuf>,
+    /// The template requests with the static password are decided under.
+    pub insecure_static_challenge_template: String,
 }
+
+/// The default per-administrator limit. NDES ships 5, sized for one person at a console; an
+/// MDM account enrolling a batch needs more, and 50 still bounds a stolen credential.
+pub const DEFAULT_MAX_OUTSTANDING_PER_ADMIN: u32 = 50;
 
 impl Default for ChallengeSection {
     fn default() -> Self {
         Self {
             default_ttl: Duration::from_secs(60 * 60),
             max_ttl: Duration::from_secs(24 * 60 * 60),
+            length: ra::challenge::CHALLENGE_LEN,
+            max_outstanding_per_admin: DEFAULT_MAX_OUTSTANDING_PER_ADMIN,
+            insecure_no_challenge: false,
+            insecure_no_challenge_template: "device".into(),
+            insecure_static_challenge_file: None,
+            insecure_static_challenge_template: "device".into(),
         }
     }
 }
@@ -145,6 +170,9 @@ pub struct LimitsSection {
     /// How long a source that reached the limit is answered HTTP 429.
     #[serde(with = "humantime_serde_compat")]
     pub lockout: Duration,
+    /// Secret-dependent failures from all sources together within `failure_window`: beyond
+    /// it (a distributed guess), every source with a failure in the window is locked out.
+    pub global_max_failed_attempts: u32,
 }
 
 impl Default for LimitsSection {
@@ -153,7 +181,66 @@ impl Default for LimitsSection {
             max_failed_attempts: 10,
             failure_window: Duration::from_secs(10 * 60),
             lockout: Duration::from_secs(15 * 60),
+            global_max_failed_attempts: 100,
         }
+    }
+}
+
+/// The administration listener: the mscep_admin page, the JSON API and /metrics, over TLS only.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminSection {
+    pub enabled: bool,
+    pub listen: SocketAddr,
+    /// PEM certificate chain of the admin listener; empty: a development certificate made on
+    /// first start in `admin-tls/` of the data directory.
+    pub certificate: Option<PathBuf>,
+    /// Its PEM (PKCS#8) private key, mode 0600.
+    pub private_key: Option<PathBuf>,
+    /// CAs whose client certificates may authenticate administrators (each certificate must
+    /// also be bound to a user with `scepd user bind-cert`); empty: the scepd CA.
+    pub client_ca: Option<PathBuf>,
+    /// Reverse proxies (CIDR) whose `X-Forwarded-For` is believed; from anyone else it is ignored.
+    pub trusted_proxies: Vec<String>,
+    /// Lifetime of a login session of the mscep_admin page.
+    #[serde(with = "humantime_serde_compat")]
+    pub session_ttl: Duration,
+    /// Failed logins a source may have within `login_failure_window` before `login_lockout`.
+    pub max_failed_logins: u32,
+    #[serde(with = "humantime_serde_compat")]
+    pub login_failure_window: Duration,
+    #[serde(with = "humantime_serde_compat")]
+    pub login_lockout: Duration,
+}
+
+impl Default for AdminSection {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8443)),
+            certificate: None,
+            private_key: None,
+            client_ca: None,
+            trusted_proxies: Vec::new(),
+            session_ttl: Duration::from_secs(30 * 60),
+            max_failed_logins: 5,
+            login_failure_window: Duration::from_secs(15 * 60),
+            login_lockout: Duration::from_secs(15 * 60),
+        }
+    }
+}
+
+impl AdminSection {
+    /// The trusted proxies, parsed; the error names the entry.
+    pub fn proxy_ranges(&self) -> Result<Vec<policy::IpRange>, String> {
+        self.trusted_proxies
+            .iter()
+            .map(|text| {
+                policy::IpRange::parse(text).ok_or_else(|| {
+                    format!("admin.trusted_proxies: {text:?} is not a CIDR range (ADDRESS/PREFIX, host bits zero)")
+                })
+            })
+            .collect()
     }
 }
 
@@ -197,17 +284,33 @@ impl Config {
             path: path.clone(),
             message: e.to_string(),
         })?;
-        if config.limits.max_failed_attempts == 0 || config.limits.lockout.is_zero() {
+        if config.limits.max_failed_attempts == 0
+            || config.limits.lockout.is_zero()
+            || config.limits.global_max_failed_attempts == 0
+        {
             return Err(ConfigError::Invalid {
                 path,
-                message: "limits.max_failed_attempts and limits.lockout must be above zero: the lockout cannot be turned off".into(),
+                message: "limits.max_failed_attempts, limits.global_max_failed_attempts and limits.lockout must be above zero: the lockout cannot be turned off".into(),
             });
         }
-        if config.challenges.default_ttl > config.challenges.max_ttl {
+        if let Err(message) = config.challenges.check() {
+            return Err(ConfigError::Invalid { path, message });
+        }
+        if config.admin.max_failed_logins == 0 || config.admin.login_lockout.is_zero() {
             return Err(ConfigError::Invalid {
                 path,
-                message: "challenges.default_ttl is longer than challenges.max_ttl".into(),
+                message: "admin.max_failed_logins and admin.login_lockout must be above zero: the login lockout cannot be turned off".into(),
             });
+        }
+        if config.admin.certificate.is_some() != config.admin.private_key.is_some() {
+            return Err(ConfigError::Invalid {
+                path,
+                message: "admin.certificate and admin.private_key go together: set both or neither"
+                    .into(),
+            });
+        }
+        if let Err(message) = config.admin.proxy_ranges() {
+            return Err(ConfigError::Invalid { path, message });
         }
         Ok(config)
     }
@@ -230,6 +333,16 @@ impl Config {
     /// Warnings an operator must see at every start: each insecure opt-in that is on.
     pub fn insecure_settings(&self) -> Vec<&'static str> {
         let mut warnings = Vec::new();
+        if self.challenges.insecure_no_challenge {
+            warnings.push(
+                "challenges.insecure_no_challenge = true: PKCSReqs WITHOUT a challenge are accepted (NDES EnforcePassword=0) for template challenges.insecure_no_challenge_template; anyone who reaches the SCEP port gets a certificate",
+            );
+        }
+        if self.challenges.insecure_static_challenge_file.is_some() {
+            warnings.push(
+                "challenges.insecure_static_challenge_file is set: one reusable password enrolls any number of devices (NDES UseSinglePassword=1); whoever learns it gets certificates",
+            );
+        }
         if self.crypto.legacy_crypto {
             warnings.push("crypto.legacy_crypto = true: 3DES and SHA-1 are accepted");
         }
@@ -241,6 +354,61 @@ impl Config {
         warnings
     }
 }
+
+impl ChallengeSection {
+    fn check(&self) -> Result<(), String> {
+        if self.default_ttl > self.max_ttl {
+            return Err("challenges.default_ttl is longer than challenges.max_ttl".into());
+        }
+        let (min, max) = (
+            ra::challenge::MIN_CHALLENGE_LEN,
+            ra::challenge::MAX_CHALLENGE_LEN,
+        );
+        if !(min..=max).contains(&self.length) {
+            return Err(format!(
+                "challenges.length = {}: must be {min} to {max} characters ({min} is about 143 bits)",
+                self.length
+            ));
+        }
+        if self.max_outstanding_per_admin == 0 {
+            return Err("challenges.max_outstanding_per_admin must be above zero".into());
+        }
+        Ok(())
+    }
+
+    /// The RA's view of the insecure modes. The static password is read here (from a file
+    /// only its owner can read) and only its SHA-256 is kept.
+    pub fn insecure_modes(&self, data_dir: &Path) -> Result<ra::InsecureChallenges, String> {
+        let static_challenge = match &self.insecure_static_challenge_file {
+            Some(file) => {
+                let path = data_dir.join(file);
+                let secret = keys::secret::read_secret(Some(&path), "")
+                    .map_err(|e| format!("challenges.insecure_static_challenge_file: {e}"))?;
+                if secret.chars().count() < MIN_STATIC_CHALLENGE_CHARS {
+                    return Err(format!(
+                        "challenges.insecure_static_challenge_file {}: the password must have at least {MIN_STATIC_CHALLENGE_CHARS} characters",
+                        path.display()
+                    ));
+                }
+                Some(ra::StaticChallenge {
+                    hash: ra::challenge::hash(secret.as_bytes()),
+                    template: self.insecure_static_challenge_template.clone(),
+                })
+            }
+            None => None,
+        };
+        Ok(ra::InsecureChallenges {
+            no_challenge_template: self
+                .insecure_no_challenge
+                .then(|| self.insecure_no_challenge_template.clone()),
+            static_challenge,
+        })
+    }
+}
+
+/// A reusable password is guessed over and over; at least this long keeps the lockout
+/// meaningful even so.
+const MIN_STATIC_CHALLENGE_CHARS: usize = 16;
 
 /// The database of a data directory, for commands that need nothing else.
 pub async fn open_store(data_dir: &Path) -> Result<store::Store, String> {
@@ -292,9 +460,22 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 
 [challenges]
 # One-time challenge passwords: lifetime when `scepd challenge issue --ttl` is not given,
-# and the longest lifetime that may be asked for.
+# and the longest lifetime that may be asked for (NDES PasswordValidity).
 # default_ttl = "60m"
 # max_ttl = "24h"
+# Characters per challenge, 24 (about 143 bits) to 64; alphanumeric.
+# length = 32
+# Unused, unexpired challenges one administrator or MDM account may hold at once (NDES
+# PasswordMax, which defaults to 5); more is refused (HTTP 429 from the API).
+# max_outstanding_per_admin = 50
+#
+# NDES's insecure modes, for migrations only. Each logs a warning at every start, fails
+# `scepd doctor`, and is named in the audit entry of every certificate it lets through.
+# A request that carries a challenge is still checked as usual.
+# insecure_no_challenge = false                     # EnforcePassword=0: no challenge needed
+# insecure_no_challenge_template = "device"         # the template such requests get
+# insecure_static_challenge_file = "static-challenge"  # UseSinglePassword=1: one reusable password (file mode 0600, >= 16 characters)
+# insecure_static_challenge_template = "device"
 
 [limits]
 # A source (TCP peer address; X-Forwarded-For is never trusted) that gets this many wrong,
@@ -303,6 +484,26 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 # max_failed_attempts = 10
 # failure_window = "10m"
 # lockout = "15m"
+# Failures from all sources together within failure_window (a distributed guess). Beyond it
+# an audit alert is raised and every source with a failure in the window is locked out at
+# once; sources without failures are still served.
+# global_max_failed_attempts = 100
+
+[admin]
+# The administration listener: the mscep_admin page (/certsrv/mscep_admin/), the JSON API
+# (/admin/api/v1/, described by /admin/api/v1/openapi.json) and Prometheus /metrics. TLS only
+# (TLS 1.2 and 1.3, ECDHE with AEAD ciphers). Administrators log in with a password (page), an
+# API token (Authorization: Bearer) or a client certificate bound to their account.
+# enabled = true
+# listen = "127.0.0.1:8443"
+# certificate = "/etc/scepd/admin.pem"     # PEM chain; unset: a development certificate in admin-tls/
+# private_key = "/etc/scepd/admin.key"     # PKCS#8 PEM, mode 0600
+# client_ca = "/etc/scepd/admin-client-ca.pem"  # unset: the scepd CA
+# trusted_proxies = []                     # CIDR ranges whose X-Forwarded-For is believed
+# session_ttl = "30m"
+# max_failed_logins = 5
+# login_failure_window = "15m"
+# login_lockout = "15m"
 
 # Templates decide what a certificate may contain; requests only propose. The built-in
 # template "device" (clientAuth, 365 days, dNSName SANs, RSA >= 2048 or P-256/P-384) is always
@@ -385,6 +586,22 @@ mod tests {
             "failure_window",
             "lockout",
             "insecure_single_des",
+            "length",
+            "max_outstanding_per_admin",
+            "insecure_no_challenge",
+            "insecure_no_challenge_template",
+            "insecure_static_challenge_file",
+            "insecure_static_challenge_template",
+            "global_max_failed_attempts",
+            "enabled",
+            "certificate",
+            "private_key",
+            "client_ca",
+            "trusted_proxies",
+            "session_ttl",
+            "max_failed_logins",
+            "login_failure_window",
+            "login_lockout",
         ] {
             assert!(
                 DEFAULT_CONFIG_TEXT.contains(&format!("# {key} = ")),
@@ -405,5 +622,72 @@ mod tests {
             toml::from_str("[crypto]\ninsecure_single_des = true\nlegacy_crypto = true\n")
                 .unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(config.insecure_settings().len(), 2);
+        let config: Config = toml::from_str(
+            "[challenges]\ninsecure_no_challenge = true\ninsecure_static_challenge_file = \"pw\"\n",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let warnings = config.insecure_settings();
+        assert_eq!(warnings.len(), 2);
+        assert!(warnings[0].contains("insecure_no_challenge"));
+        assert!(warnings[1].contains("insecure_static_challenge_file"));
+    }
+
+    #[test]
+    fn the_default_challenge_policy_is_the_safe_one() {
+        let config = Config::default();
+        assert_eq!(config.challenges.length, 32);
+        assert_eq!(config.challenges.max_outstanding_per_admin, 50);
+        assert!(!config.challenges.insecure_no_challenge);
+        assert!(config.challenges.insecure_static_challenge_file.is_none());
+        assert_eq!(config.limits.global_max_failed_attempts, 100);
+        let modes = config
+            .challenges
+            .insecure_modes(Path::new("/nonexistent"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(modes, ra::InsecureChallenges::default());
+    }
+
+    #[test]
+    fn challenge_lengths_outside_the_safe_range_are_refused() {
+        for (length, ok) in [(23, false), (24, true), (64, true), (65, false)] {
+            let section = ChallengeSection {
+                length,
+                ..ChallengeSection::default()
+            };
+            assert_eq!(section.check().is_ok(), ok, "length {length}");
+        }
+        let zero = ChallengeSection {
+            max_outstanding_per_admin: 0,
+            ..ChallengeSection::default()
+        };
+        assert!(zero.check().is_err());
+    }
+
+    #[test]
+    fn the_static_password_is_read_from_a_private_file_and_kept_as_a_hash() {
+        use std::os::unix::fs::PermissionsExt as _;
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("pw");
+        std::fs::write(&file, "correct-horse-battery\n").unwrap_or_else(|e| panic!("{e}"));
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let section = ChallengeSection {
+            insecure_static_challenge_file: Some("pw".into()),
+            ..ChallengeSection::default()
+        };
+        let err = section.insecure_modes(dir.path()).err().unwrap_or_default();
+        assert!(err.contains("chmod 600"), "{err}");
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let modes = section
+            .insecure_modes(dir.path())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let fixed = modes
+            .static_challenge
+            .unwrap_or_else(|| panic!("no static"));
+        assert_eq!(fixed.hash, ra::challenge::hash(b"correct-horse-battery"));
+        assert_eq!(fixed.template, "device");
+        std::fs::write(&file, "short\n").unwrap_or_else(|e| panic!("{e}"));
+        assert!(section.insecure_modes(dir.path()).is_err());
     }
 }

@@ -3,6 +3,7 @@
 //! command line, HTTP.
 #![forbid(unsafe_code)]
 
+mod admin;
 mod audit_cmd;
 mod bootstrap_admin;
 mod cert_cmd;
@@ -16,6 +17,7 @@ mod init;
 mod io_context;
 mod keystore;
 mod limiter;
+mod metrics;
 mod pem;
 mod query;
 mod request_cmd;
@@ -119,7 +121,8 @@ enum Command {
         /// Address for SCEP (overrides scep.listen in scepd.toml).
         #[arg(long)]
         scep_listen: Option<SocketAddr>,
-        /// Address for the admin API (not available in this version).
+        /// Address for the admin listener: mscep_admin page, JSON API, /metrics, over TLS
+        /// (overrides admin.listen in scepd.toml).
         #[arg(long)]
         admin_listen: Option<SocketAddr>,
     },
@@ -425,11 +428,6 @@ async fn run(command: Command) -> Result<(), String> {
             scep_listen,
             admin_listen,
         } => {
-            if admin_listen.is_some() {
-                return Err(
-                    "--admin-listen: the admin API is not available in this version".into(),
-                );
-            }
             if init::is_uninitialised(&data_dir) {
                 eprintln!(
                     "scepd: {} is empty: creating the embedded default (development CA, RA certificates, SQLite)",
@@ -438,7 +436,7 @@ async fn run(command: Command) -> Result<(), String> {
                 let report = init::run(&data_dir, &init::InitOptions::default()).await?;
                 print_fingerprints(&report);
             }
-            serve::run(&data_dir, scep_listen).await
+            serve::run(&data_dir, scep_listen, admin_listen).await
         }
         Command::Ra {
             command:

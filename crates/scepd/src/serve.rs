@@ -85,9 +85,32 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         previous_encryption: rollover::previous_encryption(dir, &config, token.as_ref())?,
         previous_ca_certificates,
     };
+    let insecure_challenges = config.challenges.insecure_modes(dir)?;
+    for (setting, template) in [
+        (
+            ra::INSECURE_NO_CHALLENGE,
+            insecure_challenges.no_challenge_template.as_deref(),
+        ),
+        (
+            ra::INSECURE_STATIC_CHALLENGE,
+            insecure_challenges
+                .static_challenge
+                .as_ref()
+                .map(|s| s.template.as_str()),
+        ),
+    ] {
+        if let Some(name) = template
+            && !templates.iter().any(|t| t.name() == name)
+        {
+            return Err(format!(
+                "challenges.{setting}: template {name:?} is not configured"
+            ));
+        }
+    }
     let ra_config = ra::RaConfig {
         crypto,
         templates,
+        insecure_challenges,
         ..ra::RaConfig::default()
     };
     let ra = ra::Ra::new(
@@ -122,7 +145,9 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
             max_failures: config.limits.max_failed_attempts,
             window: config.limits.failure_window,
             lockout: config.limits.lockout,
+            global_max_failures: config.limits.global_max_failed_attempts,
         }),
+        metrics: Arc::new(crate::metrics::Metrics::new()),
     });
     Ok(Loaded {
         config,
@@ -132,7 +157,11 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
 }
 
 /// Serves until SIGINT/SIGTERM.
-pub async fn run(dir: &Path, scep_listen: Option<SocketAddr>) -> Result<(), String> {
+pub async fn run(
+    dir: &Path,
+    scep_listen: Option<SocketAddr>,
+    admin_listen: Option<SocketAddr>,
+) -> Result<(), String> {
     let loaded = load(dir).await?;
     for warning in loaded.config.insecure_settings() {
         tracing::warn!(setting = warning, "INSECURE setting enabled");
@@ -162,6 +191,28 @@ pub async fn run(dir: &Path, scep_listen: Option<SocketAddr>) -> Result<(), Stri
         })
         .await
         .map_err(|e| format!("audit log: {e}"))?;
+    let config = Arc::new(loaded.config.clone());
+    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    if config.admin.enabled {
+        let listen = admin_listen.unwrap_or(config.admin.listen);
+        let admin = crate::admin::start(
+            dir,
+            Arc::clone(&config),
+            Arc::clone(&loaded.service),
+            listen,
+            async {
+                let _ = admin_stopped.await;
+            },
+        )
+        .await?;
+        // Printed before the SCEP line, which tells the contract tests that start-up is over.
+        println!(
+            "scepd admin listening: https://{admin}/certsrv/mscep_admin/ and https://{admin}/admin/api/v1/"
+        );
+        tracing::info!(%admin, "admin listener");
+    } else {
+        tracing::info!("admin listener disabled (admin.enabled = false)");
+    }
     // The contract tests and operators rely on: one line saying where SCEP is served.
     println!(
         "scepd listening: SCEP at http://{local}/scep and http://{local}/certsrv/mscep/mscep.dll"
@@ -169,10 +220,12 @@ pub async fn run(dir: &Path, scep_listen: Option<SocketAddr>) -> Result<(), Stri
     tracing::info!(%local, "listening");
     loaded.service.revocation.spawn_publisher();
     let app = http::router(loaded.service).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(|e| format!("server: {e}"))
+        .map_err(|e| format!("server: {e}"));
+    let _ = stop_admin.send(());
+    served
 }
 
 async fn shutdown_signal() {

@@ -9,6 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+pub mod admin;
+
 pub const SCEPD: &str = env!("CARGO_BIN_EXE_scepd");
 
 /// The device template with a renewal window as long as its validity, so tests can renew a
@@ -20,6 +22,8 @@ pub struct Server {
     pub dir: tempfile::TempDir,
     data: PathBuf,
     pub addr: SocketAddr,
+    /// The admin listener (TLS), unless `admin.enabled = false`.
+    pub admin_addr: Option<SocketAddr>,
     child: Child,
     stderr_log: PathBuf,
 }
@@ -56,7 +60,12 @@ impl Server {
         let mut child = Command::new(SCEPD)
             .args(["serve", "--data-dir"])
             .arg(&data)
-            .args(["--scep-listen", "127.0.0.1:0"])
+            .args([
+                "--scep-listen",
+                "127.0.0.1:0",
+                "--admin-listen",
+                "127.0.0.1:0",
+            ])
             .envs(env.iter().copied())
             .env("SCEPD_LOG", "info,sqlx=warn")
             .stdout(Stdio::piped())
@@ -72,10 +81,18 @@ impl Server {
         });
         // `serve` may print the ceremony's fingerprints first; the listening line says where.
         let deadline = std::time::Instant::now() + Duration::from_secs(120);
+        let mut admin_addr = None;
         let line = loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) if line.starts_with("scepd listening") => break line,
+                Ok(line) if line.starts_with("scepd admin listening") => {
+                    admin_addr = line
+                        .split("https://")
+                        .nth(1)
+                        .and_then(|rest| rest.split('/').next())
+                        .and_then(|a| a.parse().ok());
+                }
                 Ok(_) => continue,
                 Err(_) => {
                     let _ = child.kill();
@@ -96,6 +113,7 @@ impl Server {
             dir,
             data,
             addr,
+            admin_addr,
             child,
             stderr_log,
         }
@@ -126,6 +144,38 @@ impl Server {
 
     pub fn ca_pem(&self) -> PathBuf {
         self.data_dir().join("certs/ca.pem")
+    }
+
+    /// An HTTPS client of the admin listener that trusts its development certificate.
+    pub fn admin(&self) -> admin::Https {
+        admin::Https::new(
+            self.admin_addr.expect("admin listener"),
+            &self.data.join("admin-tls/admin.pem"),
+        )
+    }
+
+    /// The password `scepd init` generated for the first pki-admin, `admin`.
+    pub fn initial_admin_password(&self) -> String {
+        std::fs::read_to_string(self.data.join("initial-admin-password"))
+            .unwrap()
+            .trim()
+            .to_owned()
+    }
+
+    /// Runs `scepd ARGS --data-dir DATA` and returns stdout; panics with stderr on failure.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(SCEPD)
+            .args(args)
+            .arg("--data-dir")
+            .arg(self.data_dir())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "scepd {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
     }
 
     pub fn stderr(&self) -> String {
@@ -340,26 +390,36 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
 /// A device enrolls with a fresh challenge through scep-client (POST, AES-256, SHA-256):
 /// the issued certificate, or the failInfo of the refusal.
 pub fn enroll(server: &Server, subject: &str, dns: &[&str]) -> Result<Vec<u8>, scep::FailInfo> {
-    use scep_client::{ClientKey, CsrBuilder, PkcsReqBuilder, get_ca_cert, pki_operation_post};
+    let key = scep_client::ClientKey::generate_rsa(2048).unwrap();
+    enroll_with(server, &server.challenge(&[]), &key, subject, dns)
+}
+
+/// `enroll` with a given challenge and key.
+pub fn enroll_with(
+    server: &Server,
+    challenge: &str,
+    key: &scep_client::ClientKey,
+    subject: &str,
+    dns: &[&str],
+) -> Result<Vec<u8>, scep::FailInfo> {
+    use scep_client::{CsrBuilder, PkcsReqBuilder, get_ca_cert, pki_operation_post};
     let bundle = get_ca_cert(&server.url()).unwrap();
-    let key = ClientKey::generate_rsa(2048).unwrap();
-    let self_signed = scep_client::self_signed_certificate(&key, subject).unwrap();
-    let challenge = server.challenge(&[]);
-    let mut csr = CsrBuilder::new(subject).challenge(&challenge);
+    let self_signed = scep_client::self_signed_certificate(key, subject).unwrap();
+    let mut csr = CsrBuilder::new(subject).challenge(challenge);
     for name in dns {
         csr = csr.dns(name);
     }
     let builder = PkcsReqBuilder::new(
-        &key,
+        key,
         &self_signed,
         &bundle.ra_encryption,
-        csr.build(&key).unwrap(),
+        csr.build(key).unwrap(),
     )
     .unwrap();
     let reply = pki_operation_post(&server.url(), &builder.build().unwrap()).unwrap();
     assert_eq!(reply.status, 200, "{}", reply.text());
     let outcome =
-        scep_client::read_cert_rep(&reply.body, &key, &self_signed, builder.get_sender_nonce())
+        scep_client::read_cert_rep(&reply.body, key, &self_signed, builder.get_sender_nonce())
             .unwrap();
     match outcome.status {
         scep::PkiStatus::Success => Ok(outcome.certificate.unwrap()),

@@ -1,0 +1,85 @@
+//! Errors of the admin surface and the HTTP answer each one gets. Messages are for the
+//! administrator: specific, and never carrying a secret.
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(
+        "authentication required: an API token (Authorization: Bearer) or a client certificate bound to an account"
+    )]
+    Unauthenticated,
+    #[error("too many failed logins from this address; retry later")]
+    LockedOut { retry_after: Duration },
+    #[error("{0}")]
+    Forbidden(#[from] accounts::Denied),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooManyChallenges(String),
+    /// Details go to the log, not to the client.
+    #[error("internal error; see the scepd log")]
+    Internal(String),
+}
+
+impl AdminError {
+    pub fn store(error: store::StoreError) -> AdminError {
+        AdminError::Internal(format!("database: {error}"))
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            AdminError::Unauthenticated => StatusCode::UNAUTHORIZED,
+            AdminError::LockedOut { .. } | AdminError::TooManyChallenges(_) => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
+            AdminError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AdminError::NotFound(_) => StatusCode::NOT_FOUND,
+            AdminError::Conflict(_) => StatusCode::CONFLICT,
+            AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// Headers every answer of this kind carries (the challenge scheme, Retry-After).
+    pub fn decorate(&self, response: &mut Response) {
+        match self {
+            AdminError::Unauthenticated => {
+                response.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"scepd\""),
+                );
+            }
+            AdminError::LockedOut { retry_after } => {
+                if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
+                {
+                    response.headers_mut().insert(header::RETRY_AFTER, value);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        if let AdminError::Internal(detail) = &self {
+            tracing::error!(error = %detail, "admin API");
+        }
+        let mut response = (
+            self.status(),
+            Json(serde_json::json!({ "error": self.to_string() })),
+        )
+            .into_response();
+        self.decorate(&mut response);
+        response
+    }
+}
