@@ -13,7 +13,9 @@ mod secret;
 
 pub use error::AccountError;
 pub use name::validate_user_name;
-pub use password::{MIN_PASSWORD_LEN, generate_password, hash_password, verify_password};
+pub use password::{
+    MIN_PASSWORD_LEN, generate_password, hash_password, verify_login, verify_password,
+};
 pub use role::{Action, Denied, Principal, Role, UnknownRole};
 pub use secret::{
     NewSecret, SESSION_ID_PREFIX, TOKEN_PREFIX, generate_session_id, generate_token, secret_hash,

@@ -64,6 +64,22 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .is_ok()
 }
 
+/// [`verify_password`] for a login: with no stored hash (unknown user, or an account without
+/// a password) it still runs one argon2id verification against a throwaway hash and returns
+/// false, so the response time does not tell which user names exist.
+pub fn verify_login(password: &str, phc: Option<&str>) -> bool {
+    match phc {
+        Some(phc) => verify_password(password, phc),
+        None => {
+            static DUMMY: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+            if let Some(dummy) = DUMMY.get_or_init(|| hash_password("scepd-dummy-password").ok()) {
+                let _ = verify_password(password, dummy);
+            }
+            false
+        }
+    }
+}
+
 /// A random password of 24 ASCII letters and digits (142 bits): safe to paste into a shell,
 /// a URL or a form without quoting.
 pub fn generate_password() -> Result<Zeroizing<String>, AccountError> {
@@ -117,6 +133,15 @@ mod tests {
         ] {
             assert!(!verify_password("pw-pw-pw-pw-pw", bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn login_without_a_hash_never_succeeds() {
+        let phc = hash_password("right-password").unwrap();
+        assert!(verify_login("right-password", Some(&phc)));
+        assert!(!verify_login("wrong-password", Some(&phc)));
+        assert!(!verify_login("scepd-dummy-password", None));
+        assert!(!verify_login("", None));
     }
 
     #[test]
