@@ -60,7 +60,7 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
     if insecure.is_empty() {
         findings.push(finding(
             Severity::Pass,
-            "no insecure or legacy crypto opt-in is enabled",
+            "no insecure opt-in (legacy crypto, NDES insecure challenge modes) is enabled",
         ));
     }
     for warning in insecure {

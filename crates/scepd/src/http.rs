@@ -36,6 +36,8 @@ pub struct ScepService {
     pub revocation: Arc<crate::revocation::Revocation>,
     /// Lockout of sources that guess challenges or probe the envelope encryption.
     pub limiter: crate::limiter::FailureLimiter,
+    /// Prometheus metrics (rendered by the admin listener's `/metrics`).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 pub fn router(service: Arc<ScepService>) -> Router {
@@ -146,7 +148,9 @@ async fn handle(
             ),
         },
         Operation::PkiOperation => {
-            if let Err(retry_after) = service.limiter.check(peer.ip(), std::time::Instant::now()) {
+            let started = std::time::Instant::now();
+            if let Err(retry_after) = service.limiter.check(peer.ip(), started) {
+                service.metrics.observe_locked_out();
                 let mut response = plain(
                     StatusCode::TOO_MANY_REQUESTS,
                     "too many failed attempts from this address; retry later\n",
@@ -171,12 +175,18 @@ async fn handle(
             };
             match service.ra.handle_pki_operation(&message, &context).await {
                 Ok(reply) => {
+                    service
+                        .metrics
+                        .observe_pki_operation(Some(&reply.outcome), started.elapsed());
                     if reply.secret_failure {
                         record_failure(service, peer.ip()).await;
                     }
                     binary("application/x-pki-message", reply.bytes)
                 }
                 Err(e) => {
+                    service
+                        .metrics
+                        .observe_pki_operation(None, started.elapsed());
                     tracing::info!(peer = %peer, error = %e, "malformed PKIOperation");
                     plain(StatusCode::BAD_REQUEST, "malformed SCEP message\n")
                 }
@@ -185,20 +195,32 @@ async fn handle(
     }
 }
 
-/// Counts a secret-dependent failure; when it locks the source out, says so loudly (a log
-/// warning and an audit entry: someone is guessing challenges or probing the encryption).
+/// Counts a secret-dependent failure; when it locks the source out, or exceeds the global
+/// budget, says so loudly (a log warning and an audit entry: someone is guessing challenges
+/// or probing the encryption). The global alarm is raised once per window, not per failure.
 async fn record_failure(service: &ScepService, source: std::net::IpAddr) {
-    if service
+    let recorded = service
         .limiter
-        .record_failure(source, std::time::Instant::now())
-        == crate::limiter::Recorded::LockedOut
-    {
+        .record_failure(source, std::time::Instant::now());
+    let mut alerts = Vec::new();
+    if recorded.global_alarm_raised {
+        tracing::warn!(%source, "global failure budget exceeded: every source with a failed attempt is now locked out");
+        alerts.push(format!(
+            "global failure budget exceeded (limits.global_max_failed_attempts): sources with failures in the window are locked out; last failure from {source}"
+        ));
+    }
+    if recorded.locked_out {
         tracing::warn!(%source, "source locked out after repeated failed challenges or undecipherable envelopes");
+        alerts.push(format!(
+            "source {source} locked out after repeated secret-dependent failures"
+        ));
+    }
+    for detail in alerts {
         let event = store::AuditEvent {
             at: unix_now(),
             kind: store::AuditKind::ChallengeRejected,
             actor: source.to_string(),
-            detail: format!("source {source} locked out after repeated secret-dependent failures"),
+            detail,
         };
         if let Err(e) = service.ra.store().append_audit(event).await {
             tracing::error!(error = %e, "audit append failed");

@@ -61,3 +61,97 @@ fn a_source_guessing_challenges_is_locked_out() {
     // GetCACaps and GetCACert still answer: only PKIOperation is gated.
     assert!(scep_client::get_ca_caps(&server.url()).is_ok());
 }
+
+/// POSTs a PKIOperation from the loopback address `127.0.0.{last}` (any 127/8 address is
+/// ours on Linux), so one test can be many sources: (HTTP status, body).
+fn post_from(last: u8, server: &Server, body: &[u8]) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    common::block_on(async {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket
+            .bind(std::net::SocketAddr::from(([127, 0, 0, last], 0)))
+            .unwrap();
+        let mut stream = socket.connect(server.addr).await.unwrap();
+        let head = format!(
+            "POST /scep?operation=PKIOperation HTTP/1.1\r\nHost: {}\r\nContent-Type: application/x-pki-message\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            server.addr,
+            body.len()
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        stream.write_all(body).await.unwrap();
+        let mut reply = Vec::new();
+        stream.read_to_end(&mut reply).await.unwrap();
+        let split = reply
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .unwrap_or_else(|| panic!("no HTTP head in {reply:?}"));
+        let head = String::from_utf8_lossy(&reply[..split]).into_owned();
+        assert!(
+            !head.to_ascii_lowercase().contains("transfer-encoding"),
+            "{head}"
+        );
+        let status = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .unwrap_or_else(|| panic!("bad status line: {head}"));
+        (status, reply[split + 4..].to_vec())
+    })
+}
+
+#[test]
+fn a_guess_spread_over_many_sources_trips_the_global_budget() {
+    let server = Server::start(
+        "[limits]\nmax_failed_attempts = 5\nglobal_max_failed_attempts = 4\nfailure_window = \"10m\"\nlockout = \"10m\"\n",
+    );
+    let bundle = get_ca_cert(&server.url()).unwrap();
+    // One PKCSReq from `127.0.0.{source}`: the HTTP status, and the pkiStatus of a CertRep.
+    let attempt = |source: u8, challenge: &str| {
+        let key = ClientKey::generate_rsa(2048).unwrap();
+        let subject = format!("CN=source-{source}.example");
+        let cert = self_signed_certificate(&key, &subject).unwrap();
+        let csr = CsrBuilder::new(&subject)
+            .dns(&format!("source-{source}.example"))
+            .challenge(challenge)
+            .build(&key)
+            .unwrap();
+        let builder = PkcsReqBuilder::new(&key, &cert, &bundle.ra_encryption, csr).unwrap();
+        let (status, body) = post_from(source, &server, &builder.build().unwrap());
+        let pki_status = (status == 200).then(|| {
+            read_cert_rep(&body, &key, &cert, builder.get_sender_nonce())
+                .unwrap()
+                .status
+        });
+        (status, pki_status)
+    };
+    let wrong = "WrongWrongWrongWrongWrongWrong00";
+    let refused = (200, Some(PkiStatus::Failure(FailInfo::BadRequest)));
+    // Four sources, one wrong challenge each: far below the per-source limit of 5, but the
+    // fourth failure exceeds the global budget.
+    for source in 2..=5 {
+        assert_eq!(attempt(source, wrong), refused, "source {source}");
+    }
+    // Every source that guessed is now locked out, even with a valid challenge...
+    for source in [2, 3, 5] {
+        let valid = server.challenge(&[]);
+        assert_eq!(attempt(source, &valid).0, 429, "source {source}");
+    }
+    // ...while a source that never failed still enrolls.
+    let valid = server.challenge(&[]);
+    assert_eq!(attempt(9, &valid), (200, Some(PkiStatus::Success)));
+    // A new guesser is locked out by its first failure.
+    assert_eq!(attempt(10, wrong), refused);
+    assert_eq!(attempt(10, wrong).0, 429);
+    assert_eq!(server.certificate_count(), 1);
+    // One alert for the window, not one per failure.
+    let events = common::block_on(server.store().audit_events(200)).unwrap();
+    let alerts = events
+        .iter()
+        .filter(|e| e.detail.contains("global failure budget exceeded"))
+        .count();
+    assert_eq!(alerts, 1, "{events:?}");
+    assert!(
+        server.stderr().contains("global failure budget exceeded"),
+        "no warning logged"
+    );
+}
