@@ -31,6 +31,11 @@ pub struct Server {
 impl Server {
     /// `scepd init`, then `extra_config` appended to scepd.toml, then `scepd serve`.
     pub fn start(extra_config: &str) -> Server {
+        Self::start_with_env(extra_config, &[])
+    }
+
+    /// `start` with extra environment for `scepd serve` (SCEPD_LOG, say).
+    pub fn start_with_env(extra_config: &str, env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
         let status = Command::new(SCEPD)
@@ -46,7 +51,7 @@ impl Server {
             text = merge_config(&text, extra_config);
             std::fs::write(&path, text).unwrap();
         }
-        Self::serve(dir, data)
+        Self::serve_with_env(dir, data, env)
     }
 
     /// Starts `scepd serve` on a data directory that may not exist yet (the embedded default).
@@ -66,8 +71,8 @@ impl Server {
                 "--admin-listen",
                 "127.0.0.1:0",
             ])
-            .envs(env.iter().copied())
             .env("SCEPD_LOG", "info,sqlx=warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr_log).unwrap())
             .spawn()
