@@ -47,7 +47,7 @@ fn document(title: &str, body: &str) -> String {
 body{{font-family:system-ui,sans-serif;max-width:46rem;margin:2rem auto;padding:0 1rem;color:#1b1b1b}}\
 code{{font-size:1.05rem;background:#f2f2f2;padding:.15rem .35rem;border-radius:4px;word-break:break-all}}\
 #challenge{{font-size:1.6rem;letter-spacing:.04em}}\
-dt{{font-weight:600;margin-top:.8rem}} .error{{color:#a40000}} form.inline{{display:inline}}\
+dt{{font-weight:600;margin-top:.8rem}} dd code{{font-size:.85rem}} .error{{color:#a40000}} form.inline{{display:inline}}\
 </style></head><body><h1>scepd — Network Device Enrollment</h1>{body}</body></html>\n",
         title = escape(title)
     )
