@@ -210,8 +210,21 @@ pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> 
         crate::http::unix_now(),
     )
     .await
-    .map_err(|e| format!("challenge not issued: {e}"))?;
+    .map_err(|e| cli_message(&e))?;
     Ok(issued.secret.to_string())
+}
+
+/// The error as the command line says it: naming the flag that was wrong.
+fn cli_message(error: &ChallengeIssueError) -> String {
+    use ChallengeIssueError as E;
+    let flag = match error {
+        E::UnknownTemplate { .. } => "--template: ",
+        E::SanNotAllowed { .. } | E::SanInvalid { .. } => "--san: ",
+        E::BindingInvalid(_) => "--subject/--san: ",
+        E::Ttl { .. } => "--ttl: ",
+        E::QuotaExceeded { .. } | E::Random(_) | E::Store(_) => "challenge not issued: ",
+    };
+    format!("{flag}{error}")
 }
 
 fn allowed_kinds(kinds: &policy::SanKinds) -> String {
