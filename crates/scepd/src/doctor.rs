@@ -34,7 +34,7 @@ pub struct Finding {
     pub message: String,
 }
 
-fn finding(severity: Severity, message: impl Into<String>) -> Finding {
+pub fn finding(severity: Severity, message: impl Into<String>) -> Finding {
     Finding {
         severity,
         message: message.into(),
@@ -108,12 +108,15 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
         findings.push(certificate_lifetime(what, &dir.join(path), now, min_days));
     }
 
+    findings.extend(crate::admin::checks::findings(dir, &config));
+
     match store::Store::open(&config.database_url(dir)).await {
         Ok(store) => {
             findings.push(finding(
                 Severity::Pass,
                 "database opens and its schema is current",
             ));
+            findings.extend(crate::admin::checks::account_findings(&store).await);
             match store.verify_audit_chain().await {
                 Ok(n) => findings.push(finding(
                     Severity::Pass,

@@ -510,3 +510,44 @@ fn a_client_certificate_bound_to_an_account_logs_in() {
         403
     );
 }
+
+fn doctor(data: &std::path::Path) -> (bool, String) {
+    let out = Command::new(common::SCEPD)
+        .args(["doctor", "--data-dir"])
+        .arg(data)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+#[test]
+fn doctor_reports_the_admin_surface() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let status = Command::new(common::SCEPD)
+        .args(["init", "--data-dir"])
+        .arg(&data)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let (_, text) = doctor(&data);
+    assert!(text.contains("initial-admin-password"), "{text}");
+    assert!(text.contains("enabled pki-admin"), "{text}");
+
+    // The development certificate on a network-facing address is a failure, not a warning.
+    let config = data.join("scepd.toml");
+    let mut toml = std::fs::read_to_string(&config).unwrap();
+    toml = toml.replace("[admin]\n", "[admin]\nlisten = \"0.0.0.0:8443\"\n");
+    std::fs::write(&config, toml).unwrap();
+    let (ok, text) = doctor(&data);
+    assert!(!ok, "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("development certificate")),
+        "{text}"
+    );
+}

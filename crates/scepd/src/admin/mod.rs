@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod checks;
 pub mod error;
 pub mod listener;
 pub mod page;
