@@ -20,6 +20,7 @@ mod issuance;
 mod listing;
 mod migrate;
 mod pending;
+mod ra_registry;
 mod revocation;
 
 #[cfg(test)]
@@ -30,6 +31,8 @@ mod tests_accounts;
 mod tests_lifecycle;
 #[cfg(test)]
 mod tests_pg;
+#[cfg(test)]
+mod tests_ra_registry;
 
 use sqlx::AnyPool;
 use sqlx::Row;
@@ -42,6 +45,9 @@ pub use error::{AuditChainError, ChainBreak, StoreError};
 pub use issuance::{CertificateRecord, Issuance, TransactionRecord, TransactionStatus};
 pub use listing::{CertificateEntry, CertificateFilter};
 pub use pending::{PendingIssuance, PendingRecord, PendingRequest, PendingState};
+pub use ra_registry::{
+    NewRaRegistration, RaCertificates, RaRecord, StatementClaim, StatementOutcome,
+};
 pub use revocation::{
     RevocationReason, RevocationRecord, RevocationStatus, RevokedEntry, UnknownRevocationReason,
 };

@@ -43,6 +43,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0004_accounts.sql"),
         postgres: include_str!("../migrations/postgres/0004_accounts.sql"),
     },
+    Migration {
+        version: 5,
+        name: "ra_registry",
+        sqlite: include_str!("../migrations/sqlite/0005_ra_registry.sql"),
+        postgres: include_str!("../migrations/postgres/0005_ra_registry.sql"),
+    },
 ];
 
 /// Any 64-bit constant unique to scepd: PostgreSQL advisory locks are database-wide.
