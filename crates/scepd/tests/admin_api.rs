@@ -477,6 +477,7 @@ fn a_client_certificate_bound_to_an_account_logs_in() {
             "-out",
         ])
         .arg(&key_path)
+        .stderr(std::process::Stdio::null())
         .status()
         .unwrap();
     assert!(status.success());

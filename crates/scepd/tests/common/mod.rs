@@ -38,13 +38,17 @@ impl Server {
     pub fn start_with_env(extra_config: &str, env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("data");
-        let status = Command::new(SCEPD)
+        let init = Command::new(SCEPD)
             .args(["init", "--data-dir"])
             .arg(&data)
-            .stdout(Stdio::null())
-            .status()
+            .env("SCEPD_LOG", "warn")
+            .output()
             .unwrap();
-        assert!(status.success(), "scepd init failed");
+        assert!(
+            init.status.success(),
+            "scepd init failed: {}",
+            String::from_utf8_lossy(&init.stderr)
+        );
         if !extra_config.is_empty() {
             let path = data.join("scepd.toml");
             let mut text = std::fs::read_to_string(&path).unwrap();
