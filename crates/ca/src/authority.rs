@@ -226,8 +226,21 @@ impl Ca {
     /// the signature over the signed attributes verifies; and it is fresh (approvedAt no more
     /// than 60 s ahead, notAfter not passed, at most 10 minutes between them).
     pub fn verify_statement(&self, der: &[u8], now: i64) -> Result<VerifiedStatement, CaError> {
+        self.verify_statement_from(der, now, &self.trusted_ra_certs)
+    }
+
+    /// [`Ca::verify_statement`] against another allow-list: in the split deployment, the one
+    /// signing certificate registered together with the TLS client certificate of the
+    /// connection the statement came on (a statement of RA A sent over RA B's connection is
+    /// refused as not allow-listed).
+    pub fn verify_statement_from(
+        &self,
+        der: &[u8],
+        now: i64,
+        allowed_ra_certs: &[Vec<u8>],
+    ) -> Result<VerifiedStatement, CaError> {
         let parsed = parse_statement(der).map_err(StatementRejection::Malformed)?;
-        if !self.trusted_ra_certs.contains(&parsed.ra_certificate_der) {
+        if !allowed_ra_certs.contains(&parsed.ra_certificate_der) {
             return Err(StatementRejection::NotAllowListed.into());
         }
         let ra = ParsedCertificate::from_der(&parsed.ra_certificate_der)

@@ -20,6 +20,82 @@ pub enum RaCertPurpose {
     Encryption,
 }
 
+/// A TLS certificate between the split RA and CA services (issue 5), made by the CA key: the
+/// CA service's server certificate, or an RA's client certificate. Separate keys from the RA
+/// signing and encryption keys (one key, one job).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsPurpose {
+    /// keyUsage digitalSignature, EKU serverAuth, SAN = the given DNS names and IP addresses.
+    Server,
+    /// keyUsage digitalSignature, EKU clientAuth.
+    Client,
+}
+
+/// A TLS certificate issued by the CA of `ca_signer` / `ca_cert_der` for the key
+/// `subject_public_key_spki`: `CN=<subject_cn>`, cA=FALSE, the key usage and EKU of `purpose`,
+/// the SANs given (`ip_addresses` as 4 or 16 octets), key identifiers; valid from now − 5
+/// minutes, notAfter capped at the CA's notAfter. Names must fit the CA's nameConstraints.
+#[allow(clippy::too_many_arguments)]
+pub fn issue_tls_certificate(
+    ca_signer: &dyn Signer,
+    ca_cert_der: &[u8],
+    subject_public_key_spki: &[u8],
+    subject_cn: &str,
+    purpose: TlsPurpose,
+    dns_names: &[String],
+    ip_addresses: &[Vec<u8>],
+    validity_days: u32,
+) -> Result<Vec<u8>, CaError> {
+    use policy::key_usage as ku;
+    let now = unix_now();
+    let ca = ParsedCertificate::from_der(ca_cert_der)
+        .map_err(|_| CaError::Certificate("does not decode"))?;
+    if ca.spki_der()? != ca_signer.public_key_spki_der() {
+        return Err(CaError::Certificate(
+            "the signing key is not the key of the CA certificate",
+        ));
+    }
+    let ca_ski = match ca.extension(policy::oid::EXT_SUBJECT_KEY_IDENTIFIER) {
+        Ok(Some((_, v))) => extensions::read_subject_key_identifier(v)?,
+        _ => return Err(CaError::Certificate("no subjectKeyIdentifier")),
+    };
+    let subject_der = common_name(subject_cn)?;
+    CaConstraints::of(&ca)?.check(&Candidate {
+        subject_der: &subject_der,
+        dns_names,
+        ip_addresses,
+        emails: &[],
+        extended_key_usages: &[],
+    })?;
+    let eku = match purpose {
+        TlsPurpose::Server => policy::oid::EKU_SERVER_AUTH,
+        TlsPurpose::Client => policy::oid::EKU_CLIENT_AUTH,
+    };
+    let mut exts = vec![
+        extensions::basic_constraints(false, None)?,
+        extensions::key_usage(ku::DIGITAL_SIGNATURE)?,
+        extensions::extended_key_usage(&[eku.to_owned()])?,
+    ];
+    if let Some(san) = extensions::subject_alt_name(dns_names, ip_addresses, &[], false)? {
+        exts.push(san);
+    }
+    exts.push(extensions::subject_key_identifier(subject_public_key_spki)?);
+    exts.push(extensions::authority_key_identifier(&ca_ski)?);
+    let serial = random_serial()?;
+    CertificateDraft {
+        serial: &serial,
+        issuer_der: &ca.subject_der()?,
+        subject_der: &subject_der,
+        spki_der: subject_public_key_spki,
+        not_before: now.saturating_sub(CLOCK_SKEW_SECS),
+        not_after: now
+            .saturating_add(i64::from(validity_days) * SECONDS_PER_DAY)
+            .min(ca.not_after()),
+        extensions: exts,
+    }
+    .sign(ca_signer)
+}
+
 /// `CN=<cn>` as a DER Name.
 fn common_name(cn: &str) -> Result<Vec<u8>, CaError> {
     use der::Encode;

@@ -20,6 +20,10 @@ pub struct Config {
     pub crypto: CryptoSection,
     pub limits: LimitsSection,
     pub admin: AdminSection,
+    /// Split deployment (issue 5): which service this directory is for, and its links.
+    pub deployment: crate::split::config::DeploymentSection,
+    pub ca_service: crate::split::config::CaServiceSection,
+    pub remote_ca: crate::split::config::RemoteCaSection,
     /// Templates besides (or replacing) the built-in `device`.
     pub templates: Vec<crate::templates::TemplateConfig>,
 }

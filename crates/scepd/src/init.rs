@@ -77,6 +77,12 @@ pub struct InitOptions {
     pub ca: CaSource,
     pub protection: KeyProtection,
     pub ra_validity_days: u32,
+    /// All-in-one (the RA keys are made here too) or the CA side of a split deployment
+    /// (no RA keys: RAs register with `scepd ca register-ra`). The RA side is
+    /// [`crate::split::ra_init`].
+    pub mode: crate::split::config::Mode,
+    /// Names (DNS or IP) in the CA service's TLS server certificate, in mode `ca`.
+    pub ca_tls_names: Vec<String>,
 }
 
 impl Default for InitOptions {
@@ -91,6 +97,8 @@ impl Default for InitOptions {
             },
             protection: KeyProtection::Unencrypted,
             ra_validity_days: 730,
+            mode: crate::split::config::Mode::AllInOne,
+            ca_tls_names: Vec::new(),
         }
     }
 }
@@ -141,7 +149,7 @@ impl Keymaker {
         }
     }
 
-    fn new(dir: &Path, protection: &KeyProtection) -> Result<Self, String> {
+    pub(crate) fn new(dir: &Path, protection: &KeyProtection) -> Result<Self, String> {
         Ok(match protection {
             KeyProtection::Unencrypted => Keymaker::Software { passphrase: None },
             KeyProtection::Passphrase { file } => {
@@ -319,12 +327,12 @@ pub(crate) fn issue_ra_pair(
 
 /// The configuration file for these choices: the commented defaults with the chosen
 /// settings filled in.
-fn config_text_for(
+pub(crate) fn config_text_for(
     protection: &KeyProtection,
     ca_label: Option<&str>,
     ca_chain: Option<&str>,
 ) -> Result<String, String> {
-    let mut text = DEFAULT_CONFIG_TEXT.to_owned();
+    let mut text = format!("{DEFAULT_CONFIG_TEXT}{}", crate::split::config::DEFAULT_TEXT);
     let mut set = |commented: &str, line: String| -> Result<(), String> {
         if !text.contains(commented) {
             return Err(format!(
@@ -412,7 +420,12 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
         CaSource::Import { chain: Some(_), .. } => Some("certs/ca-chain.pem"),
         _ => None,
     };
-    let config_text = config_text_for(&options.protection, ca_label, ca_chain)?;
+    let mut config_text = config_text_for(&options.protection, ca_label, ca_chain)?;
+    if options.mode == crate::split::config::Mode::Ca {
+        config_text = crate::split::ca_init::config_text(config_text)?;
+    } else if options.mode == crate::split::config::Mode::Ra {
+        return Err("internal: the RA side is prepared by split::ra_init".into());
+    }
     let config: Config = toml::from_str(&config_text).map_err(|e| format!("internal: {e}"))?;
     let paths = &config.keys;
     let labels = &config.pkcs11;
@@ -483,15 +496,26 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
         ca::fingerprint_sha256(&ca_certificate),
         subject_of(&ca_certificate),
     )];
-    let ra_paths = RaPaths::current(&config);
-    fingerprints.extend(issue_ra_pair(
-        &keymaker,
-        dir,
-        &ra_paths,
-        ca_key.as_ref(),
-        &ca_certificate,
-        options.ra_validity_days,
-    )?);
+    if options.mode == crate::split::config::Mode::Ca {
+        // The CA side holds no RA key: RAs register (scepd ca register-ra).
+        fingerprints.push(crate::split::ca_init::make_tls_identity(
+            dir,
+            &config,
+            ca_key.as_ref(),
+            &ca_certificate,
+            &options.ca_tls_names,
+        )?);
+    } else {
+        let ra_paths = RaPaths::current(&config);
+        fingerprints.extend(issue_ra_pair(
+            &keymaker,
+            dir,
+            &ra_paths,
+            ca_key.as_ref(),
+            &ca_certificate,
+            options.ra_validity_days,
+        )?);
+    }
 
     let config_path = dir.join(CONFIG_FILE);
     fs::write(&config_path, &config_text).context(&config_path, "writing")?;
@@ -538,7 +562,7 @@ pub(crate) fn subject_of(certificate: &[u8]) -> String {
 
 /// An empty file is a valid empty SQLite database; creating it here gives it (and the
 /// -wal/-shm files SQLite derives from it) mode 0600 from the first byte.
-fn create_database_file(dir: &Path, config: &Config) -> Result<(), String> {
+pub(crate) fn create_database_file(dir: &Path, config: &Config) -> Result<(), String> {
     if config.database.url.is_empty() {
         let db = dir.join("scepd.db");
         fs::OpenOptions::new()

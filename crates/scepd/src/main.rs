@@ -24,6 +24,7 @@ mod request_cmd;
 mod revocation;
 mod rollover;
 mod serve;
+mod split;
 mod templates;
 mod user_cmd;
 
@@ -113,6 +114,26 @@ enum Command {
         /// The issuers above the imported CA, PEM bundle, nearest first.
         #[arg(long, requires = "import_ca_cert")]
         import_ca_chain: Option<PathBuf>,
+        /// all-in-one (scepd serve), or one side of a split deployment: ca (scepd ca: the CA
+        /// key only) or ra (scepd ra: the RA keys only, registered at the CA with a code).
+        #[arg(long, value_enum, default_value = "all-in-one")]
+        mode: split::config::Mode,
+        /// Mode ca: a DNS name or IP address RAs use to reach the CA service (repeatable;
+        /// default localhost and 127.0.0.1).
+        #[arg(long = "ca-tls-name")]
+        ca_tls_names: Vec<String>,
+        /// Mode ra: the CA service's statement listener, https://HOST:PORT.
+        #[arg(long, required_if_eq("mode", "ra"))]
+        ca_url: Option<String>,
+        /// Mode ra: the CA service's registration listener, https://HOST:PORT.
+        #[arg(long, required_if_eq("mode", "ra"))]
+        ca_registration_url: Option<String>,
+        /// Mode ra: the SHA-256 fingerprint of the CA certificate (printed by init --mode ca).
+        #[arg(long, required_if_eq("mode", "ra"))]
+        ca_fingerprint: Option<String>,
+        /// Mode ra: the one-time code of `scepd ca register-ra` (better from the environment).
+        #[arg(long, env = "SCEPD_REGISTRATION_CODE", hide_env_values = true)]
+        registration_code: Option<String>,
     },
     /// Serve SCEP. An empty or missing data directory is initialised first.
     Serve {
@@ -126,15 +147,35 @@ enum Command {
         #[arg(long)]
         admin_listen: Option<SocketAddr>,
     },
-    /// RA key management.
+    /// Without a subcommand: serve the RA of a split deployment (SCEP and challenge
+    /// administration; statements go to the remote CA). Subcommands: RA key management.
+    #[command(args_conflicts_with_subcommands = true)]
     Ra {
         #[command(subcommand)]
-        command: RaCommand,
+        command: Option<RaCommand>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Address for SCEP (overrides scep.listen).
+        #[arg(long)]
+        scep_listen: Option<SocketAddr>,
+        /// Address for the admin listener (overrides admin.listen).
+        #[arg(long)]
+        admin_listen: Option<SocketAddr>,
     },
-    /// CA key management.
+    /// Without a subcommand: serve the CA of a split deployment (statements from registered
+    /// RAs over mutual TLS, RA registration). Subcommands: CA key management, RA registry.
+    #[command(args_conflicts_with_subcommands = true)]
     Ca {
         #[command(subcommand)]
-        command: CaCommand,
+        command: Option<CaCommand>,
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// Address of the statement listener (overrides ca_service.listen).
+        #[arg(long)]
+        listen: Option<SocketAddr>,
+        /// Address of the registration listener (overrides ca_service.registration_listen).
+        #[arg(long)]
+        registration_listen: Option<SocketAddr>,
     },
     /// Requests held for approval: list, approve, deny.
     Request {
@@ -266,6 +307,28 @@ enum RaCommand {
 
 #[derive(Subcommand)]
 enum CaCommand {
+    /// Announce an RA: prints its one-time registration code (for scepd init --mode ra).
+    RegisterRa {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        name: String,
+        /// Templates the RA may approve, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        templates: Vec<String>,
+    },
+    /// The registered RAs.
+    ListRa {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Revoke an RA: its TLS certificate leaves the allow-list, its statements are refused.
+    RevokeRa {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
     /// Prepare the next CA (same name, new key, cross certificates, new RA certificates),
     /// served by GetNextCACert from the next start; with --activate, switch to it.
     Rollover {
@@ -368,6 +431,12 @@ async fn run(command: Command) -> Result<(), String> {
             import_ca_key,
             import_ca_key_label,
             import_ca_chain,
+            mode,
+            ca_tls_names,
+            ca_url,
+            ca_registration_url,
+            ca_fingerprint,
+            registration_code,
         } => {
             let protection = match (hsm_module, hsm_token) {
                 (Some(module), Some(token)) => init::KeyProtection::Hsm {
@@ -405,15 +474,30 @@ async fn run(command: Command) -> Result<(), String> {
                 },
             };
             let unencrypted = matches!(protection, init::KeyProtection::Unencrypted);
-            let report = init::run(
-                &data_dir,
-                &init::InitOptions {
-                    ca,
+            let report = if mode == split::config::Mode::Ra {
+                let options = split::ra_init::RaInitOptions {
                     protection,
-                    ra_validity_days,
-                },
-            )
-            .await?;
+                    ca_url: ca_url.unwrap_or_default(),
+                    registration_url: ca_registration_url.unwrap_or_default(),
+                    ca_fingerprint: ca_fingerprint.unwrap_or_default(),
+                    registration_code: zeroize::Zeroizing::new(registration_code.ok_or(
+                        "--mode ra needs --registration-code or SCEPD_REGISTRATION_CODE",
+                    )?),
+                };
+                split::ra_init::run(&data_dir, &options).await?
+            } else {
+                init::run(
+                    &data_dir,
+                    &init::InitOptions {
+                        ca,
+                        protection,
+                        ra_validity_days,
+                        mode,
+                        ca_tls_names,
+                    },
+                )
+                .await?
+            };
             println!("initialised {}", data_dir.display());
             print_fingerprints(&report);
             if unencrypted {
@@ -439,11 +523,66 @@ async fn run(command: Command) -> Result<(), String> {
             serve::run(&data_dir, scep_listen, admin_listen).await
         }
         Command::Ra {
+            command: None,
+            data_dir,
+            scep_listen,
+            admin_listen,
+        } => {
+            let data_dir = data_dir
+                .or_else(|| std::env::var_os("SCEPD_DATA_DIR").map(PathBuf::from))
+                .ok_or("scepd ra needs --data-dir (or SCEPD_DATA_DIR)")?;
+            split::ra_service::run(&data_dir, scep_listen, admin_listen).await
+        }
+        Command::Ca {
+            command: None,
+            data_dir,
+            listen,
+            registration_listen,
+        } => {
+            let data_dir = data_dir
+                .or_else(|| std::env::var_os("SCEPD_DATA_DIR").map(PathBuf::from))
+                .ok_or("scepd ca needs --data-dir (or SCEPD_DATA_DIR)")?;
+            split::ca_service::run(&data_dir, listen, registration_listen).await
+        }
+        Command::Ca {
             command:
-                RaCommand::Renew {
+                Some(CaCommand::RegisterRa {
+                    data_dir,
+                    name,
+                    templates,
+                }),
+            ..
+        } => {
+            let (code, expires) =
+                split::ca_cmd::register(&data_dir, &name, &templates, http::unix_now()).await?;
+            eprintln!(
+                "scepd: RA {name:?} may register once, before {expires} (Unix time), with this code; it is shown only now:"
+            );
+            println!("{}", code.as_str());
+            Ok(())
+        }
+        Command::Ca {
+            command: Some(CaCommand::ListRa { data_dir }),
+            ..
+        } => {
+            print!("{}", split::ca_cmd::list(&data_dir).await?);
+            Ok(())
+        }
+        Command::Ca {
+            command: Some(CaCommand::RevokeRa { data_dir, name }),
+            ..
+        } => {
+            split::ca_cmd::revoke(&data_dir, &name, http::unix_now()).await?;
+            println!("RA {name:?} revoked");
+            Ok(())
+        }
+        Command::Ra {
+            command:
+                Some(RaCommand::Renew {
                     data_dir,
                     validity_days,
-                },
+                }),
+            ..
         } => {
             let fingerprints = rollover::renew_ra(&data_dir, validity_days).await?;
             println!(
@@ -455,13 +594,14 @@ async fn run(command: Command) -> Result<(), String> {
         }
         Command::Ca {
             command:
-                CaCommand::Rollover {
+                Some(CaCommand::Rollover {
                     data_dir,
                     activate,
                     ca_key,
                     ca_validity_days,
                     ra_validity_days,
-                },
+                }),
+            ..
         } => {
             if activate {
                 rollover::activate_ca(&data_dir).await?;

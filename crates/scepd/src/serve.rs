@@ -29,11 +29,33 @@ pub struct Loaded {
     pub service: Arc<ScepService>,
     /// The embedded development default keeps its keys unencrypted; say so at every start.
     pub unencrypted_keys: bool,
+    /// This process holds the CA key and publishes the CRL (all-in-one); a split RA does not.
+    pub publishes_crl: bool,
+}
+
+/// The RA's half of the service: its keys and certificates, and the CA certificates it
+/// serves. The same for all-in-one and for `scepd ra`; only the CA behind it differs.
+pub struct RaSide {
+    pub signer: Arc<dyn keys::Signer>,
+    pub signing_certificate: Vec<u8>,
+    pub decrypter: Arc<dyn keys::Decrypter>,
+    pub encryption_certificate: Vec<u8>,
+    pub ca_certificate: Vec<u8>,
+    pub chain: Vec<Vec<u8>>,
+    pub token: Option<Arc<keys::pkcs11::Pkcs11Token>>,
+    pub unencrypted_keys: bool,
 }
 
 /// Builds the whole service from a data directory.
 pub async fn load(dir: &Path) -> Result<Loaded, String> {
     let config = Config::load(dir).map_err(|e| e.to_string())?;
+    if config.deployment.mode != crate::split::config::Mode::AllInOne {
+        return Err(format!(
+            "{} is prepared for {} (deployment.mode), not scepd serve",
+            dir.display(),
+            config.deployment.mode.command()
+        ));
+    }
     let certificates = RoleCertificates::read(dir, &config)?;
     let role_keys = keystore::load(dir, &config, &certificates)?;
     let RoleCertificates {
@@ -76,14 +98,60 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
             .with_previous(previous.clone())
             .map_err(|e| format!("previous CA: {e}"))?;
     }
-    let identity = ra::RaIdentity {
+    let side = RaSide {
         signer: role_keys.ra_signing,
-        signing_certificate: signing_certificate.clone(),
+        signing_certificate,
         decrypter: role_keys.ra_decryption,
+        encryption_certificate,
+        ca_certificate,
+        chain,
+        token,
+        unencrypted_keys,
+    };
+    let mut loaded = assemble(
+        dir,
+        config,
+        side,
+        store,
+        Arc::new(InProcessCa { ca: Arc::new(ca) }),
+        revocation,
+    )?;
+    loaded.publishes_crl = true;
+    Ok(loaded)
+}
+
+/// The SCEP service over an RA side and a CA (in-process or remote).
+pub fn assemble(
+    dir: &Path,
+    config: Config,
+    side: RaSide,
+    store: store::Store,
+    authority: Arc<dyn ra::CertificateAuthority>,
+    revocation: Arc<crate::revocation::Revocation>,
+) -> Result<Loaded, String> {
+    let RaSide {
+        signer,
+        signing_certificate,
+        decrypter,
+        encryption_certificate,
+        ca_certificate,
+        chain,
+        token,
+        unencrypted_keys,
+    } = side;
+    let templates = crate::templates::build(&config.templates)?;
+    let crypto = ra::CryptoPolicy {
+        legacy_crypto: config.crypto.legacy_crypto,
+        insecure_single_des: config.crypto.insecure_single_des,
+    };
+    let identity = ra::RaIdentity {
+        signer,
+        signing_certificate: signing_certificate.clone(),
+        decrypter,
         encryption_certificate: encryption_certificate.clone(),
         ca_certificate: ca_certificate.clone(),
         previous_encryption: rollover::previous_encryption(dir, &config, token.as_ref())?,
-        previous_ca_certificates,
+        previous_ca_certificates: rollover::previous_ca_certificates(dir)?,
     };
     let insecure_challenges = config.challenges.insecure_modes(dir)?;
     for (setting, template) in [
@@ -113,12 +181,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         insecure_challenges,
         ..ra::RaConfig::default()
     };
-    let ra = ra::Ra::new(
-        ra_config,
-        identity,
-        store,
-        Arc::new(InProcessCa { ca: Arc::new(ca) }),
-    )
+    let ra = ra::Ra::new(ra_config, identity, store, authority)
     .map_err(|e| format!("RA: {e}"))?;
     let mut bundle = vec![signing_certificate, encryption_certificate, ca_certificate];
     bundle.extend(chain);
@@ -153,6 +216,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         config,
         service,
         unencrypted_keys,
+        publishes_crl: false,
     })
 }
 
@@ -162,7 +226,16 @@ pub async fn run(
     scep_listen: Option<SocketAddr>,
     admin_listen: Option<SocketAddr>,
 ) -> Result<(), String> {
-    let loaded = load(dir).await?;
+    run_loaded(dir, load(dir).await?, scep_listen, admin_listen).await
+}
+
+/// Serves a loaded SCEP service (all-in-one or split RA) until SIGINT/SIGTERM.
+pub async fn run_loaded(
+    dir: &Path,
+    loaded: Loaded,
+    scep_listen: Option<SocketAddr>,
+    admin_listen: Option<SocketAddr>,
+) -> Result<(), String> {
     for warning in loaded.config.insecure_settings() {
         tracing::warn!(setting = warning, "INSECURE setting enabled");
     }
@@ -218,7 +291,9 @@ pub async fn run(
         "scepd listening: SCEP at http://{local}/scep and http://{local}/certsrv/mscep/mscep.dll"
     );
     tracing::info!(%local, "listening");
-    loaded.service.revocation.spawn_publisher();
+    if loaded.publishes_crl {
+        loaded.service.revocation.spawn_publisher();
+    }
     let app = http::router(loaded.service).into_make_service_with_connect_info::<SocketAddr>();
     let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -228,7 +303,7 @@ pub async fn run(
     served
 }
 
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

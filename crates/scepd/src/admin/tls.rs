@@ -37,7 +37,7 @@ fn cipher_suites() -> Vec<SupportedCipherSuite> {
     ]
 }
 
-fn provider() -> Arc<CryptoProvider> {
+pub(crate) fn provider() -> Arc<CryptoProvider> {
     Arc::new(CryptoProvider {
         cipher_suites: cipher_suites(),
         ..aws_lc_rs::default_provider()

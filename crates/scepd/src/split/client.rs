@@ -1,0 +1,102 @@
+//! A minimal HTTPS client (one connection per request) for the RA → CA link: hyper's HTTP/1.1
+//! client over tokio-rustls, with the link's own TLS configuration (no system roots).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use tokio_rustls::TlsConnector;
+
+pub struct HttpsClient {
+    connector: TlsConnector,
+    authority: String,
+    host: String,
+    port: u16,
+    server_name: ServerName<'static>,
+    timeout: Duration,
+}
+
+impl HttpsClient {
+    /// A client for `url` (`https://HOST[:PORT]`; anything after the authority is ignored).
+    pub fn new(url: &str, tls: rustls::ClientConfig, timeout: Duration) -> Result<Self, String> {
+        let uri: axum::http::Uri = url
+            .parse()
+            .map_err(|e| format!("{url:?} is not a URL: {e}"))?;
+        if uri.scheme_str() != Some("https") {
+            return Err(format!("{url:?}: only https:// is allowed toward the CA"));
+        }
+        let host = uri
+            .host()
+            .ok_or_else(|| format!("{url:?} has no host"))?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_owned();
+        let port = uri.port_u16().unwrap_or(443);
+        let server_name = ServerName::try_from(host.clone())
+            .map_err(|e| format!("{url:?}: host is not a TLS server name: {e}"))?;
+        Ok(Self {
+            connector: TlsConnector::from(Arc::new(tls)),
+            authority: uri
+                .authority()
+                .map(|a| a.as_str().to_owned())
+                .unwrap_or_default(),
+            host,
+            port,
+            server_name,
+            timeout,
+        })
+    }
+
+    /// POSTs `body` to `path`; returns the status and at most `limit` bytes of the answer.
+    pub async fn post(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        limit: usize,
+    ) -> Result<(u16, Vec<u8>), String> {
+        tokio::time::timeout(self.timeout, self.exchange(path, content_type, body, limit))
+            .await
+            .map_err(|_| format!("no answer within {:?}", self.timeout))?
+    }
+
+    async fn exchange(
+        &self,
+        path: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        limit: usize,
+    ) -> Result<(u16, Vec<u8>), String> {
+        let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
+            .await
+            .map_err(|e| format!("connecting to {}:{}: {e}", self.host, self.port))?;
+        let tls = self
+            .connector
+            .connect(self.server_name.clone(), tcp)
+            .await
+            .map_err(|e| format!("TLS handshake with {}:{}: {e}", self.host, self.port))?;
+        let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(tls))
+            .await
+            .map_err(|e| format!("HTTP: {e}"))?;
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, "CA connection ended with an error");
+            }
+        });
+        let request = axum::http::Request::post(path)
+            .header(axum::http::header::HOST, &self.authority)
+            .header(axum::http::header::CONTENT_TYPE, content_type)
+            .body(axum::body::Body::from(body))
+            .map_err(|e| format!("HTTP request: {e}"))?;
+        let response = sender
+            .send_request(request)
+            .await
+            .map_err(|e| format!("HTTP: {e}"))?;
+        let status = response.status().as_u16();
+        let bytes = axum::body::to_bytes(axum::body::Body::new(response.into_body()), limit)
+            .await
+            .map_err(|e| format!("reading the answer: {e}"))?;
+        Ok((status, bytes.to_vec()))
+    }
+}

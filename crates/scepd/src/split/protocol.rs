@@ -1,0 +1,126 @@
+//! The RA → CA protocol, version 1 (docs/ra-ca-protocol.md). Two endpoints:
+//!
+//! - `POST /scepd-ca/v1/issue` on the statement listener (mutual TLS): body the DER
+//!   ContentInfo of a signed RA statement (`application/vnd.scepd.ra-statement`); answer 200
+//!   with [`Issued`], or 4xx/5xx with [`Refusal`].
+//! - `POST /scepd-ca/v1/register` on the registration listener (server TLS): body
+//!   [`Registration`]; answer 200 with [`Registered`], or a [`Refusal`].
+
+use serde::{Deserialize, Serialize};
+
+pub const VERSION: u32 = 1;
+pub const ISSUE_PATH: &str = "/scepd-ca/v1/issue";
+pub const REGISTER_PATH: &str = "/scepd-ca/v1/register";
+pub const STATEMENT_CONTENT_TYPE: &str = "application/vnd.scepd.ra-statement";
+/// The largest answer the RA reads (a certificate chain fits many times over).
+pub const MAX_ANSWER_LEN: usize = 256 * 1024;
+
+/// The CA signed a certificate (or this statement was answered before: the same one).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Issued {
+    pub version: u32,
+    /// Base64 DER.
+    pub certificate: String,
+    pub serial: String,
+    pub subject: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub template: String,
+    /// True when this answers a replay of an already answered statement.
+    pub replayed: bool,
+}
+
+/// Why the CA said no; `code` is one of [`RefusalCode`]'s names.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Refusal {
+    pub version: u32,
+    pub code: String,
+    pub reason: String,
+    /// The RA answers failInfo badAlg instead of badRequest.
+    pub bad_alg: bool,
+}
+
+/// The typed refusals. The RA maps every one to SCEP FAILURE (badAlg when `bad_alg`, else
+/// badRequest); the code is for logs, audit and operators.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefusalCode {
+    /// The connection's TLS certificate belongs to no active RA (revoked since the handshake).
+    RaNotRegistered,
+    /// The statement is malformed, unsigned, signed by another certificate than the
+    /// connection's RA signing certificate, or that certificate fails the CA's checks.
+    StatementRejected,
+    /// The RA is not authorised for the statement's template.
+    TemplateNotAuthorized,
+    /// The nonce was already used by another statement.
+    NonceReused,
+    /// The same statement is being processed right now.
+    InProgress,
+    /// The template (or the CA's constraints) refused the request.
+    PolicyRefused,
+    /// Registration: the code is unknown, used or expired, or the keys are unacceptable.
+    RegistrationRefused,
+    /// Something failed inside the CA.
+    Internal,
+}
+
+impl RefusalCode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefusalCode::RaNotRegistered => "ra-not-registered",
+            RefusalCode::StatementRejected => "statement-rejected",
+            RefusalCode::TemplateNotAuthorized => "template-not-authorized",
+            RefusalCode::NonceReused => "nonce-reused",
+            RefusalCode::InProgress => "in-progress",
+            RefusalCode::PolicyRefused => "policy-refused",
+            RefusalCode::RegistrationRefused => "registration-refused",
+            RefusalCode::Internal => "internal",
+        }
+    }
+
+    pub fn http_status(self) -> u16 {
+        match self {
+            RefusalCode::RaNotRegistered
+            | RefusalCode::TemplateNotAuthorized
+            | RefusalCode::RegistrationRefused => 403,
+            RefusalCode::NonceReused | RefusalCode::InProgress => 409,
+            RefusalCode::StatementRejected | RefusalCode::PolicyRefused => 422,
+            RefusalCode::Internal => 500,
+        }
+    }
+}
+
+/// An RA's registration: its one-time code and its three public keys (base64 DER
+/// SubjectPublicKeyInfo).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Registration {
+    pub version: u32,
+    pub code: String,
+    pub signing_spki: String,
+    pub encryption_spki: String,
+    pub tls_spki: String,
+}
+
+/// What a registered RA gets (base64 DER).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Registered {
+    pub version: u32,
+    pub name: String,
+    pub templates: Vec<String>,
+    pub ca_certificate: String,
+    pub ca_chain: Vec<String>,
+    pub signing_certificate: String,
+    pub encryption_certificate: String,
+    pub tls_certificate: String,
+}
+
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+pub fn unb64(text: &str, what: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| format!("{what}: not base64"))
+}

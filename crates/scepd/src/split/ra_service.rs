@@ -1,0 +1,181 @@
+//! `scepd ra`: the RA service of a split deployment. The same SCEP service as `scepd serve`
+//! (and the same challenge administration), holding only the RA keys; the CA behind it is
+//! [`super::remote_ca::RemoteCa`].
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use keys::{KeyRole, SignatureAlgorithm};
+
+use super::config::Mode;
+use crate::config::{Config, KeyBackend};
+use crate::serve::{Loaded, RaSide};
+
+/// Stands where the CA key would be in the revocation publisher: this host has none. CRLs
+/// and OCSP answers are the CA host's job; asking the RA for one fails.
+#[derive(Debug)]
+struct NoCaKey {
+    spki: Vec<u8>,
+}
+
+impl keys::Signer for NoCaKey {
+    fn role(&self) -> KeyRole {
+        KeyRole::CaSigning
+    }
+
+    fn public_key_spki_der(&self) -> &[u8] {
+        &self.spki
+    }
+
+    fn default_algorithm(&self) -> SignatureAlgorithm {
+        SignatureAlgorithm::RsaPkcs1Sha256
+    }
+
+    fn sign(&self, _alg: SignatureAlgorithm, _msg: &[u8]) -> Result<Vec<u8>, keys::KeyError> {
+        Err(keys::KeyError::Unsupported(
+            "the CA key is not on the RA host (split deployment)",
+        ))
+    }
+}
+
+struct RaKeys {
+    signer: Arc<dyn keys::Signer>,
+    decrypter: Arc<dyn keys::Decrypter>,
+    token: Option<Arc<keys::pkcs11::Pkcs11Token>>,
+    unencrypted: bool,
+}
+
+fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, String> {
+    match config.keys.backend {
+        KeyBackend::Software => {
+            use keys::software::SoftwareKey;
+            let passphrase = crate::keystore::passphrase(dir, config)?;
+            let load = |role: KeyRole, path: &Path| {
+                let path = dir.join(path);
+                match &passphrase {
+                    Some(p) => SoftwareKey::load_encrypted(role, &path, p.as_bytes()),
+                    None => SoftwareKey::load(role, &path),
+                }
+                .map_err(|e| format!("{}: {e}", path.display()))
+            };
+            Ok(RaKeys {
+                signer: Arc::new(load(KeyRole::RaSigning, &config.keys.ra_signing_key)?),
+                decrypter: Arc::new(load(KeyRole::RaDecryption, &config.keys.ra_encryption_key)?),
+                token: None,
+                unencrypted: passphrase.is_none(),
+            })
+        }
+        KeyBackend::Pkcs11 => {
+            let token = crate::keystore::open_token(dir, config)?;
+            let p11 = &config.pkcs11;
+            let signer = token
+                .load_key(KeyRole::RaSigning, &p11.ra_signing_key_label)
+                .map_err(|e| format!("PKCS#11 key {:?}: {e}", p11.ra_signing_key_label))?;
+            let decrypter = token
+                .load_key(KeyRole::RaDecryption, &p11.ra_encryption_key_label)
+                .map_err(|e| format!("PKCS#11 key {:?}: {e}", p11.ra_encryption_key_label))?;
+            Ok(RaKeys {
+                signer: Arc::new(signer),
+                decrypter: Arc::new(decrypter),
+                token: Some(token),
+                unencrypted: false,
+            })
+        }
+    }
+}
+
+fn spki_of(certificate: &[u8]) -> Result<Vec<u8>, String> {
+    use der::{Decode, Encode};
+    x509_cert::Certificate::from_der(certificate)
+        .and_then(|c| c.tbs_certificate().subject_public_key_info().to_der())
+        .map_err(|e| format!("certificate: {e}"))
+}
+
+/// Builds the RA service from a data directory prepared with `scepd init --mode ra`.
+pub async fn load(dir: &Path) -> Result<Loaded, String> {
+    let config = Config::load(dir).map_err(|e| e.to_string())?;
+    if config.deployment.mode != Mode::Ra {
+        return Err(format!(
+            "{} is prepared for {}, not scepd ra (deployment.mode)",
+            dir.display(),
+            config.deployment.mode.command()
+        ));
+    }
+    let read = |p: &Path| crate::pem::read_certificate(&dir.join(p));
+    let ca_certificate = read(&config.keys.ca_certificate)?;
+    let signing_certificate = read(&config.keys.ra_signing_certificate)?;
+    let encryption_certificate = read(&config.keys.ra_encryption_certificate)?;
+    let tls_certificate = read(&config.remote_ca.tls_certificate)?;
+    let chain = match &config.keys.ca_chain {
+        Some(path) => crate::pem::read_certificates(&dir.join(path))?,
+        None => Vec::new(),
+    };
+    let keys = load_keys(dir, &config)?;
+    for (what, certificate, key) in [
+        (
+            "RA signing",
+            &signing_certificate,
+            keys.signer.public_key_spki_der(),
+        ),
+        (
+            "RA encryption",
+            &encryption_certificate,
+            keys.decrypter.public_key_spki_der(),
+        ),
+    ] {
+        if spki_of(certificate)? != key {
+            return Err(format!(
+                "the {what} certificate does not certify the {what} key"
+            ));
+        }
+    }
+    let tls_spki = spki_of(&tls_certificate)?;
+    // One key, one job: the TLS client key is neither of the SCEP keys.
+    if tls_spki == keys.signer.public_key_spki_der()
+        || tls_spki == keys.decrypter.public_key_spki_der()
+        || keys.signer.public_key_spki_der() == keys.decrypter.public_key_spki_der()
+    {
+        return Err("the RA signing, encryption and TLS keys must be three different keys".into());
+    }
+    let mut roots = vec![ca_certificate.clone()];
+    roots.extend(crate::rollover::previous_ca_certificates(dir)?);
+    let tls = super::tls::ra_client_config(
+        &roots,
+        vec![tls_certificate],
+        super::tls::read_key(&dir.join(&config.remote_ca.tls_key))?,
+    )?;
+    let client =
+        super::client::HttpsClient::new(&config.remote_ca.url, tls, config.remote_ca.timeout)?;
+    let authority = Arc::new(super::remote_ca::RemoteCa::new(client, &ca_certificate)?);
+    let store = config.open_store(dir).await?;
+    let revocation = Arc::new(crate::revocation::Revocation::new(
+        Arc::new(NoCaKey {
+            spki: spki_of(&ca_certificate)?,
+        }),
+        ca_certificate.clone(),
+        store.clone(),
+    ));
+    let side = RaSide {
+        signer: keys.signer,
+        signing_certificate,
+        decrypter: keys.decrypter,
+        encryption_certificate,
+        ca_certificate,
+        chain,
+        token: keys.token,
+        unencrypted_keys: keys.unencrypted,
+    };
+    crate::serve::assemble(dir, config, side, store, authority, revocation)
+}
+
+/// Serves SCEP (and the admin listener) until SIGINT/SIGTERM.
+pub async fn run(
+    dir: &Path,
+    scep_listen: Option<SocketAddr>,
+    admin_listen: Option<SocketAddr>,
+) -> Result<(), String> {
+    let loaded = load(dir).await?;
+    tracing::info!(ca = %loaded.config.remote_ca.url, "RA service: statements go to the remote CA");
+    crate::serve::run_loaded(dir, loaded, scep_listen, admin_listen).await
+}
