@@ -305,6 +305,14 @@ impl Store {
         })
     }
 
+    /// How many statements the CA answered with a certificate (first answers, not replays).
+    pub async fn count_issued_statements(&self) -> Result<i64, StoreError> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM ra_statements WHERE state = 'issued'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("n")?)
+    }
+
     /// Records the answer to a claimed statement (before it is sent: a replay gets the same).
     pub async fn finish_statement(
         &self,

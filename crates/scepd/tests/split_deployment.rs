@@ -1,0 +1,652 @@
+//! Issue 5: `scepd ca` and `scepd ra` as two processes on 127.0.0.1. A device enrolls
+//! through the RA; every attack of security-catalogue section F is refused at the CA with
+//! nothing issued; a client without a registered RA TLS certificate cannot finish a handshake.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::SCEPD;
+use keys::{KeyRole, Signer};
+
+/// Templates on both sides: device (clientAuth, names under example.net) and vpn.
+const TEMPLATES: &str = "[[templates]]\nname = \"device\"\nextended_key_usages = [\"clientAuth\"]\nvalidity_days = 30\ndns_domains = [\"example.net\"]\n\n[[templates]]\nname = \"vpn\"\nextended_key_usages = [\"clientAuth\"]\nvalidity_days = 30\ndns_domains = [\"vpn.example.net\"]\n";
+
+struct Process {
+    child: Child,
+    lines: Vec<String>,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts scepd with `args` and waits for a stdout line starting with `ready`.
+fn spawn(args: &[&str], ready: &str, log: &Path) -> Process {
+    let mut child = Command::new(SCEPD)
+        .args(args)
+        .env("SCEPD_LOG", "info,sqlx=warn")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let mut lines = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_secs(120)) {
+            Ok(line) => {
+                let done = line.starts_with(ready);
+                lines.push(line);
+                if done {
+                    return Process { child, lines };
+                }
+            }
+            Err(_) => panic!(
+                "scepd {args:?} did not start: {}",
+                std::fs::read_to_string(log).unwrap_or_default()
+            ),
+        }
+    }
+}
+
+fn address(line: &str, scheme: &str) -> SocketAddr {
+    line.split(scheme)
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .and_then(|a| a.parse().ok())
+        .unwrap_or_else(|| panic!("no address in {line}"))
+}
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(SCEPD)
+        .args(args)
+        .env("SCEPD_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scepd {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn append(path: &Path, text: &str) {
+    let mut file = std::fs::OpenOptions::new().append(true).open(path).unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+}
+
+struct Split {
+    dir: tempfile::TempDir,
+    ca_dir: PathBuf,
+    ra_dir: PathBuf,
+    _ca: Process,
+    ra: Process,
+    ca_addr: SocketAddr,
+    scep_url: String,
+}
+
+impl Split {
+    fn start() -> Split {
+        let dir = tempfile::tempdir().unwrap();
+        let ca_dir = dir.path().join("ca");
+        let ra_dir = dir.path().join("ra");
+        let ca_s = ca_dir.to_str().unwrap();
+        run(&["init", "--mode", "ca", "--data-dir", ca_s]);
+        append(&ca_dir.join("scepd.toml"), TEMPLATES);
+        let code = run(&[
+            "ca",
+            "register-ra",
+            "--data-dir",
+            ca_s,
+            "--name",
+            "ra1",
+            "--templates",
+            "device",
+        ]);
+        let ca = spawn(
+            &[
+                "ca",
+                "--data-dir",
+                ca_s,
+                "--listen",
+                "127.0.0.1:0",
+                "--registration-listen",
+                "127.0.0.1:0",
+            ],
+            "scepd ca listening",
+            &dir.path().join("ca.stderr"),
+        );
+        let registration = address(&ca.lines[0], "https://");
+        let ca_addr = address(ca.lines.last().unwrap(), "https://");
+        let fingerprint = ca::fingerprint_sha256(&scepd_pem(&ca_dir.join("certs/ca.pem")));
+        let out = Command::new(SCEPD)
+            .args(["init", "--mode", "ra", "--data-dir"])
+            .arg(&ra_dir)
+            .args(["--ca-url", &format!("https://{ca_addr}")])
+            .args(["--ca-registration-url", &format!("https://{registration}")])
+            .args(["--ca-fingerprint", &fingerprint])
+            .env("SCEPD_REGISTRATION_CODE", code.trim())
+            .env("SCEPD_LOG", "warn")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        append(&ra_dir.join("scepd.toml"), TEMPLATES);
+        let ra = spawn(
+            &[
+                "ra",
+                "--data-dir",
+                ra_dir.to_str().unwrap(),
+                "--scep-listen",
+                "127.0.0.1:0",
+                "--admin-listen",
+                "127.0.0.1:0",
+            ],
+            "scepd listening",
+            &dir.path().join("ra.stderr"),
+        );
+        let scep = address(ra.lines.last().unwrap(), "http://");
+        Split {
+            dir,
+            ca_dir,
+            ra_dir,
+            _ca: ca,
+            ra,
+            ca_addr,
+            scep_url: format!("http://{scep}/scep"),
+        }
+    }
+
+    fn challenge(&self) -> String {
+        run(&[
+            "challenge",
+            "issue",
+            "--data-dir",
+            self.ra_dir.to_str().unwrap(),
+        ])
+        .trim()
+        .to_owned()
+    }
+
+    fn ca_store(&self) -> store::Store {
+        let url = format!(
+            "sqlite://{}?mode=rw",
+            self.ca_dir.join("scepd.db").display()
+        );
+        common::block_on(store::Store::open(&url)).unwrap()
+    }
+
+    fn issued_at_ca(&self) -> i64 {
+        common::block_on(self.ca_store().count_issued_statements()).unwrap()
+    }
+
+    /// The RA's enrollment-agent key and certificate, as a compromised RA host would use them.
+    fn ra_signer(&self) -> (keys::software::SoftwareKey, Vec<u8>) {
+        let key = keys::software::SoftwareKey::load(
+            KeyRole::RaSigning,
+            &self.ra_dir.join("keys/ra-signing.key"),
+        )
+        .unwrap();
+        (key, scepd_pem(&self.ra_dir.join("certs/ra-signing.pem")))
+    }
+
+    /// A TLS client with the RA's TLS certificate (or another identity).
+    fn tls(&self, identity: Option<(&Path, &Path)>) -> rustls::ClientConfig {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(rustls::pki_types::CertificateDer::from(scepd_pem(
+                &self.ca_dir.join("certs/ca.pem"),
+            )))
+            .unwrap();
+        let builder = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots);
+        match identity {
+            Some((cert, key)) => {
+                use rustls::pki_types::pem::PemObject;
+                let chain = vec![rustls::pki_types::CertificateDer::from(scepd_pem(cert))];
+                let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key).unwrap();
+                builder.with_client_auth_cert(chain, key).unwrap()
+            }
+            None => builder.with_no_client_auth(),
+        }
+    }
+
+    fn ra_tls(&self) -> rustls::ClientConfig {
+        self.tls(Some((
+            &self.ra_dir.join("certs/ra-tls.pem"),
+            &self.ra_dir.join("keys/ra-tls.key"),
+        )))
+    }
+
+    /// POSTs a statement to the CA; the HTTP status and body, or the TLS/IO error.
+    fn post(&self, tls: rustls::ClientConfig, statement: &[u8]) -> Result<(u16, String), String> {
+        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+        let mut conn = rustls::ClientConnection::new(Arc::new(tls), name).unwrap();
+        let mut tcp = TcpStream::connect(self.ca_addr).unwrap();
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut stream = rustls::Stream::new(&mut conn, &mut tcp);
+        let head = format!(
+            "POST /scepd-ca/v1/issue HTTP/1.1\r\nHost: ca\r\nContent-Type: application/vnd.scepd.ra-statement\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            statement.len()
+        );
+        stream
+            .write_all(head.as_bytes())
+            .map_err(|e| e.to_string())?;
+        stream.write_all(statement).map_err(|e| e.to_string())?;
+        let mut answer = Vec::new();
+        match stream.read_to_end(&mut answer) {
+            Ok(_) => {}
+            Err(e) if !answer.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let status = text
+            .split(' ')
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| format!("no HTTP answer: {text:?}"))?;
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+        Ok((status, body))
+    }
+}
+
+fn scepd_pem(path: &Path) -> Vec<u8> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_file(path)
+        .unwrap()
+        .to_vec()
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// A device CSR made with scep-client (its builder can ask for cA=TRUE, EKUs...).
+fn csr(
+    subject: &str,
+    build: impl FnOnce(scep_client::CsrBuilder) -> scep_client::CsrBuilder,
+) -> Vec<u8> {
+    let key = scep_client::ClientKey::generate_rsa(2048).unwrap();
+    build(scep_client::CsrBuilder::new(subject))
+        .build(&key)
+        .unwrap()
+}
+
+/// Signs a statement with `signer` and `certificate`, as the RA does.
+#[allow(clippy::too_many_arguments)]
+fn statement_with(
+    signer: &dyn Signer,
+    certificate: &[u8],
+    csr: Vec<u8>,
+    template: &str,
+    binding: Option<policy::Binding>,
+    approved_at: i64,
+    not_after: i64,
+) -> Vec<u8> {
+    let nonce = keys::random::bytes(16).unwrap();
+    let statement = request::statement::RaStatement::new(
+        csr,
+        template.into(),
+        "tx1".into(),
+        binding,
+        approved_at,
+        not_after,
+        nonce,
+    )
+    .unwrap();
+    let alg = signer.default_algorithm();
+    let unsigned = request::statement::prepare_statement(
+        &statement,
+        certificate,
+        alg.digest().algorithm_identifier_der(),
+        alg.algorithm_identifier_der(),
+    )
+    .unwrap();
+    let signature = signer.sign(alg, unsigned.signed_attributes_der()).unwrap();
+    unsigned.finish(signature).unwrap()
+}
+
+fn refused(answer: Result<(u16, String), String>, code: &str) {
+    let (status, body) = answer.unwrap();
+    assert!(status >= 400, "expected a refusal, got {status}: {body}");
+    assert!(
+        body.contains(&format!("\"code\":\"{code}\"")),
+        "{code}: {body}"
+    );
+}
+
+fn enroll(
+    url: &str,
+    challenge: &str,
+    subject: &str,
+    dns: &[&str],
+) -> Result<Vec<u8>, scep::FailInfo> {
+    use scep_client::{CsrBuilder, PkcsReqBuilder, get_ca_cert, pki_operation_post};
+    let key = scep_client::ClientKey::generate_rsa(2048).unwrap();
+    let bundle = get_ca_cert(url).unwrap();
+    let self_signed = scep_client::self_signed_certificate(&key, subject).unwrap();
+    let mut csr = CsrBuilder::new(subject).challenge(challenge);
+    for name in dns {
+        csr = csr.dns(name);
+    }
+    let builder = PkcsReqBuilder::new(
+        &key,
+        &self_signed,
+        &bundle.ra_encryption,
+        csr.build(&key).unwrap(),
+    )
+    .unwrap();
+    let reply = pki_operation_post(url, &builder.build().unwrap()).unwrap();
+    assert_eq!(reply.status, 200, "{}", reply.text());
+    let outcome =
+        scep_client::read_cert_rep(&reply.body, &key, &self_signed, builder.get_sender_nonce())
+            .unwrap();
+    match outcome.status {
+        scep::PkiStatus::Success => Ok(outcome.certificate.unwrap()),
+        scep::PkiStatus::Failure(info) => Err(info),
+        other => panic!("unexpected status {other:?}"),
+    }
+}
+
+#[test]
+fn split_deployment_enrolls_and_the_ca_refuses_every_catalogue_f_attack() {
+    let split = Split::start();
+
+    // End to end: device -> scepd ra -> (mTLS, signed statement) -> scepd ca.
+    let cert = enroll(
+        &split.scep_url,
+        &split.challenge(),
+        "CN=dev1",
+        &["dev1.example.net"],
+    )
+    .unwrap_or_else(|f| {
+        panic!(
+            "enrollment failed: {f:?}\nRA: {}\nCA: {}",
+            std::fs::read_to_string(split.dir.path().join("ra.stderr")).unwrap_or_default(),
+            std::fs::read_to_string(split.dir.path().join("ca.stderr")).unwrap_or_default()
+        )
+    });
+    let pem_path = split.dir.path().join("dev1.pem");
+    std::fs::write(
+        &pem_path,
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            {
+                use base64::Engine;
+                base64::engine::general_purpose::STANDARD.encode(&cert)
+            }
+        ),
+    )
+    .unwrap();
+    if common::require_tool("openssl") {
+        let verdict = common::openssl_verify(&split.ca_dir.join("certs/ca.pem"), &pem_path);
+        assert!(verdict.contains("OK"), "{verdict}");
+    }
+    assert_eq!(split.issued_at_ca(), 1);
+    // The RA host holds no CA key; the CA host holds no RA key.
+    assert!(!split.ra_dir.join("keys/ca-signing.key").exists());
+    assert!(!split.ca_dir.join("keys/ra-signing.key").exists());
+    assert!(!split.ca_dir.join("keys/ra-encryption.key").exists());
+
+    // A name outside the template, through the RA: refused (the RA's own policy or the CA's).
+    assert!(
+        enroll(
+            &split.scep_url,
+            &split.challenge(),
+            "CN=evil",
+            &["evil.example.com"]
+        )
+        .is_err()
+    );
+
+    let (signer, ra_cert) = split.ra_signer();
+    let t = now();
+    let good_csr = || csr("CN=dev2", |b| b.dns("dev2.example.net"));
+
+    // F4: a valid statement, then the same bytes again: the same certificate, not a second.
+    let valid = statement_with(&signer, &ra_cert, good_csr(), "device", None, t, t + 300);
+    let (status, first) = split.post(split.ra_tls(), &valid).unwrap();
+    assert_eq!(status, 200, "{first}");
+    assert_eq!(split.issued_at_ca(), 2);
+    let (status, again) = split.post(split.ra_tls(), &valid).unwrap();
+    assert_eq!(status, 200, "{again}");
+    let cert_of = |body: &str| {
+        let v: serde_json::Value = serde_json::from_str(body).unwrap();
+        v["certificate"].as_str().unwrap().to_owned()
+    };
+    assert_eq!(cert_of(&first), cert_of(&again));
+    assert!(again.contains("\"replayed\":true"));
+    assert_eq!(split.issued_at_ca(), 2);
+
+    // F1: garbage, and a statement with its signature replaced.
+    refused(
+        split.post(split.ra_tls(), b"not a statement"),
+        "statement-rejected",
+    );
+    let mut forged = statement_with(&signer, &ra_cert, good_csr(), "device", None, t, t + 300);
+    let n = forged.len();
+    forged[n - 5] ^= 0xff;
+    refused(split.post(split.ra_tls(), &forged), "statement-rejected");
+    // F1: signed by a key the CA never certified (a self-made "enrollment agent").
+    let rogue = keys::software::SoftwareKey::generate_rsa(KeyRole::CaSigning, 2048).unwrap();
+    let rogue_ca = ca::dev::self_signed_ca(&rogue, "rogue", 10).unwrap();
+    let rogue_ra = keys::software::SoftwareKey::generate_rsa(KeyRole::RaSigning, 2048).unwrap();
+    let rogue_cert = ca::dev::issue_ra_certificate(
+        &rogue,
+        &rogue_ca,
+        rogue_ra.public_key_spki_der(),
+        "rogue RA",
+        ca::dev::RaCertPurpose::Signing,
+        10,
+    )
+    .unwrap();
+    let s = statement_with(
+        &rogue_ra,
+        &rogue_cert,
+        good_csr(),
+        "device",
+        None,
+        t,
+        t + 300,
+    );
+    refused(split.post(split.ra_tls(), &s), "statement-rejected");
+    // F2: signed with a key of the RA whose certificate lacks the Certificate Request Agent EKU
+    // (the RA's TLS client key and certificate).
+    let tls_key = keys::software::SoftwareKey::load(
+        KeyRole::RaSigning,
+        &split.ra_dir.join("keys/ra-tls.key"),
+    );
+    if let Ok(tls_key) = tls_key {
+        let tls_cert = scepd_pem(&split.ra_dir.join("certs/ra-tls.pem"));
+        let s = statement_with(&tls_key, &tls_cert, good_csr(), "device", None, t, t + 300);
+        refused(split.post(split.ra_tls(), &s), "statement-rejected");
+    }
+    // F2: the RA is not authorised for template vpn (which the CA has).
+    let s = statement_with(
+        &signer,
+        &ra_cert,
+        csr("CN=gw", |b| b.dns("gw.vpn.example.net")),
+        "vpn",
+        None,
+        t,
+        t + 300,
+    );
+    refused(split.post(split.ra_tls(), &s), "template-not-authorized");
+
+    // F3: the CSR swapped after approval (the signature of the approved one kept).
+    let approved = request::statement::RaStatement::new(
+        good_csr(),
+        "device".into(),
+        "tx9".into(),
+        None,
+        t,
+        t + 300,
+        vec![9; 16],
+    )
+    .unwrap();
+    let swapped = request::statement::RaStatement::new(
+        csr("CN=dev3", |b| b.dns("dev3.example.net")),
+        "device".into(),
+        "tx9".into(),
+        None,
+        t,
+        t + 300,
+        vec![9; 16],
+    )
+    .unwrap();
+    let alg = signer.default_algorithm();
+    let digest = alg.digest().algorithm_identifier_der();
+    let sig_alg = alg.algorithm_identifier_der();
+    let signed =
+        request::statement::prepare_statement(&approved, &ra_cert, digest, sig_alg).unwrap();
+    let signature = signer.sign(alg, signed.signed_attributes_der()).unwrap();
+    let tampered = request::statement::prepare_statement(&swapped, &ra_cert, digest, sig_alg)
+        .unwrap()
+        .finish(signature)
+        .unwrap();
+    refused(split.post(split.ra_tls(), &tampered), "statement-rejected");
+
+    // F4: expired, and living longer than the CA allows.
+    let s = statement_with(
+        &signer,
+        &ra_cert,
+        good_csr(),
+        "device",
+        None,
+        t - 900,
+        t - 600,
+    );
+    refused(split.post(split.ra_tls(), &s), "statement-rejected");
+    let s = statement_with(
+        &signer,
+        &ra_cert,
+        good_csr(),
+        "device",
+        None,
+        t,
+        t + 365 * 86_400,
+    );
+    refused(split.post(split.ra_tls(), &s), "statement-rejected");
+
+    // F5: a valid RA key asking for more than the template gives.
+    let ca_true = csr("CN=sub", |b| {
+        b.dns("sub.example.net").basic_constraints(true, true)
+    });
+    let any_eku = csr("CN=any", |b| {
+        b.dns("any.example.net")
+            .extended_key_usage(&[der::asn1::ObjectIdentifier::new_unwrap("2.5.29.37.0")])
+    });
+    let outside = csr("CN=dc", |b| b.dns("dc.corp.example.com"));
+    let bound_outside = Some(policy::Binding {
+        template: Some("device".into()),
+        subject: Some("CN=dc".into()),
+        sans: vec!["dns:dc.corp.example.com".into()],
+    });
+    for (what, csr, binding) in [
+        ("cA=TRUE", ca_true, None),
+        ("anyExtendedKeyUsage", any_eku, None),
+        ("names outside the template", outside, bound_outside),
+    ] {
+        let s = statement_with(&signer, &ra_cert, csr, "device", binding, t, t + 300);
+        let (status, body) = split.post(split.ra_tls(), &s).unwrap();
+        assert!(
+            status >= 400 && body.contains("policy-refused"),
+            "{what}: {status} {body}"
+        );
+    }
+    // Validity comes from the template: the certificate issued above has 30 days.
+    let issued: serde_json::Value = serde_json::from_str(&first).unwrap();
+    let days =
+        (issued["not_after"].as_i64().unwrap() - issued["not_before"].as_i64().unwrap()) / 86_400;
+    assert!(days <= 31, "{days} days");
+    assert_eq!(split.issued_at_ca(), 2, "nothing issued by any attack");
+
+    // Handshake allow-list: no certificate; a certificate the CA issued to a device (chains
+    // to the CA, clientAuth, but not a registered RA); a foreign self-signed one.
+    assert!(split.post(split.tls(None), &valid).is_err());
+    let device_key = split.dir.path().join("device.key");
+    let _ = device_key;
+    let foreign = rcgen::generate_simple_self_signed(vec!["ra1".into()]).unwrap();
+    let foreign_cert = split.dir.path().join("foreign.pem");
+    let foreign_key = split.dir.path().join("foreign.key");
+    std::fs::write(&foreign_cert, foreign.cert.pem()).unwrap();
+    std::fs::write(&foreign_key, foreign.signing_key.serialize_pem()).unwrap();
+    assert!(
+        split
+            .post(split.tls(Some((&foreign_cert, &foreign_key))), &valid)
+            .is_err()
+    );
+    if common::require_tool("openssl") {
+        let out = Command::new("openssl")
+            .args([
+                "s_client",
+                "-connect",
+                &split.ca_addr.to_string(),
+                "-CAfile",
+            ])
+            .arg(split.ca_dir.join("certs/ca.pem"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            text.contains("certificate required") || text.contains("alert"),
+            "{text}"
+        );
+    }
+
+    // F2: the RA revoked at the CA: its TLS certificate leaves the allow-list, enrollment fails.
+    run(&[
+        "ca",
+        "revoke-ra",
+        "--data-dir",
+        split.ca_dir.to_str().unwrap(),
+        "--name",
+        "ra1",
+    ]);
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        split.post(split.ra_tls(), &valid).is_err(),
+        "revoked RA completed a handshake"
+    );
+    assert!(
+        enroll(
+            &split.scep_url,
+            &split.challenge(),
+            "CN=dev4",
+            &["dev4.example.net"]
+        )
+        .is_err()
+    );
+    assert_eq!(split.issued_at_ca(), 2);
+    drop(split.ra);
+}
