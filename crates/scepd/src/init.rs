@@ -332,7 +332,10 @@ pub(crate) fn config_text_for(
     ca_label: Option<&str>,
     ca_chain: Option<&str>,
 ) -> Result<String, String> {
-    let mut text = format!("{DEFAULT_CONFIG_TEXT}{}", crate::split::config::DEFAULT_TEXT);
+    let mut text = format!(
+        "{DEFAULT_CONFIG_TEXT}{}",
+        crate::split::config::DEFAULT_TEXT
+    );
     let mut set = |commented: &str, line: String| -> Result<(), String> {
         if !text.contains(commented) {
             return Err(format!(

@@ -55,6 +55,8 @@ enum LogFormat {
     Json,
 }
 
+// Parsed once per process: the size of the largest variant (init's options) costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// The key ceremony: make (or import) the CA and the RA keys and certificates, write
@@ -475,15 +477,16 @@ async fn run(command: Command) -> Result<(), String> {
             };
             let unencrypted = matches!(protection, init::KeyProtection::Unencrypted);
             let report = if mode == split::config::Mode::Ra {
-                let options = split::ra_init::RaInitOptions {
-                    protection,
-                    ca_url: ca_url.unwrap_or_default(),
-                    registration_url: ca_registration_url.unwrap_or_default(),
-                    ca_fingerprint: ca_fingerprint.unwrap_or_default(),
-                    registration_code: zeroize::Zeroizing::new(registration_code.ok_or(
-                        "--mode ra needs --registration-code or SCEPD_REGISTRATION_CODE",
-                    )?),
-                };
+                let options =
+                    split::ra_init::RaInitOptions {
+                        protection,
+                        ca_url: ca_url.unwrap_or_default(),
+                        registration_url: ca_registration_url.unwrap_or_default(),
+                        ca_fingerprint: ca_fingerprint.unwrap_or_default(),
+                        registration_code: zeroize::Zeroizing::new(registration_code.ok_or(
+                            "--mode ra needs --registration-code or SCEPD_REGISTRATION_CODE",
+                        )?),
+                    };
                 split::ra_init::run(&data_dir, &options).await?
             } else {
                 init::run(

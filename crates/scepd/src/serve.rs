@@ -181,8 +181,7 @@ pub fn assemble(
         insecure_challenges,
         ..ra::RaConfig::default()
     };
-    let ra = ra::Ra::new(ra_config, identity, store, authority)
-    .map_err(|e| format!("RA: {e}"))?;
+    let ra = ra::Ra::new(ra_config, identity, store, authority).map_err(|e| format!("RA: {e}"))?;
     let mut bundle = vec![signing_certificate, encryption_certificate, ca_certificate];
     bundle.extend(chain);
     let next_ca_reply = match rollover::next_certificates(dir)? {

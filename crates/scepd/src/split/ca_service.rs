@@ -302,7 +302,7 @@ impl CaService {
         .map_err(|e| Refused::new(RefusalCode::Internal, format!("CA task: {e}")))?
         .map_err(|e| Refused::new(RefusalCode::StatementRejected, e.to_string()))?;
         let template = verified.statement().template.clone();
-        if !ra.templates.iter().any(|t| *t == template) {
+        if !ra.templates.contains(&template) {
             return Err(Refused::new(
                 RefusalCode::TemplateNotAuthorized,
                 format!(
