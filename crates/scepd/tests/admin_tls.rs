@@ -82,3 +82,108 @@ fn tls_1_2_with_ecdhe_aead_and_tls_1_3_are_accepted() {
     // The development certificate names localhost and says what it is.
     assert!(text.contains("development certificate"), "{text}");
 }
+
+#[test]
+fn a_configured_certificate_replaces_the_development_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("admin.pem");
+    let key = dir.path().join("admin.key");
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-384",
+        ])
+        .args([
+            "-nodes",
+            "-days",
+            "30",
+            "-subj",
+            "/CN=pki-admin.example.net",
+        ])
+        .args(["-addext", "subjectAltName=DNS:localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let server = Server::start(&format!(
+        "[admin]\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
+        cert.display(),
+        key.display()
+    ));
+    let (completed, text) = s_client(&server, &["-tls1_3"]);
+    assert!(
+        completed && text.contains("pki-admin.example.net"),
+        "{text}"
+    );
+    assert!(!server.data_dir().join("admin-tls").exists());
+}
+
+#[test]
+fn a_private_key_readable_by_others_stops_the_start_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let init = Command::new(common::SCEPD)
+        .args(["init", "--data-dir"])
+        .arg(&data)
+        .env("SCEPD_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let cert = dir.path().join("admin.pem");
+    let key = dir.path().join("admin.key");
+    let made = Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:P-256",
+        ])
+        .args(["-nodes", "-days", "30", "-subj", "/CN=localhost"])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::set_permissions(&key, std::os::unix::fs::PermissionsExt::from_mode(0o644)).unwrap();
+    let config = data.join("scepd.toml");
+    let text = std::fs::read_to_string(&config).unwrap().replace(
+        "[admin]\n",
+        &format!(
+            "[admin]\ncertificate = \"{}\"\nprivate_key = \"{}\"\n",
+            cert.display(),
+            key.display()
+        ),
+    );
+    std::fs::write(&config, text).unwrap();
+    let out = Command::new(common::SCEPD)
+        .args(["serve", "--data-dir"])
+        .arg(&data)
+        .args([
+            "--scep-listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("admin.key") && stderr.contains("644"),
+        "{stderr}"
+    );
+}
