@@ -26,6 +26,7 @@ mod rollover;
 mod serve;
 mod split;
 mod templates;
+mod tls_listener;
 mod user_cmd;
 
 use std::net::SocketAddr;

@@ -15,8 +15,8 @@ use serde::{Deserialize, Serialize};
 use super::AdminState;
 use super::auth::{self, Accept};
 use super::error::AdminError;
-use super::listener::Connection;
 use crate::http::unix_now;
+use crate::tls_listener::Peer as Connection;
 
 type Shared = State<Arc<AdminState>>;
 

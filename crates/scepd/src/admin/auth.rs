@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, header};
 
 use super::AdminState;
 use super::error::AdminError;
-use super::listener::Connection;
+use crate::tls_listener::Peer as Connection;
 
 /// Name of the session cookie of the mscep_admin page.
 pub const SESSION_COOKIE: &str = "scepd_admin_session";
@@ -63,7 +63,7 @@ pub async fn authenticate(
     headers: &HeaderMap,
     accept: Accept,
 ) -> Result<Principal, AdminError> {
-    let source = source_address(&state.trusted_proxies, connection.peer.ip(), headers);
+    let source = source_address(&state.trusted_proxies, connection.addr.ip(), headers);
     if let Err(retry_after) = state.login_limiter.check(source, Instant::now()) {
         return Err(AdminError::LockedOut { retry_after });
     }

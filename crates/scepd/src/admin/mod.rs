@@ -6,7 +6,6 @@ pub mod api;
 pub mod auth;
 pub mod checks;
 pub mod error;
-pub mod listener;
 pub mod page;
 pub mod tls;
 pub mod users;
@@ -232,6 +231,12 @@ pub async fn start(
         .await
         .map_err(|e| format!("cannot listen on {listen} (admin): {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    tokio::spawn(listener::serve(listener, tls, router(state), shutdown));
+    tokio::spawn(crate::tls_listener::serve(
+        listener,
+        tls,
+        router(state),
+        "admin",
+        shutdown,
+    ));
     Ok(local)
 }

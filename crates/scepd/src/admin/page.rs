@@ -15,8 +15,8 @@ use serde::Deserialize;
 use super::AdminState;
 use super::auth::{self, Accept, SESSION_COOKIE};
 use super::error::AdminError;
-use super::listener::Connection;
 use crate::http::unix_now;
+use crate::tls_listener::Peer as Connection;
 
 pub const PAGE_PATH: &str = "/certsrv/mscep_admin/";
 const COOKIE_PATH: &str = "/certsrv/mscep_admin";
@@ -213,7 +213,7 @@ pub async fn login(
     headers: HeaderMap,
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
-    let source = auth::source_address(&state.trusted_proxies, connection.peer.ip(), &headers);
+    let source = auth::source_address(&state.trusted_proxies, connection.addr.ip(), &headers);
     if let Err(retry_after) = state.login_limiter.check(source, std::time::Instant::now()) {
         return error_page(&AdminError::LockedOut { retry_after });
     }

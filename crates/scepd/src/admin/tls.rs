@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rustls::crypto::{CryptoProvider, aws_lc_rs};
+use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite};
 
@@ -135,13 +135,7 @@ pub fn server_config(
             identity.certificate.display()
         ));
     }
-    check_private_mode(&identity.private_key)?;
-    let key = PrivateKeyDer::from_pem_file(&identity.private_key).map_err(|e| {
-        format!(
-            "{}: admin TLS private key: {e}",
-            identity.private_key.display()
-        )
-    })?;
+    let key = crate::split::tls::read_key(&identity.private_key)?;
 
     let client_ca = match &config.admin.client_ca {
         Some(path) => dir.join(path),
@@ -174,21 +168,6 @@ pub fn server_config(
         })?;
     server.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(server)
-}
-
-fn check_private_mode(path: &Path) -> Result<(), String> {
-    let mode = std::fs::metadata(path)
-        .context(path, "reading")?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
-        return Err(format!(
-            "{}: the admin TLS private key is readable by group or others (mode {:o}); chmod 600 it",
-            path.display(),
-            mode & 0o777
-        ));
-    }
-    Ok(())
 }
 
 #[cfg(test)]
@@ -233,7 +212,7 @@ mod tests {
         let first = identity(dir.path(), &AdminSection::default()).unwrap();
         std::fs::set_permissions(&first.private_key, std::fs::Permissions::from_mode(0o640))
             .unwrap();
-        let err = check_private_mode(&first.private_key).unwrap_err();
+        let err = crate::split::tls::read_key(&first.private_key).unwrap_err();
         assert!(err.contains("admin.key") && err.contains("640"), "{err}");
     }
 }

@@ -14,8 +14,8 @@ use super::AdminState;
 use super::api::actor;
 use super::auth::{self, Accept};
 use super::error::AdminError;
-use super::listener::Connection;
 use crate::http::unix_now;
+use crate::tls_listener::Peer as Connection;
 
 type Shared = State<Arc<AdminState>>;
 

@@ -28,10 +28,10 @@ use axum::routing::post;
 use sha2::{Digest, Sha256};
 
 use super::config::Mode;
-use super::listener::Peer;
 use super::protocol::{self, RefusalCode};
 use super::tls::AllowList;
 use crate::config::Config;
+use crate::tls_listener::Peer;
 
 /// How often the allow-list is re-read from the database (`scepd ca revoke-ra` in another
 /// process takes effect within this).
@@ -592,7 +592,7 @@ pub async fn run(
                 .layer(DefaultBodyLimit::max(16 * 1024))
                 .with_state(Arc::clone(&service));
             let shutdown = wait(stopped.clone());
-            tokio::spawn(super::listener::serve(
+            tokio::spawn(crate::tls_listener::serve(
                 rlistener,
                 Arc::new(tls),
                 app,
@@ -635,7 +635,7 @@ pub async fn run(
         "scepd ca listening: https://{local}{}",
         protocol::ISSUE_PATH
     );
-    super::listener::serve(
+    crate::tls_listener::serve(
         listener,
         Arc::new(statement_tls),
         statements,

@@ -1,6 +1,6 @@
-//! The admin listener's accept loop: a TLS handshake per connection (bounded in time), then
-//! HTTP/1.1 with what the handshake established — the peer address and the SHA-256 of a
-//! verified client certificate — attached to every request of that connection.
+//! The accept loop of scepd's TLS listeners (the admin listener, the CA service): a bounded
+//! TLS handshake per connection, then HTTP/1.1 with the peer and its verified client
+//! certificate attached to every request of that connection.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -13,35 +13,34 @@ use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
-/// A handshake that takes longer than this is dropped (slow-loris on the TLS layer).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-/// Longest wait for a request's headers on an open connection.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What the TLS layer knows about the peer, for the handlers.
+/// What the handshake established.
 #[derive(Debug, Clone)]
-pub struct Connection {
-    pub peer: SocketAddr,
-    /// SHA-256 of the client certificate, verified against the admin client CA.
+pub struct Peer {
+    pub addr: SocketAddr,
+    /// SHA-256 of the client certificate the handshake verified (against the listener's
+    /// client CA, and for the CA service its allow-list).
     pub client_certificate: Option<[u8; 32]>,
 }
 
-/// Serves `app` over TLS until `shutdown` completes.
+/// Serves `app` over TLS until `shutdown` completes; `what` names the listener in logs.
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     app: Router,
+    what: &'static str,
     shutdown: impl std::future::Future<Output = ()>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
     tokio::pin!(shutdown);
     loop {
-        let (tcp, peer) = tokio::select! {
+        let (tcp, addr) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(e) => {
-                    // Out of file descriptors and the like: keep serving the others.
-                    tracing::warn!(error = %e, "admin listener: accept failed");
+                    tracing::warn!(listener = what, error = %e, "accept failed");
                     tokio::time::sleep(Duration::from_millis(50)).await;
                     continue;
                 }
@@ -54,16 +53,16 @@ pub async fn serve(
             let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(e)) => {
-                    tracing::info!(%peer, error = %e, "admin TLS handshake refused");
+                    tracing::info!(listener = what, peer = %addr, error = %e, "TLS handshake refused");
                     return;
                 }
                 Err(_) => {
-                    tracing::info!(%peer, "admin TLS handshake timed out");
+                    tracing::info!(listener = what, peer = %addr, "TLS handshake timed out");
                     return;
                 }
             };
-            let connection = Connection {
-                peer,
+            let peer = Peer {
+                addr,
                 client_certificate: stream
                     .get_ref()
                     .1
@@ -73,7 +72,7 @@ pub async fn serve(
             };
             let service = hyper::service::service_fn(
                 move |mut request: hyper::Request<hyper::body::Incoming>| {
-                    request.extensions_mut().insert(connection.clone());
+                    request.extensions_mut().insert(peer.clone());
                     app.clone().oneshot(request)
                 },
             );
@@ -83,7 +82,7 @@ pub async fn serve(
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
             if let Err(e) = served {
-                tracing::debug!(%peer, error = %e, "admin connection ended with an error");
+                tracing::debug!(listener = what, peer = %addr, error = %e, "connection ended with an error");
             }
         });
     }
