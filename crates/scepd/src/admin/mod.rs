@@ -240,3 +240,35 @@ pub async fn start(
     ));
     Ok(local)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+
+    /// Every route of the API router is in the checked-in OpenAPI document with its method
+    /// (the end-to-end test checks the other direction: every documented operation answers).
+    #[test]
+    fn every_api_route_is_documented() {
+        let spec: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let source = include_str!("mod.rs");
+        let start = source.find("let api = Router::new()").unwrap();
+        let end = start + source[start..].find(';').unwrap();
+        let mut routes = 0;
+        for call in source[start..end].split(".route(").skip(1) {
+            let path = call.split('"').nth(1).unwrap();
+            let handlers = call.split_once(',').unwrap().1;
+            for method in ["get", "post", "put", "delete", "patch"] {
+                if handlers.contains(&format!("{method}("))
+                    || handlers.contains(&format!(".{method}("))
+                {
+                    assert!(
+                        spec["paths"][path][method].is_object(),
+                        "{method} {path} is served but not in openapi.json"
+                    );
+                    routes += 1;
+                }
+            }
+        }
+        assert!(routes >= 15, "found only {routes} routes");
+    }
+}
