@@ -88,12 +88,25 @@ pub async fn show(dir: &Path, serial: &str, now: i64) -> Result<String, String> 
     ))
 }
 
+/// On the RA of a split deployment the revocation goes to the CA, which is the authority for
+/// revocation status, and is recorded here once the CA has committed it.
 pub async fn revoke(dir: &Path, serial: &str, reason: &str, now: i64) -> Result<String, String> {
     let store = open_store(dir).await?;
-    let record = store
-        .revoke(serial, reason, now, &crate::cli_audit::actor())
-        .await
-        .map_err(|e| format!("revoking {serial}: {e}"))?;
+    let config = crate::config::Config::load(dir).map_err(|e| e.to_string())?;
+    let actor = crate::cli_audit::actor();
+    let record = if config.deployment.mode == crate::split::config::Mode::Ra {
+        let revocation =
+            crate::split::ra_service::remote_revocation(dir, &config, store.clone()).await?;
+        revocation
+            .revoke(serial, reason, now, &actor)
+            .await
+            .map_err(|e| format!("revoking {serial}: {e}"))?
+    } else {
+        store
+            .revoke(serial, reason, now, &actor)
+            .await
+            .map_err(|e| format!("revoking {serial}: {e}"))?
+    };
     Ok(format!(
         "revoked {} ({}) at {}; the next CRL and OCSP answers include it\n",
         record.serial_hex,

@@ -156,6 +156,15 @@ impl Split {
             String::from_utf8_lossy(&out.stderr)
         );
         append(&ra_dir.join("scepd.toml"), TEMPLATES);
+        // A revocation made on the CA host reaches the RA's CRL within this.
+        let ra_toml = ra_dir.join("scepd.toml");
+        let text = std::fs::read_to_string(&ra_toml).unwrap();
+        assert!(text.contains("# crl_max_age = \"60s\""), "{text}");
+        std::fs::write(
+            &ra_toml,
+            text.replace("# crl_max_age = \"60s\"", "crl_max_age = \"1s\""),
+        )
+        .unwrap();
         let ra = spawn(
             &[
                 "ra",
@@ -649,4 +658,324 @@ fn split_deployment_enrolls_and_the_ca_refuses_every_catalogue_f_attack() {
     );
     assert_eq!(split.issued_at_ca(), 2);
     drop(split.ra);
+}
+
+fn write_pem(path: &Path, der: &[u8]) {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+    let lines: Vec<&str> = b64
+        .as_bytes()
+        .chunks(64)
+        .map(|c| std::str::from_utf8(c).unwrap())
+        .collect();
+    std::fs::write(
+        path,
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        ),
+    )
+    .unwrap();
+}
+
+fn serial_of(der: &[u8]) -> String {
+    let serial = scep::parse_certificate_lenient(der).unwrap().serial;
+    let start = serial.iter().position(|b| *b != 0).unwrap_or(0);
+    hex::encode(&serial[start..])
+}
+
+fn openssl(args: &[&str]) -> (bool, String) {
+    let out = Command::new("openssl").args(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+fn scepd_output(args: &[&str]) -> (bool, String) {
+    let out = Command::new(SCEPD)
+        .args(args)
+        .env("SCEPD_LOG", "warn")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
+    )
+}
+
+impl Split {
+    fn base_url(&self) -> String {
+        self.scep_url.trim_end_matches("/scep").to_owned()
+    }
+
+    fn logs(&self) -> String {
+        format!(
+            "RA: {}\nCA: {}",
+            std::fs::read_to_string(self.dir.path().join("ra.stderr")).unwrap_or_default(),
+            std::fs::read_to_string(self.dir.path().join("ca.stderr")).unwrap_or_default()
+        )
+    }
+
+    /// Enrolls `name` through the RA; the certificate DER and a PEM file of it.
+    fn enrolled(&self, name: &str) -> (Vec<u8>, PathBuf) {
+        let der = enroll(
+            &self.scep_url,
+            &self.challenge(),
+            &format!("CN={name}"),
+            &[&format!("{name}.example.net")],
+        )
+        .unwrap_or_else(|f| panic!("enrollment failed: {f:?}\n{}", self.logs()));
+        let pem = self.dir.path().join(format!("{name}.pem"));
+        write_pem(&pem, &der);
+        (der, pem)
+    }
+
+    /// The CRL the RA serves at /crl, checked against the CA certificate with openssl; its
+    /// text.
+    fn crl_text(&self) -> String {
+        let reply = scep_client::http::http_get(&format!("{}/crl", self.base_url())).unwrap();
+        assert_eq!(reply.status, 200, "{}", reply.text());
+        let path = self.dir.path().join("ra.crl");
+        std::fs::write(&path, &reply.body).unwrap();
+        let ca = self.ca_dir.join("certs/ca.pem");
+        let (ok, text) = openssl(&[
+            "crl",
+            "-inform",
+            "DER",
+            "-in",
+            path.to_str().unwrap(),
+            "-CAfile",
+            ca.to_str().unwrap(),
+            "-noout",
+            "-text",
+        ]);
+        assert!(ok && text.contains("verify OK"), "{text}");
+        text
+    }
+
+    /// `openssl ocsp` against the RA's /ocsp for `leaf`, the answer verified with the CA
+    /// certificate.
+    fn ocsp(&self, leaf: &Path) -> String {
+        let ca = self.ca_dir.join("certs/ca.pem");
+        let (_, out) = openssl(&[
+            "ocsp",
+            "-issuer",
+            ca.to_str().unwrap(),
+            "-cert",
+            leaf.to_str().unwrap(),
+            "-url",
+            &format!("{}/ocsp", self.base_url()),
+            "-CAfile",
+            ca.to_str().unwrap(),
+            "-VAfile",
+            ca.to_str().unwrap(),
+        ]);
+        assert!(out.contains("Response verify OK"), "{out}");
+        out
+    }
+}
+
+/// The CRL shows the serial (openssl prints it in upper case).
+fn crl_lists(crl_text: &str, serial: &str) -> bool {
+    crl_text
+        .to_ascii_lowercase()
+        .contains(&format!("serial number: {serial}"))
+}
+
+#[test]
+fn split_deployment_revocation_is_decided_at_the_ca_and_served_by_the_ra() {
+    if !common::require_tool("openssl") {
+        return;
+    }
+    let split = Split::start();
+    let ra_s = split.ra_dir.to_str().unwrap();
+    let ca_s = split.ca_dir.to_str().unwrap();
+    let (lost, lost_pem) = split.enrolled("lost");
+    let (kept, kept_pem) = split.enrolled("kept");
+    let lost_serial = serial_of(&lost);
+    let kept_serial = serial_of(&kept);
+
+    // The CA recorded what it issued: the CA host lists and shows it.
+    let list = run(&["cert", "list", "--data-dir", ca_s]);
+    assert!(
+        list.contains(&lost_serial) && list.contains(&kept_serial),
+        "{list}"
+    );
+    let show = run(&["cert", "show", "--data-dir", ca_s, &lost_serial]);
+    assert!(show.contains("CN=lost") && show.contains("valid"), "{show}");
+
+    // Before any revocation: an empty CRL from the CA, served by the RA; OCSP says good.
+    assert!(!crl_lists(&split.crl_text(), &lost_serial));
+    assert!(split.ocsp(&lost_pem).contains(": good"));
+
+    // Revoked on the RA host: the CA commits it first (its audit names the RA and who asked).
+    let out = run(&[
+        "cert",
+        "revoke",
+        "--data-dir",
+        ra_s,
+        &lost_serial,
+        "--reason",
+        "keyCompromise",
+    ]);
+    assert!(out.contains("revoked"), "{out}");
+    let show = run(&["cert", "show", "--data-dir", ca_s, &lost_serial]);
+    assert!(show.contains("revoked (keyCompromise)"), "CA: {show}");
+    let show = run(&["cert", "show", "--data-dir", ra_s, &lost_serial]);
+    assert!(show.contains("revoked (keyCompromise)"), "RA: {show}");
+    let audit = common::block_on(split.ca_store().audit_events(1000)).unwrap();
+    assert!(
+        audit.iter().any(|r| r.kind == "certificate-revoked"
+            && r.actor.starts_with("ra:ra1 (")
+            && r.subject == lost_serial),
+        "{audit:?}"
+    );
+    // At once in the RA's CRL (fetched from the CA after the revocation) and in OCSP.
+    let crl = split.crl_text();
+    assert!(crl_lists(&crl, &lost_serial), "{crl}");
+    assert!(crl.to_lowercase().contains("key compromise"), "{crl}");
+    assert!(!crl_lists(&crl, &kept_serial), "{crl}");
+    let out = split.ocsp(&lost_pem);
+    assert!(out.contains(": revoked"), "{out}");
+    assert!(split.ocsp(&kept_pem).contains(": good"));
+    // A second revocation is refused, the first stands.
+    let (ok, out) = scepd_output(&[
+        "cert",
+        "revoke",
+        "--data-dir",
+        ra_s,
+        &lost_serial,
+        "--reason",
+        "superseded",
+    ]);
+    assert!(!ok && out.contains("already revoked"), "{out}");
+
+    // GetCRL over SCEP on the RA carries the CA's current CRL.
+    let served = scep_client::http::http_get(&format!("{}/crl", split.base_url()))
+        .unwrap()
+        .body;
+    let inner = get_crl(&split.scep_url);
+    assert!(
+        inner.windows(served.len()).any(|w| w == served.as_slice()),
+        "GetCRL must carry the CA's current CRL"
+    );
+
+    // Revoked on the CA host with its own CLI: OCSP through the RA knows at once, the RA's
+    // CRL within remote_ca.crl_max_age (1 s here).
+    run(&[
+        "cert",
+        "revoke",
+        "--data-dir",
+        ca_s,
+        &kept_serial,
+        "--reason",
+        "cessationOfOperation",
+    ]);
+    assert!(split.ocsp(&kept_pem).contains(": revoked"));
+    std::thread::sleep(Duration::from_secs(2));
+    let crl = split.crl_text();
+    assert!(
+        crl_lists(&crl, &kept_serial) && crl_lists(&crl, &lost_serial),
+        "{crl}"
+    );
+
+    // An RA may not revoke a certificate of a template it is not authorised for: ra1 has
+    // "device"; a "vpn" certificate (issued through another RA) stays valid.
+    let vpn_serial = "7e57000000000000000000000000abcd";
+    let ca_store = split.ca_store();
+    common::block_on(async {
+        ca_store
+            .create_ra_registration(store::NewRaRegistration {
+                name: "ra2".into(),
+                templates: vec!["vpn".into()],
+                code_sha256: [2; 32],
+                code_expires_at: now() + 3600,
+                created_at: now(),
+            })
+            .await
+            .unwrap();
+        ca_store
+            .claim_statement(&[0x5a; 32], &[0x5b; 32], "ra2", now())
+            .await
+            .unwrap();
+        ca_store
+            .finish_statement_issued(
+                &[0x5a; 32],
+                &store::StatementIssuance {
+                    serial_hex: vpn_serial.into(),
+                    certificate_der: lost.clone(),
+                    subject_key_sha256: [9; 32],
+                    subject: "CN=vpn1".into(),
+                    not_before: now() - 60,
+                    not_after: now() + 86_400,
+                    template: "vpn".into(),
+                    transaction_id: "vpn-tx".into(),
+                    issued_at: now(),
+                    audit: store::AuditEvent {
+                        at: now(),
+                        kind: store::AuditKind::CertificateIssued,
+                        actor: "ra:ra2".into(),
+                        detail: "a vpn certificate".into(),
+                    },
+                },
+            )
+            .await
+            .unwrap();
+    });
+    let (ok, out) = scepd_output(&[
+        "cert",
+        "revoke",
+        "--data-dir",
+        ra_s,
+        vpn_serial,
+        "--reason",
+        "keyCompromise",
+    ]);
+    assert!(
+        !ok && out.contains("template-not-authorized"),
+        "{out}\n{}",
+        split.logs()
+    );
+    let show = run(&["cert", "show", "--data-dir", ca_s, vpn_serial]);
+    assert!(show.contains("status:       valid"), "{show}");
+    // An unknown serial is reported as such.
+    let (ok, out) = scepd_output(&[
+        "cert",
+        "revoke",
+        "--data-dir",
+        ra_s,
+        "0bad",
+        "--reason",
+        "keyCompromise",
+    ]);
+    assert!(!ok && out.contains("no certificate with serial"), "{out}");
+}
+
+/// GetCRL (messageType 22) through the RA: the decrypted content.
+fn get_crl(url: &str) -> Vec<u8> {
+    use scep_client::{ClientKey, PkcsReqBuilder, get_ca_cert, pki_operation_post};
+    let bundle = get_ca_cert(url).unwrap();
+    let key = ClientKey::generate_rsa(2048).unwrap();
+    let cert = scep_client::self_signed_certificate(&key, "CN=crl-reader").unwrap();
+    let ca_subject = scep::parse_certificate_lenient(&bundle.ca)
+        .unwrap()
+        .subject_der;
+    let query = scep::build_message_data(&scep::MessageData::IssuerAndSerial {
+        issuer_der: ca_subject,
+        serial: vec![1],
+    })
+    .unwrap();
+    let builder = PkcsReqBuilder::new(&key, &cert, &bundle.ra_encryption, query)
+        .unwrap()
+        .message_type(Some("22"));
+    let reply = pki_operation_post(url, &builder.build().unwrap()).unwrap();
+    let rep = scep::parse_cert_rep(&reply.body).unwrap();
+    assert_eq!(
+        rep.pki_status,
+        Some(scep::PkiStatus::Success),
+        "{:?}",
+        rep.fail_info_text
+    );
+    scep_client::decrypt_envelope(rep.content.as_deref().unwrap(), &key, &cert).unwrap()
 }

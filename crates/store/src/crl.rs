@@ -152,4 +152,26 @@ impl Store {
         })
         .await
     }
+
+    /// Records a CRL signed elsewhere (an RA of a split deployment mirrors its CA's CRL, so
+    /// GetCRL and `/crl` serve it from this database). Its number comes from the CA's
+    /// allocator: the local one is raised to it, so the newest CRL still wins. `Ok(false)`: a
+    /// CRL with this number or a higher one is already recorded.
+    pub async fn record_mirrored_crl(&self, crl: PublishedCrl) -> Result<bool, StoreError> {
+        let number = to_i64(crl.number)?;
+        if number < 1 {
+            return Err(StoreError::InvalidInput("CRL number must be positive"));
+        }
+        with_retry(self.backend, || async {
+            let mut tx = self.backend.begin_write(&self.pool).await?;
+            sqlx::query("UPDATE crl_state SET last_number = $1 WHERE id = 1 AND last_number < $1")
+                .bind(number)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await?;
+        self.record_crl(crl).await
+    }
 }

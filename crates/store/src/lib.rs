@@ -16,6 +16,7 @@ mod challenge;
 mod codec;
 mod crl;
 mod error;
+mod group_commit;
 mod issuance;
 mod listing;
 mod migrate;
@@ -27,6 +28,8 @@ mod revocation;
 mod tests;
 #[cfg(test)]
 mod tests_accounts;
+#[cfg(test)]
+mod tests_group_commit;
 #[cfg(test)]
 mod tests_lifecycle;
 #[cfg(test)]
@@ -46,7 +49,8 @@ pub use issuance::{CertificateRecord, Issuance, TransactionRecord, TransactionSt
 pub use listing::{CertificateEntry, CertificateFilter};
 pub use pending::{PendingIssuance, PendingRecord, PendingRequest, PendingState};
 pub use ra_registry::{
-    NewRaRegistration, RaCertificates, RaRecord, StatementClaim, StatementOutcome,
+    NewRaRegistration, RaCertificates, RaRecord, StatementClaim, StatementIssuance,
+    StatementOutcome,
 };
 pub use revocation::{
     RevocationReason, RevocationRecord, RevocationStatus, RevokedEntry, UnknownRevocationReason,
@@ -59,6 +63,8 @@ use backend::Backend;
 pub struct Store {
     pool: AnyPool,
     backend: Backend,
+    /// SQLite: the task that group-commits issuances (see `group_commit`).
+    writer: Option<group_commit::GroupCommit>,
 }
 
 impl Store {
@@ -97,7 +103,20 @@ impl Store {
 
     async fn finish_open(pool: AnyPool, backend: Backend) -> Result<Store, StoreError> {
         migrate::run(&pool, backend).await?;
-        Ok(Store { pool, backend })
+        let store = Store {
+            pool,
+            backend,
+            writer: None,
+        };
+        // PostgreSQL is shared by several nodes and takes no single writer per node: each
+        // issuance commits in its own transaction there.
+        Ok(match backend {
+            Backend::Sqlite => Store {
+                writer: Some(group_commit::GroupCommit::spawn(store.clone())),
+                ..store
+            },
+            Backend::Postgres => store,
+        })
     }
 
     /// Waits for the connections to close (call at shutdown).

@@ -6,9 +6,10 @@
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::audit::append_in;
 use crate::backend::{is_unique_violation, with_retry};
-use crate::codec::{hex32, parse_hex32};
-use crate::{Store, StoreError};
+use crate::codec::{hex32, normalize_serial, parse_hex32};
+use crate::{AuditEvent, Store, StoreError};
 
 /// An RA announced with `scepd ca register-ra`, waiting for its keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +79,24 @@ pub enum StatementClaim {
         ra_name: String,
         outcome: StatementOutcome,
     },
+}
+
+/// A certificate the CA service signed for a statement. It is recorded in `certificates` (so
+/// the CA host lists and revokes it, and its CRL and OCSP answers know it), with the
+/// statement's answer and the audit entry, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementIssuance {
+    pub serial_hex: String,
+    pub certificate_der: Vec<u8>,
+    /// SHA-256 of the certified SubjectPublicKeyInfo DER.
+    pub subject_key_sha256: [u8; 32],
+    pub subject: String,
+    pub not_before: i64,
+    pub not_after: i64,
+    pub template: String,
+    pub transaction_id: String,
+    pub issued_at: i64,
+    pub audit: AuditEvent,
 }
 
 const RA_COLUMNS: &str = "name, templates, code_expires_at, created_at, registered_at, \
@@ -344,6 +363,53 @@ impl Store {
             .bind(hex32(nonce_sha256))
             .execute(&self.pool)
             .await?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Records a statement answered with a certificate: the certificate row, the statement's
+    /// answer (a replay gets exactly this certificate) and the audit entry commit together.
+    /// [`StoreError::InvalidInput`] if the statement was not pending (never claimed, or
+    /// answered already).
+    pub async fn finish_statement_issued(
+        &self,
+        nonce_sha256: &[u8; 32],
+        issued: &StatementIssuance,
+    ) -> Result<(), StoreError> {
+        let serial = normalize_serial(&issued.serial_hex)?;
+        with_retry(self.backend, || async {
+            let mut tx = self.backend.begin_write(&self.pool).await?;
+            let answered = sqlx::query(
+                "UPDATE ra_statements SET state = 'issued', certificate = $1 \
+                 WHERE nonce_sha256 = $2 AND state = 'pending'",
+            )
+            .bind(issued.certificate_der.as_slice())
+            .bind(hex32(nonce_sha256))
+            .execute(&mut *tx)
+            .await?;
+            if answered.rows_affected() != 1 {
+                tx.rollback().await?;
+                return Err(StoreError::InvalidInput("the statement is not pending"));
+            }
+            sqlx::query(
+                "INSERT INTO certificates (serial, der, subject, not_before, not_after, template, \
+                 transaction_id, issued_at, subject_key_sha256) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(&serial)
+            .bind(issued.certificate_der.as_slice())
+            .bind(&issued.subject)
+            .bind(issued.not_before)
+            .bind(issued.not_after)
+            .bind(&issued.template)
+            .bind(&issued.transaction_id)
+            .bind(issued.issued_at)
+            .bind(hex32(&issued.subject_key_sha256))
+            .execute(&mut *tx)
+            .await?;
+            append_in(&mut tx, &issued.audit, &serial).await?;
+            tx.commit().await?;
             Ok(())
         })
         .await

@@ -147,3 +147,83 @@ async fn a_nonce_is_answered_once_and_replays_get_the_same_answer() {
     };
     assert_eq!(outcome, refused);
 }
+
+#[tokio::test]
+async fn an_issued_statement_records_the_certificate_at_the_ca() {
+    let store = Store::open_in_memory().await.unwrap();
+    store
+        .create_ra_registration(announce("ra1", 1))
+        .await
+        .unwrap();
+    store
+        .claim_statement(&[5; 32], &[6; 32], "ra1", NOW)
+        .await
+        .unwrap();
+    let issued = crate::StatementIssuance {
+        serial_hex: "00ABCDEF".into(),
+        certificate_der: vec![7, 7],
+        subject_key_sha256: [3; 32],
+        subject: "CN=dev1".into(),
+        not_before: NOW,
+        not_after: NOW + 86_400,
+        template: "device".into(),
+        transaction_id: "tx1".into(),
+        issued_at: NOW,
+        audit: crate::AuditEvent {
+            at: NOW,
+            kind: crate::AuditKind::CertificateIssued,
+            actor: "ra:ra1".into(),
+            detail: "issued".into(),
+        },
+    };
+    store
+        .finish_statement_issued(&[5; 32], &issued)
+        .await
+        .unwrap();
+    // The replay log answers with it, the certificate is the CA's own (revocable, listed)...
+    assert!(matches!(
+        store.claim_statement(&[5; 32], &[6; 32], "ra1", NOW).await.unwrap(),
+        StatementClaim::Seen { outcome: StatementOutcome::Issued { ref certificate }, .. }
+            if certificate == &[7, 7]
+    ));
+    let entry = store.certificate_entry("abcdef").await.unwrap().unwrap();
+    assert_eq!(entry.certificate.template, "device");
+    assert_eq!(entry.certificate.transaction_id, "tx1");
+    store
+        .revoke("abcdef", "keyCompromise", NOW + 1, "admin")
+        .await
+        .unwrap();
+    // ...and the audit entry names the serial.
+    let audit = store.audit_events(10).await.unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|r| r.kind == "certificate-issued" && r.subject == "abcdef")
+    );
+    // A statement that is not pending is not answered twice.
+    assert!(matches!(
+        store.finish_statement_issued(&[5; 32], &issued).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_mirrored_crl_is_served_and_only_a_newer_one_replaces_it() {
+    let store = Store::open_in_memory().await.unwrap();
+    let crl = |number, der: u8| crate::PublishedCrl {
+        number,
+        this_update: NOW,
+        next_update: NOW + 3600,
+        covered_revocations: 0,
+        der: vec![der],
+    };
+    assert!(store.record_mirrored_crl(crl(7, 1)).await.unwrap());
+    assert!(!store.record_mirrored_crl(crl(5, 2)).await.unwrap());
+    assert!(!store.record_mirrored_crl(crl(7, 3)).await.unwrap());
+    assert_eq!(store.crl_state().await.unwrap().published.unwrap().der, [1]);
+    assert!(store.record_mirrored_crl(crl(8, 4)).await.unwrap());
+    let state = store.crl_state().await.unwrap();
+    assert_eq!(state.published.unwrap().der, [4]);
+    assert_eq!(state.last_number, 8);
+    assert!(store.record_mirrored_crl(crl(0, 5)).await.is_err());
+}

@@ -16,6 +16,7 @@ use super::AdminState;
 use super::auth::{self, Accept};
 use super::error::AdminError;
 use crate::http::unix_now;
+use crate::revocation::RevokeError;
 use crate::tls_listener::Peer as Connection;
 
 type Shared = State<Arc<AdminState>>;
@@ -256,38 +257,21 @@ pub async fn revoke_certificate(
         template: &entry.certificate.template,
     })?;
     let now = unix_now();
-    match state
-        .store
+    // Committed (at the CA first, in a split deployment) before the answer; the CRL follows.
+    let revoked = state
+        .scep
+        .revocation
         .revoke(&serial, &request.reason, now, &actor(&p))
-        .await
-    {
+        .await;
+    match revoked {
         Ok(_) => {}
-        Err(store::StoreError::InvalidInput(_)) => {
-            return Err(AdminError::BadRequest(format!(
-                "reason: unknown revocation reason {:?} (known: {})",
-                request.reason,
-                store::RevocationReason::ALL
-                    .iter()
-                    .map(|r| r.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+        Err(e @ RevokeError::UnknownReason(_)) => {
+            return Err(AdminError::BadRequest(format!("reason: {e}")));
         }
-        Err(store::StoreError::AlreadyRevoked) => {
-            return Err(AdminError::Conflict(format!(
-                "certificate {serial} is already revoked"
-            )));
-        }
-        Err(store::StoreError::UnknownSerial) => {
-            return Err(AdminError::NotFound(format!(
-                "no certificate with serial {serial}"
-            )));
-        }
-        Err(e) => return Err(AdminError::store(e)),
-    }
-    // The revocation is committed; publish the CRL now rather than at the next interval.
-    if let Err(e) = state.scep.revocation.refresh(now).await {
-        tracing::error!(error = %e, "CRL refresh after revocation failed; the publisher retries");
+        Err(e @ RevokeError::AlreadyRevoked(_)) => return Err(AdminError::Conflict(e.to_string())),
+        Err(e @ RevokeError::UnknownSerial(_)) => return Err(AdminError::NotFound(e.to_string())),
+        Err(e @ RevokeError::Refused(_)) => return Err(AdminError::CaRefused(e.to_string())),
+        Err(e @ RevokeError::Failed(_)) => return Err(AdminError::Internal(e.to_string())),
     }
     let entry = certificate(&state, &serial).await?;
     Ok(Json(certificate_json(&entry, now, false)))

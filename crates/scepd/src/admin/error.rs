@@ -25,6 +25,9 @@ pub enum AdminError {
     Conflict(String),
     #[error("{0}")]
     TooManyChallenges(String),
+    /// The CA of a split deployment refused (e.g. a revocation outside the RA's templates).
+    #[error("{0}")]
+    CaRefused(String),
     /// Details go to the log, not to the client.
     #[error("internal error; see the scepd log")]
     Internal(String),
@@ -41,7 +44,7 @@ impl AdminError {
             AdminError::LockedOut { .. } | AdminError::TooManyChallenges(_) => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            AdminError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AdminError::Forbidden(_) | AdminError::CaRefused(_) => StatusCode::FORBIDDEN,
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::Conflict(_) => StatusCode::CONFLICT,

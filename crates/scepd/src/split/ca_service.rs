@@ -24,13 +24,14 @@ use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
 
 use super::config::Mode;
 use super::protocol::{self, RefusalCode};
 use super::tls::AllowList;
 use crate::config::Config;
+use crate::revocation::RevokeError;
 use crate::tls_listener::Peer;
 
 /// How often the allow-list is re-read from the database (`scepd ca revoke-ra` in another
@@ -45,6 +46,9 @@ pub struct CaService {
     ca_certificate: Vec<u8>,
     chain: Vec<Vec<u8>>,
     ra_validity_days: u32,
+    /// The CA's CRL and OCSP answers; the certificates table it reads is filled as
+    /// statements are answered (so `scepd cert list|show|revoke` work on this host).
+    revocation: Arc<crate::revocation::Revocation>,
 }
 
 /// A refusal with what the RA needs to answer the device.
@@ -137,6 +141,57 @@ fn issued_answer(der: &[u8], template: &str, replayed: bool) -> Result<protocol:
     })
 }
 
+/// The CA's record of a certificate it signed for `statement`, with the audit entry naming
+/// the RA and the facts the RA stated it checked.
+fn statement_issuance(
+    cert: &ca::IssuedCertificate,
+    statement: &request::statement::RaStatement,
+    ra_name: &str,
+    now: i64,
+) -> Result<store::StatementIssuance, String> {
+    use der::{Decode, Encode};
+    let spki = x509_cert::Certificate::from_der(&cert.der)
+        .and_then(|c| c.tbs_certificate().subject_public_key_info().to_der())
+        .map_err(|e| format!("issued certificate: {e}"))?;
+    Ok(store::StatementIssuance {
+        serial_hex: cert.serial_hex.clone(),
+        certificate_der: cert.der.clone(),
+        subject_key_sha256: Sha256::digest(&spki).into(),
+        subject: cert.subject.clone(),
+        not_before: cert.not_before,
+        not_after: cert.not_after,
+        template: cert.template.clone(),
+        transaction_id: statement.transaction_id.clone(),
+        issued_at: now,
+        audit: store::AuditEvent {
+            at: now,
+            kind: store::AuditKind::CertificateIssued,
+            actor: format!("ra:{ra_name}"),
+            detail: format!(
+                "serial {} subject {} template {} for RA {ra_name}: {}",
+                cert.serial_hex,
+                cert.subject,
+                cert.template,
+                statement_facts(statement)
+            ),
+        },
+    })
+}
+
+/// What the RA stated it checked, for the audit entry.
+fn statement_facts(statement: &request::statement::RaStatement) -> String {
+    let mut out = format!("transaction {}", statement.transaction_id);
+    if let Some(binding) = &statement.binding {
+        if let Some(subject) = &binding.subject {
+            out.push_str(&format!(", bound subject {subject:?}"));
+        }
+        if !binding.sans.is_empty() {
+            out.push_str(&format!(", bound SANs {}", binding.sans.join(",")));
+        }
+    }
+    out
+}
+
 impl CaService {
     /// Builds the service from a data directory prepared with `scepd init --mode ca`.
     pub async fn load(dir: &Path) -> Result<(Arc<CaService>, Config), String> {
@@ -173,8 +228,14 @@ impl CaService {
                 .map_err(|e| format!("previous CA: {e}"))?;
         }
         let store = config.open_store(dir).await?;
+        let revocation = Arc::new(crate::revocation::Revocation::new(
+            Arc::clone(&signer),
+            ca_certificate.clone(),
+            store.clone(),
+        ));
         let service = Arc::new(CaService {
             ca: Arc::new(ca),
+            revocation,
             store,
             allow: Arc::new(AllowList::default()),
             ca_signer: signer,
@@ -214,6 +275,142 @@ impl CaService {
         }
     }
 
+    /// The active RA whose TLS client certificate has this SHA-256 (it may have been revoked
+    /// since the handshake).
+    async fn connected_ra(
+        &self,
+        client_certificate: Option<[u8; 32]>,
+    ) -> Result<store::RaRecord, Refused> {
+        let Some(fingerprint) = client_certificate else {
+            return Err(Refused::new(
+                RefusalCode::RaNotRegistered,
+                "no TLS client certificate",
+            ));
+        };
+        match self.store.ra_by_tls_certificate(&fingerprint).await {
+            Ok(Some(ra)) if ra.is_active() => Ok(ra),
+            Ok(_) => Err(Refused::new(
+                RefusalCode::RaNotRegistered,
+                "the TLS client certificate belongs to no active RA",
+            )),
+            Err(e) => Err(Refused::new(
+                RefusalCode::Internal,
+                format!("RA registry: {e}"),
+            )),
+        }
+    }
+
+    /// Revokes a certificate for an RA: only one of a template the RA is authorised for
+    /// (the template never changes after issuance). Committed, with its audit entry naming
+    /// the RA and who asked there, before the answer; the CRL is renewed at once.
+    pub async fn revoke_for(
+        &self,
+        client_certificate: Option<[u8; 32]>,
+        request: protocol::Revoke,
+        now: i64,
+    ) -> Result<protocol::Revoked, Refused> {
+        let ra = self.connected_ra(client_certificate).await?;
+        if request.version != protocol::VERSION {
+            return Err(Refused::new(
+                RefusalCode::BadRequest,
+                format!("protocol version {} is not supported", request.version),
+            ));
+        }
+        let internal = |e: store::StoreError| Refused::new(RefusalCode::Internal, e.to_string());
+        let entry = self
+            .store
+            .certificate_entry(&request.serial)
+            .await
+            .map_err(internal)?
+            .ok_or_else(|| {
+                Refused::new(
+                    RefusalCode::UnknownSerial,
+                    format!("no certificate with serial {}", request.serial),
+                )
+            })?;
+        let template = &entry.certificate.template;
+        let actor = format!("ra:{}", ra.name);
+        if !ra.templates.contains(template) {
+            tracing::warn!(ra = %ra.name, serial = %request.serial, template = %template, "revocation outside the RA's templates refused");
+            self.audit(
+                store::AuditKind::EnrollmentRefused,
+                &actor,
+                format!(
+                    "revocation of {} (template {template}) refused: RA {} is not authorised for it",
+                    entry.certificate.serial_hex, ra.name
+                ),
+            )
+            .await;
+            return Err(Refused::new(
+                RefusalCode::TemplateNotAuthorized,
+                format!(
+                    "RA {:?} is not authorised for template {template:?}",
+                    ra.name
+                ),
+            ));
+        }
+        if let Some(first) = &entry.revocation {
+            return Ok(protocol::Revoked {
+                version: protocol::VERSION,
+                serial: entry.certificate.serial_hex.clone(),
+                reason: first.reason.as_str().to_owned(),
+                revoked_at: first.revoked_at,
+                already_revoked: true,
+            });
+        }
+        // The requester's name is the RA's claim; the RA itself is what the TLS layer proved.
+        let requested_by: String = request
+            .requested_by
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(128)
+            .collect();
+        let record = match self
+            .revocation
+            .revoke(
+                &entry.certificate.serial_hex,
+                &request.reason,
+                now,
+                &format!("{actor} ({requested_by})"),
+            )
+            .await
+        {
+            Ok(record) => record,
+            Err(RevokeError::UnknownReason(r)) => {
+                return Err(Refused::new(
+                    RefusalCode::BadRequest,
+                    format!("unknown revocation reason {r:?}"),
+                ));
+            }
+            // Lost a race with another revocation: the first one stands.
+            Err(RevokeError::AlreadyRevoked(_)) => {
+                let again = self
+                    .store
+                    .certificate_entry(&entry.certificate.serial_hex)
+                    .await
+                    .map_err(internal)?
+                    .and_then(|e| e.revocation)
+                    .ok_or_else(|| Refused::new(RefusalCode::Internal, "revocation vanished"))?;
+                return Ok(protocol::Revoked {
+                    version: protocol::VERSION,
+                    serial: entry.certificate.serial_hex.clone(),
+                    reason: again.reason.as_str().to_owned(),
+                    revoked_at: again.revoked_at,
+                    already_revoked: true,
+                });
+            }
+            Err(e) => return Err(Refused::new(RefusalCode::Internal, e.to_string())),
+        };
+        tracing::info!(ra = %ra.name, serial = %record.serial_hex, reason = record.reason.as_str(), "certificate revoked for an RA");
+        Ok(protocol::Revoked {
+            version: protocol::VERSION,
+            serial: record.serial_hex,
+            reason: record.reason.as_str().to_owned(),
+            revoked_at: record.revoked_at,
+            already_revoked: false,
+        })
+    }
+
     /// Answers one statement that arrived on a connection whose client certificate has the
     /// SHA-256 `client_certificate`.
     pub async fn answer_statement(
@@ -222,27 +419,7 @@ impl CaService {
         statement: Vec<u8>,
         now: i64,
     ) -> Result<protocol::Issued, Refused> {
-        let Some(fingerprint) = client_certificate else {
-            return Err(Refused::new(
-                RefusalCode::RaNotRegistered,
-                "no TLS client certificate",
-            ));
-        };
-        let ra = match self.store.ra_by_tls_certificate(&fingerprint).await {
-            Ok(Some(ra)) if ra.is_active() => ra,
-            Ok(_) => {
-                return Err(Refused::new(
-                    RefusalCode::RaNotRegistered,
-                    "the TLS client certificate belongs to no active RA",
-                ));
-            }
-            Err(e) => {
-                return Err(Refused::new(
-                    RefusalCode::Internal,
-                    format!("RA registry: {e}"),
-                ));
-            }
-        };
+        let ra = self.connected_ra(client_certificate).await?;
         let Some(certificates) = &ra.certificates else {
             return Err(Refused::new(
                 RefusalCode::RaNotRegistered,
@@ -262,17 +439,8 @@ impl CaService {
                 )
                 .await;
             }
-            Ok(issued) => {
-                self.audit(
-                    store::AuditKind::CertificateIssued,
-                    &actor,
-                    format!(
-                        "serial {} subject {} template {} for RA {}",
-                        issued.serial, issued.subject, issued.template, ra.name
-                    ),
-                )
-                .await;
-            }
+            // Audited with the certificate row, in one transaction (see `decide`).
+            Ok(_) => {}
             Err(refused) => {
                 tracing::warn!(ra = %ra.name, code = refused.code.as_str(), reason = %refused.reason, "statement refused");
                 self.audit(
@@ -346,6 +514,7 @@ impl CaService {
                 ));
             }
         }
+        let facts = verified.statement().clone();
         let ca = Arc::clone(&self.ca);
         let issued = tokio::task::spawn_blocking(move || ca.issue(verified, now))
             .await
@@ -363,11 +532,19 @@ impl CaService {
                 bad_alg: false,
             },
         };
-        // Recorded before the answer leaves: a replay gets exactly this.
-        self.store
-            .finish_statement(&nonce_sha256, &outcome)
-            .await
-            .map_err(|e| Refused::new(RefusalCode::Internal, format!("statement log: {e}")))?;
+        // Recorded before the answer leaves: a replay gets exactly this. A certificate is
+        // recorded as the CA's own (listing, revocation, CRL, OCSP), with its audit entry.
+        let finished = match &issued {
+            Ok(Ok(cert)) => {
+                let record = statement_issuance(cert, &facts, &ra.name, now)
+                    .map_err(|e| Refused::new(RefusalCode::Internal, e))?;
+                self.store
+                    .finish_statement_issued(&nonce_sha256, &record)
+                    .await
+            }
+            _ => self.store.finish_statement(&nonce_sha256, &outcome).await,
+        };
+        finished.map_err(|e| Refused::new(RefusalCode::Internal, format!("statement log: {e}")))?;
         match issued? {
             Ok(cert) => issued_answer(&cert.der, &cert.template, false),
             Err(e) => Err(Refused {
@@ -511,6 +688,67 @@ async fn issue_handler(
     }
 }
 
+async fn revoke_handler(
+    State(service): State<Arc<CaService>>,
+    Extension(peer): Extension<Peer>,
+    body: Bytes,
+) -> Response {
+    let request: protocol::Revoke = match serde_json::from_slice(&body) {
+        Ok(r) => r,
+        Err(e) => {
+            return Refused::new(RefusalCode::BadRequest, format!("body: {e}")).into_response();
+        }
+    };
+    match service
+        .revoke_for(peer.client_certificate, request, crate::http::unix_now())
+        .await
+    {
+        Ok(revoked) => axum::Json(revoked).into_response(),
+        Err(refused) => refused.into_response(),
+    }
+}
+
+/// The CA's current CRL, for an RA to serve (`/crl`, GetCRL).
+async fn crl_handler(
+    State(service): State<Arc<CaService>>,
+    Extension(peer): Extension<Peer>,
+) -> Response {
+    if let Err(refused) = service.connected_ra(peer.client_certificate).await {
+        return refused.into_response();
+    }
+    match service.revocation.crl(crate::http::unix_now()).await {
+        Ok(crl) => (
+            [(axum::http::header::CONTENT_TYPE, "application/pkix-crl")],
+            crl,
+        )
+            .into_response(),
+        Err(e) => Refused::new(RefusalCode::Internal, format!("CRL: {e}")).into_response(),
+    }
+}
+
+/// An OCSP request relayed by an RA, answered with the CA key.
+async fn ocsp_handler(
+    State(service): State<Arc<CaService>>,
+    Extension(peer): Extension<Peer>,
+    body: Bytes,
+) -> Response {
+    if let Err(refused) = service.connected_ra(peer.client_certificate).await {
+        return refused.into_response();
+    }
+    let answer = service
+        .revocation
+        .ocsp(&body, crate::http::unix_now())
+        .await;
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/ocsp-response",
+        )],
+        answer,
+    )
+        .into_response()
+}
+
 async fn register_handler(
     State(service): State<Arc<CaService>>,
     Extension(peer): Extension<Peer>,
@@ -572,6 +810,9 @@ pub async fn run(
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let statements = Router::new()
         .route(protocol::ISSUE_PATH, post(issue_handler))
+        .route(protocol::REVOKE_PATH, post(revoke_handler))
+        .route(protocol::CRL_PATH, get(crl_handler))
+        .route(protocol::OCSP_PATH, post(ocsp_handler))
         .layer(DefaultBodyLimit::max(request::statement::MAX_STATEMENT_LEN))
         .with_state(Arc::clone(&service));
 
@@ -603,6 +844,7 @@ pub async fn run(
         }
         None => None,
     };
+    service.revocation.spawn_publisher();
     {
         let service = Arc::clone(&service);
         let mut stopped = stopped.clone();

@@ -56,16 +56,23 @@ impl HttpsClient {
         body: Vec<u8>,
         limit: usize,
     ) -> Result<(u16, Vec<u8>), String> {
-        tokio::time::timeout(self.timeout, self.exchange(path, content_type, body, limit))
+        let request = (axum::http::Method::POST, path, Some(content_type), body);
+        tokio::time::timeout(self.timeout, self.exchange(request, limit))
+            .await
+            .map_err(|_| format!("no answer within {:?}", self.timeout))?
+    }
+
+    /// GETs `path`; returns the status and at most `limit` bytes of the answer.
+    pub async fn get(&self, path: &str, limit: usize) -> Result<(u16, Vec<u8>), String> {
+        let request = (axum::http::Method::GET, path, None, Vec::new());
+        tokio::time::timeout(self.timeout, self.exchange(request, limit))
             .await
             .map_err(|_| format!("no answer within {:?}", self.timeout))?
     }
 
     async fn exchange(
         &self,
-        path: &str,
-        content_type: &str,
-        body: Vec<u8>,
+        (method, path, content_type, body): (axum::http::Method, &str, Option<&str>, Vec<u8>),
         limit: usize,
     ) -> Result<(u16, Vec<u8>), String> {
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
@@ -84,9 +91,14 @@ impl HttpsClient {
                 tracing::debug!(error = %e, "CA connection ended with an error");
             }
         });
-        let request = axum::http::Request::post(path)
-            .header(axum::http::header::HOST, &self.authority)
-            .header(axum::http::header::CONTENT_TYPE, content_type)
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(path)
+            .header(axum::http::header::HOST, &self.authority);
+        if let Some(content_type) = content_type {
+            request = request.header(axum::http::header::CONTENT_TYPE, content_type);
+        }
+        let request = request
             .body(axum::body::Body::from(body))
             .map_err(|e| format!("HTTP request: {e}"))?;
         let response = sender

@@ -82,6 +82,11 @@ pub struct RemoteCaSection {
     /// Longest wait for the CA's answer.
     #[serde(with = "humantime_compat")]
     pub timeout: Duration,
+    /// How long the RA serves a CRL fetched from the CA before fetching it again: a
+    /// revocation made on the CA host reaches the RA's `/crl` and GetCRL within this (one
+    /// made through the RA, at once).
+    #[serde(with = "humantime_compat")]
+    pub crl_max_age: Duration,
 }
 
 impl Default for RemoteCaSection {
@@ -91,6 +96,7 @@ impl Default for RemoteCaSection {
             tls_certificate: "certs/ra-tls.pem".into(),
             tls_key: "keys/ra-tls.key".into(),
             timeout: Duration::from_secs(30),
+            crl_max_age: Duration::from_secs(60),
         }
     }
 }
@@ -129,4 +135,6 @@ pub const DEFAULT_TEXT: &str = r#"
 # tls_certificate = "certs/ra-tls.pem"
 # tls_key = "keys/ra-tls.key"
 # timeout = "30s"
+# How long a CRL fetched from the CA is served before it is fetched again.
+# crl_max_age = "60s"
 "#;

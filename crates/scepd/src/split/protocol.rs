@@ -1,8 +1,13 @@
-//! The RA → CA protocol, version 1 (docs/ra-ca-protocol.md). Two endpoints:
+//! The RA → CA protocol, version 1 (docs/ra-ca-protocol.md). Endpoints:
 //!
 //! - `POST /scepd-ca/v1/issue` on the statement listener (mutual TLS): body the DER
 //!   ContentInfo of a signed RA statement (`application/vnd.scepd.ra-statement`); answer 200
 //!   with [`Issued`], or 4xx/5xx with [`Refusal`].
+//! - `POST /scepd-ca/v1/revoke` (mutual TLS): body [`Revoke`]; answer 200 with [`Revoked`]
+//!   once the revocation is committed at the CA, or a [`Refusal`] (the RA may revoke only
+//!   certificates of its templates).
+//! - `GET /scepd-ca/v1/crl` (mutual TLS): the CA's current CRL, DER.
+//! - `POST /scepd-ca/v1/ocsp` (mutual TLS): an OCSP request (RFC 6960), answered by the CA.
 //! - `POST /scepd-ca/v1/register` on the registration listener (server TLS): body
 //!   [`Registration`]; answer 200 with [`Registered`], or a [`Refusal`].
 
@@ -11,6 +16,13 @@ use serde::{Deserialize, Serialize};
 pub const VERSION: u32 = 1;
 pub const ISSUE_PATH: &str = "/scepd-ca/v1/issue";
 pub const REGISTER_PATH: &str = "/scepd-ca/v1/register";
+pub const REVOKE_PATH: &str = "/scepd-ca/v1/revoke";
+pub const CRL_PATH: &str = "/scepd-ca/v1/crl";
+pub const OCSP_PATH: &str = "/scepd-ca/v1/ocsp";
+/// The largest OCSP request the CA reads (a request names a few certificates).
+pub const MAX_OCSP_REQUEST_LEN: usize = 16 * 1024;
+/// The largest CRL the RA reads.
+pub const MAX_CRL_LEN: usize = 16 * 1024 * 1024;
 pub const STATEMENT_CONTENT_TYPE: &str = "application/vnd.scepd.ra-statement";
 /// The largest answer the RA reads (a certificate chain fits many times over).
 pub const MAX_ANSWER_LEN: usize = 256 * 1024;
@@ -28,6 +40,29 @@ pub struct Issued {
     pub template: String,
     /// True when this answers a replay of an already answered statement.
     pub replayed: bool,
+}
+
+/// An RA asks the CA to revoke a certificate (of a template the RA is authorised for).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Revoke {
+    pub version: u32,
+    /// Hex serial, any case.
+    pub serial: String,
+    /// RFC 5280 CRLReason name (`keyCompromise`, `superseded`, ...).
+    pub reason: String,
+    /// Who asked at the RA (administrator or CLI user), for the CA's audit trail.
+    pub requested_by: String,
+}
+
+/// The revocation as committed at the CA (or as it was, when the certificate was already
+/// revoked: the first revocation stands).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Revoked {
+    pub version: u32,
+    pub serial: String,
+    pub reason: String,
+    pub revoked_at: i64,
+    pub already_revoked: bool,
 }
 
 /// Why the CA said no; `code` is one of [`RefusalCode`]'s names.
@@ -59,6 +94,10 @@ pub enum RefusalCode {
     PolicyRefused,
     /// Registration: the code is unknown, used or expired, or the keys are unacceptable.
     RegistrationRefused,
+    /// Revocation: the CA never issued this serial.
+    UnknownSerial,
+    /// Revocation: the request is malformed (unknown reason, version).
+    BadRequest,
     /// Something failed inside the CA.
     Internal,
 }
@@ -73,6 +112,8 @@ impl RefusalCode {
             RefusalCode::InProgress => "in-progress",
             RefusalCode::PolicyRefused => "policy-refused",
             RefusalCode::RegistrationRefused => "registration-refused",
+            RefusalCode::UnknownSerial => "unknown-serial",
+            RefusalCode::BadRequest => "bad-request",
             RefusalCode::Internal => "internal",
         }
     }
@@ -84,6 +125,8 @@ impl RefusalCode {
             | RefusalCode::RegistrationRefused => 403,
             RefusalCode::NonceReused | RefusalCode::InProgress => 409,
             RefusalCode::StatementRejected | RefusalCode::PolicyRefused => 422,
+            RefusalCode::UnknownSerial => 404,
+            RefusalCode::BadRequest => 400,
             RefusalCode::Internal => 500,
         }
     }

@@ -6,38 +6,11 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use keys::{KeyRole, SignatureAlgorithm};
+use keys::KeyRole;
 
 use super::config::Mode;
 use crate::config::{Config, KeyBackend};
 use crate::serve::{Loaded, RaSide};
-
-/// Stands where the CA key would be in the revocation publisher: this host has none. CRLs
-/// and OCSP answers are the CA host's job; asking the RA for one fails.
-#[derive(Debug)]
-struct NoCaKey {
-    spki: Vec<u8>,
-}
-
-impl keys::Signer for NoCaKey {
-    fn role(&self) -> KeyRole {
-        KeyRole::CaSigning
-    }
-
-    fn public_key_spki_der(&self) -> &[u8] {
-        &self.spki
-    }
-
-    fn default_algorithm(&self) -> SignatureAlgorithm {
-        SignatureAlgorithm::RsaPkcs1Sha256
-    }
-
-    fn sign(&self, _alg: SignatureAlgorithm, _msg: &[u8]) -> Result<Vec<u8>, keys::KeyError> {
-        Err(keys::KeyError::Unsupported(
-            "the CA key is not on the RA host (split deployment)",
-        ))
-    }
-}
 
 struct RaKeys {
     signer: Arc<dyn keys::Signer>,
@@ -85,7 +58,7 @@ fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, String> {
     }
 }
 
-fn spki_of(certificate: &[u8]) -> Result<Vec<u8>, String> {
+pub(crate) fn spki_of(certificate: &[u8]) -> Result<Vec<u8>, String> {
     use der::{Decode, Encode};
     x509_cert::Certificate::from_der(certificate)
         .and_then(|c| c.tbs_certificate().subject_public_key_info().to_der())
@@ -138,24 +111,19 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     {
         return Err("the RA signing, encryption and TLS keys must be three different keys".into());
     }
-    let mut roots = vec![ca_certificate.clone()];
-    roots.extend(crate::rollover::previous_ca_certificates(dir)?);
-    let tls = super::tls::ra_client_config(
-        &roots,
-        vec![tls_certificate],
-        super::tls::read_key(&dir.join(&config.remote_ca.tls_key))?,
-    )?;
-    let client =
-        super::client::HttpsClient::new(&config.remote_ca.url, tls, config.remote_ca.timeout)?;
-    let authority = Arc::new(super::remote_ca::RemoteCa::new(client, &ca_certificate)?);
+    let client = Arc::new(ca_client(dir, &config, &ca_certificate, tls_certificate)?);
+    let authority = Arc::new(super::remote_ca::RemoteCa::new(
+        Arc::clone(&client),
+        &ca_certificate,
+    )?);
     let store = config.open_store(dir).await?;
-    let revocation = Arc::new(crate::revocation::Revocation::new(
-        Arc::new(NoCaKey {
-            spki: spki_of(&ca_certificate)?,
-        }),
-        ca_certificate.clone(),
+    // The CA is the authority for revocation: this host forwards, mirrors and proxies.
+    let revocation = Arc::new(crate::revocation::Revocation::remote(
+        client,
+        &ca_certificate,
         store.clone(),
-    ));
+        config.remote_ca.crl_max_age,
+    )?);
     let side = RaSide {
         signer: keys.signer,
         signing_certificate,
@@ -166,7 +134,47 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         token: keys.token,
         unencrypted_keys: keys.unencrypted,
     };
-    crate::serve::assemble(dir, config, side, store, authority, revocation)
+    let mut loaded = crate::serve::assemble(dir, config, side, store, authority, revocation)?;
+    // Keeps the mirror of the CA's CRL (what GetCRL serves) current.
+    loaded.publishes_crl = true;
+    Ok(loaded)
+}
+
+/// The RA's mutual-TLS client toward the CA service (`remote_ca.url`), with the RA's TLS
+/// client certificate and key from `dir`.
+pub fn ca_client(
+    dir: &Path,
+    config: &Config,
+    ca_certificate: &[u8],
+    tls_certificate: Vec<u8>,
+) -> Result<super::client::HttpsClient, String> {
+    let mut roots = vec![ca_certificate.to_vec()];
+    roots.extend(crate::rollover::previous_ca_certificates(dir)?);
+    let tls = super::tls::ra_client_config(
+        &roots,
+        vec![tls_certificate],
+        super::tls::read_key(&dir.join(&config.remote_ca.tls_key))?,
+    )?;
+    super::client::HttpsClient::new(&config.remote_ca.url, tls, config.remote_ca.timeout)
+}
+
+/// The RA's revocation publisher for a command-line tool (`scepd cert revoke` on the RA
+/// host): revocations go to the CA.
+pub async fn remote_revocation(
+    dir: &Path,
+    config: &Config,
+    store: store::Store,
+) -> Result<crate::revocation::Revocation, String> {
+    let read = |p: &Path| crate::pem::read_certificate(&dir.join(p));
+    let ca_certificate = read(&config.keys.ca_certificate)?;
+    let tls_certificate = read(&config.remote_ca.tls_certificate)?;
+    let client = ca_client(dir, config, &ca_certificate, tls_certificate)?;
+    crate::revocation::Revocation::remote(
+        Arc::new(client),
+        &ca_certificate,
+        store,
+        config.remote_ca.crl_max_age,
+    )
 }
 
 /// Serves SCEP (and the admin listener) until SIGINT/SIGTERM.

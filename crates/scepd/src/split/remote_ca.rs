@@ -16,7 +16,7 @@ pub struct RemoteCa {
 }
 
 impl RemoteCa {
-    pub fn new(client: HttpsClient, ca_certificate: &[u8]) -> Result<Self, String> {
+    pub fn new(client: Arc<HttpsClient>, ca_certificate: &[u8]) -> Result<Self, String> {
         use der::{Decode, Encode};
         let ca = x509_cert::Certificate::from_der(ca_certificate)
             .map_err(|e| format!("CA certificate: {e}"))?;
@@ -25,10 +25,7 @@ impl RemoteCa {
             .subject_public_key_info()
             .to_der()
             .map_err(|e| format!("CA certificate: {e}"))?;
-        Ok(Self {
-            client: Arc::new(client),
-            ca_spki,
-        })
+        Ok(Self { client, ca_spki })
     }
 }
 
