@@ -35,7 +35,10 @@ pub use authority::{Ca, IssuedCertificate, VerifiedStatement};
 pub use crl::{RevocationReason, RevokedEntry, build_crl};
 pub use error::{CaError, ImportRejection, StatementRejection};
 pub use fingerprint::fingerprint_sha256;
-pub use profile::{CaProfile, MIN_CA_RSA_BITS, parse_dn};
+pub use profile::{
+    CaProfile, MIN_CA_RSA_BITS, RECOMMENDED_CA_RSA_BITS, ca_key_strength_warning, parse_dn,
+    rsa_modulus_bits,
+};
 pub use rollover::ra_certificate_expiry;
 
 /// Certificate Request Agent EKU (enrollment agent, 1.3.6.1.4.1.311.20.2.1): an RA signing

@@ -19,9 +19,13 @@ use crate::{CLOCK_SKEW_SECS, SECONDS_PER_DAY, unix_now};
 
 const RSA_ENCRYPTION: &str = "1.2.840.113549.1.1.1";
 const EC_PUBLIC_KEY: &str = "1.2.840.10045.2.1";
-/// The smallest RSA modulus a new CA key may have (NIST SP 800-57: 128-bit security for a key
-/// that signs for years).
-pub const MIN_CA_RSA_BITS: u32 = 3072;
+/// The smallest RSA modulus a CA key may have at all (NIST SP 800-57: 112-bit security,
+/// acceptable until 2030). Below [`RECOMMENDED_CA_RSA_BITS`] it is allowed for throughput
+/// (an RSA-2048 signature costs less than half of an RSA-3072 one) and `scepd doctor` warns.
+pub const MIN_CA_RSA_BITS: u32 = 2048;
+/// The RSA modulus a CA key that signs for years should have (NIST SP 800-57: 128-bit
+/// security); `scepd init` makes RSA-3072 unless asked otherwise.
+pub const RECOMMENDED_CA_RSA_BITS: u32 = 3072;
 
 /// The options of a new CA certificate.
 ///
@@ -117,7 +121,7 @@ impl CaProfile {
     }
 
     /// The self-signed CA certificate for `signer`, valid from now − 5 minutes. The key must
-    /// be a [`KeyRole::CaSigning`] RSA key of at least 3072 bits or an ECDSA P-256 / P-384
+    /// be a [`KeyRole::CaSigning`] RSA key of at least 2048 bits or an ECDSA P-256 / P-384
     /// key; the certificate is signed with the signer's default algorithm.
     pub fn self_signed(&self, signer: &dyn Signer) -> Result<Vec<u8>, CaError> {
         self.self_signed_at(signer, unix_now())
@@ -206,7 +210,32 @@ struct RsaPublicKey<'a> {
     public_exponent: UintRef<'a>,
 }
 
-/// A CA key must be a CA signing key: RSA ≥ 3072 bits, or ECDSA P-256 / P-384.
+/// The modulus size of an RSA SubjectPublicKeyInfo; `None` for any other key.
+pub fn rsa_modulus_bits(spki_der: &[u8]) -> Option<u32> {
+    let spki = SubjectPublicKeyInfoRef::from_der(spki_der).ok()?;
+    if spki.algorithm.oid.to_string() != RSA_ENCRYPTION {
+        return None;
+    }
+    let key = RsaPublicKey::from_der(spki.subject_public_key.raw_bytes()).ok()?;
+    let m = key.modulus.as_bytes();
+    Some(m.first().map_or(0, |b| {
+        u32::try_from(m.len() * 8).unwrap_or(u32::MAX) - b.leading_zeros()
+    }))
+}
+
+/// What an operator should hear about a CA key that is allowed but weaker than recommended
+/// (an RSA key of [`MIN_CA_RSA_BITS`] up to [`RECOMMENDED_CA_RSA_BITS`]); `None` otherwise.
+pub fn ca_key_strength_warning(spki_der: &[u8]) -> Option<String> {
+    let bits = rsa_modulus_bits(spki_der)?;
+    (bits < RECOMMENDED_CA_RSA_BITS).then(|| {
+        format!(
+            "the CA key is RSA-{bits}: 112-bit security (NIST SP 800-57: until 2030); \
+             RSA-{RECOMMENDED_CA_RSA_BITS} or P-256 is recommended for a CA that signs for years"
+        )
+    })
+}
+
+/// A CA key must be a CA signing key: RSA ≥ 2048 bits, or ECDSA P-256 / P-384.
 pub(crate) fn check_ca_key(signer: &dyn Signer) -> Result<(), CaError> {
     if signer.role() != KeyRole::CaSigning {
         return Err(CaError::WrongRole(signer.role()));
@@ -214,11 +243,7 @@ pub(crate) fn check_ca_key(signer: &dyn Signer) -> Result<(), CaError> {
     let spki = SubjectPublicKeyInfoRef::from_der(signer.public_key_spki_der())?;
     match spki.algorithm.oid.to_string().as_str() {
         RSA_ENCRYPTION => {
-            let key = RsaPublicKey::from_der(spki.subject_public_key.raw_bytes())?;
-            let m = key.modulus.as_bytes();
-            let bits = m.first().map_or(0, |b| {
-                u32::try_from(m.len() * 8).unwrap_or(u32::MAX) - b.leading_zeros()
-            });
+            let bits = rsa_modulus_bits(signer.public_key_spki_der()).unwrap_or(0);
             if bits < MIN_CA_RSA_BITS {
                 return Err(CaError::Profile(format!(
                     "an RSA CA key needs at least {MIN_CA_RSA_BITS} bits, this one has {bits}"

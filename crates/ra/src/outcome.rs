@@ -106,6 +106,8 @@ impl Outcome {
 pub(crate) struct Trace {
     pub template: Option<String>,
     pub challenge: Option<ChallengeOutcome>,
+    /// The granted certificate was recorded delivered when it was issued (no separate mark).
+    pub delivery_recorded: bool,
 }
 
 #[cfg(test)]

@@ -259,7 +259,10 @@ impl Ra {
                     .and_then(|inner| {
                         self.success(&signer, &reply_context, &requester, cipher, &inner)
                     });
-                if let (Ok(_), Ok(serial)) = (&reply, &delivered) {
+                // A certificate issued just now was recorded delivered in its issuance
+                // transaction; a retry, poll or GetCert answer is marked here.
+                let recorded = trace.delivery_recorded;
+                if let (Ok(_), Ok(serial), false) = (&reply, &delivered, recorded) {
                     self.mark_delivered(serial, context.now).await;
                 }
                 reply
@@ -500,15 +503,10 @@ impl Ra {
                 )
                 .await;
         }
-        let requester = crate::countersign::requester_facts(
-            &signature.signer_certificate,
-            approved.challenge_hash.as_ref(),
-            &context.peer,
-        );
         let issued = self
-            .counter_sign_and_issue(&approved, transaction_id, requester, context.now)
+            .counter_sign_and_issue(&approved, transaction_id, context.now)
             .await?;
-        let certificate = self
+        let (certificate, delivery_recorded) = self
             .record(
                 &approved,
                 &issued,
@@ -518,6 +516,7 @@ impl Ra {
                 context,
             )
             .await?;
+        trace.delivery_recorded = delivery_recorded;
         Ok(Granted::Certificate {
             certificate,
             cipher,
@@ -698,7 +697,6 @@ impl Ra {
         &self,
         approved: &Approved<'_>,
         transaction_id: &str,
-        requester: request::statement::RequesterFacts,
         now: i64,
     ) -> Result<IssuedCertificate, EnrollError> {
         let statement = crate::countersign::sign_statement(
@@ -706,7 +704,6 @@ impl Ra {
             &approved.template,
             transaction_id,
             approved.binding.as_ref(),
-            requester,
             now,
             self.config.statement_ttl_secs,
             self.identity.signer.as_ref(),
@@ -721,7 +718,10 @@ impl Ra {
         })
     }
 
-    /// Commits the certificate (and consumes the challenge) before any reply leaves.
+    /// Commits the certificate (and consumes the challenge) before any reply leaves, recorded
+    /// as delivered (the SUCCESS reply is built from it next). Also returns whether that
+    /// delivery was recorded: not when a concurrent identical request won and its
+    /// certificate is answered instead.
     async fn record(
         &self,
         approved: &Approved<'_>,
@@ -730,7 +730,7 @@ impl Ra {
         signer_key_sha256: [u8; 32],
         request_sha256: [u8; 32],
         context: &RequestContext,
-    ) -> Result<Vec<u8>, EnrollError> {
+    ) -> Result<(Vec<u8>, bool), EnrollError> {
         let issuance = Issuance {
             challenge_hash: approved.challenge_hash,
             transaction_id: transaction_id.to_owned(),
@@ -744,6 +744,7 @@ impl Ra {
             not_after: issued.not_after,
             template: issued.template.clone(),
             now: context.now,
+            delivered_at: Some(context.now),
             audit: AuditEvent {
                 at: context.now,
                 kind: AuditKind::CertificateIssued,
@@ -760,7 +761,7 @@ impl Ra {
         match self.store.record_issuance(issuance).await {
             Ok(()) => {
                 tracing::info!(transaction_id, serial = %issued.serial_hex, subject = %issued.subject, "certificate issued");
-                Ok(issued.der.clone())
+                Ok((issued.der.clone(), true))
             }
             // Lost the race for the challenge to a concurrent request: the certificate was
             // signed but never leaves this process and is not valid anywhere it matters.
@@ -772,7 +773,7 @@ impl Ra {
                     .replay(transaction_id, &signer_key_sha256, &request_sha256)
                     .await?
                 {
-                    Some(previous) => Ok(previous),
+                    Some(previous) => Ok((previous, false)),
                     None => Err(EnrollError::TransactionConflict),
                 }
             }
@@ -966,14 +967,8 @@ impl Ra {
             manual_approval: false,
             insecure_setting: None,
         };
-        // The requester and challenge of the held request; the source is this poll's.
-        let requester = crate::countersign::requester_facts(
-            &record.requester_certificate_der,
-            record.challenge_hash.as_ref(),
-            &context.peer,
-        );
         let issued = match self
-            .counter_sign_and_issue(&approved, &record.transaction_id, requester, context.now)
+            .counter_sign_and_issue(&approved, &record.transaction_id, context.now)
             .await
         {
             Ok(issued) => issued,

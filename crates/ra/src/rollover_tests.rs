@@ -157,6 +157,7 @@ async fn record(store: &store::Store, certificate: &[u8]) {
             not_after: at + 30 * DAY,
             template: "device".into(),
             now: at,
+            delivered_at: None,
             audit: store::AuditEvent {
                 at,
                 kind: store::AuditKind::CertificateIssued,

@@ -108,6 +108,10 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
         findings.push(certificate_lifetime(what, &dir.join(path), now, min_days));
     }
 
+    if let Some(warning) = ca_key_strength(&dir.join(&keys.ca_certificate)) {
+        findings.push(warning);
+    }
+
     findings.extend(crate::admin::checks::findings(dir, &config));
 
     match store::Store::open(&config.database_url(dir)).await {
@@ -200,4 +204,18 @@ fn certificate_lifetime(what: &str, path: &Path, now: i64, min_days: i64) -> Fin
             format!("{what} {}: valid for {left_days} more days", path.display()),
         )
     }
+}
+
+/// An RSA CA key below the recommended size is allowed (`scepd init --ca-key rsa-2048`, for
+/// throughput) but never silently.
+fn ca_key_strength(path: &Path) -> Option<Finding> {
+    use der::Encode as _;
+    let der = pem::read_certificate(path).ok()?;
+    let certificate = Certificate::from_der(&der).ok()?;
+    let spki = certificate
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .ok()?;
+    ca::ca_key_strength_warning(&spki).map(|w| finding(Severity::Warn, w))
 }

@@ -450,6 +450,7 @@ pub async fn prepare_ca(
     let stamp = unique_stamp(dir, &config);
     make_dirs(dir, NEXT)?;
     let (bits, curve) = match key {
+        CaKeyType::Rsa2048 => (2048, None),
         CaKeyType::Rsa3072 => (3072, None),
         CaKeyType::Rsa4096 => (4096, None),
         CaKeyType::P256 => (0, Some(keys::pkcs11::EcCurve::P256)),

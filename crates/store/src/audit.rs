@@ -169,26 +169,45 @@ fn chain_hash(prev: &[u8; 32], f: &Fields<'_>) -> [u8; 32] {
     h.finalize().into()
 }
 
-/// Appends `ev` inside the caller's transaction, which must have been opened with
-/// [`crate::backend::Backend::begin_write`] (that is what serializes appenders).
-pub(crate) async fn append_in(
-    conn: &mut AnyConnection,
-    ev: &AuditEvent,
-    subject: &str,
-) -> Result<u64, StoreError> {
+/// The newest row of the chain: what the next append links to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ChainHead {
+    seq: u64,
+    hash: [u8; 32],
+}
+
+/// Reads the chain's head inside the caller's writing transaction (opened with
+/// [`crate::backend::Backend::begin_write`], which serializes appenders): a group commit
+/// reads it once and appends several events with [`insert_in`].
+pub(crate) async fn head_in(conn: &mut AnyConnection) -> Result<ChainHead, StoreError> {
     let head = sqlx::query("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")
         .fetch_optional(&mut *conn)
         .await?;
-    let (prev_seq, prev_hash) = match head {
-        None => (0u64, GENESIS),
+    match head {
+        None => Ok(ChainHead {
+            seq: 0,
+            hash: GENESIS,
+        }),
         Some(row) => {
             let seq: i64 = row.try_get("seq")?;
             let hash: String = row.try_get("hash")?;
-            let seq = u64::try_from(seq).map_err(|_| StoreError::CorruptRow("audit_log"))?;
-            (seq, parse_hex32(&hash, "audit_log")?)
+            Ok(ChainHead {
+                seq: u64::try_from(seq).map_err(|_| StoreError::CorruptRow("audit_log"))?,
+                hash: parse_hex32(&hash, "audit_log")?,
+            })
         }
-    };
-    let seq = prev_seq
+    }
+}
+
+/// Appends `ev` after `head` and moves `head` to the new row. Returns its sequence number.
+pub(crate) async fn insert_in(
+    conn: &mut AnyConnection,
+    head: &mut ChainHead,
+    ev: &AuditEvent,
+    subject: &str,
+) -> Result<u64, StoreError> {
+    let seq = head
+        .seq
         .checked_add(1)
         .ok_or(StoreError::CorruptRow("audit_log"))?;
     let seq_i64 = i64::try_from(seq).map_err(|_| StoreError::CorruptRow("audit_log"))?;
@@ -200,7 +219,7 @@ pub(crate) async fn append_in(
         subject,
         detail: &ev.detail,
     };
-    let hash = chain_hash(&prev_hash, &fields);
+    let hash = chain_hash(&head.hash, &fields);
     let inserted = sqlx::query(
         "INSERT INTO audit_log (seq, at, kind, actor, subject, detail, prev_hash, hash) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -211,16 +230,30 @@ pub(crate) async fn append_in(
     .bind(&ev.actor)
     .bind(subject)
     .bind(&ev.detail)
-    .bind(hex32(&prev_hash))
+    .bind(hex32(&head.hash))
     .bind(hex32(&hash))
     .execute(&mut *conn)
     .await;
     match inserted {
-        Ok(_) => Ok(seq),
+        Ok(_) => {
+            *head = ChainHead { seq, hash };
+            Ok(seq)
+        }
         // Someone appended seq in between: the chain would fork. Refuse; the caller retries.
         Err(e) if crate::backend::is_unique_violation(&e) => Err(StoreError::AuditConflict),
         Err(e) => Err(e.into()),
     }
+}
+
+/// Appends `ev` inside the caller's transaction, which must have been opened with
+/// [`crate::backend::Backend::begin_write`] (that is what serializes appenders).
+pub(crate) async fn append_in(
+    conn: &mut AnyConnection,
+    ev: &AuditEvent,
+    subject: &str,
+) -> Result<u64, StoreError> {
+    let mut head = head_in(conn).await?;
+    insert_in(conn, &mut head, ev, subject).await
 }
 
 fn decode_row(row: &sqlx::any::AnyRow) -> Result<(i64, AuditRecord), StoreError> {

@@ -34,7 +34,12 @@ impl Backend {
         match self {
             // All writers serialize on SQLite's single write lock; a few connections are
             // enough for concurrent readers while one writes (WAL).
-            Backend::Sqlite => AnyPoolOptions::new().max_connections(5).after_connect(
+            // No liveness ping before each use: the database is a local file, and the ping
+            // was one more round trip to the connection's worker thread per query.
+            Backend::Sqlite => AnyPoolOptions::new()
+                .max_connections(5)
+                .test_before_acquire(false)
+                .after_connect(
                 |conn: &mut AnyConnection, _meta| {
                     Box::pin(async move {
                         // synchronous is per connection: FULL makes every commit (an issued

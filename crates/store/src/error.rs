@@ -26,6 +26,10 @@ pub enum StoreError {
     /// The database stayed locked or kept failing serialization after several retries.
     #[error("database busy")]
     Busy,
+    /// The issuance writer stopped (shutdown) before saying whether the issuance's batch
+    /// committed: the client's retry finds the certificate if it did.
+    #[error("issuance writer stopped")]
+    WriterStopped,
     /// No certificate with this serial was issued by us.
     #[error("unknown certificate serial")]
     UnknownSerial,

@@ -3,7 +3,7 @@
 
 use sqlx::{AnyConnection, Row};
 
-use crate::audit::{AuditEvent, append_in};
+use crate::audit::{AuditEvent, ChainHead, head_in, insert_in};
 use crate::backend::{is_unique_violation, with_retry};
 use crate::codec::{hex32, normalize_serial, parse_hex32};
 use crate::{Store, StoreError};
@@ -34,6 +34,12 @@ pub struct Issuance {
     /// Unix seconds: the challenge must still be unexpired at this time; also the
     /// transaction's and certificate's recorded time.
     pub now: i64,
+    /// RFC 8894 §8.4 delivery: `Some(t)` records the certificate as delivered at `t` in the
+    /// same transaction — the RA builds its SUCCESS reply from the committed certificate
+    /// right after, so a separate [`Store::mark_delivered`] write (and fsync) per enrollment
+    /// is not needed. If building that reply fails (an internal signing error), the client's
+    /// retry is answered with the same certificate. `None`: not delivered yet.
+    pub delivered_at: Option<i64>,
     /// The `certificate-issued` event, written in the same transaction. Its row's `subject`
     /// column is the canonical serial.
     pub audit: AuditEvent,
@@ -95,7 +101,8 @@ impl Store {
     /// (b) the transaction row — the transaction id recorded (issued or held for approval)
     ///     for another signer key, or the same (transaction id, request) recorded already,
     ///     gives [`StoreError::TransactionConflict`];
-    /// (c) the certificate — a recorded serial gives [`StoreError::SerialConflict`];
+    /// (c) the certificate (delivered if [`Issuance::delivered_at`] says so) — a recorded
+    ///     serial gives [`StoreError::SerialConflict`];
     /// (d) the audit event.
     ///
     /// The conditional UPDATE is what makes consumption exactly-once: of any number of
@@ -105,58 +112,40 @@ impl Store {
     /// timeouts are retried a few times and then reported as [`StoreError::Busy`]; a retry
     /// re-runs the whole transaction, so it can never spend a challenge twice.
     ///
+    /// SQLite: issuances are group-committed — one writer task takes every issuance waiting
+    /// and commits them in one transaction and one fsync (see `group_commit`). Each is
+    /// still all-or-nothing, and one refused issuance (challenge spent, transaction id taken)
+    /// never holds back or loses the others.
+    ///
     /// On return `Ok`, the commit is durable (SQLite `synchronous=FULL`): reply only then.
     pub async fn record_issuance(&self, issuance: Issuance) -> Result<(), StoreError> {
         let serial = normalize_serial(&issuance.serial_hex)?;
-        with_retry(self.backend, || {
-            self.try_record_issuance(&issuance, &serial)
-        })
-        .await
+        match &self.writer {
+            Some(writer) => writer.submit(self, issuance, serial).await,
+            None => self.record_issuance_alone(&issuance, &serial).await,
+        }
+    }
+
+    /// One issuance in a transaction of its own.
+    pub(crate) async fn record_issuance_alone(
+        &self,
+        issuance: &Issuance,
+        serial: &str,
+    ) -> Result<(), StoreError> {
+        with_retry(self.backend, || self.try_record_issuance(issuance, serial)).await
     }
 
     async fn try_record_issuance(&self, i: &Issuance, serial: &str) -> Result<(), StoreError> {
         let mut tx = self.backend.begin_write(&self.pool).await?;
-        let challenge_hex = i.challenge_hash.as_ref().map(hex32);
-        let signer_hex = hex32(&i.signer_key_sha256);
-        let request_hex = hex32(&i.request_sha256);
-
-        let claim = spend_challenge_and_claim_transaction(
-            &mut tx,
-            challenge_hex.as_deref(),
-            &i.transaction_id,
-            &signer_hex,
-            &request_hex,
-            i.now,
-        )
-        .await;
-        if let Err(e) = claim {
+        if let Some(refusal) = claim_in(&mut tx, i).await? {
+            tx.rollback().await?;
+            return Err(refusal);
+        }
+        let mut head = head_in(&mut tx).await?;
+        if let Err(e) = insert_issuance_in(&mut tx, i, serial, &mut head).await {
             tx.rollback().await?;
             return Err(e);
         }
-        let subject_key_hex = hex32(&i.subject_key_sha256);
-        let cert = NewCertificateRow {
-            serial,
-            der: &i.certificate_der,
-            subject_key_hex: &subject_key_hex,
-            subject: &i.subject,
-            not_before: i.not_before,
-            not_after: i.not_after,
-            template: &i.template,
-            transaction_id: &i.transaction_id,
-            issued_at: i.now,
-        };
-        let txn = NewTransactionRow {
-            transaction_id: &i.transaction_id,
-            signer_hex: &signer_hex,
-            request_hex: &request_hex,
-            challenge_hex: challenge_hex.as_deref(),
-            created_at: i.now,
-        };
-        if let Err(e) = insert_issued(&mut tx, &cert, &txn).await {
-            tx.rollback().await?;
-            return Err(e);
-        }
-        append_in(&mut tx, &i.audit, serial).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -308,6 +297,91 @@ async fn transaction_id_taken(
     Ok(hit.is_some())
 }
 
+/// Spends the issuance's challenge (if any) and checks its transaction id is free, in one
+/// statement when there is a challenge. `Ok(Some(refusal))`: the issuance is refused and
+/// nothing was written, so a group commit carries on with the others; `Err`: a database
+/// error, the caller rolls back.
+pub(crate) async fn claim_in(
+    conn: &mut AnyConnection,
+    i: &Issuance,
+) -> Result<Option<StoreError>, StoreError> {
+    let signer_hex = hex32(&i.signer_key_sha256);
+    let request_hex = hex32(&i.request_sha256);
+    let Some(challenge) = &i.challenge_hash else {
+        let taken =
+            transaction_id_taken(conn, &i.transaction_id, &signer_hex, &request_hex).await?;
+        return Ok(taken.then_some(StoreError::TransactionConflict));
+    };
+    let challenge_hex = hex32(challenge);
+    // The same conditions as `spend_challenge_and_claim_transaction`, in one round trip.
+    let updated = sqlx::query(
+        "UPDATE challenges SET used_at = $1, used_by_transaction = $2 \
+         WHERE hash = $3 AND used_at IS NULL AND expires_at > $1 \
+           AND NOT EXISTS (SELECT 1 FROM transactions WHERE transaction_id = $2 \
+             AND (signer_key_sha256 <> $4 OR request_sha256 = $5)) \
+           AND NOT EXISTS (SELECT 1 FROM pending_requests WHERE transaction_id = $2 \
+             AND (signer_key_sha256 <> $4 OR request_sha256 = $5))",
+    )
+    .bind(i.now)
+    .bind(&i.transaction_id)
+    .bind(&challenge_hex)
+    .bind(&signer_hex)
+    .bind(&request_hex)
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 1 {
+        return Ok(None);
+    }
+    // Refused: say why with the precedence of the two-step check (the challenge first).
+    let spendable = sqlx::query(
+        "SELECT 1 AS hit FROM challenges WHERE hash = $1 AND used_at IS NULL AND expires_at > $2",
+    )
+    .bind(&challenge_hex)
+    .bind(i.now)
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(Some(if spendable.is_some() {
+        StoreError::TransactionConflict
+    } else {
+        StoreError::ChallengeUnavailable
+    }))
+}
+
+/// Writes a claimed issuance: certificate, transaction and audit event after `head`. Any
+/// `Err` leaves the transaction half-written: the caller rolls it back.
+pub(crate) async fn insert_issuance_in(
+    conn: &mut AnyConnection,
+    i: &Issuance,
+    serial: &str,
+    head: &mut ChainHead,
+) -> Result<(), StoreError> {
+    let subject_key_hex = hex32(&i.subject_key_sha256);
+    let signer_hex = hex32(&i.signer_key_sha256);
+    let request_hex = hex32(&i.request_sha256);
+    let challenge_hex = i.challenge_hash.as_ref().map(hex32);
+    let cert = NewCertificateRow {
+        serial,
+        der: &i.certificate_der,
+        subject_key_hex: &subject_key_hex,
+        subject: &i.subject,
+        not_before: i.not_before,
+        not_after: i.not_after,
+        template: &i.template,
+        transaction_id: &i.transaction_id,
+        issued_at: i.now,
+    };
+    let txn = NewTransactionRow {
+        transaction_id: &i.transaction_id,
+        signer_hex: &signer_hex,
+        request_hex: &request_hex,
+        challenge_hex: challenge_hex.as_deref(),
+        created_at: i.now,
+    };
+    insert_issued_delivered(conn, &cert, &txn, i.delivered_at).await?;
+    insert_in(conn, head, &i.audit, serial).await?;
+    Ok(())
+}
+
 pub(crate) struct NewCertificateRow<'a> {
     pub serial: &'a str,
     pub der: &'a [u8],
@@ -334,11 +408,22 @@ pub(crate) async fn insert_issued(
     c: &NewCertificateRow<'_>,
     t: &NewTransactionRow<'_>,
 ) -> Result<(), StoreError> {
+    insert_issued_delivered(conn, c, t, None).await
+}
+
+/// [`insert_issued`], the certificate already delivered at `delivered_at` if `Some`.
+async fn insert_issued_delivered(
+    conn: &mut AnyConnection,
+    c: &NewCertificateRow<'_>,
+    t: &NewTransactionRow<'_>,
+    delivered_at: Option<i64>,
+) -> Result<(), StoreError> {
     // The certificate first: a serial collision is reported as such, not as a transaction
     // conflict through transactions.serial.
     let inserted = sqlx::query(
         "INSERT INTO certificates (serial, der, subject, not_before, not_after, template, \
-         transaction_id, issued_at, subject_key_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+         transaction_id, issued_at, subject_key_sha256, delivered_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
     )
     .bind(c.serial)
     .bind(c.der)
@@ -349,6 +434,7 @@ pub(crate) async fn insert_issued(
     .bind(c.transaction_id)
     .bind(c.issued_at)
     .bind(c.subject_key_hex)
+    .bind(delivered_at)
     .execute(&mut *conn)
     .await;
     match inserted {

@@ -53,6 +53,7 @@ pub(super) fn issuance(txid: &str, serial: &str, challenge_hash: Option<[u8; 32]
         not_after: NOW + 365 * 86_400,
         template: "device".into(),
         now: NOW,
+        delivered_at: None,
         audit: AuditEvent {
             at: NOW,
             kind: AuditKind::CertificateIssued,
