@@ -92,6 +92,7 @@ fn setup(ca_bits: usize) -> Setup {
         template: "device".into(),
         transaction_id: "TX1".into(),
         binding: None,
+        requester: None,
         approved_at: t,
         // Long enough for the whole benchmark.
         not_after: t + 600,

@@ -9,7 +9,7 @@ use der::{Any, Decode, Encode};
 use keys::software::SoftwareKey;
 use keys::{KeyRole, Signer};
 use policy::Template;
-use request::{RaStatement, StatementBinding, prepare_statement};
+use request::{RaStatement, RequesterFacts, StatementBinding, prepare_statement};
 use x509_cert::Certificate;
 use x509_cert::attr::Attribute;
 use x509_cert::ext::Extension;
@@ -209,6 +209,7 @@ struct StatementSpec<'a> {
     csr: Vec<u8>,
     template: &'a str,
     binding: Option<StatementBinding>,
+    requester: Option<RequesterFacts>,
     approved_at: i64,
     not_after: i64,
     signer: &'a dyn Signer,
@@ -222,6 +223,7 @@ impl<'a> StatementSpec<'a> {
             csr,
             template: "device",
             binding: None,
+            requester: None,
             approved_at: t,
             not_after: t + 300,
             signer: pki().ra_key.as_ref(),
@@ -235,6 +237,7 @@ impl<'a> StatementSpec<'a> {
             template: self.template.into(),
             transaction_id: "TX1".into(),
             binding: self.binding.clone(),
+            requester: self.requester.clone(),
             approved_at: self.approved_at,
             not_after: self.not_after,
             nonce: keys::random::bytes(16).unwrap(),
@@ -500,6 +503,27 @@ fn statement_round_trip_verifies() {
     assert_eq!(verified.statement().csr, spec.csr);
     assert_eq!(verified.statement().template, "device");
     assert_eq!(verified.ra_certificate_der(), pki().ra_cert);
+}
+
+#[test]
+fn version_2_statement_verifies_with_the_requester_facts_and_version_1_still_does() {
+    let facts = RequesterFacts {
+        certificate_sha256: [0x42; 32],
+        challenge_id: Some("0123456789abcdef".into()),
+        source: Some("192.0.2.7".into()),
+    };
+    let mut spec = StatementSpec::new(good_csr());
+    spec.requester = Some(facts.clone());
+    let verified = ca().verify_statement(&spec.build(), now()).unwrap();
+    assert_eq!(verified.statement().version(), 2);
+    assert_eq!(verified.statement().requester.as_ref(), Some(&facts));
+    let cert = ca().issue(verified, now()).unwrap();
+    assert_eq!(cert.template, "device");
+    // An RA that still sends version 1 is answered.
+    let v1 = StatementSpec::new(good_csr());
+    let verified = ca().verify_statement(&v1.build(), now()).unwrap();
+    assert_eq!(verified.statement().version(), 1);
+    assert!(verified.statement().requester.is_none());
 }
 
 #[test]

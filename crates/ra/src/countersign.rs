@@ -2,6 +2,25 @@
 
 use crate::error::EnrollError;
 
+/// The longest source text put in a statement (a forwarded-for chain can be long).
+const MAX_SOURCE_LEN: usize = 256;
+
+/// What the statement says about the requester (statement version 2): the SHA-256 of the
+/// certificate that signed the SCEP request, the audit id of the challenge spent (never the
+/// challenge), and the network source.
+pub fn requester_facts(
+    requester_certificate_der: &[u8],
+    challenge_hash: Option<&[u8; 32]>,
+    source: &str,
+) -> request::statement::RequesterFacts {
+    use sha2::Digest as _;
+    request::statement::RequesterFacts {
+        certificate_sha256: sha2::Sha256::digest(requester_certificate_der).into(),
+        challenge_id: challenge_hash.map(store::challenge_audit_id),
+        source: (!source.is_empty()).then(|| source.chars().take(MAX_SOURCE_LEN).collect()),
+    }
+}
+
 /// Builds and signs the statement with the enrollment-agent key.
 #[allow(clippy::too_many_arguments)]
 pub fn sign_statement(
@@ -9,6 +28,7 @@ pub fn sign_statement(
     template: &str,
     transaction_id: &str,
     binding: Option<&policy::Binding>,
+    requester: request::statement::RequesterFacts,
     now: i64,
     ttl_secs: i64,
     signer: &dyn keys::Signer,
@@ -25,6 +45,7 @@ pub fn sign_statement(
         now.saturating_add(ttl_secs),
         nonce,
     )
+    .and_then(|s| s.with_requester(requester))
     .map_err(|e| internal(&e))?;
     let algorithm = signer.default_algorithm();
     let unsigned = request::statement::prepare_statement(
@@ -38,4 +59,32 @@ pub fn sign_statement(
         .sign(algorithm, unsigned.signed_attributes_der())
         .map_err(|e| internal(&e))?;
     unsigned.finish(signature).map_err(|e| internal(&e))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requester_facts_name_the_challenge_by_its_audit_id_only() {
+        let challenge_hash = [0xab; 32];
+        let facts = requester_facts(b"requester cert", Some(&challenge_hash), "192.0.2.7");
+        assert_eq!(
+            facts.challenge_id.as_deref(),
+            Some(store::challenge_audit_id(&challenge_hash).as_str())
+        );
+        assert_eq!(facts.challenge_id.as_deref(), Some("abababababababab"));
+        use sha2::Digest as _;
+        assert_eq!(
+            facts.certificate_sha256,
+            <[u8; 32]>::from(sha2::Sha256::digest(b"requester cert"))
+        );
+        assert_eq!(facts.source.as_deref(), Some("192.0.2.7"));
+        // A renewal has no challenge; an unknown source is left out; a long one is cut.
+        let renewal = requester_facts(b"old cert", None, "");
+        assert!(renewal.challenge_id.is_none() && renewal.source.is_none());
+        let long = requester_facts(b"c", None, &"x".repeat(1000));
+        assert_eq!(long.source.unwrap().len(), MAX_SOURCE_LEN);
+    }
 }

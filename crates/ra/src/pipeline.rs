@@ -503,8 +503,13 @@ impl Ra {
                 )
                 .await;
         }
+        let requester = crate::countersign::requester_facts(
+            &signature.signer_certificate,
+            approved.challenge_hash.as_ref(),
+            &context.peer,
+        );
         let issued = self
-            .counter_sign_and_issue(&approved, transaction_id, context.now)
+            .counter_sign_and_issue(&approved, transaction_id, requester, context.now)
             .await?;
         let (certificate, delivery_recorded) = self
             .record(
@@ -697,6 +702,7 @@ impl Ra {
         &self,
         approved: &Approved<'_>,
         transaction_id: &str,
+        requester: request::statement::RequesterFacts,
         now: i64,
     ) -> Result<IssuedCertificate, EnrollError> {
         let statement = crate::countersign::sign_statement(
@@ -704,6 +710,7 @@ impl Ra {
             &approved.template,
             transaction_id,
             approved.binding.as_ref(),
+            requester,
             now,
             self.config.statement_ttl_secs,
             self.identity.signer.as_ref(),
@@ -967,8 +974,14 @@ impl Ra {
             manual_approval: false,
             insecure_setting: None,
         };
+        // The requester and challenge of the held request; the source is this poll's.
+        let requester = crate::countersign::requester_facts(
+            &record.requester_certificate_der,
+            record.challenge_hash.as_ref(),
+            &context.peer,
+        );
         let issued = match self
-            .counter_sign_and_issue(&approved, &record.transaction_id, context.now)
+            .counter_sign_and_issue(&approved, &record.transaction_id, requester, context.now)
             .await
         {
             Ok(issued) => issued,

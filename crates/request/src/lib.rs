@@ -12,6 +12,6 @@ mod strings;
 
 pub use csr::{ChallengePassword, CsrError, InspectedCsr, MAX_CSR_LEN, inspect};
 pub use statement::{
-    ParsedStatement, RaStatement, StatementBinding, StatementError, UnsignedStatement,
-    parse_statement, prepare_statement,
+    ParsedStatement, RaStatement, RequesterFacts, StatementBinding, StatementError,
+    UnsignedStatement, parse_statement, prepare_statement,
 };

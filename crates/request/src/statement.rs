@@ -4,18 +4,26 @@
 //!
 //! ```text
 //! RaStatement ::= SEQUENCE {
-//!     version        INTEGER (1),
+//!     version        INTEGER (1 | 2),
 //!     csr            OCTET STRING,          -- the PKCS#10 DER, exactly as the device sent it
 //!     template       UTF8String,
 //!     transactionId  PrintableString,       -- RFC 8894 §3.2.1.1
 //!     binding        [0] EXPLICIT StatementBinding OPTIONAL,
+//!     requester      [1] EXPLICIT RequesterFacts OPTIONAL,  -- present iff version 2
 //!     approvedAt     GeneralizedTime,
 //!     notAfter       GeneralizedTime,
 //!     nonce          OCTET STRING }
 //! StatementBinding ::= SEQUENCE {
 //!     subject        UTF8String OPTIONAL,   -- RFC 4514 form
 //!     sans           SEQUENCE OF UTF8String }  -- "dns:NAME", "ip:ADDR", "email:ADDR"
+//! RequesterFacts ::= SEQUENCE {
+//!     certificateSha256  OCTET STRING (SIZE (32)),  -- the SCEP requester's signing certificate
+//!     challengeId        [0] IMPLICIT UTF8String OPTIONAL,  -- the challenge's audit id
+//!     source             [1] IMPLICIT UTF8String OPTIONAL } -- the network source the RA saw
 //! ```
+//!
+//! Version 2 adds the requester facts the RA checked; version 1 (without them) is still
+//! parsed, so a CA accepts an RA that has not been upgraded yet.
 //!
 //! It travels as the eContent of a CMS SignedData (RFC 5652 §5) with eContentType
 //! [`crate::oids::RA_STATEMENT`], signed attributes contentType + messageDigest, one
@@ -52,9 +60,25 @@ pub struct RaStatement {
     pub transaction_id: String,
     /// The names the challenge was bound to, if it was.
     pub binding: Option<StatementBinding>,
+    /// Who asked and with which challenge (version 2; `None` in a version 1 statement).
+    pub requester: Option<RequesterFacts>,
     pub approved_at: i64,
     pub not_after: i64,
     pub nonce: Vec<u8>,
+}
+
+/// What the RA knew about the requester when it approved: the CA records it in its audit
+/// trail, so the CA host alone can tell which challenge and which device led to a certificate.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequesterFacts {
+    /// SHA-256 of the certificate that signed the SCEP request (self-signed, or the
+    /// certificate being renewed).
+    pub certificate_sha256: [u8; 32],
+    /// The audit id of the one-time challenge spent (`store::challenge_audit_id`), never the
+    /// challenge itself; `None` for a renewal or an insecure mode without one.
+    pub challenge_id: Option<String>,
+    /// The network source of the request as the RA saw it.
+    pub source: Option<String>,
 }
 
 /// The name part of a challenge binding (the template is the statement's own).
@@ -91,6 +115,8 @@ struct RaStatementAsn1 {
     transaction_id: PrintableString,
     #[asn1(context_specific = "0", tag_mode = "EXPLICIT", optional = "true")]
     binding: Option<StatementBindingAsn1>,
+    #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
+    requester: Option<RequesterFactsAsn1>,
     approved_at: GeneralizedTime,
     not_after: GeneralizedTime,
     nonce: OctetString,
@@ -103,7 +129,18 @@ struct StatementBindingAsn1 {
     sans: Vec<String>,
 }
 
-const STATEMENT_VERSION: u8 = 1;
+#[derive(Sequence)]
+struct RequesterFactsAsn1 {
+    certificate_sha256: OctetString,
+    #[asn1(context_specific = "0", tag_mode = "IMPLICIT", optional = "true")]
+    challenge_id: Option<String>,
+    #[asn1(context_specific = "1", tag_mode = "IMPLICIT", optional = "true")]
+    source: Option<String>,
+}
+
+/// Version 1: no requester facts. Version 2: with them.
+const STATEMENT_VERSION_1: u8 = 1;
+const STATEMENT_VERSION_2: u8 = 2;
 
 /// Why a statement could not be built or parsed. The CA maps every one to a rejected
 /// statement.
@@ -120,6 +157,10 @@ pub enum StatementError {
     WrongContentType,
     #[error("statement version {0} is not supported")]
     Version(u8),
+    #[error("statement version {0} with requester facts {1}")]
+    VersionMismatch(u8, &'static str),
+    #[error("requester certificate hash is not 32 octets")]
+    RequesterHash,
     #[error("time {0} cannot be a GeneralizedTime")]
     Time(i64),
     #[error("digest algorithm is not SHA-256/384/512")]
@@ -157,6 +198,7 @@ impl RaStatement {
             template,
             transaction_id,
             binding: binding.as_ref().map(StatementBinding::from_policy),
+            requester: None,
             approved_at,
             not_after,
             nonce,
@@ -165,10 +207,37 @@ impl RaStatement {
         Ok(statement)
     }
 
+    /// The same statement with the requester facts: a version 2 statement.
+    pub fn with_requester(self, requester: RequesterFacts) -> Result<Self, StatementError> {
+        let statement = RaStatement {
+            requester: Some(requester),
+            ..self
+        };
+        statement.to_der()?;
+        Ok(statement)
+    }
+
+    /// 2 when the requester facts are present, else 1.
+    pub fn version(&self) -> u8 {
+        if self.requester.is_some() {
+            STATEMENT_VERSION_2
+        } else {
+            STATEMENT_VERSION_1
+        }
+    }
+
     /// The DER `RaStatement`.
     pub fn to_der(&self) -> Result<Vec<u8>, StatementError> {
+        let requester = match &self.requester {
+            Some(r) => Some(RequesterFactsAsn1 {
+                certificate_sha256: OctetString::new(r.certificate_sha256.as_slice())?,
+                challenge_id: r.challenge_id.clone(),
+                source: r.source.clone(),
+            }),
+            None => None,
+        };
         let asn1 = RaStatementAsn1 {
-            version: STATEMENT_VERSION,
+            version: self.version(),
             csr: OctetString::new(self.csr.as_slice())?,
             template: self.template.clone(),
             transaction_id: PrintableString::new(&self.transaction_id)?,
@@ -176,6 +245,7 @@ impl RaStatement {
                 subject: b.subject.clone(),
                 sans: b.sans.clone(),
             }),
+            requester,
             approved_at: generalized_time(self.approved_at)?,
             not_after: generalized_time(self.not_after)?,
             nonce: OctetString::new(self.nonce.as_slice())?,
@@ -186,9 +256,28 @@ impl RaStatement {
     /// Parses a DER `RaStatement`.
     pub fn from_der(der: &[u8]) -> Result<Self, StatementError> {
         let asn1 = RaStatementAsn1::from_der(der)?;
-        if asn1.version != STATEMENT_VERSION {
-            return Err(StatementError::Version(asn1.version));
+        match (asn1.version, asn1.requester.is_some()) {
+            (STATEMENT_VERSION_1, false) | (STATEMENT_VERSION_2, true) => {}
+            (STATEMENT_VERSION_1, true) => {
+                return Err(StatementError::VersionMismatch(1, "present"));
+            }
+            (STATEMENT_VERSION_2, false) => {
+                return Err(StatementError::VersionMismatch(2, "absent"));
+            }
+            (v, _) => return Err(StatementError::Version(v)),
         }
+        let requester = match asn1.requester {
+            Some(r) => Some(RequesterFacts {
+                certificate_sha256: r
+                    .certificate_sha256
+                    .as_bytes()
+                    .try_into()
+                    .map_err(|_| StatementError::RequesterHash)?,
+                challenge_id: r.challenge_id,
+                source: r.source,
+            }),
+            None => None,
+        };
         Ok(RaStatement {
             csr: asn1.csr.as_bytes().to_vec(),
             template: asn1.template,
@@ -197,6 +286,7 @@ impl RaStatement {
                 subject: b.subject,
                 sans: b.sans,
             }),
+            requester,
             approved_at: unix_seconds(&asn1.approved_at)?,
             not_after: unix_seconds(&asn1.not_after)?,
             nonce: asn1.nonce.as_bytes().to_vec(),
@@ -452,6 +542,11 @@ mod tests {
                 subject: Some("CN=certmonger-client,O=Proto".into()),
                 sans: vec!["dns:dev1.example".into()],
             }),
+            requester: Some(RequesterFacts {
+                certificate_sha256: [0x42; 32],
+                challenge_id: Some("0123456789abcdef".into()),
+                source: Some("192.0.2.7".into()),
+            }),
             approved_at: 1_790_000_000,
             not_after: 1_790_000_300,
             nonce: vec![9; 16],
@@ -560,6 +655,74 @@ mod tests {
         assert!(bad_tx.is_err());
         let backwards = RaStatement::new(CSR.to_vec(), "d".into(), "a".into(), None, 5, 4, vec![]);
         assert!(matches!(backwards, Err(StatementError::Time(4))));
+    }
+
+    #[test]
+    fn version_2_carries_the_requester_facts_and_version_1_still_parses() {
+        let v2 = statement();
+        assert_eq!(v2.version(), 2);
+        let der = v2.to_der().unwrap();
+        assert_eq!(&der[..2], [0x30, 0x82], "a long SEQUENCE");
+        assert_eq!(&der[4..7], [0x02, 0x01, 0x02], "INTEGER 2 first");
+        let parsed = RaStatement::from_der(&der).unwrap();
+        assert_eq!(parsed.requester, v2.requester);
+        // Facts without a challenge or source (a renewal) still round-trip.
+        let renewal = RaStatement {
+            requester: Some(RequesterFacts {
+                certificate_sha256: [1; 32],
+                challenge_id: None,
+                source: None,
+            }),
+            ..statement()
+        };
+        assert_eq!(
+            RaStatement::from_der(&renewal.to_der().unwrap()).unwrap(),
+            renewal
+        );
+        // A version 1 statement (no facts) is what an older RA sends: parsed, no facts.
+        let v1 = RaStatement {
+            requester: None,
+            ..statement()
+        };
+        assert_eq!(v1.version(), 1);
+        let der = v1.to_der().unwrap();
+        assert_eq!(&der[4..7], [0x02, 0x01, 0x01]);
+        assert_eq!(RaStatement::from_der(&der).unwrap(), v1);
+        // The constructor makes version 1; with_requester makes version 2.
+        let built = RaStatement::new(CSR.to_vec(), "d".into(), "t".into(), None, 1, 2, vec![])
+            .unwrap()
+            .with_requester(v2.requester.clone().unwrap())
+            .unwrap();
+        assert_eq!(built.version(), 2);
+    }
+
+    #[test]
+    fn version_and_facts_must_agree() {
+        // Re-encode with a wrong version number: v1 with facts, v2 without, v3.
+        let with_facts = statement().to_der().unwrap();
+        let without = RaStatement {
+            requester: None,
+            ..statement()
+        }
+        .to_der()
+        .unwrap();
+        let set_version = |der: &[u8], v: u8| {
+            let mut d = der.to_vec();
+            d[6] = v;
+            d
+        };
+        assert!(matches!(
+            RaStatement::from_der(&set_version(&with_facts, 1)),
+            Err(StatementError::VersionMismatch(1, _))
+        ));
+        assert!(matches!(
+            RaStatement::from_der(&set_version(&without, 2)),
+            Err(StatementError::VersionMismatch(2, _))
+        ));
+        assert!(matches!(
+            RaStatement::from_der(&set_version(&with_facts, 3)),
+            Err(StatementError::Version(3))
+        ));
     }
 
     #[test]

@@ -96,6 +96,20 @@ fn append(path: &Path, text: &str) {
     file.write_all(text.as_bytes()).unwrap();
 }
 
+/// Replaces each commented default line with its setting.
+fn set(path: &Path, settings: &[(&str, &str)]) {
+    let mut text = std::fs::read_to_string(path).unwrap();
+    for (commented, setting) in settings {
+        assert!(
+            text.contains(commented),
+            "{commented} not in {}",
+            path.display()
+        );
+        text = text.replacen(commented, setting, 1);
+    }
+    std::fs::write(path, text).unwrap();
+}
+
 struct Split {
     dir: tempfile::TempDir,
     ca_dir: PathBuf,
@@ -108,12 +122,19 @@ struct Split {
 
 impl Split {
     fn start() -> Split {
+        Split::start_with(&[])
+    }
+
+    /// Both sides with each (commented default, setting) of `settings` switched on in their
+    /// configuration files.
+    fn start_with(settings: &[(&str, &str)]) -> Split {
         let dir = tempfile::tempdir().unwrap();
         let ca_dir = dir.path().join("ca");
         let ra_dir = dir.path().join("ra");
         let ca_s = ca_dir.to_str().unwrap();
         run(&["init", "--mode", "ca", "--data-dir", ca_s]);
         append(&ca_dir.join("scepd.toml"), TEMPLATES);
+        set(&ca_dir.join("scepd.toml"), settings);
         let code = run(&[
             "ca",
             "register-ra",
@@ -156,6 +177,7 @@ impl Split {
             String::from_utf8_lossy(&out.stderr)
         );
         append(&ra_dir.join("scepd.toml"), TEMPLATES);
+        set(&ra_dir.join("scepd.toml"), settings);
         // A revocation made on the CA host reaches the RA's CRL within this.
         let ra_toml = ra_dir.join("scepd.toml");
         let text = std::fs::read_to_string(&ra_toml).unwrap();
@@ -717,18 +739,20 @@ impl Split {
         )
     }
 
-    /// Enrolls `name` through the RA; the certificate DER and a PEM file of it.
-    fn enrolled(&self, name: &str) -> (Vec<u8>, PathBuf) {
+    /// Enrolls `name` through the RA; the certificate DER, a PEM file of it and the
+    /// challenge spent.
+    fn enrolled(&self, name: &str) -> (Vec<u8>, PathBuf, String) {
+        let challenge = self.challenge();
         let der = enroll(
             &self.scep_url,
-            &self.challenge(),
+            &challenge,
             &format!("CN={name}"),
             &[&format!("{name}.example.net")],
         )
         .unwrap_or_else(|f| panic!("enrollment failed: {f:?}\n{}", self.logs()));
         let pem = self.dir.path().join(format!("{name}.pem"));
         write_pem(&pem, &der);
-        (der, pem)
+        (der, pem, challenge)
     }
 
     /// The CRL the RA serves at /crl, checked against the CA certificate with openssl; its
@@ -791,10 +815,33 @@ fn split_deployment_revocation_is_decided_at_the_ca_and_served_by_the_ra() {
     let split = Split::start();
     let ra_s = split.ra_dir.to_str().unwrap();
     let ca_s = split.ca_dir.to_str().unwrap();
-    let (lost, lost_pem) = split.enrolled("lost");
-    let (kept, kept_pem) = split.enrolled("kept");
+    let (lost, lost_pem, lost_challenge) = split.enrolled("lost");
+    let (kept, kept_pem, _) = split.enrolled("kept");
     let lost_serial = serial_of(&lost);
     let kept_serial = serial_of(&kept);
+
+    // Statement version 2: the CA's audit entry records what the RA checked - the
+    // challenge's audit id (never the challenge), the bound names, the requester.
+    let audit = common::block_on(split.ca_store().audit_events(1000)).unwrap();
+    let issued = audit
+        .iter()
+        .find(|r| r.kind == "certificate-issued" && r.subject == lost_serial)
+        .unwrap_or_else(|| panic!("{audit:?}"));
+    let challenge_id = {
+        use sha2::Digest;
+        store::challenge_audit_id(&sha2::Sha256::digest(lost_challenge.as_bytes()).into())
+    };
+    assert!(
+        issued.detail.contains(&format!("challenge {challenge_id}"))
+            && issued.detail.contains("requester certificate SHA-256 ")
+            && issued.detail.contains("source \"127.0.0.1")
+            && issued.actor == "ra:ra1",
+        "{issued:?}"
+    );
+    assert!(
+        !audit.iter().any(|r| r.detail.contains(&lost_challenge)),
+        "the challenge itself never reaches the CA's audit"
+    );
 
     // The CA recorded what it issued: the CA host lists and shows it.
     let list = run(&["cert", "list", "--data-dir", ca_s]);
@@ -978,4 +1025,59 @@ fn get_crl(url: &str) -> Vec<u8> {
         rep.fail_info_text
     );
     scep_client::decrypt_envelope(rep.content.as_deref().unwrap(), &key, &cert).unwrap()
+}
+
+/// A real third-party client through the split deployment: micromdm's scepclient (SHA-1 and
+/// single DES only, hence the loud opt-in on both hosts: the RA decrypts its envelope, the CA
+/// accepts its SHA-1 CSR signature) enrolls through `scepd ra`, the certificate is signed by
+/// `scepd ca` and verifies with openssl.
+#[test]
+fn scepclient_enrolls_through_the_ra_and_the_ca() {
+    if !common::require_tool("scepclient") || !common::require_tool("openssl") {
+        return;
+    }
+    let split = Split::start_with(&[(
+        "# insecure_single_des = false",
+        "insecure_single_des = true",
+    )]);
+    let work = tempfile::tempdir().unwrap();
+    let out = Command::new("scepclient")
+        .current_dir(work.path())
+        .args([
+            "-server-url",
+            &split.scep_url,
+            "-challenge",
+            &split.challenge(),
+        ])
+        .args([
+            "-private-key",
+            "device.key",
+            "-certificate",
+            "device.pem",
+            "-cn",
+            "router1",
+        ])
+        .output()
+        .unwrap();
+    let log =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success() && log.contains("pkiStatus=SUCCESS"),
+        "scepclient failed:\n{log}\n{}",
+        split.logs()
+    );
+    let cert = work.path().join("device.pem");
+    let verdict = common::openssl_verify(&split.ca_dir.join("certs/ca.pem"), &cert);
+    assert!(verdict.contains("OK"), "{verdict}");
+    let text = common::openssl_text(&cert);
+    assert!(text.contains("CN = router1"), "{text}");
+    assert!(text.contains("TLS Web Client Authentication"), "{text}");
+    // Signed by the CA process, recorded there, and the RA holds no CA key.
+    assert_eq!(split.issued_at_ca(), 1);
+    let list = run(&["cert", "list", "--data-dir", split.ca_dir.to_str().unwrap()]);
+    assert!(
+        list.contains("CN=router1") && list.contains("1 certificate(s)"),
+        "{list}"
+    );
+    assert!(!split.ra_dir.join("keys/ca-signing.key").exists());
 }

@@ -189,6 +189,21 @@ fn statement_facts(statement: &request::statement::RaStatement) -> String {
             out.push_str(&format!(", bound SANs {}", binding.sans.join(",")));
         }
     }
+    match &statement.requester {
+        Some(r) => {
+            if let Some(id) = &r.challenge_id {
+                out.push_str(&format!(", challenge {id}"));
+            }
+            out.push_str(&format!(
+                ", requester certificate SHA-256 {}",
+                hex::encode(r.certificate_sha256)
+            ));
+            if let Some(source) = &r.source {
+                out.push_str(&format!(", source {source:?}"));
+            }
+        }
+        None => out.push_str(", statement version 1 (no requester facts)"),
+    }
     out
 }
 
