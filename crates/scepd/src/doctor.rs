@@ -66,6 +66,10 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
     for warning in insecure {
         findings.push(finding(Severity::Fail, warning));
     }
+    if config.deployment.mode != crate::split::config::Mode::AllInOne {
+        findings.extend(crate::split::doctor::run(dir, &config, now).await);
+        return findings;
+    }
 
     let keys = &config.keys;
     match keys.backend {
@@ -151,7 +155,7 @@ fn software_protection(dir: &Path, config: &Config) -> Finding {
     }
 }
 
-fn key_file(what: &str, path: &Path) -> Finding {
+pub(crate) fn key_file(what: &str, path: &Path) -> Finding {
     match std::fs::metadata(path) {
         Ok(meta) if meta.permissions().mode() & 0o077 != 0 => finding(
             Severity::Fail,
@@ -169,7 +173,7 @@ fn key_file(what: &str, path: &Path) -> Finding {
     }
 }
 
-fn certificate_lifetime(what: &str, path: &Path, now: i64, min_days: i64) -> Finding {
+pub(crate) fn certificate_lifetime(what: &str, path: &Path, now: i64, min_days: i64) -> Finding {
     let der = match pem::read_certificate(path) {
         Ok(d) => d,
         Err(e) => return finding(Severity::Fail, format!("{what}: {e}")),

@@ -1081,3 +1081,93 @@ fn scepclient_enrolls_through_the_ra_and_the_ca() {
     );
     assert!(!split.ra_dir.join("keys/ca-signing.key").exists());
 }
+
+/// `scepd doctor` on each side: each host holds only its own keys, the registration listener
+/// is flagged while open, the link's TLS identities are checked, the RA reaches the CA.
+#[test]
+fn doctor_checks_each_side_of_the_split_deployment() {
+    let split = Split::start();
+    let ca_s = split.ca_dir.to_str().unwrap();
+    let ra_s = split.ra_dir.to_str().unwrap();
+
+    let (ok, out) = scepd_output(&["doctor", "--data-dir", ca_s]);
+    assert!(ok, "{out}");
+    for expected in [
+        "CA host (scepd ca)",
+        "no RA signing key on the CA host",
+        "no RA decryption key on the CA host",
+        "CA service TLS key",
+        "RA ra1 TLS client certificate: valid for",
+        "audit chain intact",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+    assert!(
+        out.lines().any(|l| l.starts_with("WARN")
+            && l.contains("registration listener open")
+            && l.contains("no RA awaiting registration")),
+        "{out}"
+    );
+    assert!(!out.contains("share a host"), "{out}");
+
+    let (ok, out) = scepd_output(&["doctor", "--data-dir", ra_s]);
+    assert!(ok, "{out}");
+    for expected in [
+        "RA host (scepd ra)",
+        "no CA signing key on the RA host",
+        "RA TLS client key",
+        "RA TLS client certificate",
+        "answers this RA over mutual TLS",
+    ] {
+        assert!(out.contains(expected), "{expected}: {out}");
+    }
+
+    // A CA key copied to the RA host, an RA key left on the CA host: failures.
+    std::fs::copy(
+        split.ca_dir.join("keys/ca-signing.key"),
+        split.ra_dir.join("keys/ca-signing.key"),
+    )
+    .unwrap();
+    let (ok, out) = scepd_output(&["doctor", "--data-dir", ra_s]);
+    assert!(
+        !ok && out
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("CA signing key")),
+        "{out}"
+    );
+    std::fs::copy(
+        split.ra_dir.join("keys/ra-signing.key"),
+        split.ca_dir.join("keys/ra-signing.key"),
+    )
+    .unwrap();
+    let (ok, out) = scepd_output(&["doctor", "--data-dir", ca_s]);
+    assert!(
+        !ok && out
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("RA signing key")),
+        "{out}"
+    );
+
+    // A pending RA is named; with the CA down the RA's doctor warns instead of passing.
+    run(&[
+        "ca",
+        "register-ra",
+        "--data-dir",
+        ca_s,
+        "--name",
+        "ra2",
+        "--templates",
+        "vpn",
+    ]);
+    let (_, out) = scepd_output(&["doctor", "--data-dir", ca_s]);
+    assert!(out.contains("for 1 RA(s) awaiting registration"), "{out}");
+    drop(split._ca);
+    std::fs::remove_file(split.ra_dir.join("keys/ca-signing.key")).unwrap();
+    let (ok, out) = scepd_output(&["doctor", "--data-dir", ra_s]);
+    assert!(
+        ok && out
+            .lines()
+            .any(|l| l.starts_with("WARN") && l.contains("could not be reached")),
+        "{out}"
+    );
+}

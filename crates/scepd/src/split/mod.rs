@@ -7,6 +7,7 @@ pub mod ca_init;
 pub mod ca_service;
 pub mod client;
 pub mod config;
+pub mod doctor;
 pub mod protocol;
 pub mod ra_init;
 pub mod ra_service;
