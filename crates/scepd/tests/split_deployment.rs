@@ -1175,3 +1175,62 @@ fn doctor_checks_each_side_of_the_split_deployment() {
         "{out}"
     );
 }
+
+/// The admin API of the RA revokes through the CA; with the CA down, nothing is revoked and
+/// the administrator is told so (503), never a success.
+#[test]
+fn the_ra_admin_api_revokes_through_the_ca_and_fails_closed_without_it() {
+    let split = Split::start();
+    let ra_s = split.ra_dir.to_str().unwrap();
+    let (first, _, _) = split.enrolled("api-first");
+    let (second, _, _) = split.enrolled("api-second");
+    let (first, second) = (serial_of(&first), serial_of(&second));
+    let admin_line = split
+        .ra
+        .lines
+        .iter()
+        .find(|l| l.starts_with("scepd admin listening"))
+        .unwrap_or_else(|| panic!("{:?}", split.ra.lines));
+    let client = common::admin::Https::new(
+        address(admin_line, "https://"),
+        &split.ra_dir.join("admin-tls/admin.pem"),
+    );
+    let token = run(&["user", "token", "admin", "--data-dir", ra_s]);
+    let authorization = format!("Bearer {}", token.trim());
+    let revoke = |serial: &str| {
+        client.post_json(
+            &format!("/admin/api/v1/certificates/{serial}/revoke"),
+            &[("Authorization", &authorization)],
+            &serde_json::json!({ "reason": "keyCompromise" }),
+        )
+    };
+    let done = revoke(&first);
+    assert_eq!(done.status, 200, "{}\n{}", done.body, split.logs());
+    assert!(
+        run(&[
+            "cert",
+            "list",
+            "--revoked",
+            "--data-dir",
+            split.ca_dir.to_str().unwrap()
+        ])
+        .contains(&first)
+    );
+
+    // The CA host goes away.
+    let mut split = split;
+    let _ = split._ca.child.kill();
+    let _ = split._ca.child.wait();
+    let refused = revoke(&second);
+    assert_eq!(refused.status, 503, "{}", refused.body);
+    assert!(
+        refused.body.contains("nothing was revoked"),
+        "{}",
+        refused.body
+    );
+    let shown = client.get(
+        &format!("/admin/api/v1/certificates/{second}"),
+        &[("Authorization", &authorization)],
+    );
+    assert_eq!(shown.json()["status"], "valid", "{}", shown.body);
+}

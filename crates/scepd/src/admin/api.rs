@@ -271,7 +271,12 @@ pub async fn revoke_certificate(
         Err(e @ RevokeError::AlreadyRevoked(_)) => return Err(AdminError::Conflict(e.to_string())),
         Err(e @ RevokeError::UnknownSerial(_)) => return Err(AdminError::NotFound(e.to_string())),
         Err(e @ RevokeError::Refused(_)) => return Err(AdminError::CaRefused(e.to_string())),
-        Err(e @ RevokeError::Failed(_)) => return Err(AdminError::Internal(e.to_string())),
+        Err(e @ RevokeError::Failed(_)) => {
+            tracing::error!(error = %e, serial, "revocation not committed");
+            return Err(AdminError::Unavailable(format!(
+                "the revocation was not committed, nothing was revoked; retry later ({e})"
+            )));
+        }
     }
     let entry = certificate(&state, &serial).await?;
     Ok(Json(certificate_json(&entry, now, false)))

@@ -28,6 +28,9 @@ pub enum AdminError {
     /// The CA of a split deployment refused (e.g. a revocation outside the RA's templates).
     #[error("{0}")]
     CaRefused(String),
+    /// A dependency (the database, the CA in a split deployment) failed: nothing was changed.
+    #[error("{0}")]
+    Unavailable(String),
     /// Details go to the log, not to the client.
     #[error("internal error; see the scepd log")]
     Internal(String),
@@ -46,6 +49,7 @@ impl AdminError {
             }
             AdminError::Forbidden(_) | AdminError::CaRefused(_) => StatusCode::FORBIDDEN,
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::Conflict(_) => StatusCode::CONFLICT,
             AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
