@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # The server comparison of BENCHMARKS.md: for each concurrency, a fresh micromdm scepserver
-# (RSA-2048 CA, and RSA-3072 for parity with scepd's smallest CA key) and a fresh scepd on
-# its embedded default (SERVERS may add scepd-p256: an ECDSA P-256 CA, RSA-2048 RA keys), each driven by scepd-bench with the same cached client keys.
+# (RSA-2048 CA, and RSA-3072 for parity with scepd's default CA key) and a fresh scepd on its
+# embedded default (RSA-3072 CA), each driven by scepd-bench with the same cached client keys.
+# SERVERS may add scepd-rsa2048 (`scepd init --ca-key rsa-2048`: issue 7's target
+# configuration, RSA-2048 CA and RA keys) and scepd-p256 (ECDSA P-256 CA, RSA-2048 RA keys).
+# SCEPD_BIN_BEFORE=path adds a "-before" row per scepd server from that binary (data directory
+# made by the current one), so before/after numbers come from one run.
 #
 #   cargo build --release -p scepd -p scepd-bench
 #   crates/scepd-bench/bench.sh [COUNT] [CONCURRENCY...]     # default: 1000  1 16 64
+#   SERVERS="scepd-rsa2048 scepd" SCEPD_BIN_BEFORE=/tmp/scepd-old crates/scepd-bench/bench.sh 2000 1 16 64
 #
 # Servers are started here and stopped by their PID. Output: one markdown row per run.
 set -euo pipefail
@@ -12,6 +17,13 @@ COUNT=${1:-1000}
 shift || true
 CONCURRENCIES=${*:-1 16 64}
 SERVERS=${SERVERS:-micromdm-2048 micromdm-3072 scepd}
+if [ -n "${SCEPD_BIN_BEFORE:-}" ]; then
+    with_before=
+    for s in $SERVERS; do
+        case $s in scepd*) with_before="$with_before $s-before $s" ;; *) with_before="$with_before $s" ;; esac
+    done
+    SERVERS=$with_before
+fi
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 SCEPD=${SCEPD_BIN:-$ROOT/target/release/scepd}
 BENCH=${BENCH_BIN:-$ROOT/target/release/scepd-bench}
@@ -54,11 +66,19 @@ for c in $CONCURRENCIES; do
             SERVER_PID=$!
             challenge=(--challenge benchsecret)
             ;;
-        scepd | scepd-p256)
-            if [ "$server" = scepd-p256 ]; then
-                "$SCEPD" init --data-dir "$dir/data" --ca-key p-256 >/dev/null 2>&1
-            fi
-            "$SCEPD" serve --data-dir "$dir/data" --scep-listen "127.0.0.1:$PORT" >"$dir/server.log" 2>&1 &
+        scepd*)
+            bin=$SCEPD
+            base=${server%-before}
+            [ "$base" != "$server" ] && bin=$SCEPD_BIN_BEFORE
+            case $base in
+            scepd-p256) "$SCEPD" init --data-dir "$dir/data" --ca-key p-256 >/dev/null 2>&1 ;;
+            scepd-rsa2048) "$SCEPD" init --data-dir "$dir/data" --ca-key rsa-2048 >/dev/null 2>&1 ;;
+            *) "$SCEPD" init --data-dir "$dir/data" >/dev/null 2>&1 ;;
+            esac
+            # One challenge per device is issued before the clock, all by one administrator.
+            sed -i 's/^# max_outstanding_per_admin = 50$/max_outstanding_per_admin = 1000000/' \
+                "$dir/data/scepd.toml"
+            "$bin" serve --data-dir "$dir/data" --scep-listen "127.0.0.1:$PORT" >"$dir/server.log" 2>&1 &
             SERVER_PID=$!
             challenge=(--challenge-command "$SCEPD challenge issue --data-dir $dir/data")
             ;;
