@@ -125,6 +125,13 @@ impl ChallengeGrant {
     }
 }
 
+/// Which challenge an issuance used, by its audit id (never the challenge): the audit log
+/// links "challenge issued" to "challenge used".
+fn challenge_note(hash: Option<&[u8; 32]>) -> String {
+    hash.map(|h| format!(", challenge {} used", store::challenge_audit_id(h)))
+        .unwrap_or_default()
+}
+
 /// ", authorised by SETTING (insecure)" for audit details, empty for the secure paths.
 fn insecure_note(setting: Option<&'static str>) -> String {
     setting
@@ -757,10 +764,11 @@ impl Ra {
                 kind: AuditKind::CertificateIssued,
                 actor: context.peer.clone(),
                 detail: format!(
-                    "transaction {transaction_id}: serial {} subject {:?} template {}{}",
+                    "transaction {transaction_id}: serial {} subject {:?} template {}{}{}",
                     issued.serial_hex,
                     issued.subject,
                     issued.template,
+                    challenge_note(approved.challenge_hash.as_ref()),
                     insecure_note(approved.insecure_setting)
                 ),
             },

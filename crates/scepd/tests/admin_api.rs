@@ -213,8 +213,25 @@ fn each_role_gets_exactly_what_it_is_granted() {
     // Nobody disables themselves by accident.
     assert_eq!(admin.post("/users/admin/disable", json!({})).status, 409);
 
-    // The audit log names who did what.
+    // The audit log names who did what, and links the challenge issued to its use by the
+    // challenge's audit id (never the challenge itself).
     let audit = server.cli(&["audit", "export"]);
+    let challenge_id = {
+        use sha2::Digest;
+        store::challenge_audit_id(&sha2::Sha256::digest(device_secret.as_bytes()).into())
+    };
+    assert!(
+        audit
+            .lines()
+            .any(|l| l.contains("challenge-issued") && l.contains(&challenge_id)),
+        "{audit}"
+    );
+    assert!(
+        audit.lines().any(|l| l.contains("certificate-issued")
+            && l.contains(&format!("challenge {challenge_id} used"))),
+        "{audit}"
+    );
+    assert!(!audit.contains(&device_secret));
     assert!(audit.contains("user:vpn-manager"), "{audit}");
     assert!(audit.contains("user:mdm"), "{audit}");
 }
