@@ -39,8 +39,7 @@ impl Backend {
             Backend::Sqlite => AnyPoolOptions::new()
                 .max_connections(5)
                 .test_before_acquire(false)
-                .after_connect(
-                |conn: &mut AnyConnection, _meta| {
+                .after_connect(|conn: &mut AnyConnection, _meta| {
                     Box::pin(async move {
                         // synchronous is per connection: FULL makes every commit (an issued
                         // certificate) durable before the reply, also in WAL mode. A writer
@@ -54,8 +53,7 @@ impl Backend {
                         .await?;
                         Ok(())
                     })
-                },
-            ),
+                }),
             Backend::Postgres => AnyPoolOptions::new().max_connections(10),
         }
     }

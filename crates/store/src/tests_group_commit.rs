@@ -32,7 +32,11 @@ async fn count(store: &Store, sql: &'static str) -> i64 {
 
 /// A device's issuance: its own transaction id, request, serial and (if given) challenge.
 fn device(n: u32, challenge_hash: Option<[u8; 32]>) -> Issuance {
-    let mut i = issuance(&format!("tx-{n}"), &format!("{:04x}", n + 1), challenge_hash);
+    let mut i = issuance(
+        &format!("tx-{n}"),
+        &format!("{:04x}", n + 1),
+        challenge_hash,
+    );
     i.request_sha256 = [u8::try_from(n % 251).unwrap(); 32];
     i
 }
@@ -64,7 +68,10 @@ async fn concurrent_issuances_are_all_committed_and_each_challenge_is_spent_once
         let barrier = barrier.clone();
         tasks.push(tokio::spawn(async move {
             barrier.wait().await;
-            (n, store.record_issuance(device(n, Some(hash(n % 40)))).await)
+            (
+                n,
+                store.record_issuance(device(n, Some(hash(n % 40)))).await,
+            )
         }));
     }
     let mut winners = [0u32; 40];
@@ -98,7 +105,13 @@ async fn a_refused_issuance_in_a_batch_writes_nothing_and_the_others_commit() {
     let renewal = device(3, None);
     let outcomes = commit_as_one_batch(
         &store,
-        vec![first, same_request, spent, renewal, device(4, Some(hash(2)))],
+        vec![
+            first,
+            same_request,
+            spent,
+            renewal,
+            device(4, Some(hash(2))),
+        ],
     )
     .await;
     assert!(matches!(
