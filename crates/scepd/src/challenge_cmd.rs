@@ -106,31 +106,33 @@ pub async fn issue_challenge(
             max: policy.max_ttl,
         });
     }
-    let outstanding = store
-        .count_outstanding_challenges(issued_by, now)
-        .await
-        .map_err(|e| ChallengeIssueError::Store(e.to_string()))?;
-    if outstanding >= i64::from(policy.max_outstanding_per_admin) {
-        return Err(ChallengeIssueError::QuotaExceeded {
-            limit: policy.max_outstanding_per_admin,
-            outstanding,
-        });
-    }
     let challenge = ra::challenge::generate_with_length(policy.length)
         .map_err(|e| ChallengeIssueError::Random(e.to_string()))?;
     let expires_at = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
+    // The quota is counted in the same write transaction as the insert (NDES PasswordMax).
     store
-        .insert_challenge(store::NewChallenge {
-            hash: challenge.hash,
-            template: template.clone(),
-            binding_subject: request.subject.clone(),
-            binding_sans: request.sans.clone(),
-            created_at: now,
-            expires_at,
-            created_by: issued_by.to_owned(),
-        })
+        .insert_challenge_within_quota(
+            store::NewChallenge {
+                hash: challenge.hash,
+                template: template.clone(),
+                binding_subject: request.subject.clone(),
+                binding_sans: request.sans.clone(),
+                created_at: now,
+                expires_at,
+                created_by: issued_by.to_owned(),
+            },
+            policy.max_outstanding_per_admin,
+        )
         .await
-        .map_err(|e| ChallengeIssueError::Store(format!("storing the challenge: {e}")))?;
+        .map_err(|e| match e {
+            store::StoreError::ChallengeQuota { outstanding } => {
+                ChallengeIssueError::QuotaExceeded {
+                    limit: policy.max_outstanding_per_admin,
+                    outstanding,
+                }
+            }
+            e => ChallengeIssueError::Store(format!("storing the challenge: {e}")),
+        })?;
     let detail = format!(
         "challenge {} for template {template}, subject {:?}, sans {:?}, expires {expires_at}{}",
         store::challenge_audit_id(&challenge.hash),
@@ -340,6 +342,38 @@ mod tests {
         issue_challenge(&store, &config, request(), "alice", NOW + 61)
             .await
             .unwrap();
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+    async fn concurrent_requests_of_one_administrator_never_overshoot_the_quota() {
+        let (_dir, store) = store().await;
+        let mut config = Config::default();
+        config.challenges.max_outstanding_per_admin = 5;
+        let config = std::sync::Arc::new(config);
+        let attempts: Vec<_> = (0..24)
+            .map(|_| {
+                let (store, config) = (store.clone(), std::sync::Arc::clone(&config));
+                tokio::spawn(async move {
+                    issue_challenge(&store, &config, request(), "alice", NOW).await
+                })
+            })
+            .collect();
+        let mut issued = 0;
+        for attempt in attempts {
+            match attempt.await.unwrap() {
+                Ok(_) => issued += 1,
+                Err(ChallengeIssueError::QuotaExceeded { limit: 5, .. }) => {}
+                Err(e) => panic!("{e:?}"),
+            }
+        }
+        assert_eq!(issued, 5);
+        assert_eq!(
+            store
+                .count_outstanding_challenges("alice", NOW)
+                .await
+                .unwrap(),
+            5
+        );
     }
 
     #[tokio::test]

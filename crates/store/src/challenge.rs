@@ -60,6 +60,28 @@ impl Store {
     /// Stores a new challenge. The caller appends the `challenge-issued` audit event (with
     /// [`challenge_audit_id`] rather than anything derived from the secret's text).
     pub async fn insert_challenge(&self, c: NewChallenge) -> Result<(), StoreError> {
+        self.insert_challenge_checked(c, None).await
+    }
+
+    /// `insert_challenge`, refused with [`StoreError::ChallengeQuota`] when `created_by`
+    /// already has `max_outstanding` unused, unexpired challenges. The count and the insert
+    /// are one write transaction, and write transactions are serialized (SQLite `BEGIN
+    /// IMMEDIATE`, the PostgreSQL table lock of `begin_write`), so concurrent requests of one
+    /// administrator cannot together overshoot the quota.
+    pub async fn insert_challenge_within_quota(
+        &self,
+        c: NewChallenge,
+        max_outstanding: u32,
+    ) -> Result<(), StoreError> {
+        self.insert_challenge_checked(c, Some(max_outstanding))
+            .await
+    }
+
+    async fn insert_challenge_checked(
+        &self,
+        c: NewChallenge,
+        max_outstanding: Option<u32>,
+    ) -> Result<(), StoreError> {
         if c.expires_at <= c.created_at {
             return Err(StoreError::InvalidInput(
                 "challenge expires before it is created",
@@ -68,6 +90,21 @@ impl Store {
         let hash = hex32(&c.hash);
         with_retry(self.backend, || async {
             let mut tx = self.backend.begin_write(&self.pool).await?;
+            if let Some(limit) = max_outstanding {
+                let row = sqlx::query(
+                    "SELECT COUNT(*) AS n FROM challenges \
+                     WHERE created_by = $1 AND used_at IS NULL AND expires_at > $2",
+                )
+                .bind(&c.created_by)
+                .bind(c.created_at)
+                .fetch_one(&mut *tx)
+                .await?;
+                let outstanding: i64 = row.try_get("n")?;
+                if outstanding >= i64::from(limit) {
+                    tx.rollback().await?;
+                    return Err(StoreError::ChallengeQuota { outstanding });
+                }
+            }
             let inserted = sqlx::query(
                 "INSERT INTO challenges \
                  (hash, template, binding_subject, created_at, expires_at, created_by) \

@@ -16,6 +16,9 @@ pub enum StoreError {
     /// A certificate with this serial number is already recorded.
     #[error("certificate serial already recorded")]
     SerialConflict,
+    /// The administrator already holds as many unused, unexpired challenges as allowed.
+    #[error("{outstanding} unused challenges outstanding: quota reached")]
+    ChallengeQuota { outstanding: i64 },
     /// A challenge with this hash already exists (only possible with a broken RNG).
     #[error("challenge already exists")]
     ChallengeConflict,
