@@ -181,16 +181,29 @@ impl Store {
         .await
     }
 
-    /// Replaces the password hash (argon2id PHC). False: no such user. Sessions are kept: the
-    /// user who changed it is usually the one logged in.
+    /// Replaces the password hash (argon2id PHC) and ends the user's page sessions in the same
+    /// transaction: a password changed because it leaked must not leave a session opened with
+    /// it. API tokens are separate credentials (`revoke_api_tokens`). False: no such user.
     pub async fn set_password_hash(&self, name: &str, phc: &str) -> Result<bool, StoreError> {
         with_retry(self.backend, || async {
+            let mut tx = self.backend.begin_write(&self.pool).await?;
             let updated = sqlx::query("UPDATE users SET password_hash = $1 WHERE name = $2")
                 .bind(phc)
                 .bind(name)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await?;
-            Ok(updated.rows_affected() == 1)
+            if updated.rows_affected() == 0 {
+                tx.rollback().await?;
+                return Ok(false);
+            }
+            sqlx::query(
+                "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = $1)",
+            )
+            .bind(name)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(true)
         })
         .await
     }

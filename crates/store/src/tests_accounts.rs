@@ -293,6 +293,23 @@ pub(super) async fn sessions_expire_and_end(store: Store) {
             .unwrap()
             .is_some()
     );
+    // A new password ends the sessions opened with the old one.
+    let before = [0x38u8; 32];
+    store
+        .create_session(&before, id, NOW, NOW + 600)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .set_password_hash("alice", "$argon2id$changed")
+            .await
+            .unwrap()
+    );
+    assert!(store.user_by_session(&before, NOW).await.unwrap().is_none());
+    store
+        .create_session(&session, id, NOW, NOW + 600)
+        .await
+        .unwrap();
     store.delete_session(&session).await.unwrap();
     store.delete_session(&session).await.unwrap();
     assert!(
