@@ -88,7 +88,8 @@ pub enum UserCommand {
         #[arg(long)]
         certificate: PathBuf,
     },
-    /// Set a new password (generated and printed once without --password-file).
+    /// Set a new password (generated and printed once without --password-file); the
+    /// account's page sessions end.
     Passwd {
         #[arg(long, env = "SCEPD_DATA_DIR")]
         data_dir: PathBuf,
