@@ -118,3 +118,11 @@ async fn migrations_are_idempotent_on_reopen() {
     again.close().await;
     drop_db(&db).await;
 }
+
+pg_scenarios!(
+    tests_ra_registry:
+    a_code_registers_once_and_only_before_it_expires,
+    a_nonce_is_answered_once_and_replays_get_the_same_answer,
+    an_issued_statement_records_the_certificate_at_the_ca,
+    a_mirrored_crl_is_served_and_only_a_newer_one_replaces_it,
+);

@@ -25,9 +25,7 @@ fn certificates(tls: u8) -> RaCertificates {
     }
 }
 
-#[tokio::test]
-async fn a_code_registers_once_and_only_before_it_expires() {
-    let store = Store::open_in_memory().await.unwrap();
+pub(super) async fn a_code_registers_once_and_only_before_it_expires(store: Store) {
     store
         .create_ra_registration(announce("ra1", 1))
         .await
@@ -89,9 +87,7 @@ async fn a_code_registers_once_and_only_before_it_expires() {
     assert!(!all[0].is_active());
 }
 
-#[tokio::test]
-async fn a_nonce_is_answered_once_and_replays_get_the_same_answer() {
-    let store = Store::open_in_memory().await.unwrap();
+pub(super) async fn a_nonce_is_answered_once_and_replays_get_the_same_answer(store: Store) {
     store
         .create_ra_registration(announce("ra1", 1))
         .await
@@ -148,9 +144,7 @@ async fn a_nonce_is_answered_once_and_replays_get_the_same_answer() {
     assert_eq!(outcome, refused);
 }
 
-#[tokio::test]
-async fn an_issued_statement_records_the_certificate_at_the_ca() {
-    let store = Store::open_in_memory().await.unwrap();
+pub(super) async fn an_issued_statement_records_the_certificate_at_the_ca(store: Store) {
     store
         .create_ra_registration(announce("ra1", 1))
         .await
@@ -207,9 +201,7 @@ async fn an_issued_statement_records_the_certificate_at_the_ca() {
     ));
 }
 
-#[tokio::test]
-async fn a_mirrored_crl_is_served_and_only_a_newer_one_replaces_it() {
-    let store = Store::open_in_memory().await.unwrap();
+pub(super) async fn a_mirrored_crl_is_served_and_only_a_newer_one_replaces_it(store: Store) {
     let crl = |number, der: u8| crate::PublishedCrl {
         number,
         this_update: NOW,
@@ -226,4 +218,41 @@ async fn a_mirrored_crl_is_served_and_only_a_newer_one_replaces_it() {
     assert_eq!(state.published.unwrap().der, [4]);
     assert_eq!(state.last_number, 8);
     assert!(store.record_mirrored_crl(crl(0, 5)).await.is_err());
+}
+
+/// The scenarios on SQLite; `tests_pg` runs them on PostgreSQL.
+mod sqlite {
+    use crate::Store;
+
+    #[tokio::test]
+    async fn a_code_registers_once_and_only_before_it_expires() {
+        super::a_code_registers_once_and_only_before_it_expires(
+            Store::open_in_memory().await.unwrap(),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_nonce_is_answered_once_and_replays_get_the_same_answer() {
+        super::a_nonce_is_answered_once_and_replays_get_the_same_answer(
+            Store::open_in_memory().await.unwrap(),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn an_issued_statement_records_the_certificate_at_the_ca() {
+        super::an_issued_statement_records_the_certificate_at_the_ca(
+            Store::open_in_memory().await.unwrap(),
+        )
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_mirrored_crl_is_served_and_only_a_newer_one_replaces_it() {
+        super::a_mirrored_crl_is_served_and_only_a_newer_one_replaces_it(
+            Store::open_in_memory().await.unwrap(),
+        )
+        .await;
+    }
 }
