@@ -37,9 +37,15 @@ impl Drop for Process {
 
 /// Starts scepd with `args` and waits for a stdout line starting with `ready`.
 fn spawn(args: &[&str], ready: &str, log: &Path) -> Process {
+    spawn_env(args, ready, log, &[])
+}
+
+/// `spawn` with extra environment (a SoftHSM configuration).
+fn spawn_env(args: &[&str], ready: &str, log: &Path, env: &[(&str, &str)]) -> Process {
     let mut child = Command::new(SCEPD)
         .args(args)
         .env("SCEPD_LOG", "info,sqlx=warn")
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(log).unwrap())
         .spawn()
@@ -78,9 +84,15 @@ fn address(line: &str, scheme: &str) -> SocketAddr {
 }
 
 fn run(args: &[&str]) -> String {
+    run_env(args, &[])
+}
+
+/// `run` with extra environment.
+fn run_env(args: &[&str], env: &[(&str, &str)]) -> String {
     let out = Command::new(SCEPD)
         .args(args)
         .env("SCEPD_LOG", "warn")
+        .envs(env.iter().copied())
         .output()
         .unwrap();
     assert!(
@@ -1233,4 +1245,137 @@ fn the_ra_admin_api_revokes_through_the_ca_and_fails_closed_without_it() {
         &[("Authorization", &authorization)],
     );
     assert_eq!(shown.json()["status"], "valid", "{}", shown.body);
+}
+
+/// Both hosts keep their keys in PKCS#11 tokens (SoftHSM): the CA key in the CA's token, the
+/// enrollment-agent and CEP-encryption keys in the RA's; no such key file exists on either
+/// host, and a device enrolls through them.
+#[test]
+fn both_hosts_keep_their_keys_in_pkcs11_tokens() {
+    if !common::require_tool(common::SOFTHSM_MODULE) || !common::require_tool("softhsm2-util") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (conf, pin_file) = common::softhsm_token(dir.path(), "scepd-ca", "730452918");
+    let (_, _) = common::softhsm_token(dir.path(), "scepd-ra", "730452918");
+    let env = [("SOFTHSM2_CONF", conf.as_str())];
+    let pin = pin_file.to_str().unwrap();
+    let hsm = |token: &'static str| {
+        vec![
+            "--hsm-module",
+            common::SOFTHSM_MODULE,
+            "--hsm-token",
+            token,
+            "--hsm-pin-file",
+            pin,
+        ]
+    };
+    let ca_dir = dir.path().join("ca");
+    let ra_dir = dir.path().join("ra");
+    let (ca_s, ra_s) = (ca_dir.to_str().unwrap(), ra_dir.to_str().unwrap());
+    let mut init_ca = vec!["init", "--mode", "ca", "--data-dir", ca_s];
+    init_ca.extend(hsm("scepd-ca"));
+    run_env(&init_ca, &env);
+    append(&ca_dir.join("scepd.toml"), TEMPLATES);
+    let code = run_env(
+        &[
+            "ca",
+            "register-ra",
+            "--data-dir",
+            ca_s,
+            "--name",
+            "ra1",
+            "--templates",
+            "device",
+        ],
+        &env,
+    );
+    let _ca = spawn_env(
+        &[
+            "ca",
+            "--data-dir",
+            ca_s,
+            "--listen",
+            "127.0.0.1:0",
+            "--registration-listen",
+            "127.0.0.1:0",
+        ],
+        "scepd ca listening",
+        &dir.path().join("ca.stderr"),
+        &env,
+    );
+    let registration = address(&_ca.lines[0], "https://");
+    let ca_addr = address(_ca.lines.last().unwrap(), "https://");
+    let fingerprint = ca::fingerprint_sha256(&scepd_pem(&ca_dir.join("certs/ca.pem")));
+    let ca_url = format!("https://{ca_addr}");
+    let registration_url = format!("https://{registration}");
+    let mut init_ra = vec![
+        "init",
+        "--mode",
+        "ra",
+        "--data-dir",
+        ra_s,
+        "--ca-url",
+        &ca_url,
+        "--ca-registration-url",
+        &registration_url,
+        "--ca-fingerprint",
+        &fingerprint,
+    ];
+    init_ra.extend(hsm("scepd-ra"));
+    let code = code.trim().to_owned();
+    run_env(
+        &init_ra,
+        &[env[0], ("SCEPD_REGISTRATION_CODE", code.as_str())],
+    );
+    append(&ra_dir.join("scepd.toml"), TEMPLATES);
+    let ra = spawn_env(
+        &[
+            "ra",
+            "--data-dir",
+            ra_s,
+            "--scep-listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ],
+        "scepd listening",
+        &dir.path().join("ra.stderr"),
+        &env,
+    );
+    let scep_url = format!(
+        "http://{}/scep",
+        address(ra.lines.last().unwrap(), "http://")
+    );
+
+    for (host, key) in [
+        (&ca_dir, "keys/ca-signing.key"),
+        (&ra_dir, "keys/ra-signing.key"),
+        (&ra_dir, "keys/ra-encryption.key"),
+    ] {
+        assert!(!host.join(key).exists(), "{key} exists as a file");
+    }
+    let challenge = run_env(&["challenge", "issue", "--data-dir", ra_s], &env);
+    let der = enroll(
+        &scep_url,
+        challenge.trim(),
+        "CN=hsm-split",
+        &["hsm-split.example.net"],
+    )
+    .unwrap_or_else(|f| {
+        panic!(
+            "{f:?}\nRA: {}\nCA: {}",
+            std::fs::read_to_string(dir.path().join("ra.stderr")).unwrap_or_default(),
+            std::fs::read_to_string(dir.path().join("ca.stderr")).unwrap_or_default()
+        )
+    });
+    let pem = dir.path().join("hsm-split.pem");
+    write_pem(&pem, &der);
+    let (ok, text) = openssl(&[
+        "verify",
+        "-CAfile",
+        &format!("{ca_s}/certs/ca.pem"),
+        pem.to_str().unwrap(),
+    ]);
+    assert!(ok, "{text}");
 }
