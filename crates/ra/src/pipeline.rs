@@ -457,10 +457,33 @@ impl Ra {
         };
         let signer_key_hash: [u8; 32] = Sha256::digest(&signature.signer.spki_der).into();
         let request_hash: [u8; 32] = Sha256::digest(csr_der).into();
-        if let Some(certificate) = self
-            .replay(transaction_id, &signer_key_hash, &request_hash)
-            .await?
-        {
+        let subject_key_hash: [u8; 32] = Sha256::digest(&csr.public_key_spki_der).into();
+        // Every store read this request needs before issuing, in one statement; the checks
+        // below still run in their order on its answers, and only what it found (a retry, a
+        // held request) is read in full.
+        let stored_challenge = match authorisation {
+            Authorisation::Challenge => self.stored_challenge_hash(&csr),
+            Authorisation::PreviousCertificate => None,
+        };
+        let mut facts = self
+            .store
+            .enrollment_facts(store::EnrollmentQuery {
+                transaction_id,
+                signer_key_sha256: &signer_key_hash,
+                challenge_hash: stored_challenge.as_ref(),
+                subject_key_sha256: &subject_key_hash,
+                subject: &csr.subject_display,
+                now: context.now,
+            })
+            .await
+            .map_err(|e| EnrollError::Internal(e.to_string()))?;
+        let replayed = if facts.transaction_seen {
+            self.replay(transaction_id, &signer_key_hash, &request_hash)
+                .await?
+        } else {
+            None
+        };
+        if let Some(certificate) = replayed {
             return Ok(Granted::Certificate {
                 certificate,
                 cipher,
@@ -468,7 +491,11 @@ impl Ra {
         }
         // The same request held earlier: its state answers (PENDING, the certificate once
         // approved, or FAILURE if denied); the challenge was spent when it was held.
-        let held = self.held_requests(transaction_id, &signer_key_hash).await?;
+        let held = if facts.held_seen {
+            self.held_requests(transaction_id, &signer_key_hash).await?
+        } else {
+            Vec::new()
+        };
         if let Some(record) = held
             .into_iter()
             .rev()
@@ -479,7 +506,7 @@ impl Ra {
         }
         let approved = match authorisation {
             Authorisation::Challenge => {
-                let challenge = self.check_challenge(&csr, context.now).await?;
+                let challenge = self.check_challenge(&csr, facts.challenge.take())?;
                 trace.template = self.configured_template_name(challenge.template());
                 trace.challenge = Some(challenge.outcome());
                 self.approve(&csr, csr_der, &possession, challenge)?
@@ -497,7 +524,7 @@ impl Ra {
                 self.approve_renewal(&csr, csr_der, &possession, old, context.now)?
             }
         };
-        self.key_not_certified_elsewhere(&csr).await?;
+        key_not_certified_elsewhere(facts.key_certified_to)?;
         if approved.manual_approval {
             return self
                 .hold(
@@ -569,15 +596,34 @@ impl Ra {
             .map_err(|e| EnrollError::Internal(e.to_string()))
     }
 
-    /// Looks the challenge up by its hash and checks it is usable now. It is consumed later,
-    /// in the transaction that records the certificate. The insecure modes, when the operator
+    /// The hash of the CSR's challenge password when it is to be looked up in the store:
+    /// there is one, and it is not the operator's static insecure challenge.
+    fn stored_challenge_hash(&self, csr: &request::csr::InspectedCsr) -> Option<[u8; 32]> {
+        let password = csr.challenge_password.as_ref()?;
+        let hash = crate::challenge::hash(password.as_bytes());
+        match self.static_challenge_template(&hash) {
+            Some(_) => None,
+            None => Some(hash),
+        }
+    }
+
+    /// The template of the static insecure challenge, if one is configured and `hash` is its.
+    fn static_challenge_template(&self, hash: &[u8; 32]) -> Option<&str> {
+        use subtle::ConstantTimeEq as _;
+        let fixed = self.config.insecure_challenges.static_challenge.as_ref()?;
+        bool::from(fixed.hash.ct_eq(hash)).then_some(fixed.template.as_str())
+    }
+
+    /// Checks the challenge is usable now, given what the store said about the hash
+    /// [`Self::stored_challenge_hash`] chose (`stored`). It is consumed later, in the
+    /// transaction that records the certificate. The insecure modes, when the operator
     /// enabled them, are tried only where the secure path has nothing: a request without a
     /// challenge (`insecure_no_challenge`), or a password that is not a stored challenge and
     /// equals the static one (`insecure_static_challenge_file`).
-    async fn check_challenge(
+    fn check_challenge(
         &self,
         csr: &request::csr::InspectedCsr,
-        now: i64,
+        stored: Option<ChallengeStatus>,
     ) -> Result<ChallengeGrant, EnrollError> {
         let insecure = &self.config.insecure_challenges;
         let Some(password) = csr.challenge_password.as_ref() else {
@@ -590,25 +636,22 @@ impl Ra {
             };
         };
         let hash = crate::challenge::hash(password.as_bytes());
-        if let Some(fixed) = &insecure.static_challenge {
-            use subtle::ConstantTimeEq as _;
-            if bool::from(fixed.hash.ct_eq(&hash)) {
-                return Ok(ChallengeGrant::Insecure {
-                    template: fixed.template.clone(),
-                    setting: crate::config::INSECURE_STATIC_CHALLENGE,
-                });
-            }
+        if let Some(template) = self.static_challenge_template(&hash) {
+            return Ok(ChallengeGrant::Insecure {
+                template: template.to_owned(),
+                setting: crate::config::INSECURE_STATIC_CHALLENGE,
+            });
         }
-        let status = self
-            .store
-            .challenge_status(&hash, now)
-            .await
-            .map_err(|e| EnrollError::Internal(e.to_string()))?;
-        match status {
-            ChallengeStatus::Usable(record) => Ok(ChallengeGrant::OneTime(record, hash)),
-            ChallengeStatus::Unknown => Err(EnrollError::Challenge(ChallengeFailure::Unknown)),
-            ChallengeStatus::Expired => Err(EnrollError::Challenge(ChallengeFailure::Expired)),
-            ChallengeStatus::Used => Err(EnrollError::Challenge(ChallengeFailure::Used)),
+        // `stored` is the answer for this very hash (see `stored_challenge_hash`); without
+        // one nothing was looked up, which cannot happen here, and refuses like an unknown.
+        match stored {
+            Some(ChallengeStatus::Usable(record)) if record.hash == hash => {
+                Ok(ChallengeGrant::OneTime(record, hash))
+            }
+            Some(ChallengeStatus::Expired) => {
+                Err(EnrollError::Challenge(ChallengeFailure::Expired))
+            }
+            Some(ChallengeStatus::Used) => Err(EnrollError::Challenge(ChallengeFailure::Used)),
             _ => Err(EnrollError::Challenge(ChallengeFailure::Unknown)),
         }
     }
@@ -841,26 +884,6 @@ impl Ra {
             None => Err(EnrollError::NotFound(format!(
                 "poll for transaction {transaction_id}"
             ))),
-        }
-    }
-
-    /// RFC 8894 §8.6: a public key certified to one subject is never certified to another
-    /// (a stolen or shared device key must not move to a new identity).
-    async fn key_not_certified_elsewhere(
-        &self,
-        csr: &request::csr::InspectedCsr,
-    ) -> Result<(), EnrollError> {
-        let key: [u8; 32] = Sha256::digest(&csr.public_key_spki_der).into();
-        let subjects = self
-            .store
-            .subjects_for_key(&key)
-            .await
-            .map_err(|e| EnrollError::Internal(e.to_string()))?;
-        match subjects.iter().find(|s| **s != csr.subject_display) {
-            Some(other) => Err(EnrollError::Policy(format!(
-                "the public key is already certified to {other:?} (RFC 8894 §8.6)"
-            ))),
-            None => Ok(()),
         }
     }
 
@@ -1173,6 +1196,18 @@ fn previous_encryption_key(
         decrypter: Arc::clone(decrypter),
         not_after: Some(i64::try_from(not_after).unwrap_or(i64::MAX)),
     })
+}
+
+/// RFC 8894 §8.6: a public key certified to one subject is never certified to another
+/// (a stolen or shared device key must not move to a new identity). `certified_to` is a
+/// subject other than the CSR's that the store found certified for the CSR's key.
+fn key_not_certified_elsewhere(certified_to: Option<String>) -> Result<(), EnrollError> {
+    match certified_to {
+        Some(other) => Err(EnrollError::Policy(format!(
+            "the public key is already certified to {other:?} (RFC 8894 §8.6)"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// SHA-256 of the SubjectPublicKeyInfo an issued certificate certifies.

@@ -15,6 +15,7 @@ mod backend;
 mod challenge;
 mod codec;
 mod crl;
+mod enrollment;
 mod error;
 mod group_commit;
 mod issuance;
@@ -28,6 +29,8 @@ mod revocation;
 mod tests;
 #[cfg(test)]
 mod tests_accounts;
+#[cfg(test)]
+mod tests_enrollment;
 #[cfg(test)]
 mod tests_group_commit;
 #[cfg(test)]
@@ -44,6 +47,7 @@ pub use accounts::{NewUser, UserRecord};
 pub use audit::{AuditEvent, AuditKind, AuditRecord, UnknownAuditKind};
 pub use challenge::{ChallengeRecord, ChallengeStatus, NewChallenge, challenge_audit_id};
 pub use crl::{CrlState, PublishedCrl};
+pub use enrollment::{EnrollmentFacts, EnrollmentQuery};
 pub use error::{AuditChainError, ChainBreak, StoreError};
 pub use issuance::{CertificateRecord, Issuance, TransactionRecord, TransactionStatus};
 pub use listing::{CertificateEntry, CertificateFilter};

@@ -98,6 +98,11 @@ pg_scenarios!(
 );
 
 pg_scenarios!(
+    tests_enrollment:
+    enrollment_facts_match_the_separate_lookups,
+);
+
+pg_scenarios!(
     tests_accounts:
     users_are_created_once_and_looked_up,
     grants_are_idempotent_and_listed,
