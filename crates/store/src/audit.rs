@@ -245,6 +245,42 @@ pub(crate) async fn insert_in(
     }
 }
 
+/// The row that appends `ev` after `head` (seq, prev_hash hex, hash hex), and the new head;
+/// for a multi-row INSERT of several events ([`insert_in`] writes one).
+pub(crate) fn next_link(
+    head: &ChainHead,
+    ev: &AuditEvent,
+    subject: &str,
+) -> Result<(AuditLink, ChainHead), StoreError> {
+    let seq = head
+        .seq
+        .checked_add(1)
+        .ok_or(StoreError::CorruptRow("audit_log"))?;
+    let seq_i64 = i64::try_from(seq).map_err(|_| StoreError::CorruptRow("audit_log"))?;
+    let fields = Fields {
+        seq,
+        at: ev.at,
+        kind: ev.kind.as_str(),
+        actor: &ev.actor,
+        subject,
+        detail: &ev.detail,
+    };
+    let hash = chain_hash(&head.hash, &fields);
+    let link = AuditLink {
+        seq: seq_i64,
+        prev_hex: hex32(&head.hash),
+        hash_hex: hex32(&hash),
+    };
+    Ok((link, ChainHead { seq, hash }))
+}
+
+/// The chain columns of one audit row, computed by [`next_link`].
+pub(crate) struct AuditLink {
+    pub seq: i64,
+    pub prev_hex: String,
+    pub hash_hex: String,
+}
+
 /// Appends `ev` inside the caller's transaction, which must have been opened with
 /// [`crate::backend::Backend::begin_write`] (that is what serializes appenders).
 pub(crate) async fn append_in(

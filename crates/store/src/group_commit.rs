@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::audit::head_in;
 use crate::backend::{Backend, with_retry};
+use crate::batch_insert::{Claimed, insert_claimed_in};
 use crate::issuance::{Issuance, claim_in, insert_issuance_in};
 use crate::{Store, StoreError};
 
@@ -127,18 +128,49 @@ async fn try_batch(
     let mut tx = backend.begin_write(pool).await?;
     let mut head = head_in(&mut tx).await?;
     let mut outcomes = Vec::with_capacity(batch.len());
-    for job in batch {
-        // `?` drops `tx`, which rolls the batch back.
-        match claim_in(&mut tx, &job.issuance).await? {
-            Some(refusal) => outcomes.push(Err(refusal)),
-            None => {
-                insert_issuance_in(&mut tx, &job.issuance, &job.serial, &mut head).await?;
-                outcomes.push(Ok(()));
+    if shares_a_transaction_id(batch) {
+        // A claim must then see the rows of the issuance claimed before it in this batch
+        // (a retry, or another key under the same ID): each is written before the next claim.
+        for job in batch {
+            // `?` drops `tx`, which rolls the batch back.
+            match claim_in(&mut tx, &job.issuance).await? {
+                Some(refusal) => outcomes.push(Err(refusal)),
+                None => {
+                    insert_issuance_in(&mut tx, &job.issuance, &job.serial, &mut head).await?;
+                    outcomes.push(Ok(()));
+                }
             }
         }
+    } else {
+        // Distinct transaction IDs: no claim depends on another issuance's rows (a challenge
+        // spent by an earlier claim of the batch is already marked used), so every claim
+        // runs first and the rows are then written with multi-row INSERTs.
+        let mut claimed = Vec::with_capacity(batch.len());
+        for job in batch {
+            match claim_in(&mut tx, &job.issuance).await? {
+                Some(refusal) => outcomes.push(Err(refusal)),
+                None => {
+                    claimed.push(Claimed {
+                        issuance: &job.issuance,
+                        serial: &job.serial,
+                    });
+                    outcomes.push(Ok(()));
+                }
+            }
+        }
+        insert_claimed_in(&mut tx, &claimed, &mut head).await?;
     }
     tx.commit().await?;
     Ok(outcomes)
+}
+
+fn shares_a_transaction_id(batch: &[Job]) -> bool {
+    let mut ids: Vec<&str> = batch
+        .iter()
+        .map(|j| j.issuance.transaction_id.as_str())
+        .collect();
+    ids.sort_unstable();
+    ids.windows(2).any(|w| w.first() == w.get(1))
 }
 
 /// Commits `issuances` as ONE batch (what the writer does when they all queued together),

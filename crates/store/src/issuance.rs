@@ -66,7 +66,7 @@ pub enum TransactionStatus {
 }
 
 impl TransactionStatus {
-    const fn as_str(self) -> &'static str {
+    pub(crate) const fn as_str(self) -> &'static str {
         match self {
             TransactionStatus::Issued => "issued",
         }

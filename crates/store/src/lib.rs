@@ -12,6 +12,7 @@
 mod accounts;
 mod audit;
 mod backend;
+mod batch_insert;
 mod challenge;
 mod codec;
 mod crl;

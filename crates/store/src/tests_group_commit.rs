@@ -208,3 +208,76 @@ fn a_store_whose_writer_runtime_is_gone_still_records_issuances() {
         assert_eq!(fresh.verify_audit_chain().await.unwrap(), 1);
     });
 }
+
+#[tokio::test]
+async fn a_batch_of_distinct_transactions_is_written_in_multi_row_runs() {
+    let (_dir, store) = file_store().await;
+    insert_challenges(&store, 12).await;
+    // 11 issuances: runs of 8, 2 and 1 rows; one of them reuses a challenge spent earlier in
+    // the batch and is refused without writing anything.
+    let mut batch: Vec<Issuance> = (0..10).map(|n| device(n, Some(hash(n)))).collect();
+    batch.insert(5, device(50, Some(hash(3))));
+    let outcomes = commit_as_one_batch(&store, batch.clone()).await;
+    for (n, outcome) in outcomes.iter().enumerate() {
+        if n == 5 {
+            assert!(matches!(outcome, Err(StoreError::ChallengeUnavailable)));
+        } else {
+            assert!(outcome.is_ok(), "{n}: {outcome:?}");
+        }
+    }
+    assert_eq!(store.count_certificates().await.unwrap(), 10);
+    assert_eq!(store.count_challenges_used().await.unwrap(), 10);
+    assert!(store.find_transactions("tx-50").await.unwrap().is_empty());
+    for i in batch.iter().filter(|i| i.transaction_id != "tx-50") {
+        let found = store.find_transactions(&i.transaction_id).await.unwrap();
+        let [t] = found.as_slice() else {
+            panic!("{found:?}")
+        };
+        assert_eq!(t.certificate_der, i.certificate_der);
+        assert_eq!(t.request_sha256, i.request_sha256);
+    }
+    // One audit event per issuance, chained in batch order.
+    assert_eq!(store.verify_audit_chain().await.unwrap(), 10);
+    let subjects: Vec<String> = sqlx::query("SELECT subject FROM audit_log ORDER BY seq")
+        .fetch_all(&store.pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.try_get::<String, _>("subject").unwrap())
+        .collect();
+    let expected: Vec<String> = batch
+        .iter()
+        .filter(|i| i.transaction_id != "tx-50")
+        .map(|i| crate::codec::normalize_serial(&i.serial_hex).unwrap())
+        .collect();
+    assert_eq!(subjects, expected);
+}
+
+#[tokio::test]
+async fn a_serial_repeated_inside_a_multi_row_run_splits_the_batch() {
+    let (_dir, store) = file_store().await;
+    insert_challenges(&store, 4).await;
+    let mut twin = device(2, Some(hash(2)));
+    twin.serial_hex = device(0, None).serial_hex;
+    let outcomes = commit_as_one_batch(
+        &store,
+        vec![
+            device(0, Some(hash(0))),
+            device(1, Some(hash(1))),
+            twin,
+            device(3, Some(hash(3))),
+        ],
+    )
+    .await;
+    assert!(matches!(
+        outcomes.as_slice(),
+        [Ok(()), Ok(()), Err(StoreError::SerialConflict), Ok(())]
+    ));
+    assert_eq!(store.count_certificates().await.unwrap(), 3);
+    assert_eq!(store.count_challenges_used().await.unwrap(), 3);
+    assert!(matches!(
+        store.challenge_status(&hash(2), NOW).await.unwrap(),
+        ChallengeStatus::Usable(_)
+    ));
+    assert_eq!(store.verify_audit_chain().await.unwrap(), 3);
+}
