@@ -259,17 +259,19 @@ impl Ra {
                 },
                 requester,
             )) => {
-                let delivered = scep::parse_certificate_lenient(&certificate)
-                    .map(|c| hex::encode(strip_leading_zeros(&c.serial)));
+                // A certificate issued just now was recorded delivered in its issuance
+                // transaction; a retry, poll or GetCert answer is marked here (and only then
+                // is the certificate parsed again for its serial).
+                let to_mark = (!trace.delivery_recorded).then(|| {
+                    scep::parse_certificate_lenient(&certificate)
+                        .map(|c| hex::encode(strip_leading_zeros(&c.serial)))
+                });
                 let reply = scep::build_certs_only(&[certificate])
                     .map_err(|e| EnrollError::Internal(format!("certs-only: {e}")))
                     .and_then(|inner| {
                         self.success(&signer, &reply_context, &requester, cipher, &inner)
                     });
-                // A certificate issued just now was recorded delivered in its issuance
-                // transaction; a retry, poll or GetCert answer is marked here.
-                let recorded = trace.delivery_recorded;
-                if let (Ok(_), Ok(serial), false) = (&reply, &delivered, recorded) {
+                if let (Ok(_), Some(Ok(serial))) = (&reply, &to_mark) {
                     self.mark_delivered(serial, context.now).await;
                 }
                 reply
