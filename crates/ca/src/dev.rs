@@ -1,6 +1,7 @@
 //! The embedded default's CA and RA certificates, made by `scepd init`.
 
 use keys::Signer;
+use x509_cert::ext::Extension;
 
 use crate::constraints::{CaConstraints, Candidate};
 use crate::error::CaError;
@@ -47,53 +48,31 @@ pub fn issue_tls_certificate(
     validity_days: u32,
 ) -> Result<Vec<u8>, CaError> {
     use policy::key_usage as ku;
-    let now = unix_now();
-    let ca = ParsedCertificate::from_der(ca_cert_der)
-        .map_err(|_| CaError::Certificate("does not decode"))?;
-    if ca.spki_der()? != ca_signer.public_key_spki_der() {
-        return Err(CaError::Certificate(
-            "the signing key is not the key of the CA certificate",
-        ));
-    }
-    let ca_ski = match ca.extension(policy::oid::EXT_SUBJECT_KEY_IDENTIFIER) {
-        Ok(Some((_, v))) => extensions::read_subject_key_identifier(v)?,
-        _ => return Err(CaError::Certificate("no subjectKeyIdentifier")),
-    };
-    let subject_der = common_name(subject_cn)?;
-    CaConstraints::of(&ca)?.check(&Candidate {
-        subject_der: &subject_der,
-        dns_names,
-        ip_addresses,
-        emails: &[],
-        extended_key_usages: &[],
-    })?;
     let eku = match purpose {
         TlsPurpose::Server => policy::oid::EKU_SERVER_AUTH,
         TlsPurpose::Client => policy::oid::EKU_CLIENT_AUTH,
     };
-    let mut exts = vec![
+    let mut usage = vec![
         extensions::basic_constraints(false, None)?,
         extensions::key_usage(ku::DIGITAL_SIGNATURE)?,
         extensions::extended_key_usage(&[eku.to_owned()])?,
     ];
     if let Some(san) = extensions::subject_alt_name(dns_names, ip_addresses, &[], false)? {
-        exts.push(san);
+        usage.push(san);
     }
-    exts.push(extensions::subject_key_identifier(subject_public_key_spki)?);
-    exts.push(extensions::authority_key_identifier(&ca_ski)?);
-    let serial = random_serial()?;
-    CertificateDraft {
-        serial: &serial,
-        issuer_der: &ca.subject_der()?,
-        subject_der: &subject_der,
-        spki_der: subject_public_key_spki,
-        not_before: now.saturating_sub(CLOCK_SKEW_SECS),
-        not_after: now
-            .saturating_add(i64::from(validity_days) * SECONDS_PER_DAY)
-            .min(ca.not_after()),
-        extensions: exts,
-    }
-    .sign(ca_signer)
+    issue_service_certificate(
+        ca_signer,
+        ca_cert_der,
+        &ServiceCertificate {
+            spki: subject_public_key_spki,
+            cn: subject_cn,
+            dns_names,
+            ip_addresses,
+            validity_days,
+            now: unix_now(),
+        },
+        usage,
+    )
 }
 
 /// `CN=<cn>` as a DER Name.
@@ -193,6 +172,54 @@ pub fn issue_ra_certificate_at(
     now: i64,
 ) -> Result<Vec<u8>, CaError> {
     use policy::key_usage as ku;
+    let mut usage = vec![extensions::basic_constraints(false, None)?];
+    match purpose {
+        RaCertPurpose::Signing => {
+            usage.push(extensions::key_usage(ku::DIGITAL_SIGNATURE)?);
+            usage.push(extensions::extended_key_usage(&[
+                EKU_CERTIFICATE_REQUEST_AGENT.to_owned(),
+            ])?);
+        }
+        RaCertPurpose::Encryption => {
+            usage.push(extensions::key_usage(
+                ku::KEY_ENCIPHERMENT | ku::DATA_ENCIPHERMENT,
+            )?);
+        }
+    }
+    issue_service_certificate(
+        ca_signer,
+        ca_cert_der,
+        &ServiceCertificate {
+            spki: subject_public_key_spki,
+            cn: subject_cn,
+            dns_names: &[],
+            ip_addresses: &[],
+            validity_days,
+            now,
+        },
+        usage,
+    )
+}
+
+/// A certificate the CA issues to scepd's own services (RA keys, TLS endpoints).
+struct ServiceCertificate<'a> {
+    spki: &'a [u8],
+    cn: &'a str,
+    dns_names: &'a [String],
+    ip_addresses: &'a [Vec<u8>],
+    validity_days: u32,
+    now: i64,
+}
+
+/// What every service certificate shares: the CA key must be the CA certificate's, the name
+/// must pass the CA's own constraints, and the certificate gets `usage` plus the key
+/// identifiers, a random serial and a validity clamped to the CA's.
+fn issue_service_certificate(
+    ca_signer: &dyn Signer,
+    ca_cert_der: &[u8],
+    cert: &ServiceCertificate<'_>,
+    mut usage: Vec<Extension>,
+) -> Result<Vec<u8>, CaError> {
     let ca = ParsedCertificate::from_der(ca_cert_der)
         .map_err(|_| CaError::Certificate("does not decode"))?;
     if ca.spki_der()? != ca_signer.public_key_spki_der() {
@@ -204,41 +231,28 @@ pub fn issue_ra_certificate_at(
         Ok(Some((_, v))) => extensions::read_subject_key_identifier(v)?,
         _ => return Err(CaError::Certificate("no subjectKeyIdentifier")),
     };
-    let subject_der = common_name(subject_cn)?;
+    let subject_der = common_name(cert.cn)?;
     CaConstraints::of(&ca)?.check(&Candidate {
         subject_der: &subject_der,
-        dns_names: &[],
-        ip_addresses: &[],
+        dns_names: cert.dns_names,
+        ip_addresses: cert.ip_addresses,
         emails: &[],
         extended_key_usages: &[],
     })?;
-    let mut exts = vec![extensions::basic_constraints(false, None)?];
-    match purpose {
-        RaCertPurpose::Signing => {
-            exts.push(extensions::key_usage(ku::DIGITAL_SIGNATURE)?);
-            exts.push(extensions::extended_key_usage(&[
-                EKU_CERTIFICATE_REQUEST_AGENT.to_owned(),
-            ])?);
-        }
-        RaCertPurpose::Encryption => {
-            exts.push(extensions::key_usage(
-                ku::KEY_ENCIPHERMENT | ku::DATA_ENCIPHERMENT,
-            )?);
-        }
-    }
-    exts.push(extensions::subject_key_identifier(subject_public_key_spki)?);
-    exts.push(extensions::authority_key_identifier(&ca_ski)?);
+    usage.push(extensions::subject_key_identifier(cert.spki)?);
+    usage.push(extensions::authority_key_identifier(&ca_ski)?);
     let serial = random_serial()?;
     CertificateDraft {
         serial: &serial,
         issuer_der: &ca.subject_der()?,
         subject_der: &subject_der,
-        spki_der: subject_public_key_spki,
-        not_before: now.saturating_sub(CLOCK_SKEW_SECS),
-        not_after: now
-            .saturating_add(i64::from(validity_days) * SECONDS_PER_DAY)
+        spki_der: cert.spki,
+        not_before: cert.now.saturating_sub(CLOCK_SKEW_SECS),
+        not_after: cert
+            .now
+            .saturating_add(i64::from(cert.validity_days) * SECONDS_PER_DAY)
             .min(ca.not_after()),
-        extensions: exts,
+        extensions: usage,
     }
     .sign(ca_signer)
 }
