@@ -216,15 +216,13 @@ async fn record_failure(service: &ScepService, source: std::net::IpAddr) {
         ));
     }
     for detail in alerts {
-        let event = store::AuditEvent {
-            at: unix_now(),
-            kind: store::AuditKind::ChallengeRejected,
-            actor: source.to_string(),
+        crate::audit_trail::append_or_log(
+            service.ra.store(),
+            store::AuditKind::ChallengeRejected,
+            &source.to_string(),
             detail,
-        };
-        if let Err(e) = service.ra.store().append_audit(event).await {
-            tracing::error!(error = %e, "audit append failed");
-        }
+        )
+        .await;
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod admin;
 mod audit_cmd;
+mod audit_trail;
 mod bootstrap_admin;
 mod cert_cmd;
 mod challenge_cmd;

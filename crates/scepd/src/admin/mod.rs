@@ -85,15 +85,7 @@ impl AdminState {
 
     /// Appends an audit entry; a failure to do so is logged loudly (the action already happened).
     pub async fn audit(&self, kind: store::AuditKind, actor: &str, detail: String) {
-        let event = store::AuditEvent {
-            at: crate::http::unix_now(),
-            kind,
-            actor: actor.to_owned(),
-            detail,
-        };
-        if let Err(e) = self.store.append_audit(event).await {
-            tracing::error!(error = %e, "audit append failed");
-        }
+        crate::audit_trail::append_or_log(&self.store, kind, actor, detail).await;
     }
 
     pub fn known_template(&self, template: &str) -> Result<(), AdminError> {

@@ -279,15 +279,7 @@ impl CaService {
     }
 
     async fn audit(&self, kind: store::AuditKind, actor: &str, detail: String) {
-        let event = store::AuditEvent {
-            at: crate::http::unix_now(),
-            kind,
-            actor: actor.to_owned(),
-            detail,
-        };
-        if let Err(e) = self.store.append_audit(event).await {
-            tracing::error!(error = %e, "audit log append failed");
-        }
+        crate::audit_trail::append_or_log(&self.store, kind, actor, detail).await;
     }
 
     /// The active RA whose TLS client certificate has this SHA-256 (it may have been revoked
