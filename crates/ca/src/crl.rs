@@ -28,9 +28,6 @@
 //! 16-octet serials give a 47 MB CRL in about 0.9 s, parsing, sorting, encoding and signing
 //! included; 100,000 take about 0.1 s (0.3 s in a debug build).
 
-use std::fmt;
-use std::str::FromStr;
-
 use const_oid::AssociatedOid;
 use der::asn1::{AnyRef, BitString, OctetString, UintRef};
 use der::{Decode, Encode, Header, Length, Sequence, Tag};
@@ -44,119 +41,7 @@ use crate::error::CaError;
 use crate::extensions;
 use crate::x509::{ParsedCertificate, time};
 
-/// Why a certificate was revoked: RFC 5280 §5.3.1 `CRLReason`.
-///
-/// ```text
-/// CRLReason ::= ENUMERATED {
-///      unspecified             (0),
-///      keyCompromise           (1),
-///      cACompromise            (2),
-///      affiliationChanged      (3),
-///      superseded              (4),
-///      cessationOfOperation    (5),
-///      certificateHold         (6),
-///           -- value 7 is not used
-///      removeFromCRL           (8),
-///      privilegeWithdrawn      (9),
-///      aACompromise           (10) }
-/// ```
-///
-/// `certificateHold` and `removeFromCRL` are left out: a hold is a revocation that can be
-/// undone (CA/B BR §7.2.2 forbids it for subscriber certificates) and removeFromCRL only
-/// exists in delta CRLs, which scepd does not publish.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-#[non_exhaustive]
-pub enum RevocationReason {
-    Unspecified,
-    KeyCompromise,
-    CaCompromise,
-    AffiliationChanged,
-    Superseded,
-    CessationOfOperation,
-    PrivilegeWithdrawn,
-    AaCompromise,
-}
-
-impl RevocationReason {
-    /// Every reason, in code order.
-    pub const ALL: [RevocationReason; 8] = [
-        RevocationReason::Unspecified,
-        RevocationReason::KeyCompromise,
-        RevocationReason::CaCompromise,
-        RevocationReason::AffiliationChanged,
-        RevocationReason::Superseded,
-        RevocationReason::CessationOfOperation,
-        RevocationReason::PrivilegeWithdrawn,
-        RevocationReason::AaCompromise,
-    ];
-
-    /// The `CRLReason` ENUMERATED value.
-    pub fn code(self) -> u8 {
-        match self {
-            RevocationReason::Unspecified => 0,
-            RevocationReason::KeyCompromise => 1,
-            RevocationReason::CaCompromise => 2,
-            RevocationReason::AffiliationChanged => 3,
-            RevocationReason::Superseded => 4,
-            RevocationReason::CessationOfOperation => 5,
-            RevocationReason::PrivilegeWithdrawn => 9,
-            RevocationReason::AaCompromise => 10,
-        }
-    }
-
-    /// The reason for a `CRLReason` value (a stored code read back); `None` for 6, 7, 8 and
-    /// anything unknown.
-    pub fn from_code(code: u8) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.code() == code)
-    }
-
-    /// The RFC 5280 name (`keyCompromise`, …): what the CLI accepts and prints.
-    pub fn name(self) -> &'static str {
-        match self {
-            RevocationReason::Unspecified => "unspecified",
-            RevocationReason::KeyCompromise => "keyCompromise",
-            RevocationReason::CaCompromise => "cACompromise",
-            RevocationReason::AffiliationChanged => "affiliationChanged",
-            RevocationReason::Superseded => "superseded",
-            RevocationReason::CessationOfOperation => "cessationOfOperation",
-            RevocationReason::PrivilegeWithdrawn => "privilegeWithdrawn",
-            RevocationReason::AaCompromise => "aACompromise",
-        }
-    }
-
-    /// Whether the reason is written at all: RFC 5280 §5.3.1 says unspecified SHOULD be
-    /// absent, and CA/B BR §7.2.2 and §7.3 forbid it in CRL entries and OCSP responses.
-    pub(crate) fn is_written(self) -> bool {
-        self != RevocationReason::Unspecified
-    }
-}
-
-impl fmt::Display for RevocationReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// A revocation reason name that is not one of [`RevocationReason::ALL`]'s names.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "unknown revocation reason {0:?} (expected one of: unspecified, keyCompromise, \
-     cACompromise, affiliationChanged, superseded, cessationOfOperation, privilegeWithdrawn, \
-     aACompromise)"
-)]
-pub struct UnknownReason(pub String);
-
-impl FromStr for RevocationReason {
-    type Err = UnknownReason;
-
-    /// The RFC 5280 name, case-insensitively (`keyCompromise`, `keycompromise`).
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL
-            .into_iter()
-            .find(|r| r.name().eq_ignore_ascii_case(s))
-            .ok_or_else(|| UnknownReason(s.to_owned()))
-    }
-}
+pub use policy::{RevocationReason, UnknownRevocationReason};
 
 /// One revoked certificate, as storage keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -427,31 +312,6 @@ const REASON_CODE: der::asn1::ObjectIdentifier =
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn reason_names_round_trip() {
-        for r in RevocationReason::ALL {
-            assert_eq!(r.name().parse::<RevocationReason>().unwrap(), r);
-            assert_eq!(RevocationReason::from_code(r.code()), Some(r));
-            assert_eq!(r.to_string(), r.name());
-        }
-        assert_eq!(
-            "KEYCOMPROMISE".parse::<RevocationReason>().unwrap(),
-            RevocationReason::KeyCompromise
-        );
-        for bad in [
-            "",
-            "certificateHold",
-            "removeFromCRL",
-            "key-compromise",
-            "1",
-        ] {
-            assert!(bad.parse::<RevocationReason>().is_err(), "{bad}");
-        }
-        for code in [6, 7, 8, 11, 255] {
-            assert_eq!(RevocationReason::from_code(code), None);
-        }
-    }
 
     #[test]
     fn serials_parse_to_positive_magnitudes() {

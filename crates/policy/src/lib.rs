@@ -24,6 +24,7 @@ mod names;
 pub mod oid;
 mod refusal;
 mod renewal;
+mod revocation;
 mod san;
 mod subject;
 mod template;
@@ -37,6 +38,7 @@ pub use facts::{
 pub use names::{normalize_dns_name, subject_display};
 pub use refusal::{Refusal, RefusalCode, RefusalReason};
 pub use renewal::{RenewalFacts, renewal_decision};
+pub use revocation::{RevocationReason, UnknownRevocationReason};
 pub use template::{
     DEFAULT_SUBJECT_ATTRIBUTES, KeyRules, SanKinds, SanRules, SubjectRules, Template,
     TemplateError, TemplateSpec, ValuePattern,

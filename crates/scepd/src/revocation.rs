@@ -90,10 +90,6 @@ fn revoke_error(serial: &str, reason: &str, error: store::StoreError) -> RevokeE
 const CRL_NUMBER: der::asn1::ObjectIdentifier =
     der::asn1::ObjectIdentifier::new_unwrap("2.5.29.20");
 
-fn reason(reason: store::RevocationReason) -> Option<ca::crl::RevocationReason> {
-    reason.as_str().parse().ok()
-}
-
 /// A CRL's number, thisUpdate and nextUpdate, once its signature checks against `ca_spki`.
 fn inspect_crl(der: &[u8], ca_spki: &[u8]) -> Result<store::PublishedCrl, String> {
     use der::{Decode, Encode};
@@ -224,7 +220,7 @@ impl Revocation {
             .map(|r| ca::crl::RevokedEntry {
                 serial_hex: r.serial_hex,
                 revoked_at: r.revoked_at,
-                reason: reason(r.reason),
+                reason: Some(r.reason),
             })
             .collect();
         let number = self
@@ -452,7 +448,7 @@ impl Revocation {
                 Ok(store::RevocationStatus::Revoked { at, reason: r }) => {
                     ca::ocsp::CertStatusLookup::Revoked {
                         at,
-                        reason: reason(r),
+                        reason: Some(r),
                     }
                 }
                 Ok(_) => ca::ocsp::CertStatusLookup::NotIssued,

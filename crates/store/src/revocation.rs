@@ -1,8 +1,5 @@
 //! Revocation (SCEP has none; RFC 5280 §5.3.1 reasons) and what CRLs and OCSP read from it.
 
-use std::fmt;
-use std::str::FromStr;
-
 use sqlx::Row;
 
 use crate::audit::{AuditEvent, AuditKind, append_in};
@@ -14,109 +11,7 @@ use crate::{Store, StoreError};
 /// query (and, on SQLite, one read snapshot) open for the whole scan.
 const REVOKED_PAGE: u32 = 10_000;
 
-/// RFC 5280 §5.3.1:
-///
-/// ```asn1
-/// CRLReason ::= ENUMERATED {
-///      unspecified             (0),
-///      keyCompromise           (1),
-///      cACompromise            (2),
-///      affiliationChanged      (3),
-///      superseded              (4),
-///      cessationOfOperation    (5),
-///      certificateHold         (6),
-///           -- value 7 is not used
-///      removeFromCRL           (8),
-///      privilegeWithdrawn      (9),
-///      aACompromise           (10) }
-/// ```
-///
-/// `certificateHold` and `removeFromCRL` are absent on purpose: a revocation here is
-/// permanent (the CA/Browser Forum Baseline Requirements forbid certificateHold), and
-/// removeFromCRL only exists in delta CRLs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum RevocationReason {
-    Unspecified,
-    KeyCompromise,
-    CaCompromise,
-    AffiliationChanged,
-    Superseded,
-    CessationOfOperation,
-    PrivilegeWithdrawn,
-    AaCompromise,
-}
-
-impl RevocationReason {
-    pub const ALL: &'static [RevocationReason] = &[
-        RevocationReason::Unspecified,
-        RevocationReason::KeyCompromise,
-        RevocationReason::CaCompromise,
-        RevocationReason::AffiliationChanged,
-        RevocationReason::Superseded,
-        RevocationReason::CessationOfOperation,
-        RevocationReason::PrivilegeWithdrawn,
-        RevocationReason::AaCompromise,
-    ];
-
-    /// The RFC 5280 name, as stored.
-    pub const fn as_str(self) -> &'static str {
-        match self {
-            RevocationReason::Unspecified => "unspecified",
-            RevocationReason::KeyCompromise => "keyCompromise",
-            RevocationReason::CaCompromise => "cACompromise",
-            RevocationReason::AffiliationChanged => "affiliationChanged",
-            RevocationReason::Superseded => "superseded",
-            RevocationReason::CessationOfOperation => "cessationOfOperation",
-            RevocationReason::PrivilegeWithdrawn => "privilegeWithdrawn",
-            RevocationReason::AaCompromise => "aACompromise",
-        }
-    }
-
-    /// The CRLReason ENUMERATED value (for the CRL entry's reasonCode and OCSP).
-    pub const fn code(self) -> u8 {
-        match self {
-            RevocationReason::Unspecified => 0,
-            RevocationReason::KeyCompromise => 1,
-            RevocationReason::CaCompromise => 2,
-            RevocationReason::AffiliationChanged => 3,
-            RevocationReason::Superseded => 4,
-            RevocationReason::CessationOfOperation => 5,
-            RevocationReason::PrivilegeWithdrawn => 9,
-            RevocationReason::AaCompromise => 10,
-        }
-    }
-}
-
-impl fmt::Display for RevocationReason {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The text is not a revocation reason scepd accepts.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown revocation reason")]
-pub struct UnknownRevocationReason;
-
-impl FromStr for RevocationReason {
-    type Err = UnknownRevocationReason;
-
-    /// The RFC 5280 name in any case, with or without `-`/`_` (`keyCompromise`,
-    /// `key-compromise`, `KEY_COMPROMISE`), or the numeric code.
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        let folded: String = s
-            .chars()
-            .filter(|c| *c != '-' && *c != '_')
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        RevocationReason::ALL
-            .iter()
-            .copied()
-            .find(|r| r.as_str().eq_ignore_ascii_case(&folded) || r.code().to_string() == folded)
-            .ok_or(UnknownRevocationReason)
-    }
-}
+pub use policy::{RevocationReason, UnknownRevocationReason};
 
 /// A committed revocation.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -819,7 +819,7 @@ fn revocation_reasons_parse_in_the_usual_spellings() {
     ] {
         assert!(bad.parse::<RevocationReason>().is_err(), "{bad}");
     }
-    for &r in RevocationReason::ALL {
+    for r in RevocationReason::ALL {
         assert_eq!(r.as_str().parse::<RevocationReason>(), Ok(r));
         assert_eq!(r.to_string(), r.as_str());
     }
