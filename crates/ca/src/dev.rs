@@ -13,9 +13,14 @@ use crate::{CLOCK_SKEW_SECS, EKU_CERTIFICATE_REQUEST_AGENT, SECONDS_PER_DAY, uni
 /// What an RA certificate is for (DESIGN.md §2: separate keys for separate jobs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RaCertPurpose {
-    /// The enrollment agent: counter-signs requests and signs CertReps. EKU Certificate
-    /// Request Agent, keyUsage digitalSignature (certmonger requires it on the reply signer).
+    /// The RA's CertRep signer (GetCACert serves it to devices). It keeps NDES's profile, EKU
+    /// Certificate Request Agent and keyUsage digitalSignature (certmonger requires it on the
+    /// reply signer), so data directories made before the separate enrollment-agent key
+    /// still counter-sign with it.
     Signing,
+    /// The enrollment agent: counter-signs approved requests for the CA, nothing else. EKU
+    /// Certificate Request Agent, keyUsage digitalSignature.
+    Agent,
     /// CEP encryption: devices encrypt their requests to it. keyUsage keyEncipherment +
     /// dataEncipherment, no EKU.
     Encryption,
@@ -174,7 +179,7 @@ pub fn issue_ra_certificate_at(
     use policy::key_usage as ku;
     let mut usage = vec![extensions::basic_constraints(false, None)?];
     match purpose {
-        RaCertPurpose::Signing => {
+        RaCertPurpose::Signing | RaCertPurpose::Agent => {
             usage.push(extensions::key_usage(ku::DIGITAL_SIGNATURE)?);
             usage.push(extensions::extended_key_usage(&[
                 EKU_CERTIFICATE_REQUEST_AGENT.to_owned(),

@@ -4,7 +4,8 @@ use std::fmt;
 
 /// The one job a key does.
 ///
-/// DESIGN.md §2, "No key ever does two jobs": RA encryption ≠ RA signing ≠ CA signing.
+/// DESIGN.md §2, "No key ever does two jobs": RA encryption ≠ RA signing ≠ RA enrollment
+/// agent ≠ CA signing.
 /// Keeping them apart means that
 /// - a decryption oracle on the internet-facing envelope key (Bleichenbacher/Marvin) cannot be
 ///   turned into signatures by the RA or, worse, by the CA (step-ca and micromdm reuse one key
@@ -18,9 +19,13 @@ use std::fmt;
 pub enum KeyRole {
     /// The CA key that signs certificates and CRLs.
     CaSigning,
-    /// The RA "enrollment agent" key: signs CertReps and counter-signs approved requests
-    /// (its certificate carries the Certificate Request Agent EKU 1.3.6.1.4.1.311.20.2.1).
+    /// The RA's device-facing signing key: signs CertReps (and, in data directories made
+    /// before the enrollment-agent key existed, also counter-signs approved requests).
     RaSigning,
+    /// The RA's enrollment-agent key: counter-signs approved requests for the CA and does
+    /// nothing else (its certificate carries the Certificate Request Agent EKU
+    /// 1.3.6.1.4.1.311.20.2.1). Devices never see it, so it need not be RSA: P-256 by default.
+    RaAgent,
     /// The RA "CEP encryption" key: decrypts the envelopes of SCEP requests. Never signs.
     RaDecryption,
 }
@@ -53,11 +58,16 @@ impl KeyRole {
     }
 
     /// Every role.
-    pub const ALL: [Self; 3] = [Self::CaSigning, Self::RaSigning, Self::RaDecryption];
+    pub const ALL: [Self; 4] = [
+        Self::CaSigning,
+        Self::RaSigning,
+        Self::RaAgent,
+        Self::RaDecryption,
+    ];
 
     /// True for the roles whose key signs.
     pub fn is_signing(self) -> bool {
-        matches!(self, Self::CaSigning | Self::RaSigning)
+        matches!(self, Self::CaSigning | Self::RaSigning | Self::RaAgent)
     }
 
     /// The stable name used in configuration, file names and logs.
@@ -65,6 +75,7 @@ impl KeyRole {
         match self {
             Self::CaSigning => "ca-signing",
             Self::RaSigning => "ra-signing",
+            Self::RaAgent => "ra-agent",
             Self::RaDecryption => "ra-decryption",
         }
     }
@@ -84,6 +95,8 @@ mod tests {
     fn display_names() {
         assert_eq!(KeyRole::CaSigning.to_string(), "ca-signing");
         assert_eq!(KeyRole::RaSigning.to_string(), "ra-signing");
+        assert_eq!(KeyRole::RaAgent.to_string(), "ra-agent");
+        assert!(KeyRole::RaAgent.is_signing());
         assert_eq!(KeyRole::RaDecryption.to_string(), "ra-decryption");
         assert!(KeyRole::CaSigning.is_signing());
         assert!(!KeyRole::RaDecryption.is_signing());

@@ -85,12 +85,18 @@ impl Default for RaConfig {
     }
 }
 
-/// The RA's two keys and their certificates: the enrollment agent (signs replies and the
-/// counter-signed requests) and the CEP encryption key (decrypts envelopes). Never the same key.
+/// The RA's keys and their certificates: the signing key (signs replies to devices), the
+/// enrollment agent (counter-signs approved requests for the CA) and the CEP encryption key
+/// (decrypts envelopes). Never the same key for two of them, except that a data directory made
+/// before the separate agent key passes its signing key and certificate as the agent too.
 #[derive(Clone)]
 pub struct RaIdentity {
     pub signer: Arc<dyn keys::Signer>,
     pub signing_certificate: Vec<u8>,
+    /// Counter-signs the statements the CA verifies (RSA not needed: only the CA reads them,
+    /// so a P-256 key saves an RSA private-key operation per enrollment).
+    pub agent: Arc<dyn keys::Signer>,
+    pub agent_certificate: Vec<u8>,
     pub decrypter: Arc<dyn keys::Decrypter>,
     pub encryption_certificate: Vec<u8>,
     /// The issuing CA's certificate: GetCACert serves it and renewals must chain to it.

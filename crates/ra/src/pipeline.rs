@@ -765,8 +765,8 @@ impl Ra {
             requester,
             now,
             self.config.statement_ttl_secs,
-            self.identity.signer.as_ref(),
-            &self.identity.signing_certificate,
+            self.identity.agent.as_ref(),
+            &self.identity.agent_certificate,
         )?;
         self.ca.issue(&statement, now).await.map_err(|refusal| {
             if refusal.bad_alg {

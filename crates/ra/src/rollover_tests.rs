@@ -264,6 +264,8 @@ fn after_rollover() -> AfterRollover {
     let (decrypter, encryption_certificate) =
         ra_encryption(&current_ca, "RA encryption 2", now(), 365);
     let identity = RaIdentity {
+        agent: Arc::clone(&signing.signer),
+        agent_certificate: signing.certificate.clone(),
         signer: signing.signer,
         signing_certificate: signing.certificate,
         decrypter,
@@ -460,6 +462,8 @@ async fn rfc8894_4_7_get_next_ca_cert_reply_is_signed_by_the_current_ra() {
     let identity = RaIdentity {
         signer: Arc::clone(&signing.signer),
         signing_certificate: signing.certificate.clone(),
+        agent: Arc::clone(&signing.signer),
+        agent_certificate: signing.certificate.clone(),
         decrypter,
         encryption_certificate,
         ca_certificate: current_ca.certificate.clone(),

@@ -73,6 +73,10 @@ pub struct KeysSection {
     pub ca_chain: Option<PathBuf>,
     pub ra_signing_key: PathBuf,
     pub ra_signing_certificate: PathBuf,
+    /// The enrollment-agent key (software backend) and its certificate. Unset in data
+    /// directories made before it existed: the RA signing key then counter-signs as well.
+    pub ra_agent_key: Option<PathBuf>,
+    pub ra_agent_certificate: Option<PathBuf>,
     pub ra_encryption_key: PathBuf,
     pub ra_encryption_certificate: PathBuf,
 }
@@ -87,6 +91,8 @@ impl Default for KeysSection {
             ca_chain: None,
             ra_signing_key: "keys/ra-signing.key".into(),
             ra_signing_certificate: "certs/ra-signing.pem".into(),
+            ra_agent_key: None,
+            ra_agent_certificate: None,
             ra_encryption_key: "keys/ra-encryption.key".into(),
             ra_encryption_certificate: "certs/ra-encryption.pem".into(),
         }
@@ -103,6 +109,8 @@ pub struct Pkcs11Section {
     pub pin_file: Option<PathBuf>,
     pub ca_key_label: String,
     pub ra_signing_key_label: String,
+    /// The enrollment-agent key in the token (with `keys.ra_agent_certificate`).
+    pub ra_agent_key_label: Option<String>,
     pub ra_encryption_key_label: String,
 }
 
@@ -114,6 +122,7 @@ impl Default for Pkcs11Section {
             pin_file: None,
             ca_key_label: "scepd-ca-signing".into(),
             ra_signing_key_label: "scepd-ra-signing".into(),
+            ra_agent_key_label: None,
             ra_encryption_key_label: "scepd-ra-encryption".into(),
         }
     }
@@ -443,12 +452,16 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 # "pkcs11": the keys live in the token of the [pkcs11] section and never leave it.
 # backend = "software"
 # passphrase_file = "/etc/scepd/key-passphrase"
-# Paths are relative to the data directory. Three keys, three jobs: no key does two.
+# Paths are relative to the data directory. One key per job: no key does two.
 # ca_key = "keys/ca-signing.key"
 # ca_certificate = "certs/ca.pem"
 # ca_chain = "certs/ca-chain.pem"                       # only for a CA imported under an existing PKI
-# ra_signing_key = "keys/ra-signing.key"                # enrollment agent (Certificate Request Agent EKU)
+# ra_signing_key = "keys/ra-signing.key"                # signs CertReps to devices (RSA)
 # ra_signing_certificate = "certs/ra-signing.pem"
+# ra_agent_key = "keys/ra-agent.key"                    # enrollment agent: counter-signs approved
+# ra_agent_certificate = "certs/ra-agent.pem"           # requests for the CA (P-256). Unset in data
+#                                                       # directories made before it existed: the
+#                                                       # RA signing key then counter-signs too
 # ra_encryption_key = "keys/ra-encryption.key"          # CEP encryption: decrypts SCEP envelopes
 # ra_encryption_certificate = "certs/ra-encryption.pem"
 
@@ -460,6 +473,7 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 # pin_file = "/etc/scepd/pkcs11-pin"
 # ca_key_label = "scepd-ca-signing"
 # ra_signing_key_label = "scepd-ra-signing"
+# ra_agent_key_label = "scepd-ra-agent"
 # ra_encryption_key_label = "scepd-ra-encryption"
 
 [challenges]
@@ -581,6 +595,9 @@ mod tests {
             "ca_certificate",
             "ra_signing_key",
             "ra_signing_certificate",
+            "ra_agent_key",
+            "ra_agent_certificate",
+            "ra_agent_key_label",
             "ra_encryption_key",
             "ra_encryption_certificate",
             "default_ttl",

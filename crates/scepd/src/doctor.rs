@@ -95,6 +95,7 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
     if let Err(e) = keystore::check_distinct_locations(&config) {
         findings.push(finding(Severity::Fail, e));
     }
+    findings.extend(agent_findings(dir, &config, now));
     findings.push(finding(
         Severity::Warn,
         "RA and CA share a host (all-in-one `scepd serve`): NDES practice is a separate CA host",
@@ -152,6 +153,37 @@ fn software_protection(dir: &Path, config: &Config) -> Finding {
             Severity::Warn,
             "keys are UNENCRYPTED software keys (development default): re-run the ceremony with --passphrase-file or an HSM",
         )
+    }
+}
+
+/// The enrollment agent (RA host or all-in-one): a separate key counter-signs, or the data
+/// directory predates it and the reply-signing key does that job too.
+pub(crate) fn agent_findings(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
+    let keys = &config.keys;
+    match keystore::agent_location(config) {
+        Err(e) => vec![finding(Severity::Fail, e)],
+        Ok(None) => vec![finding(
+            Severity::Warn,
+            "no separate enrollment-agent key: the RA signing key that signs replies to devices also counter-signs requests for the CA (a data directory made before scepd had one; `scepd init` makes one, see docs/key-custody.md)",
+        )],
+        Ok(Some(_)) => {
+            let mut found = vec![finding(
+                Severity::Pass,
+                "a separate enrollment-agent key counter-signs requests for the CA; the RA signing key only signs replies",
+            )];
+            if let (KeyBackend::Software, Some(path)) = (keys.backend, &keys.ra_agent_key) {
+                found.push(key_file("RA enrollment-agent key", &dir.join(path)));
+            }
+            if let Some(path) = &keys.ra_agent_certificate {
+                found.push(certificate_lifetime(
+                    "RA enrollment-agent certificate",
+                    &dir.join(path),
+                    now,
+                    30,
+                ));
+            }
+            found
+        }
     }
 }
 

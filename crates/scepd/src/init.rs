@@ -256,24 +256,42 @@ impl Keymaker {
     }
 }
 
-/// Where one RA key pair and its certificates go.
+/// Where the RA keys and their certificates go.
 pub(crate) struct RaPaths {
     pub signing_key: PathBuf,
     pub signing_label: String,
     pub signing_certificate: PathBuf,
+    /// `None` in a data directory made before the separate enrollment-agent key.
+    pub agent: Option<AgentPaths>,
     pub encryption_key: PathBuf,
     pub encryption_label: String,
     pub encryption_certificate: PathBuf,
+}
+
+/// Where the enrollment-agent key (a file or a token label, by backend) and its certificate go.
+pub(crate) struct AgentPaths {
+    pub key: PathBuf,
+    pub label: String,
+    pub certificate: PathBuf,
 }
 
 impl RaPaths {
     /// The configured (current) locations.
     pub(crate) fn current(config: &Config) -> Self {
         let (k, p) = (&config.keys, &config.pkcs11);
+        let agent = k
+            .ra_agent_certificate
+            .as_ref()
+            .map(|certificate| AgentPaths {
+                key: k.ra_agent_key.clone().unwrap_or_default(),
+                label: p.ra_agent_key_label.clone().unwrap_or_default(),
+                certificate: certificate.clone(),
+            });
         Self {
             signing_key: k.ra_signing_key.clone(),
             signing_label: p.ra_signing_key_label.clone(),
             signing_certificate: k.ra_signing_certificate.clone(),
+            agent,
             encryption_key: k.ra_encryption_key.clone(),
             encryption_label: p.ra_encryption_key_label.clone(),
             encryption_certificate: k.ra_encryption_certificate.clone(),
@@ -281,9 +299,37 @@ impl RaPaths {
     }
 }
 
-/// Makes the RA's enrollment-agent and CEP-encryption keys and has `ca_key` certify them;
-/// returns their fingerprints. RSA: SCEP clients encrypt to the RA with RSA key transport and
-/// verify RSA replies.
+/// Turns on the separate enrollment-agent key in a configuration text (`scepd init` of an
+/// all-in-one or RA data directory): its file or token label, and its certificate.
+pub(crate) fn enable_agent(text: &mut String, hsm: bool) -> Result<(), String> {
+    let lines: &[&str] = if hsm {
+        &[
+            "ra_agent_key_label = \"scepd-ra-agent\"",
+            "ra_agent_certificate = \"certs/ra-agent.pem\"",
+        ]
+    } else {
+        &[
+            "ra_agent_key = \"keys/ra-agent.key\"",
+            "ra_agent_certificate = \"certs/ra-agent.pem\"",
+        ]
+    };
+    for line in lines {
+        let commented = format!("# {line}");
+        if !text.contains(&commented) {
+            return Err(format!(
+                "internal: {commented:?} not in the default configuration"
+            ));
+        }
+        *text = text.replacen(&commented, line, 1);
+    }
+    Ok(())
+}
+
+/// Makes the RA's keys (CertRep signing, enrollment agent when configured, CEP encryption)
+/// and has `ca_key` certify them; returns their fingerprints. The signing and encryption keys
+/// are RSA: SCEP clients encrypt to the RA with RSA key transport and verify RSA replies. The
+/// agent's statements are read only by the CA, so it is P-256: an ECDSA signature instead of
+/// a fourth RSA private-key operation per enrollment.
 pub(crate) fn issue_ra_pair(
     keymaker: &Keymaker,
     dir: &Path,
@@ -293,27 +339,43 @@ pub(crate) fn issue_ra_pair(
     validity_days: u32,
 ) -> Result<Vec<(&'static str, String, String)>, String> {
     let mut fingerprints = Vec::new();
-    for (role, key_path, label, cert_path, purpose, cn, what) in [
-        (
-            KeyRole::RaSigning,
-            &paths.signing_key,
-            &paths.signing_label,
-            &paths.signing_certificate,
-            ca::dev::RaCertPurpose::Signing,
+    let mut keys = vec![(
+        KeyRole::RaSigning,
+        &paths.signing_key,
+        &paths.signing_label,
+        &paths.signing_certificate,
+        ca::dev::RaCertPurpose::Signing,
+        // The name NDES gives this certificate; with a separate agent it only signs replies.
+        if paths.agent.is_some() {
+            "scepd RA signing"
+        } else {
+            "scepd RA enrollment agent"
+        },
+        "RA signing",
+    )];
+    if let Some(agent) = &paths.agent {
+        keys.push((
+            KeyRole::RaAgent,
+            &agent.key,
+            &agent.label,
+            &agent.certificate,
+            ca::dev::RaCertPurpose::Agent,
             "scepd RA enrollment agent",
-            "RA signing",
-        ),
-        (
-            KeyRole::RaDecryption,
-            &paths.encryption_key,
-            &paths.encryption_label,
-            &paths.encryption_certificate,
-            ca::dev::RaCertPurpose::Encryption,
-            "scepd RA CEP encryption",
-            "RA encryption",
-        ),
-    ] {
-        let key = keymaker.make(dir, role, key_path, label, 2048, None)?;
+            "RA enrollment agent",
+        ));
+    }
+    keys.push((
+        KeyRole::RaDecryption,
+        &paths.encryption_key,
+        &paths.encryption_label,
+        &paths.encryption_certificate,
+        ca::dev::RaCertPurpose::Encryption,
+        "scepd RA CEP encryption",
+        "RA encryption",
+    ));
+    for (role, key_path, label, cert_path, purpose, cn, what) in keys {
+        let curve = (role == KeyRole::RaAgent).then_some(keys::pkcs11::EcCurve::P256);
+        let key = keymaker.make(dir, role, key_path, label, 2048, curve)?;
         let cert = ca::dev::issue_ra_certificate(
             ca_key,
             ca_certificate,
@@ -428,7 +490,10 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
         _ => None,
     };
     let mut config_text = config_text_for(&options.protection, ca_label, ca_chain)?;
-    if options.mode == crate::split::config::Mode::Ca {
+    if options.mode == crate::split::config::Mode::AllInOne {
+        let hsm = matches!(options.protection, KeyProtection::Hsm { .. });
+        enable_agent(&mut config_text, hsm)?;
+    } else if options.mode == crate::split::config::Mode::Ca {
         config_text = crate::split::ca_init::config_text(config_text)?;
     } else if options.mode == crate::split::config::Mode::Ra {
         return Err("internal: the RA side is prepared by split::ra_init".into());

@@ -1,4 +1,4 @@
-//! Loads the three keys and their certificates, and refuses any set-up in which a key could do
+//! Loads the role keys and their certificates, and refuses any set-up in which a key could do
 //! two jobs (DESIGN.md §2): two roles on one key file, label or public key, or a certificate
 //! whose key or key usage does not fit its role. Every refusal names both roles.
 
@@ -20,25 +20,34 @@ const CERTIFICATE_REQUEST_AGENT: &str = "1.3.6.1.4.1.311.20.2.1";
 pub enum Role {
     CaSigning,
     RaSigning,
+    RaAgent,
     RaEncryption,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::CaSigning, Role::RaSigning, Role::RaEncryption];
+    pub const ALL: [Role; 4] = [
+        Role::CaSigning,
+        Role::RaSigning,
+        Role::RaAgent,
+        Role::RaEncryption,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
             Role::CaSigning => "CA signing",
-            Role::RaSigning => "RA signing (enrollment agent)",
+            Role::RaSigning => "RA signing (CertRep)",
+            Role::RaAgent => "RA enrollment agent",
             Role::RaEncryption => "RA encryption (CEP encryption)",
         }
     }
 }
 
-/// The certificates of the three roles, DER.
+/// The certificates of the roles, DER. `ra_agent` is `None` in a data directory made before
+/// the separate enrollment-agent key: the RA signing key then counter-signs as well.
 pub struct RoleCertificates {
     pub ca: Vec<u8>,
     pub ra_signing: Vec<u8>,
+    pub ra_agent: Option<Vec<u8>>,
     pub ra_encryption: Vec<u8>,
 }
 
@@ -48,23 +57,35 @@ impl RoleCertificates {
         Ok(Self {
             ca: pem::read_certificate(&dir.join(&keys.ca_certificate))?,
             ra_signing: pem::read_certificate(&dir.join(&keys.ra_signing_certificate))?,
+            ra_agent: match &keys.ra_agent_certificate {
+                Some(path) => Some(pem::read_certificate(&dir.join(path))?),
+                None => None,
+            },
             ra_encryption: pem::read_certificate(&dir.join(&keys.ra_encryption_certificate))?,
         })
     }
 
-    fn of(&self, role: Role) -> &[u8] {
+    fn of(&self, role: Role) -> Option<&[u8]> {
         match role {
-            Role::CaSigning => &self.ca,
-            Role::RaSigning => &self.ra_signing,
-            Role::RaEncryption => &self.ra_encryption,
+            Role::CaSigning => Some(&self.ca),
+            Role::RaSigning => Some(&self.ra_signing),
+            Role::RaAgent => self.ra_agent.as_deref(),
+            Role::RaEncryption => Some(&self.ra_encryption),
         }
+    }
+
+    /// The certificate that counter-signs: the agent's, or the signing one's without it.
+    pub fn counter_signing(&self) -> &[u8] {
+        self.ra_agent.as_deref().unwrap_or(&self.ra_signing)
     }
 }
 
-/// The three private keys, each usable only for its job.
+/// The private keys, each usable only for its job.
 pub struct RoleKeys {
     pub ca: Arc<dyn keys::Signer>,
     pub ra_signing: Arc<dyn keys::Signer>,
+    /// `None` exactly when [`RoleCertificates::ra_agent`] is.
+    pub ra_agent: Option<Arc<dyn keys::Signer>>,
     pub ra_decryption: Arc<dyn keys::Decrypter>,
     /// Whether any key sits unencrypted on disk (the embedded development default).
     pub unencrypted_software_keys: bool,
@@ -73,12 +94,44 @@ pub struct RoleKeys {
 }
 
 impl RoleKeys {
-    fn public_key(&self, role: Role) -> &[u8] {
+    fn public_key(&self, role: Role) -> Option<&[u8]> {
         match role {
-            Role::CaSigning => self.ca.public_key_spki_der(),
-            Role::RaSigning => self.ra_signing.public_key_spki_der(),
-            Role::RaEncryption => self.ra_decryption.public_key_spki_der(),
+            Role::CaSigning => Some(self.ca.public_key_spki_der()),
+            Role::RaSigning => Some(self.ra_signing.public_key_spki_der()),
+            Role::RaAgent => self.ra_agent.as_ref().map(|k| k.public_key_spki_der()),
+            Role::RaEncryption => Some(self.ra_decryption.public_key_spki_der()),
         }
+    }
+
+    /// The key that counter-signs: the agent, or the signing key without one.
+    pub fn counter_signer(&self) -> Arc<dyn keys::Signer> {
+        Arc::clone(self.ra_agent.as_ref().unwrap_or(&self.ra_signing))
+    }
+}
+
+/// The enrollment-agent key's location for the configured backend, if the data directory has
+/// one; an agent certificate without its key (or the reverse) is refused, naming the setting.
+pub fn agent_location(config: &Config) -> Result<Option<(&'static str, String)>, String> {
+    let keys = &config.keys;
+    let (setting, value) = match keys.backend {
+        KeyBackend::Software => (
+            "keys.ra_agent_key",
+            keys.ra_agent_key.as_ref().map(|p| p.display().to_string()),
+        ),
+        KeyBackend::Pkcs11 => (
+            "pkcs11.ra_agent_key_label",
+            config.pkcs11.ra_agent_key_label.clone(),
+        ),
+    };
+    match (value, &keys.ra_agent_certificate) {
+        (Some(value), Some(_)) => Ok(Some((setting, value))),
+        (None, None) => Ok(None),
+        (Some(_), None) => Err(format!(
+            "{setting} is set but keys.ra_agent_certificate is not: the enrollment agent needs both"
+        )),
+        (None, Some(_)) => Err(format!(
+            "keys.ra_agent_certificate is set but {setting} is not: the enrollment agent needs both"
+        )),
     }
 }
 
@@ -87,8 +140,8 @@ pub fn check_distinct_locations(config: &Config) -> Result<(), String> {
     let keys = &config.keys;
     let p11 = &config.pkcs11;
     let path = |p: &Path| p.display().to_string();
-    let locations: [(Role, &str, String); 3] = match keys.backend {
-        KeyBackend::Software => [
+    let mut locations: Vec<(Role, &str, String)> = match keys.backend {
+        KeyBackend::Software => vec![
             (Role::CaSigning, "keys.ca_key", path(&keys.ca_key)),
             (
                 Role::RaSigning,
@@ -101,7 +154,7 @@ pub fn check_distinct_locations(config: &Config) -> Result<(), String> {
                 path(&keys.ra_encryption_key),
             ),
         ],
-        KeyBackend::Pkcs11 => [
+        KeyBackend::Pkcs11 => vec![
             (
                 Role::CaSigning,
                 "pkcs11.ca_key_label",
@@ -119,6 +172,9 @@ pub fn check_distinct_locations(config: &Config) -> Result<(), String> {
             ),
         ],
     };
+    if let Some((setting, value)) = agent_location(config)? {
+        locations.push((Role::RaAgent, setting, value));
+    }
     for (i, (role_a, setting_a, value_a)) in locations.iter().enumerate() {
         for (role_b, setting_b, value_b) in locations.iter().skip(i + 1) {
             if value_a == value_b {
@@ -136,8 +192,12 @@ pub fn check_distinct_locations(config: &Config) -> Result<(), String> {
 /// Refuses keys and certificates that would let one key do two jobs or a certificate
 /// vouch for a role it does not fit.
 pub fn check_roles(keys: &RoleKeys, certificates: &RoleCertificates) -> Result<(), String> {
-    for (i, a) in Role::ALL.iter().enumerate() {
-        for b in Role::ALL.iter().skip(i + 1) {
+    let present: Vec<Role> = Role::ALL
+        .into_iter()
+        .filter(|role| keys.public_key(*role).is_some() || certificates.of(*role).is_some())
+        .collect();
+    for (i, a) in present.iter().enumerate() {
+        for b in present.iter().skip(i + 1) {
             if keys.public_key(*a) == keys.public_key(*b) {
                 return Err(format!(
                     "the {} and {} roles use the same key: each role needs its own key",
@@ -147,26 +207,31 @@ pub fn check_roles(keys: &RoleKeys, certificates: &RoleCertificates) -> Result<(
             }
         }
     }
-    for role in Role::ALL {
-        let der = certificates.of(role);
+    for role in present {
+        let (Some(der), Some(public_key)) = (certificates.of(role), keys.public_key(role)) else {
+            return Err(format!(
+                "the {} role has a key or a certificate but not both",
+                role.name()
+            ));
+        };
         let certificate = Certificate::from_der(der)
             .map_err(|e| format!("{} certificate: unreadable: {e}", role.name()))?;
         let tbs = certificate.tbs_certificate();
         let spki = der::Encode::to_der(tbs.subject_public_key_info())
             .map_err(|e| format!("{} certificate: {e}", role.name()))?;
-        if spki != keys.public_key(role) {
+        if spki != public_key {
             return Err(format!(
                 "the {} certificate does not certify the {} key",
                 role.name(),
                 role.name()
             ));
         }
-        check_usage(role, &certificate)?;
+        check_usage(role, &certificate, certificates.ra_agent.is_some())?;
     }
     Ok(())
 }
 
-fn check_usage(role: Role, certificate: &Certificate) -> Result<(), String> {
+fn check_usage(role: Role, certificate: &Certificate, has_agent: bool) -> Result<(), String> {
     let tbs = certificate.tbs_certificate();
     let unreadable = |e: der::Error| format!("{} certificate extensions: {e}", role.name());
     let key_usage = tbs
@@ -188,14 +253,18 @@ fn check_usage(role: Role, certificate: &Certificate) -> Result<(), String> {
         Role::CaSigning if !is_ca || !has(KeyUsages::KeyCertSign) => {
             Some("it is not a CA certificate with keyCertSign")
         }
-        Role::RaSigning if is_ca => Some("it is a CA certificate"),
-        Role::RaSigning if !has(KeyUsages::DigitalSignature) || !agent => {
+        Role::RaSigning | Role::RaAgent if is_ca => Some("it is a CA certificate"),
+        Role::RaSigning if !has(KeyUsages::DigitalSignature) => Some("it needs digitalSignature"),
+        Role::RaSigning if !has_agent && !agent => Some(
+            "without a separate enrollment-agent key it counter-signs requests and needs the Certificate Request Agent EKU",
+        ),
+        Role::RaAgent if !has(KeyUsages::DigitalSignature) || !agent => {
             Some("it needs digitalSignature and the Certificate Request Agent EKU")
         }
         Role::RaEncryption if is_ca => Some("it is a CA certificate"),
         Role::RaEncryption if !has(KeyUsages::KeyEncipherment) => Some("it needs keyEncipherment"),
         Role::RaEncryption if agent || has(KeyUsages::DigitalSignature) => Some(
-            "it may also sign (digitalSignature or the Certificate Request Agent EKU), which is the RA signing role's job",
+            "it may also sign (digitalSignature or the Certificate Request Agent EKU), which is the RA signing and agent roles' job",
         ),
         _ => None,
     };
@@ -208,7 +277,7 @@ fn check_usage(role: Role, certificate: &Certificate) -> Result<(), String> {
     }
 }
 
-/// Loads the three keys from the configured backend and checks them against their
+/// Loads the role keys from the configured backend and checks them against their
 /// certificates.
 pub fn load(
     dir: &Path,
@@ -275,10 +344,20 @@ fn load_software(dir: &Path, config: &Config) -> Result<RoleKeys, String> {
     };
     let ca = load(KeyRole::CaSigning, &k.ca_key)?;
     let ra_signing = load(KeyRole::RaSigning, &k.ra_signing_key)?;
+    let ra_agent = match agent_location(config)? {
+        Some(_) => k
+            .ra_agent_key
+            .as_deref()
+            .map(|path| load(KeyRole::RaAgent, path))
+            .transpose()?
+            .map(|key| Arc::new(key) as Arc<dyn keys::Signer>),
+        None => None,
+    };
     let ra_decryption = load(KeyRole::RaDecryption, &k.ra_encryption_key)?;
     Ok(RoleKeys {
         ca: Arc::new(ca),
         ra_signing: Arc::new(ra_signing),
+        ra_agent,
         ra_decryption: Arc::new(ra_decryption),
         unencrypted_software_keys: passphrase.is_none(),
         token: None,
@@ -316,12 +395,132 @@ fn load_pkcs11(token: Arc<keys::pkcs11::Pkcs11Token>, config: &Config) -> Result
     };
     let ca = load(KeyRole::CaSigning, &p11.ca_key_label)?;
     let ra_signing = load(KeyRole::RaSigning, &p11.ra_signing_key_label)?;
+    let ra_agent = match agent_location(config)? {
+        Some((_, label)) => {
+            Some(Arc::new(load(KeyRole::RaAgent, &label)?) as Arc<dyn keys::Signer>)
+        }
+        None => None,
+    };
     let ra_decryption = load(KeyRole::RaDecryption, &p11.ra_encryption_key_label)?;
     Ok(RoleKeys {
         ca: Arc::new(ca),
         ra_signing: Arc::new(ra_signing),
+        ra_agent,
         ra_decryption: Arc::new(ra_decryption),
         unencrypted_software_keys: false,
         token: Some(token),
     })
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use ca::dev::RaCertPurpose::{self, Agent, Encryption, Signing};
+    use keys::KeyRole;
+    use keys::software::SoftwareKey;
+
+    fn issue(ca: &RoleKeys, ca_cert: &[u8], spki: &[u8], purpose: RaCertPurpose) -> Vec<u8> {
+        ca::dev::issue_ra_certificate(ca.ca.as_ref(), ca_cert, spki, "t", purpose, 10).unwrap()
+    }
+
+    /// A complete, valid set of role keys and certificates.
+    fn set() -> (RoleKeys, RoleCertificates) {
+        let ca = SoftwareKey::generate_ec_p256(KeyRole::CaSigning).unwrap();
+        let ca_cert = ca::dev::self_signed_ca(&ca, "t CA", 10).unwrap();
+        let keys = RoleKeys {
+            ca: Arc::new(ca),
+            ra_signing: Arc::new(SoftwareKey::generate_rsa(KeyRole::RaSigning, 2048).unwrap()),
+            ra_agent: Some(Arc::new(
+                SoftwareKey::generate_ec_p256(KeyRole::RaAgent).unwrap(),
+            )),
+            ra_decryption: Arc::new(
+                SoftwareKey::generate_rsa(KeyRole::RaDecryption, 2048).unwrap(),
+            ),
+            unencrypted_software_keys: true,
+            token: None,
+        };
+        let agent = keys.ra_agent.clone().unwrap();
+        let certificates = RoleCertificates {
+            ra_signing: issue(
+                &keys,
+                &ca_cert,
+                keys.ra_signing.public_key_spki_der(),
+                Signing,
+            ),
+            ra_agent: Some(issue(&keys, &ca_cert, agent.public_key_spki_der(), Agent)),
+            ra_encryption: issue(
+                &keys,
+                &ca_cert,
+                keys.ra_decryption.public_key_spki_der(),
+                Encryption,
+            ),
+            ca: ca_cert,
+        };
+        (keys, certificates)
+    }
+
+    #[test]
+    fn a_complete_set_passes() {
+        let (keys, certificates) = set();
+        check_roles(&keys, &certificates).unwrap();
+    }
+
+    #[test]
+    fn an_agent_certificate_without_the_agent_eku_is_refused() {
+        let (keys, mut certificates) = set();
+        let agent = keys.ra_agent.clone().unwrap();
+        certificates.ra_agent = Some(issue(
+            &keys,
+            &certificates.ca,
+            agent.public_key_spki_der(),
+            Encryption,
+        ));
+        let error = check_roles(&keys, &certificates).unwrap_err();
+        assert!(
+            error.contains("the RA enrollment agent certificate does not fit its role")
+                && error.contains("Certificate Request Agent"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn the_agent_and_the_signing_role_may_not_share_a_key() {
+        let (mut keys, mut certificates) = set();
+        keys.ra_agent = Some(Arc::clone(&keys.ra_signing));
+        certificates.ra_agent = Some(certificates.ra_signing.clone());
+        let error = check_roles(&keys, &certificates).unwrap_err();
+        assert!(
+            error.contains("RA signing (CertRep)")
+                && error.contains("RA enrollment agent")
+                && error.contains("use the same key"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn without_an_agent_the_signing_certificate_needs_the_agent_eku() {
+        let (mut keys, mut certificates) = set();
+        keys.ra_agent = None;
+        certificates.ra_agent = None;
+        check_roles(&keys, &certificates).unwrap();
+        // A signing certificate without the EKU is fine beside an agent, not without one.
+        let plain = ca::dev::issue_tls_certificate(
+            keys.ca.as_ref(),
+            &certificates.ca,
+            keys.ra_signing.public_key_spki_der(),
+            "t",
+            ca::dev::TlsPurpose::Client,
+            &[],
+            &[],
+            10,
+        )
+        .unwrap();
+        certificates.ra_signing = plain;
+        let error = check_roles(&keys, &certificates).unwrap_err();
+        assert!(
+            error.contains("without a separate enrollment-agent key"),
+            "{error}"
+        );
+    }
 }

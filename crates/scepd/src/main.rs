@@ -412,7 +412,7 @@ fn main() -> ExitCode {
 fn print_fingerprints(report: &init::InitReport) {
     println!("SHA-256 fingerprints to pin:");
     for (what, fingerprint, subject) in &report.fingerprints {
-        println!("  {what:<14} {fingerprint}  {subject}");
+        println!("  {what:<19} {fingerprint}  {subject}");
     }
 }
 

@@ -129,6 +129,11 @@ fn ra_paths_in(config: &Config, sub: &str, stamp: i64) -> RaPaths {
     paths.encryption_certificate = PathBuf::from(format!("certs/{sub}/ra-encryption.pem"));
     paths.signing_label = format!("scepd-ra-signing-{stamp}");
     paths.encryption_label = format!("scepd-ra-encryption-{stamp}");
+    if let Some(agent) = &mut paths.agent {
+        agent.key = PathBuf::from(format!("keys/{sub}/ra-agent.key"));
+        agent.certificate = PathBuf::from(format!("certs/{sub}/ra-agent.pem"));
+        agent.label = format!("scepd-ra-agent-{stamp}");
+    }
     paths
 }
 
@@ -149,14 +154,15 @@ fn previous_certificate(dir: &Path, name: String) -> PathBuf {
 }
 
 /// Moves the current RA keys out of service: the encryption key (and certificate) to
-/// `previous/`, the signing certificate to `previous/` for the record. Returns the token label
-/// of the retired signing key, to be destroyed once its successor is installed.
+/// `previous/`, the signing and agent certificates to `previous/` for the record. Returns the
+/// token labels of the retired signing and agent keys, to be destroyed once their successors
+/// are installed.
 fn retire_ra(
     dir: &Path,
     config: &Config,
     keymaker: &Keymaker,
     stamp: i64,
-) -> Result<Option<String>, String> {
+) -> Result<Vec<String>, String> {
     let k = &config.keys;
     move_file(
         &dir.join(&k.ra_encryption_certificate),
@@ -166,19 +172,27 @@ fn retire_ra(
         &dir.join(&k.ra_signing_certificate),
         &previous_certificate(dir, format!("ra-signing-{stamp}.pem")),
     )?;
+    if let Some(agent_certificate) = &k.ra_agent_certificate {
+        move_file(
+            &dir.join(agent_certificate),
+            &previous_certificate(dir, format!("ra-agent-{stamp}.pem")),
+        )?;
+    }
     if keymaker.token().is_some() {
         write_label(
             &previous_encryption_label(dir, stamp),
             &config.pkcs11.ra_encryption_key_label,
         )?;
-        Ok(Some(config.pkcs11.ra_signing_key_label.clone()))
+        let mut retired = vec![config.pkcs11.ra_signing_key_label.clone()];
+        retired.extend(config.pkcs11.ra_agent_key_label.clone());
+        Ok(retired)
     } else {
         move_file(
             &dir.join(&k.ra_encryption_key),
             &previous_encryption_key(dir, stamp),
         )?;
-        // The staged signing key is renamed over this file when it is installed.
-        Ok(None)
+        // The staged signing and agent keys are renamed over these files when installed.
+        Ok(Vec::new())
     }
 }
 
@@ -194,12 +208,21 @@ fn install_ra(
     if keymaker.token().is_some() {
         set_config_value(dir, "ra_signing_key_label", &staged.signing_label)?;
         set_config_value(dir, "ra_encryption_key_label", &staged.encryption_label)?;
+        if let Some(agent) = &staged.agent {
+            set_config_value(dir, "ra_agent_key_label", &agent.label)?;
+        }
     } else {
         move_file(&dir.join(&staged.signing_key), &dir.join(&k.ra_signing_key))?;
         move_file(
             &dir.join(&staged.encryption_key),
             &dir.join(&k.ra_encryption_key),
         )?;
+        if let (Some(agent), Some(current)) = (&staged.agent, &k.ra_agent_key) {
+            move_file(&dir.join(&agent.key), &dir.join(current))?;
+        }
+    }
+    if let (Some(agent), Some(current)) = (&staged.agent, &k.ra_agent_certificate) {
+        move_file(&dir.join(&agent.certificate), &dir.join(current))?;
     }
     move_file(
         &dir.join(&staged.signing_certificate),
@@ -211,11 +234,13 @@ fn install_ra(
     )
 }
 
-fn destroy_retired(keymaker: &Keymaker, label: Option<String>) -> Result<(), String> {
-    if let (Some(token), Some(label)) = (keymaker.token(), label) {
-        token
-            .destroy_key_pair(&label)
-            .map_err(|e| format!("destroying the retired key {label:?}: {e}"))?;
+fn destroy_retired(keymaker: &Keymaker, labels: Vec<String>) -> Result<(), String> {
+    if let Some(token) = keymaker.token() {
+        for label in labels {
+            token
+                .destroy_key_pair(&label)
+                .map_err(|e| format!("destroying the retired key {label:?}: {e}"))?;
+        }
     }
     Ok(())
 }
@@ -282,6 +307,7 @@ fn unique_stamp(dir: &Path, config: &Config) -> i64 {
         p.ra_signing_key_label.clone(),
         p.ra_encryption_key_label.clone(),
     ]);
+    names.extend(p.ra_agent_key_label.clone());
     let mut stamp = crate::http::unix_now();
     while names.iter().any(|n| n.contains(&format!("-{stamp}"))) {
         stamp += 1;
@@ -483,6 +509,9 @@ pub async fn prepare_ca(
             &next_dir.join("ra-encryption.label"),
             &ra_paths.encryption_label,
         )?;
+        if let Some(agent) = &ra_paths.agent {
+            write_label(&next_dir.join("ra-agent.label"), &agent.label)?;
+        }
     }
     let mut fingerprints = vec![(
         "next CA",
@@ -524,6 +553,14 @@ pub async fn activate_ca(dir: &Path) -> Result<(), String> {
         next_config.pkcs11.ca_key_label = read_label(&next_dir.join("ca-signing.label"))?;
         staged.signing_label = read_label(&next_dir.join("ra-signing.label"))?;
         staged.encryption_label = read_label(&next_dir.join("ra-encryption.label"))?;
+        if let Some(agent) = &mut staged.agent {
+            agent.label = read_label(&next_dir.join("ra-agent.label"))?;
+        }
+    }
+    if let Some(agent) = &staged.agent {
+        next_config.keys.ra_agent_key = Some(agent.key.clone());
+        next_config.keys.ra_agent_certificate = Some(agent.certificate.clone());
+        next_config.pkcs11.ra_agent_key_label = Some(agent.label.clone());
     }
     next_config.keys.ra_signing_key = staged.signing_key.clone();
     next_config.keys.ra_signing_certificate = staged.signing_certificate.clone();
@@ -581,6 +618,7 @@ pub async fn activate_ca(dir: &Path) -> Result<(), String> {
         "ca-signing.label",
         "ra-signing.label",
         "ra-encryption.label",
+        "ra-agent.label",
     ] {
         let path = next_dir.join(label);
         if path.exists() {

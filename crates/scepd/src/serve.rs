@@ -38,6 +38,11 @@ pub struct Loaded {
 pub struct RaSide {
     pub signer: Arc<dyn keys::Signer>,
     pub signing_certificate: Vec<u8>,
+    /// The enrollment agent, or the signing key and certificate again in a data directory
+    /// made before the separate agent key (`separate_agent` false).
+    pub agent: Arc<dyn keys::Signer>,
+    pub agent_certificate: Vec<u8>,
+    pub separate_agent: bool,
     pub decrypter: Arc<dyn keys::Decrypter>,
     pub encryption_certificate: Vec<u8>,
     pub ca_certificate: Vec<u8>,
@@ -58,10 +63,14 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     }
     let certificates = RoleCertificates::read(dir, &config)?;
     let role_keys = keystore::load(dir, &config, &certificates)?;
+    let agent = role_keys.counter_signer();
+    let agent_certificate = certificates.counter_signing().to_vec();
+    let separate_agent = certificates.ra_agent.is_some();
     let RoleCertificates {
         ca: ca_certificate,
         ra_signing: signing_certificate,
         ra_encryption: encryption_certificate,
+        ..
     } = certificates;
     let unencrypted_keys = role_keys.unencrypted_software_keys;
     let token = role_keys.token.clone();
@@ -85,7 +94,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         role_keys.ca,
         ca_certificate.clone(),
         templates.clone(),
-        vec![signing_certificate.clone()],
+        vec![agent_certificate.clone()],
     )
     .map_err(|e| format!("CA: {e}"))?
     .with_legacy_sha1_csr_signatures(crypto.allows_legacy())
@@ -101,6 +110,9 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     let side = RaSide {
         signer: role_keys.ra_signing,
         signing_certificate,
+        agent,
+        agent_certificate,
+        separate_agent,
         decrypter: role_keys.ra_decryption,
         encryption_certificate,
         ca_certificate,
@@ -132,6 +144,9 @@ pub fn assemble(
     let RaSide {
         signer,
         signing_certificate,
+        agent,
+        agent_certificate,
+        separate_agent,
         decrypter,
         encryption_certificate,
         ca_certificate,
@@ -144,9 +159,16 @@ pub fn assemble(
         legacy_crypto: config.crypto.legacy_crypto,
         insecure_single_des: config.crypto.insecure_single_des,
     };
+    if !separate_agent {
+        tracing::warn!(
+            "this data directory has no separate enrollment-agent key: the RA signing key signs replies to devices and counter-signs requests for the CA (see docs/key-custody.md to add one)"
+        );
+    }
     let identity = ra::RaIdentity {
         signer,
         signing_certificate: signing_certificate.clone(),
+        agent,
+        agent_certificate,
         decrypter,
         encryption_certificate: encryption_certificate.clone(),
         ca_certificate: ca_certificate.clone(),

@@ -43,14 +43,21 @@ fn serve_initialises_an_empty_directory_with_the_embedded_default() {
         "scepd.db",
         "keys/ca-signing.key",
         "keys/ra-signing.key",
+        "keys/ra-agent.key",
         "keys/ra-encryption.key",
         "certs/ca.pem",
         "certs/ra-signing.pem",
+        "certs/ra-agent.pem",
         "certs/ra-encryption.pem",
     ] {
         assert!(data.join(file).exists(), "{file} missing");
     }
-    for key in ["ca-signing.key", "ra-signing.key", "ra-encryption.key"] {
+    for key in [
+        "ca-signing.key",
+        "ra-signing.key",
+        "ra-agent.key",
+        "ra-encryption.key",
+    ] {
         let mode = std::fs::metadata(data.join("keys").join(key))
             .unwrap()
             .permissions()
@@ -62,10 +69,28 @@ fn serve_initialises_an_empty_directory_with_the_embedded_default() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o077, 0, "the database is not readable by others");
-    // Three certificates, three keys: no key does two jobs.
+    // One key per job: the signing, agent and encryption certificates certify three keys.
     let ra_sign = std::fs::read(data.join("certs/ra-signing.pem")).unwrap();
     let ra_enc = std::fs::read(data.join("certs/ra-encryption.pem")).unwrap();
+    let ra_agent = std::fs::read(data.join("certs/ra-agent.pem")).unwrap();
     assert_ne!(ra_sign, ra_enc);
+    assert_ne!(ra_sign, ra_agent);
+    // The enrollment agent: P-256 (only the CA reads its statements), the agent EKU, and
+    // not served to devices by GetCACert.
+    let agent_text = common::openssl_text(&data.join("certs/ra-agent.pem"));
+    assert!(
+        agent_text.contains("1.3.6.1.4.1.311.20.2.1") && agent_text.contains("prime256v1"),
+        "enrollment agent:\n{agent_text}"
+    );
+    common::openssl_verify(&data.join("certs/ca.pem"), &data.join("certs/ra-agent.pem"));
+    let bundle = scep_client::get_ca_cert(&server.url()).unwrap();
+    let agent_der = common::certificate_der(&data.join("certs/ra-agent.pem"));
+    assert_eq!(bundle.certificates.len(), 3);
+    assert!(!bundle.certificates.contains(&agent_der));
+    assert_eq!(
+        bundle.ra_signing.as_deref(),
+        Some(common::certificate_der(&data.join("certs/ra-signing.pem")).as_slice())
+    );
     let signing_text = common::openssl_text(&data.join("certs/ra-signing.pem"));
     assert!(
         signing_text.contains("1.3.6.1.4.1.311.20.2.1"),
@@ -256,6 +281,23 @@ fn two_roles_on_one_key_are_refused_naming_both_roles() {
         &["RA signing", "RA encryption", "may not share a key"],
     );
 
+    // The agent pointed at the signing key.
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    set_config(
+        dir.path(),
+        "ra_agent_key = \"keys/ra-agent.key\"",
+        "ra_agent_key = \"keys/ra-signing.key\"",
+    );
+    assert_serve_refuses(
+        dir.path(),
+        &[
+            "keys.ra_signing_key",
+            "keys.ra_agent_key",
+            "may not share a key",
+        ],
+    );
+
     // The same key under two file names.
     let dir = tempfile::tempdir().unwrap();
     init(dir.path());
@@ -392,4 +434,80 @@ fn audit_verify_reports_an_edited_entry() {
     assert!(!out.status.success(), "a tampered log is not exported");
     let out = scepd(&["doctor"], dir.path());
     assert!(text(&out).contains("FAIL  audit chain"), "{}", text(&out));
+}
+
+#[test]
+fn an_enrollment_agent_configured_by_halves_is_refused_naming_the_missing_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    set_config(
+        dir.path(),
+        "ra_agent_certificate = \"certs/ra-agent.pem\"",
+        "# ra_agent_certificate = \"certs/ra-agent.pem\"",
+    );
+    assert_serve_refuses(
+        dir.path(),
+        &["keys.ra_agent_key is set but keys.ra_agent_certificate is not"],
+    );
+    let out = scepd(&["doctor"], dir.path());
+    assert!(!out.status.success());
+    assert!(
+        text(&out)
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("keys.ra_agent_certificate")),
+        "{}",
+        text(&out)
+    );
+
+    // The agent certificate given for a key it does not certify.
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    set_config(
+        dir.path(),
+        "ra_agent_certificate = \"certs/ra-agent.pem\"",
+        "ra_agent_certificate = \"certs/ra-signing.pem\"",
+    );
+    assert_serve_refuses(dir.path(), &["RA enrollment agent", "does not certify"]);
+}
+
+/// A data directory made before the separate enrollment-agent key still serves: its RA
+/// signing key counter-signs as before, with a warning at every start and from doctor.
+#[test]
+fn a_data_directory_without_an_enrollment_agent_key_still_enrolls_and_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    init(&data);
+    set_config(
+        &data,
+        "ra_agent_key = \"keys/ra-agent.key\"",
+        "# ra_agent_key = \"keys/ra-agent.key\"",
+    );
+    set_config(
+        &data,
+        "ra_agent_certificate = \"certs/ra-agent.pem\"",
+        "# ra_agent_certificate = \"certs/ra-agent.pem\"",
+    );
+    std::fs::remove_file(data.join("keys/ra-agent.key")).unwrap();
+    std::fs::remove_file(data.join("certs/ra-agent.pem")).unwrap();
+    let out = scepd(&["doctor"], &data);
+    assert!(
+        text(&out)
+            .lines()
+            .any(|l| l.starts_with("WARN") && l.contains("no separate enrollment-agent key")),
+        "{}",
+        text(&out)
+    );
+
+    let server = Server::serve(dir, data);
+    let challenge = server.challenge(&[]);
+    let key = scep_client::ClientKey::generate_rsa(2048).unwrap();
+    let cert = common::enroll_with(&server, challenge.trim(), &key, "CN=legacy-dev", &[]);
+    assert!(cert.is_ok(), "{cert:?}\n{}", server.stderr());
+    assert!(
+        server
+            .stderr()
+            .contains("this data directory has no separate enrollment-agent key"),
+        "{}",
+        server.stderr()
+    );
 }

@@ -90,6 +90,8 @@ fn ra_renewal_keeps_clients_with_a_cached_ra_certificate_working() {
     let before = get_ca_cert(&server.url()).unwrap();
     let data = server.data_dir();
     let old_signing_key = std::fs::read(data.join("keys/ra-signing.key")).unwrap();
+    let old_agent_key = std::fs::read(data.join("keys/ra-agent.key")).unwrap();
+    let old_agent_certificate = std::fs::read(data.join("certs/ra-agent.pem")).unwrap();
 
     scepd(&["ra", "renew"], &data);
     let server = server.restart();
@@ -97,10 +99,25 @@ fn ra_renewal_keeps_clients_with_a_cached_ra_certificate_working() {
     assert_ne!(after.ra_encryption, before.ra_encryption);
     assert_ne!(after.ra_signing, before.ra_signing);
     assert_eq!(after.ca, before.ca, "the CA does not change");
-    // The old enrollment-agent key is gone; the old encryption key is kept for a while.
+    // The old signing and enrollment-agent keys are gone (the agent's certificate is kept
+    // in previous/ for the record); the old encryption key is kept for a while.
     assert_ne!(
         std::fs::read(data.join("keys/ra-signing.key")).unwrap(),
         old_signing_key
+    );
+    assert_ne!(
+        std::fs::read(data.join("keys/ra-agent.key")).unwrap(),
+        old_agent_key
+    );
+    assert_ne!(
+        std::fs::read(data.join("certs/ra-agent.pem")).unwrap(),
+        old_agent_certificate
+    );
+    assert!(
+        std::fs::read_dir(data.join("certs/previous"))
+            .unwrap()
+            .filter_map(Result::ok)
+            .any(|e| e.file_name().to_string_lossy().starts_with("ra-agent-"))
     );
     assert_eq!(
         std::fs::read_dir(data.join("keys/previous"))
@@ -264,7 +281,8 @@ fn rollovers_with_keys_in_a_pkcs11_token() {
     run(&["ra", "renew"]);
     let toml = std::fs::read_to_string(data.join("scepd.toml")).unwrap();
     assert!(
-        toml.contains("ra_signing_key_label = \"scepd-ra-signing-"),
+        toml.contains("ra_signing_key_label = \"scepd-ra-signing-")
+            && toml.contains("ra_agent_key_label = \"scepd-ra-agent-"),
         "{toml}"
     );
     let server = Server::serve_with_env(tempfile::tempdir().unwrap(), data.clone(), &env);

@@ -172,7 +172,8 @@ impl Split {
         );
         let registration = address(&ca.lines[0], "https://");
         let ca_addr = address(ca.lines.last().unwrap(), "https://");
-        let fingerprint = ca::fingerprint_sha256(&scepd_pem(&ca_dir.join("certs/ca.pem")));
+        let fingerprint =
+            ca::fingerprint_sha256(&common::certificate_der(&ca_dir.join("certs/ca.pem")));
         let out = Command::new(SCEPD)
             .args(["init", "--mode", "ra", "--data-dir"])
             .arg(&ra_dir)
@@ -248,13 +249,30 @@ impl Split {
     }
 
     /// The RA's enrollment-agent key and certificate, as a compromised RA host would use them.
+    /// The RA's enrollment agent: the one key whose statements the CA accepts from it.
     fn ra_signer(&self) -> (keys::software::SoftwareKey, Vec<u8>) {
+        let key = keys::software::SoftwareKey::load(
+            KeyRole::RaAgent,
+            self.ra_dir.join("keys/ra-agent.key"),
+        )
+        .unwrap();
+        (
+            key,
+            common::certificate_der(&self.ra_dir.join("certs/ra-agent.pem")),
+        )
+    }
+
+    /// The RA's CertRep signing key, which devices see and which must not counter-sign.
+    fn ra_reply_signer(&self) -> (keys::software::SoftwareKey, Vec<u8>) {
         let key = keys::software::SoftwareKey::load(
             KeyRole::RaSigning,
             self.ra_dir.join("keys/ra-signing.key"),
         )
         .unwrap();
-        (key, scepd_pem(&self.ra_dir.join("certs/ra-signing.pem")))
+        (
+            key,
+            common::certificate_der(&self.ra_dir.join("certs/ra-signing.pem")),
+        )
     }
 
     /// A TLS client with the RA's TLS certificate (or another identity).
@@ -262,9 +280,9 @@ impl Split {
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
         let mut roots = rustls::RootCertStore::empty();
         roots
-            .add(rustls::pki_types::CertificateDer::from(scepd_pem(
-                &self.ca_dir.join("certs/ca.pem"),
-            )))
+            .add(rustls::pki_types::CertificateDer::from(
+                common::certificate_der(&self.ca_dir.join("certs/ca.pem")),
+            ))
             .unwrap();
         let builder = rustls::ClientConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
@@ -273,7 +291,9 @@ impl Split {
         match identity {
             Some((cert, key)) => {
                 use rustls::pki_types::pem::PemObject;
-                let chain = vec![rustls::pki_types::CertificateDer::from(scepd_pem(cert))];
+                let chain = vec![rustls::pki_types::CertificateDer::from(
+                    common::certificate_der(cert),
+                )];
                 let key = rustls::pki_types::PrivateKeyDer::from_pem_file(key).unwrap();
                 builder.with_client_auth_cert(chain, key).unwrap()
             }
@@ -318,13 +338,6 @@ impl Split {
         let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
         Ok((status, body))
     }
-}
-
-fn scepd_pem(path: &Path) -> Vec<u8> {
-    use rustls::pki_types::pem::PemObject;
-    rustls::pki_types::CertificateDer::from_pem_file(path)
-        .unwrap()
-        .to_vec()
 }
 
 fn now() -> i64 {
@@ -459,6 +472,7 @@ fn split_deployment_enrolls_and_the_ca_refuses_every_catalogue_f_attack() {
     // The RA host holds no CA key; the CA host holds no RA key.
     assert!(!split.ra_dir.join("keys/ca-signing.key").exists());
     assert!(!split.ca_dir.join("keys/ra-signing.key").exists());
+    assert!(!split.ca_dir.join("keys/ra-agent.key").exists());
     assert!(!split.ca_dir.join("keys/ra-encryption.key").exists());
 
     // A name outside the template, through the RA: refused (the RA's own policy or the CA's).
@@ -500,6 +514,25 @@ fn split_deployment_enrolls_and_the_ca_refuses_every_catalogue_f_attack() {
     let n = forged.len();
     forged[n - 5] ^= 0xff;
     refused(split.post(split.ra_tls(), &forged), "statement-rejected");
+    // One key, one job: the RA's own CertRep signing key (issued by this CA, with NDES's
+    // Certificate Request Agent profile) is not its enrollment agent, so the CA refuses it.
+    let (reply_signer, reply_cert) = split.ra_reply_signer();
+    assert_ne!(reply_cert, ra_cert);
+    let by_reply_key = statement_with(
+        &reply_signer,
+        &reply_cert,
+        good_csr(),
+        "device",
+        None,
+        t,
+        t + 300,
+    );
+    let (status, body) = split.post(split.ra_tls(), &by_reply_key).unwrap();
+    assert!(
+        status >= 400 && body.contains("not an allow-listed RA certificate"),
+        "{status}: {body}"
+    );
+    assert_eq!(split.issued_at_ca(), 2);
     // F1: signed by a key the CA never certified (a self-made "enrollment agent").
     let rogue = keys::software::SoftwareKey::generate_rsa(KeyRole::CaSigning, 2048).unwrap();
     let rogue_ca = ca::dev::self_signed_ca(&rogue, "rogue", 10).unwrap();
@@ -528,7 +561,7 @@ fn split_deployment_enrolls_and_the_ca_refuses_every_catalogue_f_attack() {
     let tls_key =
         keys::software::SoftwareKey::load(KeyRole::RaSigning, split.ra_dir.join("keys/ra-tls.key"));
     if let Ok(tls_key) = tls_key {
-        let tls_cert = scepd_pem(&split.ra_dir.join("certs/ra-tls.pem"));
+        let tls_cert = common::certificate_der(&split.ra_dir.join("certs/ra-tls.pem"));
         let s = statement_with(&tls_key, &tls_cert, good_csr(), "device", None, t, t + 300);
         refused(split.post(split.ra_tls(), &s), "statement-rejected");
     }
@@ -1306,7 +1339,8 @@ fn both_hosts_keep_their_keys_in_pkcs11_tokens() {
     );
     let registration = address(&_ca.lines[0], "https://");
     let ca_addr = address(_ca.lines.last().unwrap(), "https://");
-    let fingerprint = ca::fingerprint_sha256(&scepd_pem(&ca_dir.join("certs/ca.pem")));
+    let fingerprint =
+        ca::fingerprint_sha256(&common::certificate_der(&ca_dir.join("certs/ca.pem")));
     let ca_url = format!("https://{ca_addr}");
     let registration_url = format!("https://{registration}");
     let mut init_ra = vec![
@@ -1351,6 +1385,7 @@ fn both_hosts_keep_their_keys_in_pkcs11_tokens() {
     for (host, key) in [
         (&ca_dir, "keys/ca-signing.key"),
         (&ra_dir, "keys/ra-signing.key"),
+        (&ra_dir, "keys/ra-agent.key"),
         (&ra_dir, "keys/ra-encryption.key"),
     ] {
         assert!(!host.join(key).exists(), "{key} exists as a file");

@@ -25,6 +25,8 @@ pub struct NewRaRegistration {
 /// The certificates the CA issued to a registering RA.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RaCertificates {
+    /// The certificate whose key counter-signs this RA's statements: its enrollment agent
+    /// (or, for an RA registered without one, its CertRep signing certificate).
     pub signing: Vec<u8>,
     pub encryption: Vec<u8>,
     pub tls: Vec<u8>,

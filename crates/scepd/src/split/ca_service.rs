@@ -562,8 +562,9 @@ impl CaService {
         }
     }
 
-    /// Registers an RA with its one-time code: issues its three certificates and puts its TLS
-    /// certificate on the allow-list.
+    /// Registers an RA with its one-time code: issues its certificates (signing, enrollment
+    /// agent, encryption, TLS client) and puts its TLS certificate on the allow-list; the
+    /// agent's certificate is the one its statements must be signed with.
     pub async fn register(
         &self,
         request: protocol::Registration,
@@ -584,27 +585,33 @@ impl CaService {
             .map_err(|e| Refused::new(RefusalCode::Internal, format!("RA registry: {e}")))?
             .ok_or_else(|| refuse("unknown, used or expired registration code".into()))?;
         let signing = protocol::unb64(&request.signing_spki, "signing_spki").map_err(refuse)?;
+        let agent = request
+            .agent_spki
+            .as_deref()
+            .map(|b64| protocol::unb64(b64, "agent_spki"))
+            .transpose()
+            .map_err(refuse)?;
         let encryption =
             protocol::unb64(&request.encryption_spki, "encryption_spki").map_err(refuse)?;
         let tls = protocol::unb64(&request.tls_spki, "tls_spki").map_err(refuse)?;
         let ca_spki = self.ca_signer.public_key_spki_der();
-        // One key, one job: three distinct keys, none of them the CA's.
-        if signing == encryption
-            || signing == tls
-            || encryption == tls
-            || [&signing, &encryption, &tls]
-                .iter()
-                .any(|k| k.as_slice() == ca_spki)
-        {
-            return Err(refuse(
-                "the RA's three keys must be distinct (one key, one job)".into(),
-            ));
-        }
-        for (what, spki) in [
+        // One key, one job: distinct keys, none of them the CA's.
+        let mut given = vec![
             ("signing", &signing),
             ("encryption", &encryption),
             ("tls", &tls),
-        ] {
+        ];
+        if let Some(agent) = &agent {
+            given.push(("agent", agent));
+        }
+        let distinct = (1..given.len()).all(|i| given[..i].iter().all(|(_, k)| *k != given[i].1));
+        if !distinct || given.iter().any(|(_, k)| k.as_slice() == ca_spki) {
+            return Err(refuse(
+                "the RA's keys must be distinct and none of them the CA's (one key, one job)"
+                    .into(),
+            ));
+        }
+        for (what, spki) in &given {
             keys::verify::describe_public_key(spki)
                 .map_err(|e| refuse(format!("{what} key: {e}")))?;
         }
@@ -617,9 +624,23 @@ impl CaService {
         };
         let signing_certificate = issue(
             &signing,
-            format!("scepd RA {name} enrollment agent"),
+            if agent.is_some() {
+                format!("scepd RA {name} signing")
+            } else {
+                format!("scepd RA {name} enrollment agent")
+            },
             ca::dev::RaCertPurpose::Signing,
         )?;
+        let agent_certificate = agent
+            .as_ref()
+            .map(|spki| {
+                issue(
+                    spki,
+                    format!("scepd RA {name} enrollment agent"),
+                    ca::dev::RaCertPurpose::Agent,
+                )
+            })
+            .transpose()?;
         let encryption_certificate = issue(
             &encryption,
             format!("scepd RA {name} CEP encryption"),
@@ -637,7 +658,9 @@ impl CaService {
         )
         .map_err(|e| refuse(format!("TLS client certificate: {e}")))?;
         let certificates = store::RaCertificates {
-            signing: signing_certificate.clone(),
+            signing: agent_certificate
+                .clone()
+                .unwrap_or_else(|| signing_certificate.clone()),
             encryption: encryption_certificate.clone(),
             tls_sha256: super::tls::fingerprint(&tls_certificate),
             tls: tls_certificate.clone(),
@@ -657,9 +680,9 @@ impl CaService {
             store::AuditKind::ConfigChanged,
             &format!("ra:{name}"),
             format!(
-                "RA {name} registered for templates {}: signing {} TLS {}",
+                "RA {name} registered for templates {}: counter-signing {} TLS {}",
                 ra.templates.join(","),
-                ca::fingerprint_sha256(&signing_certificate),
+                ca::fingerprint_sha256(&certificates.signing),
                 ca::fingerprint_sha256(&tls_certificate)
             ),
         )
@@ -671,6 +694,7 @@ impl CaService {
             ca_certificate: protocol::b64(&self.ca_certificate),
             ca_chain: self.chain.iter().map(|c| protocol::b64(c)).collect(),
             signing_certificate: protocol::b64(&signing_certificate),
+            agent_certificate: agent_certificate.as_deref().map(protocol::b64),
             encryption_certificate: protocol::b64(&encryption_certificate),
             tls_certificate: protocol::b64(&tls_certificate),
         })

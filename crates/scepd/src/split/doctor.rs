@@ -60,6 +60,15 @@ async fn ca_host(dir: &Path, config: &Config, now: i64, findings: &mut Vec<Findi
         &dir.join(&keys.ra_encryption_key),
         "CA",
     ));
+    let agent_key = keys
+        .ra_agent_key
+        .clone()
+        .unwrap_or_else(|| "keys/ra-agent.key".into());
+    findings.push(absent(
+        "RA enrollment-agent key",
+        &dir.join(agent_key),
+        "CA",
+    ));
     findings.push(key_file(
         "CA service TLS key",
         &dir.join(&config.ca_service.tls_key),
@@ -144,6 +153,7 @@ async fn ra_host(dir: &Path, config: &Config, now: i64, findings: &mut Vec<Findi
             &dir.join(&keys.ra_encryption_key),
         ));
     }
+    findings.extend(crate::doctor::agent_findings(dir, config, now));
     findings.push(absent("CA signing key", &dir.join(&keys.ca_key), "RA"));
     findings.push(key_file(
         "RA TLS client key",

@@ -132,13 +132,16 @@ impl RefusalCode {
     }
 }
 
-/// An RA's registration: its one-time code and its three public keys (base64 DER
-/// SubjectPublicKeyInfo).
+/// An RA's registration: its one-time code and its public keys (base64 DER
+/// SubjectPublicKeyInfo). Without `agent_spki` (an RA of an earlier version) the signing key
+/// also counter-signs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Registration {
     pub version: u32,
     pub code: String,
     pub signing_spki: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_spki: Option<String>,
     pub encryption_spki: String,
     pub tls_spki: String,
 }
@@ -152,6 +155,10 @@ pub struct Registered {
     pub ca_certificate: String,
     pub ca_chain: Vec<String>,
     pub signing_certificate: String,
+    /// The enrollment agent's certificate, when the registration had `agent_spki`: the only
+    /// certificate whose statements the CA accepts from this RA.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_certificate: Option<String>,
     pub encryption_certificate: String,
     pub tls_certificate: String,
 }

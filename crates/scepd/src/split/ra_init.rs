@@ -1,5 +1,6 @@
-//! `scepd init --mode ra`: prepares the RA side of a split deployment. Makes the RA's three
-//! keys here (enrollment agent, CEP encryption, TLS client: one key, one job), sends their
+//! `scepd init --mode ra`: prepares the RA side of a split deployment. Makes the RA's four
+//! keys here (CertRep signing, enrollment agent, CEP encryption, TLS client: one key, one
+//! job), sends their
 //! public keys with the one-time registration code to the CA's registration listener over TLS
 //! that must chain to the pinned CA certificate, and stores the certificates the CA returns.
 //! The CA key never leaves the CA host.
@@ -67,6 +68,8 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
         "# url = \"https://127.0.0.1:8444\"",
         format!("url = {:?}", options.ca_url),
     )?;
+    let hsm = matches!(options.protection, KeyProtection::Hsm { .. });
+    crate::init::enable_agent(&mut text, hsm)?;
     let config: Config = toml::from_str(&text).map_err(|e| format!("internal: {e}"))?;
 
     let mut builder = fs::DirBuilder::new();
@@ -88,6 +91,19 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
         2048,
         None,
     )?;
+    let agent_paths = crate::init::RaPaths::current(&config)
+        .agent
+        .ok_or("internal: the enrollment agent is not configured")?;
+    let agent_certificate_path = &agent_paths.certificate;
+    // Only the CA reads the agent's statements: P-256 (see init::issue_ra_pair).
+    let agent = keymaker.make(
+        dir,
+        KeyRole::RaAgent,
+        &agent_paths.key,
+        &agent_paths.label,
+        0,
+        Some(keys::pkcs11::EcCurve::P256),
+    )?;
     let encryption = keymaker.make(
         dir,
         KeyRole::RaDecryption,
@@ -102,6 +118,7 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
         version: protocol::VERSION,
         code: options.registration_code.trim().to_owned(),
         signing_spki: protocol::b64(signing.public_key_spki_der()),
+        agent_spki: Some(protocol::b64(agent.public_key_spki_der())),
         encryption_spki: protocol::b64(encryption.public_key_spki_der()),
         tls_spki: protocol::b64(&tls_spki),
     };
@@ -137,6 +154,14 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
         &k.ra_signing_certificate,
         "signing_certificate",
         &registered.signing_certificate,
+    )?;
+    let agent_cert = write(
+        agent_certificate_path,
+        "agent_certificate",
+        registered
+            .agent_certificate
+            .as_deref()
+            .ok_or("the CA did not certify the enrollment-agent key (is it older than this RA?)")?,
     )?;
     let encryption_cert = write(
         &k.ra_encryption_certificate,
@@ -178,6 +203,11 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
             "RA signing",
             ca::fingerprint_sha256(&signing_cert),
             crate::init::subject_of(&signing_cert),
+        ),
+        (
+            "RA enrollment agent",
+            ca::fingerprint_sha256(&agent_cert),
+            crate::init::subject_of(&agent_cert),
         ),
         (
             "RA encryption",

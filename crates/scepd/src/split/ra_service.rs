@@ -14,12 +14,15 @@ use crate::serve::{Loaded, RaSide};
 
 struct RaKeys {
     signer: Arc<dyn keys::Signer>,
+    /// `None` in a data directory made before the separate enrollment-agent key.
+    agent: Option<Arc<dyn keys::Signer>>,
     decrypter: Arc<dyn keys::Decrypter>,
     token: Option<Arc<keys::pkcs11::Pkcs11Token>>,
     unencrypted: bool,
 }
 
 fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, String> {
+    let agent = crate::keystore::agent_location(config)?;
     match config.keys.backend {
         KeyBackend::Software => {
             use keys::software::SoftwareKey;
@@ -34,6 +37,10 @@ fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, String> {
             };
             Ok(RaKeys {
                 signer: Arc::new(load(KeyRole::RaSigning, &config.keys.ra_signing_key)?),
+                agent: match agent {
+                    Some((_, path)) => Some(Arc::new(load(KeyRole::RaAgent, Path::new(&path))?)),
+                    None => None,
+                },
                 decrypter: Arc::new(load(KeyRole::RaDecryption, &config.keys.ra_encryption_key)?),
                 token: None,
                 unencrypted: passphrase.is_none(),
@@ -48,8 +55,17 @@ fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, String> {
             let decrypter = token
                 .load_key(KeyRole::RaDecryption, &p11.ra_encryption_key_label)
                 .map_err(|e| format!("PKCS#11 key {:?}: {e}", p11.ra_encryption_key_label))?;
+            let agent = match agent {
+                Some((_, label)) => Some(Arc::new(
+                    token
+                        .load_key(KeyRole::RaAgent, &label)
+                        .map_err(|e| format!("PKCS#11 key {label:?}: {e}"))?,
+                ) as Arc<dyn keys::Signer>),
+                None => None,
+            };
             Ok(RaKeys {
                 signer: Arc::new(signer),
+                agent,
                 decrypter: Arc::new(decrypter),
                 token: Some(token),
                 unencrypted: false,
@@ -78,6 +94,10 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     let read = |p: &Path| crate::pem::read_certificate(&dir.join(p));
     let ca_certificate = read(&config.keys.ca_certificate)?;
     let signing_certificate = read(&config.keys.ra_signing_certificate)?;
+    let agent_certificate = match &config.keys.ra_agent_certificate {
+        Some(path) => Some(read(path)?),
+        None => None,
+    };
     let encryption_certificate = read(&config.keys.ra_encryption_certificate)?;
     let tls_certificate = read(&config.remote_ca.tls_certificate)?;
     let chain = match &config.keys.ca_chain {
@@ -85,6 +105,12 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         None => Vec::new(),
     };
     let keys = load_keys(dir, &config)?;
+    let agent = keys
+        .agent
+        .clone()
+        .unwrap_or_else(|| Arc::clone(&keys.signer));
+    let separate_agent = keys.agent.is_some();
+    let agent_certificate = agent_certificate.unwrap_or_else(|| signing_certificate.clone());
     for (what, certificate, key) in [
         (
             "RA signing",
@@ -96,6 +122,11 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
             &encryption_certificate,
             keys.decrypter.public_key_spki_der(),
         ),
+        (
+            "RA enrollment agent",
+            &agent_certificate,
+            agent.public_key_spki_der(),
+        ),
     ] {
         if spki_of(certificate)? != key {
             return Err(format!(
@@ -104,12 +135,21 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         }
     }
     let tls_spki = spki_of(&tls_certificate)?;
-    // One key, one job: the TLS client key is neither of the SCEP keys.
-    if tls_spki == keys.signer.public_key_spki_der()
-        || tls_spki == keys.decrypter.public_key_spki_der()
-        || keys.signer.public_key_spki_der() == keys.decrypter.public_key_spki_der()
-    {
-        return Err("the RA signing, encryption and TLS keys must be three different keys".into());
+    // One key, one job: no two of the TLS client, signing, agent and encryption keys agree
+    // (the agent is the signing key itself only in a data directory made before it existed).
+    let mut distinct = vec![
+        tls_spki.as_slice(),
+        keys.signer.public_key_spki_der(),
+        keys.decrypter.public_key_spki_der(),
+    ];
+    if separate_agent {
+        distinct.push(agent.public_key_spki_der());
+    }
+    if (1..distinct.len()).any(|i| distinct[..i].contains(&distinct[i])) {
+        return Err(
+            "the RA signing, enrollment-agent, encryption and TLS keys must be different keys"
+                .into(),
+        );
     }
     let client = Arc::new(ca_client(dir, &config, &ca_certificate, tls_certificate)?);
     let authority = Arc::new(super::remote_ca::RemoteCa::new(
@@ -127,6 +167,9 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     let side = RaSide {
         signer: keys.signer,
         signing_certificate,
+        agent,
+        agent_certificate,
+        separate_agent,
         decrypter: keys.decrypter,
         encryption_certificate,
         ca_certificate,

@@ -438,6 +438,14 @@ pub fn enroll_with(
 }
 
 /// Writes DER as PEM next to the server's data, for openssl.
+/// The DER of the (first) certificate in a PEM file.
+pub fn certificate_der(path: &Path) -> Vec<u8> {
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_file(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_vec()
+}
+
 pub fn write_pem(server: &Server, name: &str, der: &[u8]) -> PathBuf {
     let path = server.dir.path().join(name);
     let text = format!(
