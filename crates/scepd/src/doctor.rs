@@ -164,7 +164,7 @@ pub(crate) fn agent_findings(dir: &Path, config: &Config, now: i64) -> Vec<Findi
         Err(e) => vec![finding(Severity::Fail, e)],
         Ok(None) => vec![finding(
             Severity::Warn,
-            "no separate enrollment-agent key: the RA signing key that signs replies to devices also counter-signs requests for the CA (a data directory made before scepd had one; `scepd init` makes one, see docs/key-custody.md)",
+            "no separate enrollment-agent key: the RA signing key that signs replies to devices also counter-signs requests for the CA (a data directory made before scepd had one; `scepd ra renew` adds one)",
         )],
         Ok(Some(_)) => {
             let mut found = vec![finding(

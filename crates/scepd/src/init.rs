@@ -299,28 +299,28 @@ impl RaPaths {
     }
 }
 
+/// Where `scepd init` puts the enrollment agent (relative to the data directory).
+pub(crate) const DEFAULT_AGENT_KEY: &str = "keys/ra-agent.key";
+pub(crate) const DEFAULT_AGENT_CERTIFICATE: &str = "certs/ra-agent.pem";
+const DEFAULT_AGENT_LABEL: &str = "scepd-ra-agent";
+
 /// Turns on the separate enrollment-agent key in a configuration text (`scepd init` of an
 /// all-in-one or RA data directory): its file or token label, and its certificate.
 pub(crate) fn enable_agent(text: &mut String, hsm: bool) -> Result<(), String> {
-    let lines: &[&str] = if hsm {
-        &[
-            "ra_agent_key_label = \"scepd-ra-agent\"",
-            "ra_agent_certificate = \"certs/ra-agent.pem\"",
-        ]
+    let key = if hsm {
+        format!("ra_agent_key_label = {DEFAULT_AGENT_LABEL:?}")
     } else {
-        &[
-            "ra_agent_key = \"keys/ra-agent.key\"",
-            "ra_agent_certificate = \"certs/ra-agent.pem\"",
-        ]
+        format!("ra_agent_key = {DEFAULT_AGENT_KEY:?}")
     };
-    for line in lines {
+    let certificate = format!("ra_agent_certificate = {DEFAULT_AGENT_CERTIFICATE:?}");
+    for line in [key, certificate] {
         let commented = format!("# {line}");
         if !text.contains(&commented) {
             return Err(format!(
                 "internal: {commented:?} not in the default configuration"
             ));
         }
-        *text = text.replacen(&commented, line, 1);
+        *text = text.replacen(&commented, &line, 1);
     }
     Ok(())
 }

@@ -29,7 +29,10 @@ use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, NameConstraints};
 
 use crate::config::{CONFIG_FILE, Config};
-use crate::init::{CaKeyType, Keymaker, RaPaths, issue_ra_pair};
+use crate::init::{
+    AgentPaths, CaKeyType, DEFAULT_AGENT_CERTIFICATE, DEFAULT_AGENT_KEY, Keymaker, RaPaths,
+    issue_ra_pair,
+};
 use crate::io_context::Context;
 use crate::keystore::{self, RoleCertificates};
 use crate::pem;
@@ -106,6 +109,30 @@ fn set_config_value(dir: &Path, key: &str, value: &str) -> Result<(), String> {
     move_file(&tmp, &path)
 }
 
+/// [`set_config_value`], or, in a scepd.toml without any line for the key (written before
+/// the key existed), a new line right under `[section]`.
+fn add_config_value(dir: &Path, section: &str, key: &str, value: &str) -> Result<(), String> {
+    if set_config_value(dir, key, value).is_ok() {
+        return Ok(());
+    }
+    let path = dir.join(CONFIG_FILE);
+    let text = fs::read_to_string(&path).context(&path, "reading")?;
+    let header = format!("[{section}]");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let at = lines
+        .iter()
+        .position(|l| l.trim() == header)
+        .map(|i| i + 1)
+        .unwrap_or_else(|| {
+            lines.push(header.clone());
+            lines.len()
+        });
+    lines.insert(at, format!("{key} = {value:?}"));
+    let tmp = dir.join(format!("{CONFIG_FILE}.tmp"));
+    fs::write(&tmp, lines.join("\n") + "\n").context(&tmp, "writing")?;
+    move_file(&tmp, &path)
+}
+
 async fn audit(dir: &Path, config: &Config, detail: String) -> Result<(), String> {
     let store = config.open_store(dir).await?;
     crate::cli_audit::record(&store, store::AuditKind::ConfigChanged, detail).await
@@ -129,12 +156,18 @@ fn ra_paths_in(config: &Config, sub: &str, stamp: i64) -> RaPaths {
     paths.encryption_certificate = PathBuf::from(format!("certs/{sub}/ra-encryption.pem"));
     paths.signing_label = format!("scepd-ra-signing-{stamp}");
     paths.encryption_label = format!("scepd-ra-encryption-{stamp}");
-    if let Some(agent) = &mut paths.agent {
-        agent.key = PathBuf::from(format!("keys/{sub}/ra-agent.key"));
-        agent.certificate = PathBuf::from(format!("certs/{sub}/ra-agent.pem"));
-        agent.label = format!("scepd-ra-agent-{stamp}");
+    if paths.agent.is_some() {
+        paths.agent = Some(agent_paths_in(sub, stamp));
     }
     paths
+}
+
+fn agent_paths_in(sub: &str, stamp: i64) -> AgentPaths {
+    AgentPaths {
+        key: PathBuf::from(format!("keys/{sub}/ra-agent.key")),
+        label: format!("scepd-ra-agent-{stamp}"),
+        certificate: PathBuf::from(format!("certs/{sub}/ra-agent.pem")),
+    }
 }
 
 fn previous_encryption_key(dir: &Path, stamp: i64) -> PathBuf {
@@ -198,6 +231,8 @@ fn retire_ra(
 
 /// Puts staged RA keys and certificates in the current places: files are renamed (the old
 /// signing key file is replaced), token keys become current by their labels in scepd.toml.
+/// A staged enrollment agent in a data directory that had none gets the default places and
+/// its settings in scepd.toml.
 fn install_ra(
     dir: &Path,
     config: &Config,
@@ -205,11 +240,18 @@ fn install_ra(
     staged: &RaPaths,
 ) -> Result<(), String> {
     let k = &config.keys;
+    let default_agent_key = PathBuf::from(DEFAULT_AGENT_KEY);
+    let default_agent_certificate = PathBuf::from(DEFAULT_AGENT_CERTIFICATE);
+    let agent_key = k.ra_agent_key.as_ref().unwrap_or(&default_agent_key);
+    let agent_certificate = k
+        .ra_agent_certificate
+        .as_ref()
+        .unwrap_or(&default_agent_certificate);
     if keymaker.token().is_some() {
         set_config_value(dir, "ra_signing_key_label", &staged.signing_label)?;
         set_config_value(dir, "ra_encryption_key_label", &staged.encryption_label)?;
         if let Some(agent) = &staged.agent {
-            set_config_value(dir, "ra_agent_key_label", &agent.label)?;
+            add_config_value(dir, "pkcs11", "ra_agent_key_label", &agent.label)?;
         }
     } else {
         move_file(&dir.join(&staged.signing_key), &dir.join(&k.ra_signing_key))?;
@@ -217,12 +259,23 @@ fn install_ra(
             &dir.join(&staged.encryption_key),
             &dir.join(&k.ra_encryption_key),
         )?;
-        if let (Some(agent), Some(current)) = (&staged.agent, &k.ra_agent_key) {
-            move_file(&dir.join(&agent.key), &dir.join(current))?;
+        if let Some(agent) = &staged.agent {
+            move_file(&dir.join(&agent.key), &dir.join(agent_key))?;
+            if k.ra_agent_key.is_none() {
+                add_config_value(dir, "keys", "ra_agent_key", DEFAULT_AGENT_KEY)?;
+            }
         }
     }
-    if let (Some(agent), Some(current)) = (&staged.agent, &k.ra_agent_certificate) {
-        move_file(&dir.join(&agent.certificate), &dir.join(current))?;
+    if let Some(agent) = &staged.agent {
+        move_file(&dir.join(&agent.certificate), &dir.join(agent_certificate))?;
+        if k.ra_agent_certificate.is_none() {
+            add_config_value(
+                dir,
+                "keys",
+                "ra_agent_certificate",
+                DEFAULT_AGENT_CERTIFICATE,
+            )?;
+        }
     }
     move_file(
         &dir.join(&staged.signing_certificate),
@@ -254,7 +307,11 @@ pub async fn renew_ra(dir: &Path, validity_days: u32) -> Result<Fingerprints, St
     let stamp = unique_stamp(dir, &config);
     make_dirs(dir, STAGING)?;
     make_dirs(dir, PREVIOUS)?;
-    let staged = ra_paths_in(&config, STAGING, stamp);
+    let mut staged = ra_paths_in(&config, STAGING, stamp);
+    if staged.agent.is_none() {
+        // A data directory made before the separate enrollment agent gets one now.
+        staged.agent = Some(agent_paths_in(STAGING, stamp));
+    }
     let fingerprints = issue_ra_pair(
         &keymaker,
         dir,

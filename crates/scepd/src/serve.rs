@@ -161,7 +161,7 @@ pub fn assemble(
     };
     if !separate_agent {
         tracing::warn!(
-            "this data directory has no separate enrollment-agent key: the RA signing key signs replies to devices and counter-signs requests for the CA (see docs/key-custody.md to add one)"
+            "this data directory has no separate enrollment-agent key: the RA signing key signs replies to devices and counter-signs requests for the CA (`scepd ra renew` adds one)"
         );
     }
     let identity = ra::RaIdentity {

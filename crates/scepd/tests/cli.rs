@@ -471,22 +471,18 @@ fn an_enrollment_agent_configured_by_halves_is_refused_naming_the_missing_settin
 }
 
 /// A data directory made before the separate enrollment-agent key still serves: its RA
-/// signing key counter-signs as before, with a warning at every start and from doctor.
+/// signing key counter-signs as before, with a warning at every start and from doctor, until
+/// `scepd ra renew` adds the agent.
 #[test]
-fn a_data_directory_without_an_enrollment_agent_key_still_enrolls_and_is_warned_about() {
+fn a_data_directory_without_an_enrollment_agent_key_still_enrolls_until_ra_renew_adds_one() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     init(&data);
-    set_config(
-        &data,
-        "ra_agent_key = \"keys/ra-agent.key\"",
-        "# ra_agent_key = \"keys/ra-agent.key\"",
-    );
-    set_config(
-        &data,
-        "ra_agent_certificate = \"certs/ra-agent.pem\"",
-        "# ra_agent_certificate = \"certs/ra-agent.pem\"",
-    );
+    // As an older scepd wrote it: no line for the agent at all.
+    set_config(&data, "ra_agent_key = \"keys/ra-agent.key\"", "");
+    set_config(&data, "ra_agent_certificate = \"certs/ra-agent.pem\"", "");
+    let toml = std::fs::read_to_string(data.join("scepd.toml")).unwrap();
+    assert!(!toml.contains("ra_agent_key ="), "{toml}");
     std::fs::remove_file(data.join("keys/ra-agent.key")).unwrap();
     std::fs::remove_file(data.join("certs/ra-agent.pem")).unwrap();
     let out = scepd(&["doctor"], &data);
@@ -505,6 +501,37 @@ fn a_data_directory_without_an_enrollment_agent_key_still_enrolls_and_is_warned_
     assert!(cert.is_ok(), "{cert:?}\n{}", server.stderr());
     assert!(
         server
+            .stderr()
+            .contains("this data directory has no separate enrollment-agent key"),
+        "{}",
+        server.stderr()
+    );
+
+    let data = server.data_dir();
+    let out = scepd(&["ra", "renew"], &data);
+    assert!(out.status.success(), "{}", text(&out));
+    let toml = std::fs::read_to_string(data.join("scepd.toml")).unwrap();
+    assert!(
+        toml.contains("\nra_agent_key = \"keys/ra-agent.key\"")
+            && toml.contains("\nra_agent_certificate = \"certs/ra-agent.pem\""),
+        "{toml}"
+    );
+    let agent_text = common::openssl_text(&data.join("certs/ra-agent.pem"));
+    assert!(agent_text.contains("prime256v1"), "{agent_text}");
+    let out = scepd(&["doctor"], &data);
+    assert!(
+        text(&out).lines().any(|l| l.starts_with("PASS")
+            && l.contains("a separate enrollment-agent key counter-signs")),
+        "{}",
+        text(&out)
+    );
+    let server = server.restart();
+    let challenge = server.challenge(&[]);
+    let key = scep_client::ClientKey::generate_rsa(2048).unwrap();
+    let cert = common::enroll_with(&server, challenge.trim(), &key, "CN=migrated-dev", &[]);
+    assert!(cert.is_ok(), "{cert:?}\n{}", server.stderr());
+    assert!(
+        !server
             .stderr()
             .contains("this data directory has no separate enrollment-agent key"),
         "{}",

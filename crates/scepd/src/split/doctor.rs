@@ -63,7 +63,7 @@ async fn ca_host(dir: &Path, config: &Config, now: i64, findings: &mut Vec<Findi
     let agent_key = keys
         .ra_agent_key
         .clone()
-        .unwrap_or_else(|| "keys/ra-agent.key".into());
+        .unwrap_or_else(|| crate::init::DEFAULT_AGENT_KEY.into());
     findings.push(absent(
         "RA enrollment-agent key",
         &dir.join(agent_key),
