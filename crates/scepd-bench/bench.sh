@@ -4,8 +4,9 @@
 # embedded default (RSA-3072 CA), each driven by scepd-bench with the same cached client keys.
 # SERVERS may add scepd-rsa2048 (`scepd init --ca-key rsa-2048`: issue 7's target
 # configuration, RSA-2048 CA and RA keys) and scepd-p256 (ECDSA P-256 CA, RSA-2048 RA keys).
-# SCEPD_BIN_BEFORE=path adds a "-before" row per scepd server from that binary (data directory
-# made by the current one), so before/after numbers come from one run.
+# SCEPD_BIN_BEFORE=path adds a "-before" row per scepd server from that binary (its own
+# `init` makes its data directory and its own `challenge issue` the challenges), so
+# before/after numbers come from one run.
 #
 #   cargo build --release -p scepd -p scepd-bench
 #   crates/scepd-bench/bench.sh [COUNT] [CONCURRENCY...]     # default: 1000  1 16 64
@@ -71,16 +72,16 @@ for c in $CONCURRENCIES; do
             base=${server%-before}
             [ "$base" != "$server" ] && bin=$SCEPD_BIN_BEFORE
             case $base in
-            scepd-p256) "$SCEPD" init --data-dir "$dir/data" --ca-key p-256 >/dev/null 2>&1 ;;
-            scepd-rsa2048) "$SCEPD" init --data-dir "$dir/data" --ca-key rsa-2048 >/dev/null 2>&1 ;;
-            *) "$SCEPD" init --data-dir "$dir/data" >/dev/null 2>&1 ;;
+            scepd-p256) "$bin" init --data-dir "$dir/data" --ca-key p-256 >/dev/null 2>&1 ;;
+            scepd-rsa2048) "$bin" init --data-dir "$dir/data" --ca-key rsa-2048 >/dev/null 2>&1 ;;
+            *) "$bin" init --data-dir "$dir/data" >/dev/null 2>&1 ;;
             esac
             # One challenge per device is issued before the clock, all by one administrator.
             sed -i 's/^# max_outstanding_per_admin = 50$/max_outstanding_per_admin = 1000000/' \
                 "$dir/data/scepd.toml"
             "$bin" serve --data-dir "$dir/data" --scep-listen "127.0.0.1:$PORT" >"$dir/server.log" 2>&1 &
             SERVER_PID=$!
-            challenge=(--challenge-command "$SCEPD challenge issue --data-dir $dir/data")
+            challenge=(--challenge-command "$bin challenge issue --data-dir $dir/data")
             ;;
         esac
         wait_up
