@@ -259,6 +259,27 @@ fn assert_serve_refuses(dir: &Path, expected: &[&str]) {
     }
 }
 
+/// Runs `scepd doctor` and fails unless it printed a `severity` line containing `message`.
+fn doctor_line(dir: &Path, severity: &str, message: &str) -> Output {
+    let out = scepd(&["doctor"], dir);
+    let report = text(&out);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with(severity) && l.contains(message)),
+        "no {severity} line with {message:?} in:\n{report}"
+    );
+    out
+}
+
+/// A fresh `scepd init` directory with one edit of its scepd.toml.
+fn initialised_with(from: &str, to: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    init(dir.path());
+    set_config(dir.path(), from, to);
+    dir
+}
+
 fn set_config(dir: &Path, from: &str, to: &str) {
     let config = dir.join("scepd.toml");
     let toml = std::fs::read_to_string(&config).unwrap();
@@ -269,10 +290,7 @@ fn set_config(dir: &Path, from: &str, to: &str) {
 #[test]
 fn two_roles_on_one_key_are_refused_naming_both_roles() {
     // The same file for two roles.
-    let dir = tempfile::tempdir().unwrap();
-    init(dir.path());
-    set_config(
-        dir.path(),
+    let dir = initialised_with(
         "# ra_encryption_key = \"keys/ra-encryption.key\"",
         "ra_encryption_key = \"keys/ra-signing.key\"",
     );
@@ -282,10 +300,7 @@ fn two_roles_on_one_key_are_refused_naming_both_roles() {
     );
 
     // The agent pointed at the signing key.
-    let dir = tempfile::tempdir().unwrap();
-    init(dir.path());
-    set_config(
-        dir.path(),
+    let dir = initialised_with(
         "ra_agent_key = \"keys/ra-agent.key\"",
         "ra_agent_key = \"keys/ra-signing.key\"",
     );
@@ -318,10 +333,7 @@ fn two_roles_on_one_key_are_refused_naming_both_roles() {
 #[test]
 fn a_certificate_that_does_not_fit_its_role_is_refused() {
     // The RA signing certificate swapped for the encryption one: wrong key for the role.
-    let dir = tempfile::tempdir().unwrap();
-    init(dir.path());
-    set_config(
-        dir.path(),
+    let dir = initialised_with(
         "# ra_signing_certificate = \"certs/ra-signing.pem\"",
         "ra_signing_certificate = \"certs/ra-encryption.pem\"",
     );
@@ -329,10 +341,7 @@ fn a_certificate_that_does_not_fit_its_role_is_refused() {
 
     // The CA certificate given as the RA encryption certificate, with the CA key behind it:
     // refused as the CA key doing a second job.
-    let dir = tempfile::tempdir().unwrap();
-    init(dir.path());
-    set_config(
-        dir.path(),
+    let dir = initialised_with(
         "# ra_encryption_certificate = \"certs/ra-encryption.pem\"",
         "ra_encryption_certificate = \"certs/ca.pem\"",
     );
@@ -438,10 +447,7 @@ fn audit_verify_reports_an_edited_entry() {
 
 #[test]
 fn an_enrollment_agent_configured_by_halves_is_refused_naming_the_missing_setting() {
-    let dir = tempfile::tempdir().unwrap();
-    init(dir.path());
-    set_config(
-        dir.path(),
+    let dir = initialised_with(
         "ra_agent_certificate = \"certs/ra-agent.pem\"",
         "# ra_agent_certificate = \"certs/ra-agent.pem\"",
     );
@@ -449,21 +455,11 @@ fn an_enrollment_agent_configured_by_halves_is_refused_naming_the_missing_settin
         dir.path(),
         &["keys.ra_agent_key is set but keys.ra_agent_certificate is not"],
     );
-    let out = scepd(&["doctor"], dir.path());
+    let out = doctor_line(dir.path(), "FAIL", "keys.ra_agent_certificate");
     assert!(!out.status.success());
-    assert!(
-        text(&out)
-            .lines()
-            .any(|l| l.starts_with("FAIL") && l.contains("keys.ra_agent_certificate")),
-        "{}",
-        text(&out)
-    );
 
     // The agent certificate given for a key it does not certify.
-    let dir = tempfile::tempdir().unwrap();
-    init(dir.path());
-    set_config(
-        dir.path(),
+    let dir = initialised_with(
         "ra_agent_certificate = \"certs/ra-agent.pem\"",
         "ra_agent_certificate = \"certs/ra-signing.pem\"",
     );
@@ -485,14 +481,7 @@ fn a_data_directory_without_an_enrollment_agent_key_still_enrolls_until_ra_renew
     assert!(!toml.contains("ra_agent_key ="), "{toml}");
     std::fs::remove_file(data.join("keys/ra-agent.key")).unwrap();
     std::fs::remove_file(data.join("certs/ra-agent.pem")).unwrap();
-    let out = scepd(&["doctor"], &data);
-    assert!(
-        text(&out)
-            .lines()
-            .any(|l| l.starts_with("WARN") && l.contains("no separate enrollment-agent key")),
-        "{}",
-        text(&out)
-    );
+    doctor_line(&data, "WARN", "no separate enrollment-agent key");
 
     let server = Server::serve(dir, data);
     let challenge = server.challenge(&[]);
@@ -518,12 +507,10 @@ fn a_data_directory_without_an_enrollment_agent_key_still_enrolls_until_ra_renew
     );
     let agent_text = common::openssl_text(&data.join("certs/ra-agent.pem"));
     assert!(agent_text.contains("prime256v1"), "{agent_text}");
-    let out = scepd(&["doctor"], &data);
-    assert!(
-        text(&out).lines().any(|l| l.starts_with("PASS")
-            && l.contains("a separate enrollment-agent key counter-signs")),
-        "{}",
-        text(&out)
+    doctor_line(
+        &data,
+        "PASS",
+        "a separate enrollment-agent key counter-signs",
     );
     let server = server.restart();
     let challenge = server.challenge(&[]);

@@ -248,31 +248,22 @@ impl Split {
         common::block_on(self.ca_store().count_issued_statements()).unwrap()
     }
 
-    /// The RA's enrollment-agent key and certificate, as a compromised RA host would use them.
-    /// The RA's enrollment agent: the one key whose statements the CA accepts from it.
+    /// The RA's enrollment agent, as a compromised RA host would use it: the one key whose
+    /// statements the CA accepts from this RA.
     fn ra_signer(&self) -> (keys::software::SoftwareKey, Vec<u8>) {
-        let key = keys::software::SoftwareKey::load(
-            KeyRole::RaAgent,
-            self.ra_dir.join("keys/ra-agent.key"),
-        )
-        .unwrap();
-        (
-            key,
-            common::certificate_der(&self.ra_dir.join("certs/ra-agent.pem")),
-        )
+        self.ra_key(KeyRole::RaAgent, "ra-agent")
     }
 
     /// The RA's CertRep signing key, which devices see and which must not counter-sign.
     fn ra_reply_signer(&self) -> (keys::software::SoftwareKey, Vec<u8>) {
-        let key = keys::software::SoftwareKey::load(
-            KeyRole::RaSigning,
-            self.ra_dir.join("keys/ra-signing.key"),
-        )
-        .unwrap();
-        (
-            key,
-            common::certificate_der(&self.ra_dir.join("certs/ra-signing.pem")),
-        )
+        self.ra_key(KeyRole::RaSigning, "ra-signing")
+    }
+
+    fn ra_key(&self, role: KeyRole, name: &str) -> (keys::software::SoftwareKey, Vec<u8>) {
+        let key_file = self.ra_dir.join(format!("keys/{name}.key"));
+        let key = keys::software::SoftwareKey::load(role, key_file).unwrap();
+        let certificate = self.ra_dir.join(format!("certs/{name}.pem"));
+        (key, common::certificate_der(&certificate))
     }
 
     /// A TLS client with the RA's TLS certificate (or another identity).
