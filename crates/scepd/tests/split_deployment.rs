@@ -129,6 +129,7 @@ struct Split {
     _ca: Process,
     ra: Process,
     ca_addr: SocketAddr,
+    registration_addr: SocketAddr,
     scep_url: String,
 }
 
@@ -221,6 +222,7 @@ impl Split {
             _ca: ca,
             ra,
             ca_addr,
+            registration_addr: registration,
             scep_url: format!("http://{scep}/scep"),
         }
     }
@@ -301,34 +303,52 @@ impl Split {
 
     /// POSTs a statement to the CA; the HTTP status and body, or the TLS/IO error.
     fn post(&self, tls: rustls::ClientConfig, statement: &[u8]) -> Result<(u16, String), String> {
-        let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
-        let mut conn = rustls::ClientConnection::new(Arc::new(tls), name).unwrap();
-        let mut tcp = TcpStream::connect(self.ca_addr).unwrap();
-        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-        let mut stream = rustls::Stream::new(&mut conn, &mut tcp);
-        let head = format!(
-            "POST /scepd-ca/v1/issue HTTP/1.1\r\nHost: ca\r\nContent-Type: application/vnd.scepd.ra-statement\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-            statement.len()
-        );
-        stream
-            .write_all(head.as_bytes())
-            .map_err(|e| e.to_string())?;
-        stream.write_all(statement).map_err(|e| e.to_string())?;
-        let mut answer = Vec::new();
-        match stream.read_to_end(&mut answer) {
-            Ok(_) => {}
-            Err(e) if !answer.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => {}
-            Err(e) => return Err(e.to_string()),
-        }
-        let text = String::from_utf8_lossy(&answer).into_owned();
-        let status = text
-            .split(' ')
-            .nth(1)
-            .and_then(|s| s.parse().ok())
-            .ok_or_else(|| format!("no HTTP answer: {text:?}"))?;
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
-        Ok((status, body))
+        let issue = ("/scepd-ca/v1/issue", "application/vnd.scepd.ra-statement");
+        post_to(self.ca_addr, issue, tls, statement)
     }
+
+    /// A registration (JSON) to the CA's registration listener.
+    fn register(&self, request: &serde_json::Value) -> (u16, String) {
+        let register = ("/scepd-ca/v1/register", "application/json");
+        let body = serde_json::to_vec(request).unwrap();
+        post_to(self.registration_addr, register, self.tls(None), &body).unwrap()
+    }
+}
+
+/// One HTTPS POST of `body` to `path` with `content_type`; the status and the whole answer.
+fn post_to(
+    addr: SocketAddr,
+    (path, content_type): (&str, &str),
+    tls: rustls::ClientConfig,
+    body: &[u8],
+) -> Result<(u16, String), String> {
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let mut conn = rustls::ClientConnection::new(Arc::new(tls), name).unwrap();
+    let mut tcp = TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+    let mut stream = rustls::Stream::new(&mut conn, &mut tcp);
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: ca\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream
+        .write_all(head.as_bytes())
+        .map_err(|e| e.to_string())?;
+    stream.write_all(body).map_err(|e| e.to_string())?;
+    let mut answer = Vec::new();
+    match stream.read_to_end(&mut answer) {
+        Ok(_) => {}
+        Err(e) if !answer.is_empty() && e.kind() == std::io::ErrorKind::UnexpectedEof => {}
+        Err(e) => return Err(e.to_string()),
+    }
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| format!("no HTTP answer: {text:?}"))?;
+    let body = text.split("\r\n\r\n").nth(1).unwrap_or_default().to_owned();
+    Ok((status, body))
 }
 
 fn now() -> i64 {
@@ -1404,4 +1424,81 @@ fn both_hosts_keep_their_keys_in_pkcs11_tokens() {
         pem.to_str().unwrap(),
     ]);
     assert!(ok, "{text}");
+}
+
+/// The registration protocol (docs/ra-ca-protocol.md): an RA sends an enrollment-agent key and
+/// the CA then trusts only that key's certificate for its statements; an RA of an earlier
+/// version sends none and its signing certificate counter-signs; an agent key that is also
+/// another of the RA's keys is refused.
+#[test]
+fn registration_certifies_the_agent_key_and_refuses_one_shared_with_another_role() {
+    use base64::Engine;
+    let split = Split::start();
+    let ca_s = split.ca_dir.to_str().unwrap();
+    let code = |name: &str| {
+        let args = ["ca", "register-ra", "--data-dir", ca_s, "--name", name];
+        let mut args = args.to_vec();
+        args.extend(["--templates", "device"]);
+        run(&args).trim().to_owned()
+    };
+    let b64 = |der: &[u8]| base64::engine::general_purpose::STANDARD.encode(der);
+    let rsa = |role| keys::software::SoftwareKey::generate_rsa(role, 2048).unwrap();
+    let signing = rsa(KeyRole::RaSigning);
+    let encryption = rsa(KeyRole::RaDecryption);
+    let tls = keys::software::SoftwareKey::generate_ec_p256(KeyRole::RaAgent).unwrap();
+    let agent = keys::software::SoftwareKey::generate_ec_p256(KeyRole::RaAgent).unwrap();
+    let request = |code: String, agent_spki: Option<&[u8]>| {
+        let mut request = serde_json::json!({
+            "version": 1,
+            "code": code,
+            "signing_spki": b64(signing.public_key_spki_der()),
+            "encryption_spki": b64(encryption.public_key_spki_der()),
+            "tls_spki": b64(tls.public_key_spki_der()),
+        });
+        if let Some(spki) = agent_spki {
+            request["agent_spki"] = b64(spki).into();
+        }
+        request
+    };
+    let counter_signing = |name: &str| {
+        let registry = common::block_on(split.ca_store().ra_registrations()).unwrap();
+        let ra = registry.into_iter().find(|r| r.name == name).unwrap();
+        ra.certificates.map(|c| c.signing)
+    };
+    let der_of = |answer: &serde_json::Value, field: &str| {
+        let text = answer[field].as_str().unwrap();
+        base64::engine::general_purpose::STANDARD
+            .decode(text)
+            .unwrap()
+    };
+
+    // The agent key is the signing key: refused, nothing registered, the code still unused.
+    let shared = request(code("ra-shared"), Some(signing.public_key_spki_der()));
+    let (status, body) = split.register(&shared);
+    assert!(
+        status >= 400 && body.contains("distinct"),
+        "{status}: {body}"
+    );
+    assert_eq!(counter_signing("ra-shared"), None);
+
+    // With an agent key: its certificate is the one the registry trusts for statements.
+    let (status, body) =
+        split.register(&request(code("ra-new"), Some(agent.public_key_spki_der())));
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let agent_certificate = der_of(&answer, "agent_certificate");
+    assert_ne!(agent_certificate, der_of(&answer, "signing_certificate"));
+    let parsed = scep::parse_certificate_lenient(&agent_certificate).unwrap();
+    assert_eq!(parsed.spki_der, agent.public_key_spki_der());
+    assert_eq!(counter_signing("ra-new"), Some(agent_certificate));
+
+    // Without one (an RA of an earlier version): no agent certificate; the signing one counts.
+    let (status, body) = split.register(&request(code("ra-old"), None));
+    assert_eq!(status, 200, "{body}");
+    let answer: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(answer.get("agent_certificate").is_none(), "{body}");
+    assert_eq!(
+        counter_signing("ra-old"),
+        Some(der_of(&answer, "signing_certificate"))
+    );
 }
