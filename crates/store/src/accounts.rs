@@ -13,6 +13,19 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::backend::{is_unique_violation, with_retry};
+
+/// Ends every page session of the user `name`, inside the caller's transaction (disabling an
+/// account or changing its password must not leave a session opened before).
+async fn end_sessions_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    name: &str,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = $1)")
+        .bind(name)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
 use crate::codec::hex32;
 use crate::{Store, StoreError};
 
@@ -168,12 +181,7 @@ impl Store {
                 return Ok(false);
             }
             if disabled {
-                sqlx::query(
-                    "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = $1)",
-                )
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
+                end_sessions_in(&mut tx, name).await?;
             }
             tx.commit().await?;
             Ok(true)
@@ -196,12 +204,7 @@ impl Store {
                 tx.rollback().await?;
                 return Ok(false);
             }
-            sqlx::query(
-                "DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE name = $1)",
-            )
-            .bind(name)
-            .execute(&mut *tx)
-            .await?;
+            end_sessions_in(&mut tx, name).await?;
             tx.commit().await?;
             Ok(true)
         })
