@@ -468,15 +468,7 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
             dir.display()
         ));
     }
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true).mode(0o700);
-    for sub in ["", "keys", "certs"] {
-        builder
-            .create(dir.join(sub))
-            .context(&dir.join(sub), "creating directory")?;
-    }
-    fs::set_permissions(dir.join("keys"), fs::Permissions::from_mode(0o700))
-        .context(&dir.join("keys"), "setting permissions")?;
+    create_data_directory(dir)?;
 
     let ca_label = match &options.ca {
         CaSource::Import {
@@ -631,6 +623,21 @@ pub(crate) fn subject_of(certificate: &[u8]) -> String {
         })
         .map(|n| n.to_string())
         .unwrap_or_default()
+}
+
+/// The data directory with `keys/` and `certs/`, none of them readable by others (an
+/// existing `keys/` is tightened too).
+pub(crate) fn create_data_directory(dir: &Path) -> Result<(), String> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true).mode(0o700);
+    for sub in ["", "keys", "certs"] {
+        builder
+            .create(dir.join(sub))
+            .context(&dir.join(sub), "creating directory")?;
+    }
+    fs::set_permissions(dir.join("keys"), fs::Permissions::from_mode(0o700))
+        .context(&dir.join("keys"), "setting permissions")?;
+    Ok(())
 }
 
 /// An empty file is a valid empty SQLite database; creating it here gives it (and the

@@ -6,7 +6,6 @@
 //! The CA key never leaves the CA host.
 
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -72,15 +71,7 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
     crate::init::enable_agent(&mut text, hsm)?;
     let config: Config = toml::from_str(&text).map_err(|e| format!("internal: {e}"))?;
 
-    let mut builder = fs::DirBuilder::new();
-    builder.recursive(true).mode(0o700);
-    for sub in ["", "keys", "certs"] {
-        builder
-            .create(dir.join(sub))
-            .context(&dir.join(sub), "creating directory")?;
-    }
-    fs::set_permissions(dir.join("keys"), fs::Permissions::from_mode(0o700))
-        .context(&dir.join("keys"), "setting permissions")?;
+    crate::init::create_data_directory(dir)?;
     let keymaker = Keymaker::new(dir, &options.protection)?;
     let (k, p) = (&config.keys, &config.pkcs11);
     let signing = keymaker.make(
