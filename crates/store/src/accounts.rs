@@ -272,14 +272,8 @@ impl Store {
         &self,
         token_hash: &[u8; 32],
     ) -> Result<Option<UserRecord>, StoreError> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users u JOIN api_tokens t ON t.user_id = u.id \
-             WHERE t.token_hash = $1"
-        )))
-        .bind(hex32(token_hash))
-        .fetch_optional(&self.pool)
-        .await?;
-        self.with_templates(row).await
+        self.user_by_credential("api_tokens", "token_hash", token_hash)
+            .await
     }
 
     /// Withdraws every API token of a user; returns how many there were.
@@ -322,11 +316,23 @@ impl Store {
         &self,
         cert_sha256: &[u8; 32],
     ) -> Result<Option<UserRecord>, StoreError> {
+        self.user_by_credential("client_certificates", "cert_sha256", cert_sha256)
+            .await
+    }
+
+    /// The user a credential row (`table`, keyed by the hex SHA-256 in `column`) belongs to.
+    /// Both names are constants of this module, never input.
+    async fn user_by_credential(
+        &self,
+        table: &'static str,
+        column: &'static str,
+        sha256: &[u8; 32],
+    ) -> Result<Option<UserRecord>, StoreError> {
         let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {USER_COLUMNS} FROM users u JOIN client_certificates c ON c.user_id = u.id \
-             WHERE c.cert_sha256 = $1"
+            "SELECT {USER_COLUMNS} FROM users u JOIN {table} c ON c.user_id = u.id \
+             WHERE c.{column} = $1"
         )))
-        .bind(hex32(cert_sha256))
+        .bind(hex32(sha256))
         .fetch_optional(&self.pool)
         .await?;
         self.with_templates(row).await
