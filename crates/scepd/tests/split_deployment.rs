@@ -1183,30 +1183,36 @@ fn doctor_checks_each_side_of_the_split_deployment() {
     }
 
     // A CA key copied to the RA host, an RA key left on the CA host: failures.
-    std::fs::copy(
-        split.ca_dir.join("keys/ca-signing.key"),
-        split.ra_dir.join("keys/ca-signing.key"),
-    )
-    .unwrap();
-    let (ok, out) = scepd_output(&["doctor", "--data-dir", ra_s]);
-    assert!(
-        !ok && out
-            .lines()
-            .any(|l| l.starts_with("FAIL") && l.contains("CA signing key")),
-        "{out}"
-    );
-    std::fs::copy(
-        split.ra_dir.join("keys/ra-signing.key"),
-        split.ca_dir.join("keys/ra-signing.key"),
-    )
-    .unwrap();
-    let (ok, out) = scepd_output(&["doctor", "--data-dir", ca_s]);
-    assert!(
-        !ok && out
-            .lines()
-            .any(|l| l.starts_with("FAIL") && l.contains("RA signing key")),
-        "{out}"
-    );
+    for (from, to, file, expected) in [
+        (
+            &split.ca_dir,
+            &split.ra_dir,
+            "keys/ca-signing.key",
+            "CA signing key",
+        ),
+        (
+            &split.ra_dir,
+            &split.ca_dir,
+            "keys/ra-signing.key",
+            "RA signing key",
+        ),
+        (
+            &split.ra_dir,
+            &split.ca_dir,
+            "keys/ra-agent.key",
+            "RA enrollment-agent key",
+        ),
+    ] {
+        std::fs::copy(from.join(file), to.join(file)).unwrap();
+        let (ok, out) = scepd_output(&["doctor", "--data-dir", to.to_str().unwrap()]);
+        assert!(
+            !ok && out
+                .lines()
+                .any(|l| l.starts_with("FAIL") && l.contains(expected)),
+            "{expected}: {out}"
+        );
+        std::fs::remove_file(to.join(file)).unwrap();
+    }
 
     // A pending RA is named; with the CA down the RA's doctor warns instead of passing.
     run(&[
@@ -1222,7 +1228,6 @@ fn doctor_checks_each_side_of_the_split_deployment() {
     let (_, out) = scepd_output(&["doctor", "--data-dir", ca_s]);
     assert!(out.contains("for 1 RA(s) awaiting registration"), "{out}");
     drop(split._ca);
-    std::fs::remove_file(split.ra_dir.join("keys/ca-signing.key")).unwrap();
     let (ok, out) = scepd_output(&["doctor", "--data-dir", ra_s]);
     assert!(
         ok && out
