@@ -14,7 +14,8 @@ mod secret;
 pub use error::AccountError;
 pub use name::validate_user_name;
 pub use password::{
-    MIN_PASSWORD_LEN, generate_password, hash_password, verify_login, verify_password,
+    MIN_PASSWORD_LEN, VerifierMemory, generate_password, hash_password, verify_login,
+    verify_password,
 };
 pub use role::{Action, Denied, Principal, Role, UnknownRole};
 pub use secret::{

@@ -1,7 +1,10 @@
 //! Passwords: argon2id (RFC 9106) in PHC string form, so the parameters travel with each hash
 //! and can be raised later without invalidating stored ones.
 
-use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
+use std::sync::Mutex;
+
+use argon2::password_hash::phc::Output;
+use argon2::{Algorithm, Argon2, Block, Params, PasswordHash, PasswordHasher, Version};
 use zeroize::Zeroizing;
 
 use crate::AccountError;
@@ -47,6 +50,47 @@ pub fn hash_password(password: &str) -> Result<String, AccountError> {
 /// algorithm than argon2id, or parameters beyond what a login may cost. The comparison of the
 /// outputs is constant-time (the argon2 crate's).
 pub fn verify_password(password: &str, phc: &str) -> bool {
+    verify_in(password, phc, &mut Vec::new())
+}
+
+/// argon2id working memory kept between verifications, for a service that verifies
+/// passwords of strangers. Each verification needs its hash's memory cost (19 MiB for ours);
+/// allocated afresh per login, those blocks end up spread over the allocator's per-thread
+/// arenas, which keep them after a flood. Taken from here and given back, memory stays at
+/// what the most verifications running at once ever needed — so the caller must bound that.
+#[derive(Debug, Default)]
+pub struct VerifierMemory {
+    idle: Mutex<Vec<Vec<Block>>>,
+}
+
+impl VerifierMemory {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// [`verify_password`] in pooled memory.
+    pub fn verify(&self, password: &str, phc: &str) -> bool {
+        let mut blocks = self.idle().pop().unwrap_or_default();
+        let matches = verify_in(password, phc, &mut blocks);
+        self.idle().push(blocks);
+        matches
+    }
+
+    /// Working memories allocated so far (each as large as the largest cost it has served).
+    pub fn allocated(&self) -> usize {
+        self.idle().len()
+    }
+
+    fn idle(&self) -> std::sync::MutexGuard<'_, Vec<Vec<Block>>> {
+        // A panic elsewhere cannot leave the list half-changed: push and pop are whole.
+        self.idle
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+/// [`verify_password`] with `blocks` as working memory, grown when the hash's cost needs it.
+fn verify_in(password: &str, phc: &str, blocks: &mut Vec<Block>) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
@@ -59,9 +103,31 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
     if params.m_cost() > MAX_VERIFY_M_COST_KIB || params.t_cost() > MAX_VERIFY_T_COST {
         return false;
     }
-    Argon2::default()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let needed = params.block_count();
+    if blocks.len() < needed {
+        blocks.resize(needed, Block::default());
+    }
+    let Some(memory) = blocks.get_mut(..needed) else {
+        return false;
+    };
+    let mut computed = Zeroizing::new(vec![0u8; expected.len()]);
+    let hashed = Argon2::new(Algorithm::Argon2id, version, params).hash_password_into_with_memory(
+        password.as_bytes(),
+        salt,
+        &mut computed,
+        &mut *memory,
+    );
+    // The working memory is derived from the password: it does not wait in the pool.
+    memory.fill(Block::default());
+    // `Output`'s equality is constant-time.
+    hashed.is_ok() && Output::new(&computed).is_ok_and(|computed| computed == *expected)
 }
 
 /// [`verify_password`] for a login: with no stored hash (unknown user, or an account without
@@ -133,6 +199,33 @@ mod tests {
         ] {
             assert!(!verify_password("pw-pw-pw-pw-pw", bad), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn pooled_memory_verifies_like_a_fresh_allocation_and_is_reused() {
+        let phc = hash_password("pooled-password").unwrap();
+        let memory = VerifierMemory::new();
+        for _ in 0..3 {
+            assert!(memory.verify("pooled-password", &phc));
+            assert!(!memory.verify("pooled-passworD", &phc));
+        }
+        assert_eq!(
+            memory.allocated(),
+            1,
+            "one verification at a time needs one memory"
+        );
+        // A hash with other parameters (an older or stronger cost) verifies in the same pool.
+        let params = Params::new(8 * 1024, 1, 1, None).unwrap();
+        let cheaper = Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+            .hash_password_with_salt(b"other-cost-password", b"0123456789abcdef")
+            .unwrap()
+            .to_string();
+        assert!(memory.verify("other-cost-password", &cheaper));
+        assert!(memory.verify("pooled-password", &phc));
+        assert!(!memory.verify(
+            "pooled-password",
+            "$argon2id$v=19$m=4000000,t=2,p=1$c2FsdHNhbHQ$aGFzaA"
+        ));
     }
 
     #[test]

@@ -186,7 +186,13 @@ pub struct LimitsSection {
     /// Secret-dependent failures from all sources together within `failure_window`: beyond
     /// it (a distributed guess), every source with a failure in the window is locked out.
     pub global_max_failed_attempts: u32,
+    /// PKIOperations processed at once, from all sources; more wait briefly, then get 503.
+    pub max_concurrent_operations: usize,
 }
+
+/// Two cores finish a PKIOperation's private-key work in a few milliseconds; more than this
+/// many at once only adds latency and memory, never throughput.
+pub const DEFAULT_MAX_CONCURRENT_OPERATIONS: usize = 32;
 
 impl Default for LimitsSection {
     fn default() -> Self {
@@ -195,6 +201,7 @@ impl Default for LimitsSection {
             failure_window: Duration::from_secs(10 * 60),
             lockout: Duration::from_secs(15 * 60),
             global_max_failed_attempts: 100,
+            max_concurrent_operations: DEFAULT_MAX_CONCURRENT_OPERATIONS,
         }
     }
 }
@@ -224,7 +231,13 @@ pub struct AdminSection {
     pub login_failure_window: Duration,
     #[serde(with = "humantime_serde_compat")]
     pub login_lockout: Duration,
+    /// Password verifications (argon2id, 19 MiB each) running at once, from all sources:
+    /// the bound on what a login flood can take before anyone is authenticated.
+    pub max_concurrent_password_checks: usize,
 }
+
+/// Two argon2id verifications at once keep both cores of a small host busy and cost 38 MiB.
+pub const DEFAULT_MAX_CONCURRENT_PASSWORD_CHECKS: usize = 2;
 
 impl Default for AdminSection {
     fn default() -> Self {
@@ -239,6 +252,7 @@ impl Default for AdminSection {
             max_failed_logins: 5,
             login_failure_window: Duration::from_secs(15 * 60),
             login_lockout: Duration::from_secs(15 * 60),
+            max_concurrent_password_checks: DEFAULT_MAX_CONCURRENT_PASSWORD_CHECKS,
         }
     }
 }
@@ -304,6 +318,14 @@ impl Config {
             return Err(ConfigError::Invalid {
                 path,
                 message: "limits.max_failed_attempts, limits.global_max_failed_attempts and limits.lockout must be above zero: the lockout cannot be turned off".into(),
+            });
+        }
+        if config.limits.max_concurrent_operations == 0
+            || config.admin.max_concurrent_password_checks == 0
+        {
+            return Err(ConfigError::Invalid {
+                path,
+                message: "limits.max_concurrent_operations and admin.max_concurrent_password_checks must be above zero".into(),
             });
         }
         if let Err(message) = config.challenges.check() {
@@ -506,6 +528,12 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 # an audit alert is raised and every source with a failure in the window is locked out at
 # once; sources without failures are still served.
 # global_max_failed_attempts = 100
+# A source's attempts still being checked count as failures until they are settled, so a
+# burst of concurrent guesses is never evaluated past the limit: further attempts from that
+# source wait (up to 10 s) for one to finish, then get HTTP 429.
+# PKIOperations processed at once from all sources; more wait up to 10 s, then get HTTP 503
+# with Retry-After.
+# max_concurrent_operations = 32
 
 [admin]
 # The administration listener: the mscep_admin page (/certsrv/mscep_admin/), the JSON API
@@ -522,6 +550,9 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 # max_failed_logins = 5
 # login_failure_window = "15m"
 # login_lockout = "15m"
+# Password verifications at once, from all sources (argon2id, 19 MiB of memory each, reused):
+# more wait up to 5 s, then get HTTP 503 with Retry-After. Bounds what a login flood costs.
+# max_concurrent_password_checks = 2
 
 # Templates decide what a certificate may contain; requests only propose. The built-in
 # template "device" (clientAuth, 365 days, dNSName SANs, RSA >= 2048 or P-256/P-384) is always
@@ -623,6 +654,8 @@ mod tests {
             "max_failed_logins",
             "login_failure_window",
             "login_lockout",
+            "max_concurrent_operations",
+            "max_concurrent_password_checks",
         ] {
             assert!(
                 DEFAULT_CONFIG_TEXT.contains(&format!("# {key} = ")),

@@ -23,6 +23,11 @@ pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 /// Longest a request may take from its first byte to the reply.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Longest a PKIOperation waits for its source's place (see `limiter`) or for a free
+/// operation slot before it is refused: long enough to ride out a burst of legitimate
+/// enrollments behind one address, well inside `REQUEST_TIMEOUT`.
+const ADMISSION_WAIT: Duration = Duration::from_secs(10);
+
 /// Everything the handlers need, built once at start.
 pub struct ScepService {
     pub ra: ra::Ra,
@@ -36,6 +41,9 @@ pub struct ScepService {
     pub revocation: Arc<crate::revocation::Revocation>,
     /// Lockout of sources that guess challenges or probe the envelope encryption.
     pub limiter: crate::limiter::FailureLimiter,
+    /// PKIOperations being processed at once, from all sources (`limits.max_concurrent_operations`):
+    /// decryption, signature checks and issuing run before anyone is authenticated.
+    pub operation_slots: tokio::sync::Semaphore,
     /// Prometheus metrics (rendered by the admin listener's `/metrics`).
     pub metrics: Arc<crate::metrics::Metrics>,
 }
@@ -149,18 +157,19 @@ async fn handle(
         },
         Operation::PkiOperation => {
             let started = std::time::Instant::now();
-            if let Err(retry_after) = service.limiter.check(peer.ip(), started) {
-                service.metrics.observe_locked_out();
-                let mut response = plain(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "too many failed attempts from this address; retry later\n",
-                );
-                if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
-                {
-                    response.headers_mut().insert(header::RETRY_AFTER, value);
+            let attempt = match service.limiter.admit(peer.ip(), ADMISSION_WAIT).await {
+                Ok(attempt) => attempt,
+                Err(refusal) => {
+                    service.metrics.observe_locked_out();
+                    return refused(refusal);
                 }
-                return response;
-            }
+            };
+            let Ok(Ok(_slot)) =
+                tokio::time::timeout(ADMISSION_WAIT, service.operation_slots.acquire()).await
+            else {
+                tracing::warn!(peer = %peer, "every PKIOperation slot is busy (limits.max_concurrent_operations)");
+                return busy();
+            };
             let message = if method == Method::POST {
                 body.map(|b| b.to_vec()).unwrap_or_default()
             } else {
@@ -179,7 +188,7 @@ async fn handle(
                         .metrics
                         .observe_pki_operation(Some(&reply.outcome), started.elapsed());
                     if reply.secret_failure {
-                        record_failure(service, peer.ip()).await;
+                        record_failure(service, peer.ip(), attempt).await;
                     }
                     binary("application/x-pki-message", reply.bytes)
                 }
@@ -195,13 +204,46 @@ async fn handle(
     }
 }
 
+/// HTTP 429 with Retry-After for a source that may not be checked now.
+fn refused(refusal: crate::limiter::Refusal) -> Response {
+    let text = match refusal {
+        crate::limiter::Refusal::LockedOut(_) => {
+            "too many failed attempts from this address; retry later\n"
+        }
+        crate::limiter::Refusal::Busy => {
+            "too many attempts in progress from this address; retry later\n"
+        }
+    };
+    let mut response = plain(StatusCode::TOO_MANY_REQUESTS, text);
+    retry_after(&mut response, refusal.retry_after_secs());
+    response
+}
+
+/// HTTP 503 with Retry-After while every operation slot is taken.
+fn busy() -> Response {
+    let mut response = plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is busy; retry shortly\n",
+    );
+    retry_after(&mut response, 1);
+    response
+}
+
+fn retry_after(response: &mut Response, seconds: u64) {
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+}
+
 /// Counts a secret-dependent failure; when it locks the source out, or exceeds the global
 /// budget, says so loudly (a log warning and an audit entry: someone is guessing challenges
 /// or probing the encryption). The global alarm is raised once per window, not per failure.
-async fn record_failure(service: &ScepService, source: std::net::IpAddr) {
-    let recorded = service
-        .limiter
-        .record_failure(source, std::time::Instant::now());
+async fn record_failure(
+    service: &ScepService,
+    source: std::net::IpAddr,
+    attempt: crate::limiter::Attempt<'_>,
+) {
+    let recorded = attempt.failed(std::time::Instant::now());
     let mut alerts = Vec::new();
     if recorded.global_alarm_raised {
         tracing::warn!(%source, "global failure budget exceeded: every source with a failed attempt is now locked out");

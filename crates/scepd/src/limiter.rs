@@ -9,12 +9,20 @@
 //! alarm is raised for one window: every source with a failure in its window is then locked
 //! out at once (its next failure or request), while sources without failures — the devices
 //! enrolling with valid challenges — are still served.
+//!
+//! Attempts still being checked count against the limit as if they had failed: a burst of
+//! concurrent guesses must not all be evaluated before the first failure is recorded. A
+//! source is admitted ([`FailureLimiter::admit`]) only while its failures plus its attempts
+//! in flight are below the limit; further attempts wait for one in flight to settle — a
+//! success frees its place, a failure uses it up — and are refused if none settles in time.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+use tokio::sync::Notify;
 
 /// At most this many sources are tracked; beyond it, the stalest entries are dropped first,
 /// so an attacker cycling addresses cannot exhaust memory.
@@ -34,9 +42,33 @@ struct Source {
     window_start: Instant,
     failures: u32,
     locked_until: Option<Instant>,
+    /// Admitted attempts not yet settled as a success or a failure.
+    in_flight: u32,
 }
 
 impl Source {
+    fn new(now: Instant) -> Self {
+        Source {
+            window_start: now,
+            failures: 0,
+            locked_until: None,
+            in_flight: 0,
+        }
+    }
+
+    /// Starts a new window once the current one is over.
+    fn roll_window(&mut self, now: Instant, window: Duration) {
+        if now.duration_since(self.window_start) > window {
+            self.window_start = now;
+            self.failures = 0;
+        }
+    }
+
+    /// Nothing worth remembering: no failure, no lockout, nothing in flight.
+    fn is_idle(&self, now: Instant) -> bool {
+        self.failures == 0 && self.in_flight == 0 && self.locked_until.is_none_or(|u| u <= now)
+    }
+
     fn failed_within(&self, now: Instant, window: Duration) -> bool {
         self.failures > 0 && now.duration_since(self.window_start) <= window
     }
@@ -74,6 +106,66 @@ pub struct FailureLimiter {
     limits: Limits,
     state: Mutex<State>,
     lockouts: AtomicU64,
+    /// Woken whenever an attempt settles, so waiting attempts look again.
+    settled: Notify,
+}
+
+/// Why an attempt was not admitted.
+#[derive(Debug, PartialEq, Eq, Clone, Copy)]
+pub enum Refusal {
+    /// The source is locked out for this long.
+    LockedOut(Duration),
+    /// The source's failures and attempts in flight reached the limit, and none settled
+    /// within the wait: retry shortly.
+    Busy,
+}
+
+impl Refusal {
+    /// The Retry-After of the answer, in whole seconds (at least 1).
+    pub fn retry_after_secs(self) -> u64 {
+        match self {
+            Refusal::LockedOut(d) => d.as_secs().max(1),
+            Refusal::Busy => 1,
+        }
+    }
+}
+
+/// What trying to admit an attempt found.
+enum Admission {
+    Admitted,
+    Refused(Refusal),
+    Full,
+}
+
+/// An admitted attempt: it holds one of its source's places until it is settled. Dropping
+/// it unsettled counts as a success (the check ended without a secret-dependent failure).
+#[derive(Debug)]
+#[must_use = "an attempt holds its source's place until it is settled or dropped"]
+pub struct Attempt<'a> {
+    limiter: &'a FailureLimiter,
+    source: IpAddr,
+    settled: bool,
+}
+
+impl Attempt<'_> {
+    /// Settles the attempt as a secret-dependent failure, in the same step that frees its
+    /// place, so no other attempt can be admitted in between.
+    pub fn failed(mut self, now: Instant) -> Recorded {
+        self.settled = true;
+        let recorded = self.limiter.settle(self.source, now, true);
+        recorded.unwrap_or(Recorded {
+            locked_out: false,
+            global_alarm_raised: false,
+        })
+    }
+}
+
+impl Drop for Attempt<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            self.limiter.settle(self.source, Instant::now(), false);
+        }
+    }
 }
 
 /// What recording a failure did.
@@ -94,6 +186,7 @@ impl FailureLimiter {
                 global: None,
             }),
             lockouts: AtomicU64::new(0),
+            settled: Notify::new(),
         }
     }
 
@@ -118,44 +211,115 @@ impl FailureLimiter {
             .is_some_and(|g| g.alarm_on(now))
     }
 
-    /// `Err(retry_after)` while `source` is locked out. While the global alarm is on, a source
-    /// with a failure in its window is locked out here, before its request is read.
-    pub fn check(&self, source: IpAddr, now: Instant) -> Result<(), Duration> {
-        let mut state = self.state();
-        let alarm = state.global.as_ref().is_some_and(|g| g.alarm_on(now));
-        let Some(entry) = state.sources.get_mut(&source) else {
-            return Ok(());
-        };
-        match entry.locked_until {
-            Some(until) if until > now => return Err(until - now),
-            _ => {}
+    /// Admits an attempt from `source` before its expensive check runs. While the source's
+    /// failures plus attempts in flight are at the limit it waits, up to `wait`, for one of
+    /// them to settle. While the global alarm is on, a source with a failure in its window is
+    /// locked out here.
+    pub async fn admit(&self, source: IpAddr, wait: Duration) -> Result<Attempt<'_>, Refusal> {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            // Registered before looking, so a settlement between the look and the wait is
+            // not missed.
+            let settled = self.settled.notified();
+            tokio::pin!(settled);
+            settled.as_mut().enable();
+            match self.try_admit(source, Instant::now()) {
+                Err(Refusal::Busy) => {}
+                admitted_or_refused => return admitted_or_refused,
+            }
+            if tokio::time::timeout_at(deadline, settled).await.is_err() {
+                return Err(Refusal::Busy);
+            }
         }
-        if alarm && entry.failed_within(now, self.limits.window) {
-            entry.lock(now, self.limits.lockout);
-            self.lockouts.fetch_add(1, Ordering::Relaxed);
-            return Err(self.limits.lockout);
-        }
-        Ok(())
     }
 
-    /// Counts one secret-dependent failure from `source`.
+    /// Admits an attempt from `source` if it has a place free right now.
+    pub fn try_admit(&self, source: IpAddr, now: Instant) -> Result<Attempt<'_>, Refusal> {
+        match self.admission(source, now) {
+            Admission::Admitted => Ok(Attempt {
+                limiter: self,
+                source,
+                settled: false,
+            }),
+            Admission::Refused(refusal) => Err(refusal),
+            Admission::Full => Err(Refusal::Busy),
+        }
+    }
+
+    fn admission(&self, source: IpAddr, now: Instant) -> Admission {
+        let mut state = self.state();
+        let alarm = state.global.as_ref().is_some_and(|g| g.alarm_on(now));
+        let limits = self.limits;
+        let sources = &mut state.sources;
+        if sources.len() >= MAX_TRACKED_SOURCES && !sources.contains_key(&source) {
+            evict_stalest(sources, now, limits);
+        }
+        let entry = sources.entry(source).or_insert_with(|| Source::new(now));
+        match entry.locked_until {
+            Some(until) if until > now => {
+                return Admission::Refused(Refusal::LockedOut(until - now));
+            }
+            _ => {}
+        }
+        if alarm && entry.failed_within(now, limits.window) {
+            entry.lock(now, limits.lockout);
+            self.lockouts.fetch_add(1, Ordering::Relaxed);
+            return Admission::Refused(Refusal::LockedOut(limits.lockout));
+        }
+        entry.roll_window(now, limits.window);
+        if entry.failures.saturating_add(entry.in_flight) >= limits.max_failures {
+            return Admission::Full;
+        }
+        entry.in_flight += 1;
+        Admission::Admitted
+    }
+
+    /// Frees an attempt's place, counting it as a failure when `failed`; `None` when the
+    /// source was no longer tracked (it cannot be while an attempt is in flight).
+    fn settle(&self, source: IpAddr, now: Instant, failed: bool) -> Option<Recorded> {
+        let recorded = {
+            let mut state = self.state();
+            let global_alarm_raised = failed && self.count_globally(&mut state, now);
+            let alarm = state.global.as_ref().is_some_and(|g| g.alarm_on(now));
+            let entry = state.sources.get_mut(&source)?;
+            entry.in_flight = entry.in_flight.saturating_sub(1);
+            let recorded = if failed {
+                Some(self.count_failure(entry, now, alarm, global_alarm_raised))
+            } else {
+                None
+            };
+            if entry.is_idle(now) {
+                state.sources.remove(&source);
+            }
+            recorded
+        };
+        self.settled.notify_waiters();
+        recorded
+    }
+
+    /// Counts one secret-dependent failure from `source` outside an admitted attempt.
+    #[cfg(test)]
     pub fn record_failure(&self, source: IpAddr, now: Instant) -> Recorded {
         let mut state = self.state();
         let global_alarm_raised = self.count_globally(&mut state, now);
         let alarm = state.global.as_ref().is_some_and(|g| g.alarm_on(now));
+        let limits = self.limits;
         let sources = &mut state.sources;
         if sources.len() >= MAX_TRACKED_SOURCES && !sources.contains_key(&source) {
-            evict_stalest(sources, now, self.limits);
+            evict_stalest(sources, now, limits);
         }
-        let entry = sources.entry(source).or_insert(Source {
-            window_start: now,
-            failures: 0,
-            locked_until: None,
-        });
-        if now.duration_since(entry.window_start) > self.limits.window {
-            entry.window_start = now;
-            entry.failures = 0;
-        }
+        let entry = sources.entry(source).or_insert_with(|| Source::new(now));
+        self.count_failure(entry, now, alarm, global_alarm_raised)
+    }
+
+    fn count_failure(
+        &self,
+        entry: &mut Source,
+        now: Instant,
+        alarm: bool,
+        global_alarm_raised: bool,
+    ) -> Recorded {
+        entry.roll_window(now, self.limits.window);
         entry.failures = entry.failures.saturating_add(1);
         let over = entry.failures >= self.limits.max_failures || alarm;
         let locked_out = over && entry.locked_until.is_none_or(|u| u <= now);
@@ -197,13 +361,16 @@ impl FailureLimiter {
 }
 
 fn evict_stalest(sources: &mut HashMap<IpAddr, Source>, now: Instant, limits: Limits) {
+    // An entry with attempts in flight is never dropped: its count would be lost.
     sources.retain(|_, s| {
-        now.duration_since(s.window_start) <= limits.window
+        s.in_flight > 0
+            || now.duration_since(s.window_start) <= limits.window
             || s.locked_until.is_some_and(|u| u > now)
     });
     if sources.len() >= MAX_TRACKED_SOURCES
         && let Some(oldest) = sources
             .iter()
+            .filter(|(_, s)| s.in_flight == 0)
             .min_by_key(|(_, s)| s.window_start)
             .map(|(ip, _)| *ip)
     {
@@ -213,6 +380,7 @@ fn evict_stalest(sources: &mut HashMap<IpAddr, Source>, now: Instant, limits: Li
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
 
     const LIMITS: Limits = Limits {
@@ -240,15 +408,22 @@ mod tests {
         let t0 = Instant::now();
         assert_eq!(limiter.record_failure(ip(1), t0), COUNTED);
         assert_eq!(limiter.record_failure(ip(1), t0), COUNTED);
-        assert!(limiter.check(ip(1), t0).is_ok());
+        assert!(limiter.try_admit(ip(1), t0).is_ok());
         assert_eq!(limiter.record_failure(ip(1), t0), LOCKED_OUT);
-        assert_eq!(limiter.check(ip(1), t0), Err(Duration::from_secs(300)));
+        assert_eq!(
+            limiter.try_admit(ip(1), t0).err(),
+            Some(Refusal::LockedOut(Duration::from_secs(300)))
+        );
         assert!(
-            limiter.check(ip(2), t0).is_ok(),
+            limiter.try_admit(ip(2), t0).is_ok(),
             "another source is not affected"
         );
         // The lockout ends.
-        assert!(limiter.check(ip(1), t0 + Duration::from_secs(301)).is_ok());
+        assert!(
+            limiter
+                .try_admit(ip(1), t0 + Duration::from_secs(301))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -260,7 +435,11 @@ mod tests {
             assert_eq!(limiter.record_failure(ip(3), t), COUNTED);
             assert_eq!(limiter.record_failure(ip(3), t), COUNTED);
         }
-        assert!(limiter.check(ip(3), t0 + Duration::from_secs(700)).is_ok());
+        assert!(
+            limiter
+                .try_admit(ip(3), t0 + Duration::from_secs(700))
+                .is_ok()
+        );
     }
 
     #[test]
@@ -294,10 +473,13 @@ mod tests {
         assert!(limiter.global_alarm(t0));
         // The sources that failed are locked out at their next request...
         for last in 1..=3 {
-            assert_eq!(limiter.check(ip(last), t0), Err(LIMITS.lockout));
+            assert_eq!(
+                limiter.try_admit(ip(last), t0).err(),
+                Some(Refusal::LockedOut(LIMITS.lockout))
+            );
         }
         // ...a source without failures is still served...
-        assert!(limiter.check(ip(9), t0).is_ok());
+        assert!(limiter.try_admit(ip(9), t0).is_ok());
         // ...and a new guesser is locked out by its first failure, without a second alarm.
         assert_eq!(limiter.record_failure(ip(5), t0), LOCKED_OUT);
         for _ in 0..10 {
@@ -308,7 +490,7 @@ mod tests {
         let later = t0 + Duration::from_secs(61);
         assert!(!limiter.global_alarm(later));
         assert_eq!(limiter.record_failure(ip(7), later), COUNTED);
-        assert!(limiter.check(ip(7), later).is_ok());
+        assert!(limiter.try_admit(ip(7), later).is_ok());
     }
 
     #[test]
@@ -324,9 +506,115 @@ mod tests {
         assert!(limiter.global_alarm(t1));
         let t2 = t0 + Duration::from_secs(70);
         assert!(
-            limiter.check(ip(1), t2).is_ok(),
+            limiter.try_admit(ip(1), t2).is_ok(),
             "its failure left the window"
         );
-        assert!(limiter.check(ip(2), t2).is_err());
+        assert!(limiter.try_admit(ip(2), t2).is_err());
+    }
+
+    #[test]
+    fn attempts_in_flight_count_against_the_limit() {
+        let limiter = FailureLimiter::new(LIMITS);
+        let t0 = Instant::now();
+        let first = limiter.try_admit(ip(1), t0).unwrap();
+        let second = limiter.try_admit(ip(1), t0).unwrap();
+        let third = limiter.try_admit(ip(1), t0).unwrap();
+        assert_eq!(
+            limiter.try_admit(ip(1), t0).err(),
+            Some(Refusal::Busy),
+            "three checks in flight fill a limit of three"
+        );
+        assert!(
+            limiter.try_admit(ip(2), t0).is_ok(),
+            "other sources are not affected"
+        );
+        // A success frees its place; a failure uses it up.
+        drop(first);
+        let fourth = limiter.try_admit(ip(1), t0).unwrap();
+        assert_eq!(second.failed(t0), COUNTED);
+        assert_eq!(limiter.try_admit(ip(1), t0).err(), Some(Refusal::Busy));
+        assert_eq!(third.failed(t0), COUNTED);
+        assert_eq!(fourth.failed(t0), LOCKED_OUT);
+        assert_eq!(
+            limiter.try_admit(ip(1), t0).err(),
+            Some(Refusal::LockedOut(LIMITS.lockout))
+        );
+    }
+
+    #[test]
+    fn a_source_with_nothing_to_remember_is_forgotten() {
+        let limiter = FailureLimiter::new(LIMITS);
+        let t0 = Instant::now();
+        drop(limiter.try_admit(ip(1), t0).unwrap());
+        assert!(limiter.state().sources.is_empty());
+        let attempt = limiter.try_admit(ip(1), t0).unwrap();
+        attempt.failed(t0);
+        assert_eq!(limiter.state().sources.len(), 1);
+    }
+
+    #[test]
+    fn eviction_keeps_sources_with_attempts_in_flight() {
+        let limiter = FailureLimiter::new(LIMITS);
+        let t0 = Instant::now();
+        let held = limiter.try_admit(ip(1), t0).unwrap();
+        let later = t0 + Duration::from_secs(3600);
+        for i in 0..(MAX_TRACKED_SOURCES as u32 + 10) {
+            let addr = IpAddr::from(std::net::Ipv4Addr::from(0x0a00_0000 + i));
+            limiter.record_failure(addr, later);
+        }
+        assert_eq!(
+            limiter.state().sources.get(&ip(1)).map(|s| s.in_flight),
+            Some(1)
+        );
+        drop(held);
+    }
+
+    /// A burst of concurrent guesses from one source: only as many are evaluated as the limit
+    /// allows; the others wait, then find the source locked out.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_concurrent_burst_is_evaluated_only_up_to_the_limit() {
+        let limiter = std::sync::Arc::new(FailureLimiter::new(LIMITS));
+        let evaluated = std::sync::Arc::new(AtomicU64::new(0));
+        let mut tasks = Vec::new();
+        for _ in 0..40 {
+            let limiter = std::sync::Arc::clone(&limiter);
+            let evaluated = std::sync::Arc::clone(&evaluated);
+            tasks.push(tokio::spawn(async move {
+                let attempt = limiter.admit(ip(7), Duration::from_secs(10)).await?;
+                evaluated.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                attempt.failed(Instant::now());
+                Ok::<(), Refusal>(())
+            }));
+        }
+        let mut locked_out = 0;
+        for task in tasks {
+            match task.await.unwrap() {
+                Ok(()) => {}
+                Err(Refusal::LockedOut(_)) => locked_out += 1,
+                Err(Refusal::Busy) => panic!("no attempt should time out here"),
+            }
+        }
+        assert_eq!(evaluated.load(Ordering::SeqCst), 3);
+        assert_eq!(locked_out, 37);
+    }
+
+    #[tokio::test]
+    async fn a_waiting_attempt_is_admitted_when_one_in_flight_succeeds_and_refused_when_none_does()
+    {
+        let limiter = FailureLimiter::new(Limits {
+            max_failures: 1,
+            ..LIMITS
+        });
+        let held = limiter.try_admit(ip(1), Instant::now()).unwrap();
+        assert_eq!(
+            limiter.admit(ip(1), Duration::from_millis(50)).await.err(),
+            Some(Refusal::Busy)
+        );
+        let (admitted, ()) = tokio::join!(limiter.admit(ip(1), Duration::from_secs(10)), async {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            drop(held);
+        });
+        assert!(admitted.is_ok());
     }
 }

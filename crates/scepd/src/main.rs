@@ -19,6 +19,7 @@ mod io_context;
 mod keystore;
 mod limiter;
 mod metrics;
+mod password_gate;
 mod pem;
 mod query;
 mod request_cmd;

@@ -1,9 +1,10 @@
 //! Who is asking: an API token (`Authorization: Bearer`), a client certificate bound to an
 //! account, or — for the mscep_admin page only — a login session cookie. No NTLM, no
-//! Negotiate, no Basic. Every failure counts toward the source's login lockout.
+//! Negotiate, no Basic. Every failure counts toward the source's login lockout, and every
+//! check still running counts as one until it ends (see `limiter`).
 
 use std::net::IpAddr;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use accounts::Principal;
 use axum::http::{HeaderMap, header};
@@ -11,6 +12,10 @@ use axum::http::{HeaderMap, header};
 use super::AdminState;
 use super::error::AdminError;
 use crate::tls_listener::Peer as Connection;
+
+/// Longest a credential check waits for its source's place before 429: a few requests of
+/// one administrator at once ride it out.
+pub const ADMISSION_WAIT: Duration = Duration::from_secs(5);
 
 /// Name of the session cookie of the mscep_admin page.
 pub const SESSION_COOKIE: &str = "scepd_admin_session";
@@ -64,10 +69,8 @@ pub async fn authenticate(
     accept: Accept,
 ) -> Result<Principal, AdminError> {
     let source = source_address(&state.trusted_proxies, connection.addr.ip(), headers);
-    if let Err(retry_after) = state.login_limiter.check(source, Instant::now()) {
-        return Err(AdminError::LockedOut { retry_after });
-    }
-    let attempt = if let Some(token) = bearer_token(headers) {
+    let attempt = state.login_limiter.admit(source, ADMISSION_WAIT).await?;
+    let credential = if let Some(token) = bearer_token(headers) {
         let hash = accounts::secret_hash(token);
         let user = state
             .store
@@ -101,7 +104,7 @@ pub async fn authenticate(
     } else {
         None
     };
-    let Some((method, user)) = attempt else {
+    let Some((method, user)) = credential else {
         return Err(AdminError::Unauthenticated);
     };
     match user.map(principal) {
@@ -110,13 +113,14 @@ pub async fn authenticate(
             failed(
                 state,
                 source,
+                attempt,
                 &format!("{method} of disabled or invalid account {name}"),
             )
             .await;
             Err(AdminError::Unauthenticated)
         }
         None => {
-            failed(state, source, &format!("unknown {method}")).await;
+            failed(state, source, attempt, &format!("unknown {method}")).await;
             Err(AdminError::Unauthenticated)
         }
     }
@@ -138,13 +142,15 @@ pub fn principal(user: store::UserRecord) -> Result<Principal, String> {
     }
 }
 
-/// Counts a failed authentication against the source and writes the audit entry; a lockout
-/// is logged as a warning.
-pub async fn failed(state: &AdminState, source: IpAddr, what: &str) {
-    let locked = state
-        .login_limiter
-        .record_failure(source, Instant::now())
-        .locked_out;
+/// Settles a failed authentication against the source and writes the audit entry; a
+/// lockout is logged as a warning.
+pub async fn failed(
+    state: &AdminState,
+    source: IpAddr,
+    attempt: crate::limiter::Attempt<'_>,
+    what: &str,
+) {
+    let locked = attempt.failed(Instant::now()).locked_out;
     let detail = if locked {
         tracing::warn!(%source, "admin source locked out after repeated failed logins");
         format!("{what}; source {source} locked out after repeated failures")

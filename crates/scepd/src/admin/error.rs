@@ -15,6 +15,12 @@ pub enum AdminError {
     Unauthenticated,
     #[error("too many failed logins from this address; retry later")]
     LockedOut { retry_after: Duration },
+    /// The source's failed logins plus its logins still being checked reached the limit.
+    #[error("too many logins in progress from this address; retry shortly")]
+    AttemptsInFlight,
+    /// Every password-verification slot is busy (a login flood).
+    #[error("{0}")]
+    Busy(#[from] crate::password_gate::Busy),
     #[error("{0}")]
     Forbidden(#[from] accounts::Denied),
     #[error("{0}")]
@@ -36,6 +42,17 @@ pub enum AdminError {
     Internal(String),
 }
 
+impl From<crate::limiter::Refusal> for AdminError {
+    fn from(refusal: crate::limiter::Refusal) -> Self {
+        match refusal {
+            crate::limiter::Refusal::LockedOut(retry_after) => {
+                AdminError::LockedOut { retry_after }
+            }
+            crate::limiter::Refusal::Busy => AdminError::AttemptsInFlight,
+        }
+    }
+}
+
 impl AdminError {
     pub fn store(error: store::StoreError) -> AdminError {
         AdminError::Internal(format!("database: {error}"))
@@ -44,12 +61,12 @@ impl AdminError {
     pub fn status(&self) -> StatusCode {
         match self {
             AdminError::Unauthenticated => StatusCode::UNAUTHORIZED,
-            AdminError::LockedOut { .. } | AdminError::TooManyChallenges(_) => {
-                StatusCode::TOO_MANY_REQUESTS
-            }
+            AdminError::LockedOut { .. }
+            | AdminError::AttemptsInFlight
+            | AdminError::TooManyChallenges(_) => StatusCode::TOO_MANY_REQUESTS,
             AdminError::Forbidden(_) | AdminError::CaRefused(_) => StatusCode::FORBIDDEN,
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AdminError::Unavailable(_) | AdminError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::Conflict(_) => StatusCode::CONFLICT,
             AdminError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -66,10 +83,15 @@ impl AdminError {
                 );
             }
             AdminError::LockedOut { retry_after } => {
-                if let Ok(value) = HeaderValue::from_str(&retry_after.as_secs().max(1).to_string())
-                {
-                    response.headers_mut().insert(header::RETRY_AFTER, value);
-                }
+                response.headers_mut().insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from(retry_after.as_secs().max(1)),
+                );
+            }
+            AdminError::AttemptsInFlight | AdminError::Busy(_) => {
+                response
+                    .headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(1u64));
             }
             _ => {}
         }

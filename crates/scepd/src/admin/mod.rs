@@ -43,6 +43,8 @@ pub struct AdminState {
     pub scep: Arc<ScepService>,
     pub trusted_proxies: Vec<policy::IpRange>,
     pub login_limiter: crate::limiter::FailureLimiter,
+    /// Bounds the password verifications running at once (a login flood).
+    pub password_gate: crate::password_gate::PasswordGate,
     pub fingerprints: Fingerprints,
     pub template_names: Vec<String>,
     /// An argon2id hash of a random password, checked when a login names an unknown user so
@@ -75,6 +77,9 @@ impl AdminState {
                 // Password spraying from many addresses trips this instead.
                 global_max_failures: config.admin.max_failed_logins.saturating_mul(20),
             }),
+            password_gate: crate::password_gate::PasswordGate::new(
+                config.admin.max_concurrent_password_checks,
+            ),
             fingerprints,
             template_names,
             decoy_password_hash,

@@ -214,9 +214,15 @@ pub async fn login(
     form: Result<Form<LoginForm>, axum::extract::rejection::FormRejection>,
 ) -> Response {
     let source = auth::source_address(&state.trusted_proxies, connection.addr.ip(), &headers);
-    if let Err(retry_after) = state.login_limiter.check(source, std::time::Instant::now()) {
-        return error_page(&AdminError::LockedOut { retry_after });
-    }
+    // Before the form is even read: a source at its limit costs nothing more.
+    let attempt = match state
+        .login_limiter
+        .admit(source, auth::ADMISSION_WAIT)
+        .await
+    {
+        Ok(attempt) => attempt,
+        Err(refusal) => return error_page(&AdminError::from(refusal)),
+    };
     let Ok(Form(form)) = form else {
         return page(
             StatusCode::BAD_REQUEST,
@@ -233,11 +239,10 @@ pub async fn login(
         .as_ref()
         .and_then(|u| u.password_hash.clone())
         .unwrap_or_else(|| state.decoy_password_hash.clone());
-    let password = form.password;
-    let matches =
-        tokio::task::spawn_blocking(move || accounts::verify_password(&password, &stored))
-            .await
-            .unwrap_or(false);
+    let matches = match state.password_gate.verify(form.password, stored).await {
+        Ok(matches) => matches,
+        Err(busy) => return error_page(&AdminError::from(busy)),
+    };
     let principal = match user {
         Some(user) if matches => auth::principal(user).ok(),
         _ => None,
@@ -248,7 +253,7 @@ pub async fn login(
         } else {
             "password login with a malformed user name refused".to_owned()
         };
-        auth::failed(&state, source, &who).await;
+        auth::failed(&state, source, attempt, &who).await;
         return page(
             StatusCode::UNAUTHORIZED,
             login_form(Some(
