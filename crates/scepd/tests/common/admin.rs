@@ -36,6 +36,9 @@ impl Reply {
 pub struct Https {
     addr: SocketAddr,
     config: Arc<rustls::ClientConfig>,
+    /// The loopback address to connect from (any 127/8 address is ours on Linux), so one
+    /// test can be many sources.
+    source: Option<std::net::IpAddr>,
 }
 
 fn provider() -> Arc<rustls::crypto::CryptoProvider> {
@@ -61,6 +64,7 @@ impl Https {
         Https {
             addr,
             config: Arc::new(config),
+            source: None,
         }
     }
 
@@ -81,7 +85,36 @@ impl Https {
         Https {
             addr,
             config: Arc::new(config),
+            source: None,
         }
+    }
+
+    /// The same client, connecting from `source`.
+    pub fn from_source(&self, source: std::net::IpAddr) -> Https {
+        Https {
+            addr: self.addr,
+            config: Arc::clone(&self.config),
+            source: Some(source),
+        }
+    }
+
+    fn connect(&self) -> TcpStream {
+        let Some(source) = self.source else {
+            return TcpStream::connect(self.addr).unwrap();
+        };
+        let socket = if source.is_ipv4() {
+            tokio::net::TcpSocket::new_v4()
+        } else {
+            tokio::net::TcpSocket::new_v6()
+        }
+        .unwrap();
+        socket.bind(SocketAddr::new(source, 0)).unwrap();
+        let stream = super::block_on(socket.connect(self.addr))
+            .unwrap()
+            .into_std()
+            .unwrap();
+        stream.set_nonblocking(false).unwrap();
+        stream
     }
 
     pub fn get(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
@@ -112,7 +145,7 @@ impl Https {
     ) -> Reply {
         let name = ServerName::try_from("localhost").unwrap();
         let connection = rustls::ClientConnection::new(Arc::clone(&self.config), name).unwrap();
-        let tcp = TcpStream::connect(self.addr).unwrap();
+        let tcp = self.connect();
         tcp.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
         let mut tls = rustls::StreamOwned::new(connection, tcp);
         let mut head =

@@ -139,6 +139,25 @@ impl Server {
         Server::serve(dir, data)
     }
 
+    /// The server process, for what /proc says of it.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// (resident, peak resident) memory of the server in KiB, from /proc/PID/status.
+    pub fn memory_kib(&self) -> (u64, u64) {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap();
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or_else(|| panic!("no {name} in {status}"))
+        };
+        (field("VmRSS:"), field("VmHWM:"))
+    }
+
     pub fn data_dir(&self) -> PathBuf {
         self.data.clone()
     }
