@@ -115,7 +115,7 @@ fn a_burst_of_wrong_api_tokens_is_checked_only_up_to_the_limit() {
     assert_eq!(locked.status, 429, "{}", locked.body);
     assert_eq!(audited(&server, "unknown API token"), 4);
     // Another address is served.
-    let elsewhere = client.from_source(IpAddr::from([127, 0, 0, 2])).get(
+    let elsewhere = client.connecting_from(IpAddr::from([127, 0, 0, 2])).get(
         "/admin/api/v1/whoami",
         &[("Authorization", &format!("Bearer {good}"))],
     );
@@ -214,7 +214,7 @@ fn a_login_flood_stays_in_bounded_memory_and_the_server_answers_normally_after()
     let flood: Vec<_> = (1..=SOURCES)
         .flat_map(|source| (0..PER_SOURCE).map(move |k| (source, k)))
         .map(|(source, k)| {
-            let client = client.from_source(IpAddr::from([127, 0, 1, source]));
+            let client = client.connecting_from(IpAddr::from([127, 0, 1, source]));
             thread::spawn(move || login(&client, &format!("flood-{source}-{k}")).status)
         })
         .collect();
@@ -245,7 +245,7 @@ fn a_login_flood_stays_in_bounded_memory_and_the_server_answers_normally_after()
         "peak {peak} KiB from {before} KiB"
     );
     // The server answers normally: a login from an address that took no part.
-    let fresh = client.from_source(IpAddr::from([127, 0, 2, 1]));
+    let fresh = client.connecting_from(IpAddr::from([127, 0, 2, 1]));
     assert_eq!(login(&fresh, &password).status, 303);
     assert!(scep_client::get_ca_caps(&server.url()).is_ok());
 }

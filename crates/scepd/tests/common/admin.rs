@@ -90,7 +90,7 @@ impl Https {
     }
 
     /// The same client, connecting from `source`.
-    pub fn from_source(&self, source: std::net::IpAddr) -> Https {
+    pub fn connecting_from(&self, source: std::net::IpAddr) -> Https {
         Https {
             addr: self.addr,
             config: Arc::clone(&self.config),
