@@ -79,6 +79,10 @@ for c in $CONCURRENCIES; do
             # One challenge per device is issued before the clock, all by one administrator.
             sed -i 's/^# max_outstanding_per_admin = 50$/max_outstanding_per_admin = 1000000/' \
                 "$dir/data/scepd.toml"
+            # The load generator is one address standing in for many devices; a source's
+            # attempts in flight count against its lockout limit, so that limit is raised to
+            # above the concurrency (the devices it stands for would each be their own source).
+            sed -i 's/^# max_failed_attempts = 10$/max_failed_attempts = 1000/' "$dir/data/scepd.toml"
             "$bin" serve --data-dir "$dir/data" --scep-listen "127.0.0.1:$PORT" >"$dir/server.log" 2>&1 &
             SERVER_PID=$!
             challenge=(--challenge-command "$bin challenge issue --data-dir $dir/data")
