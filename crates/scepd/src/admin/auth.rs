@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, header};
 
 use super::AdminState;
 use super::error::AdminError;
-use crate::tls_listener::Peer as Connection;
+use crate::listener::Peer as Connection;
 
 /// Name of the session cookie of the mscep_admin page.
 pub const SESSION_COOKIE: &str = "scepd_admin_session";

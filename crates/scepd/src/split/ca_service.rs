@@ -31,8 +31,8 @@ use super::config::Mode;
 use super::protocol::{self, RefusalCode};
 use super::tls::AllowList;
 use crate::config::Config;
+use crate::listener::Peer;
 use crate::revocation::RevokeError;
-use crate::tls_listener::Peer;
 
 /// How often the allow-list is re-read from the database (`scepd ca revoke-ra` in another
 /// process takes effect within this).
@@ -847,6 +847,7 @@ pub async fn run(
         .layer(DefaultBodyLimit::max(request::statement::MAX_STATEMENT_LEN))
         .with_state(Arc::clone(&service));
 
+    let limits = config.connections.limits();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -864,11 +865,11 @@ pub async fn run(
                 .layer(DefaultBodyLimit::max(16 * 1024))
                 .with_state(Arc::clone(&service));
             let shutdown = wait(stopped.clone());
-            tokio::spawn(crate::tls_listener::serve(
+            tokio::spawn(crate::listener::serve(
                 rlistener,
-                Arc::new(tls),
+                crate::listener::Transport::Tls(Arc::new(tls)),
                 app,
-                "CA registration",
+                crate::listener::ConnectionTracker::new("ca-registration", limits),
                 shutdown,
             ));
             Some(rlocal)
@@ -908,11 +909,11 @@ pub async fn run(
         "scepd ca listening: https://{local}{}",
         protocol::ISSUE_PATH
     );
-    crate::tls_listener::serve(
+    crate::listener::serve(
         listener,
-        Arc::new(statement_tls),
+        crate::listener::Transport::Tls(Arc::new(statement_tls)),
         statements,
-        "CA statements",
+        crate::listener::ConnectionTracker::new("ca-statements", limits),
         crate::serve::shutdown_signal(),
     )
     .await;
