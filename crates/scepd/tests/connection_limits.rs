@@ -481,3 +481,27 @@ fn the_ca_statement_listener_closes_idle_and_trickling_connections_and_caps_sour
     assert_eq!(answer.status, 200, "{answer:?}");
     assert_eq!(answer.header("content-type"), Some("application/pkix-crl"));
 }
+
+#[test]
+fn sigterm_stops_the_service_without_waiting_for_idle_connections() {
+    let mut server = Server::start("");
+    let mut idle = connect_from(2, server.addr);
+    let mut keep_alive = connect_from(3, server.addr);
+    assert_eq!(exchange(&mut keep_alive, GET_CA_CAPS).status, 200);
+    let admin = server.admin_addr.unwrap();
+    let config = tls_config(&server.data_dir().join("admin-tls/admin.pem"), None);
+    let mut admin_idle = tls_from(2, admin, &config, "localhost");
+    let started = Instant::now();
+    // Well before the default header timeout of 10 s.
+    let status = server.terminate(Duration::from_secs(5));
+    assert!(
+        status.is_some_and(|s| s.success()),
+        "{status:?} after {:?}; stderr:\n{}",
+        started.elapsed(),
+        server.stderr()
+    );
+    closed(&mut idle, started, "idle");
+    closed(&mut keep_alive, started, "keep-alive");
+    closed(&mut admin_idle, started, "admin idle");
+    assert!(server.stderr().contains("shutting down"));
+}
