@@ -818,6 +818,15 @@ fn tls_identity(
     Ok((chain, dir.join(&config.ca_service.tls_key)))
 }
 
+/// A client that trickles its request body (the listener bounds only the head) loses the
+/// connection with a 408, as on the SCEP and admin listeners.
+fn request_timeout() -> tower_http::timeout::TimeoutLayer {
+    tower_http::timeout::TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        crate::http::REQUEST_TIMEOUT,
+    )
+}
+
 /// Serves until SIGINT/SIGTERM.
 pub async fn run(
     dir: &Path,
@@ -845,6 +854,7 @@ pub async fn run(
         .route(protocol::CRL_PATH, get(crl_handler))
         .route(protocol::OCSP_PATH, post(ocsp_handler))
         .layer(DefaultBodyLimit::max(request::statement::MAX_STATEMENT_LEN))
+        .layer(request_timeout())
         .with_state(Arc::clone(&service));
 
     let limits = config.connections.limits();
@@ -863,6 +873,7 @@ pub async fn run(
             let app = Router::new()
                 .route(protocol::REGISTER_PATH, post(register_handler))
                 .layer(DefaultBodyLimit::max(16 * 1024))
+                .layer(request_timeout())
                 .with_state(Arc::clone(&service));
             let shutdown = wait(stopped.clone());
             tokio::spawn(crate::listener::serve(
