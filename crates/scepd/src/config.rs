@@ -13,6 +13,8 @@ pub const CONFIG_FILE: &str = "scepd.toml";
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub scep: ScepSection,
+    /// Connection limits of every listener of this process.
+    pub connections: ConnectionsSection,
     pub database: DatabaseSection,
     pub keys: KeysSection,
     pub pkcs11: Pkcs11Section,
@@ -39,6 +41,79 @@ impl Default for ScepSection {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+        }
+    }
+}
+
+/// Connection limits and timeouts of every listener of this process: SCEP and admin
+/// (`scepd serve`, `scepd ra`), statements and registration (`scepd ca`). Each listener has
+/// its own caps.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectionsSection {
+    /// Open connections of one listener, from all sources together (503 beyond).
+    pub max_connections: usize,
+    /// Open connections of one listener from one source address (429 beyond).
+    pub max_connections_per_source: usize,
+    /// Longest wait for a request head, which is also the idle wait between keep-alive
+    /// requests.
+    #[serde(with = "humantime_serde_compat")]
+    pub header_read_timeout: Duration,
+    /// Longest TLS handshake (admin and CA service listeners).
+    #[serde(with = "humantime_serde_compat")]
+    pub tls_handshake_timeout: Duration,
+}
+
+/// Beyond this a timeout no longer bounds what an idle or trickling client holds.
+const MAX_CONNECTION_TIMEOUT: Duration = Duration::from_secs(300);
+
+impl Default for ConnectionsSection {
+    fn default() -> Self {
+        Self {
+            // Two listeners per process at 256 each, plus the refusals in progress, stay
+            // well inside the common open-file limit of 1024 (database, logs and an HSM
+            // need some too).
+            max_connections: 256,
+            // The load benchmark drives 64 connections from one address, and a NAT or a
+            // reverse proxy puts many devices behind one.
+            max_connections_per_source: 128,
+            header_read_timeout: Duration::from_secs(10),
+            tls_handshake_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ConnectionsSection {
+    fn check(&self) -> Result<(), String> {
+        if self.max_connections == 0 || self.max_connections_per_source == 0 {
+            return Err("connections.max_connections and connections.max_connections_per_source must be above zero".into());
+        }
+        if self.max_connections_per_source > self.max_connections {
+            return Err(format!(
+                "connections.max_connections_per_source = {} is above connections.max_connections = {}: one source can never have more than the listener",
+                self.max_connections_per_source, self.max_connections
+            ));
+        }
+        for (key, value) in [
+            ("header_read_timeout", self.header_read_timeout),
+            ("tls_handshake_timeout", self.tls_handshake_timeout),
+        ] {
+            if value.is_zero() || value > MAX_CONNECTION_TIMEOUT {
+                return Err(format!(
+                    "connections.{key} = {value:?}: must be above zero and at most {MAX_CONNECTION_TIMEOUT:?}"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The limits each listener applies.
+    pub fn limits(&self) -> crate::listener::Limits {
+        crate::listener::Limits {
+            max_connections: self.max_connections,
+            max_connections_per_source: self.max_connections_per_source,
+            header_read_timeout: self.header_read_timeout,
+            tls_handshake_timeout: self.tls_handshake_timeout,
         }
     }
 }
@@ -311,6 +386,9 @@ impl Config {
             path: path.clone(),
             message: e.to_string(),
         })?;
+        if let Err(message) = config.connections.check() {
+            return Err(ConfigError::Invalid { path, message });
+        }
         if config.limits.max_failed_attempts == 0
             || config.limits.lockout.is_zero()
             || config.limits.global_max_failed_attempts == 0
@@ -463,6 +541,25 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 # themselves signed and encrypted. Put a reverse proxy with TLS in front for the internet.
 # listen = "127.0.0.1:8080"
 
+[connections]
+# Every listener of this process (SCEP and admin; for scepd ca its statement and
+# registration listeners) holds at most max_connections open connections, of which at most
+# max_connections_per_source from one source address (the TCP peer; X-Forwarded-For is not
+# considered). Beyond, a connection gets 429 Too Many Requests (its source is over) or 503
+# Service Unavailable (the listener is full) with Retry-After, and is closed; when a flood
+# keeps more than a few such answers in progress, further connections are closed at once.
+# 256 per listener keeps both listeners inside the common open-file limit of 1024; raise it
+# with the limit (LimitNOFILE). The load benchmark drives 64 connections from one address;
+# behind a reverse proxy or a NAT every device is the same source: set
+# max_connections_per_source up to max_connections there.
+# max_connections = 256
+# max_connections_per_source = 128
+# Longest wait for a request head; also how long an idle keep-alive connection is kept.
+# A slow request body is cut off (408) after 30 s whatever this says.
+# header_read_timeout = "10s"
+# Longest TLS handshake on the admin and CA service listeners.
+# tls_handshake_timeout = "10s"
+
 [database]
 # sqlite://PATH?mode=rwc or postgres://USER@HOST/DB. Empty: scepd.db in the data directory.
 # url = ""
@@ -612,6 +709,10 @@ mod tests {
     fn every_default_key_appears_commented_in_the_file() {
         for key in [
             "listen",
+            "max_connections",
+            "max_connections_per_source",
+            "header_read_timeout",
+            "tls_handshake_timeout",
             "url",
             "backend",
             "passphrase_file",
@@ -662,6 +763,49 @@ mod tests {
                 "{key} missing"
             );
         }
+    }
+
+    #[test]
+    fn connection_limits_default_to_the_documented_values_and_refuse_nonsense() {
+        let config: Config = toml::from_str(DEFAULT_CONFIG_TEXT).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(
+            config.connections.limits(),
+            crate::listener::Limits {
+                max_connections: 256,
+                max_connections_per_source: 128,
+                header_read_timeout: Duration::from_secs(10),
+                tls_handshake_timeout: Duration::from_secs(10),
+            }
+        );
+        assert!(config.connections.check().is_ok());
+        for (setting, key) in [
+            ("max_connections = 0", "max_connections"),
+            (
+                "max_connections_per_source = 0",
+                "max_connections_per_source",
+            ),
+            (
+                "max_connections = 10\nmax_connections_per_source = 11",
+                "max_connections_per_source",
+            ),
+            ("header_read_timeout = \"0s\"", "header_read_timeout"),
+            ("tls_handshake_timeout = \"1h\"", "tls_handshake_timeout"),
+        ] {
+            let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+            std::fs::write(
+                dir.path().join(CONFIG_FILE),
+                format!("[connections]\n{setting}\n"),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+            let err = Config::load(dir.path()).err().map(|e| e.to_string());
+            assert!(
+                err.as_deref()
+                    .is_some_and(|e| e.contains(&format!("connections.{key}"))),
+                "{setting}: {err:?}"
+            );
+        }
+        let err = toml::from_str::<Config>("[connections]\nheader_read_timeout = \"soon\"\n").err();
+        assert!(err.is_some_and(|e| e.to_string().contains("header_read_timeout")));
     }
 
     #[test]

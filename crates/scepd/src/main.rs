@@ -18,6 +18,7 @@ mod init;
 mod io_context;
 mod keystore;
 mod limiter;
+mod listener;
 mod metrics;
 mod password_gate;
 mod pem;
@@ -28,7 +29,6 @@ mod rollover;
 mod serve;
 mod split;
 mod templates;
-mod tls_listener;
 mod user_cmd;
 
 use std::net::SocketAddr;

@@ -1,5 +1,6 @@
 //! Prometheus metrics, served by the admin listener at `/metrics`: enrollments by template and
-//! result, PKIOperation latency, challenge outcomes, lockouts and the CRL's age.
+//! result, PKIOperation latency, challenge outcomes, lockouts, the CRL's age, and the open and
+//! refused connections of the SCEP and admin listeners.
 //!
 //! Labels come from closed sets or from the configuration (template names), never from a
 //! request: a client cannot create series, and no secret can reach a metric.
@@ -8,6 +9,7 @@
 //! version=1.0.0; charset=utf-8`), which Prometheus scrapes natively; counters carry the
 //! `_total` suffix and the text ends with `# EOF`.
 
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use prometheus_client::encoding::EncodeLabelSet;
@@ -32,6 +34,19 @@ struct EnrollmentLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ListenerLabels {
+    listener: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RefusalLabels {
+    listener: &'static str,
+    /// too_many_from_source (429), listener_full (503) or closed_unanswered (the refusal
+    /// budget was spent).
+    refusal: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ChallengeLabels {
     outcome: &'static str,
 }
@@ -45,6 +60,8 @@ pub struct Metrics {
     duration: Histogram,
     challenge_outcomes: Family<ChallengeLabels, Counter>,
     malformed: Counter,
+    /// The listeners whose connections are read at scrape time.
+    listeners: Mutex<Vec<Arc<crate::listener::ConnectionTracker>>>,
 }
 
 impl Default for Metrics {
@@ -98,7 +115,16 @@ impl Metrics {
             duration,
             challenge_outcomes,
             malformed,
+            listeners: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Reports the open and refused connections of a listener from now on.
+    pub fn watch_listener(&self, tracker: Arc<crate::listener::ConnectionTracker>) {
+        self.listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(tracker);
     }
 
     /// Records one PKIOperation: its outcome (`None` if it was too malformed for a CertRep)
@@ -191,6 +217,38 @@ impl Metrics {
             "1 while the global failure budget (limits.global_max_failed_attempts) is exceeded",
             alarm,
         );
+        let open = Family::<ListenerLabels, Gauge>::default();
+        let refused = Family::<RefusalLabels, Counter>::default();
+        for tracker in self
+            .listeners
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
+            let listener = tracker.name();
+            open.get_or_create(&ListenerLabels { listener })
+                .set(i64::try_from(tracker.open_total()).unwrap_or(i64::MAX));
+            let refusals = tracker.refusals();
+            for (refusal, count) in [
+                ("too_many_from_source", refusals.per_source),
+                ("listener_full", refusals.total),
+                ("closed_unanswered", refusals.unanswered),
+            ] {
+                refused
+                    .get_or_create(&RefusalLabels { listener, refusal })
+                    .inc_by(count);
+            }
+        }
+        scrape.register(
+            "scepd_open_connections",
+            "Connections open now, by listener (capped by connections.max_connections)",
+            open,
+        );
+        scrape.register(
+            "scepd_connections_refused",
+            "Connections over a cap of [connections] since start, by listener and answer",
+            refused,
+        );
         let mut text = String::new();
         // Writing to a String cannot fail.
         let _ = encode_registry(&mut text, &self.registry)
@@ -259,6 +317,33 @@ mod tests {
         assert!(text.contains("# TYPE scepd_enrollment_duration_seconds histogram"));
         assert!(text.ends_with("# EOF\n"), "{text}");
         assert_eq!(text.matches("# EOF").count(), 1);
+    }
+
+    #[test]
+    fn open_and_refused_connections_are_rendered_per_listener() {
+        let metrics = Metrics::new();
+        let tracker = crate::listener::ConnectionTracker::new(
+            "scep",
+            crate::listener::Limits {
+                max_connections: 2,
+                max_connections_per_source: 1,
+                header_read_timeout: Duration::from_secs(1),
+                tls_handshake_timeout: Duration::from_secs(1),
+            },
+        );
+        metrics.watch_listener(Arc::clone(&tracker));
+        let source = std::net::IpAddr::from([192, 0, 2, 1]);
+        let _open = tracker.admit(source);
+        let _refused = tracker.admit(source);
+        let text = metrics.render_with(ScrapeState::default());
+        for line in [
+            "scepd_open_connections{listener=\"scep\"} 1",
+            "scepd_connections_refused_total{listener=\"scep\",refusal=\"too_many_from_source\"} 1",
+            "scepd_connections_refused_total{listener=\"scep\",refusal=\"listener_full\"} 0",
+            "scepd_connections_refused_total{listener=\"scep\",refusal=\"closed_unanswered\"} 0",
+        ] {
+            assert!(text.contains(line), "missing {line:?} in:\n{text}");
+        }
     }
 
     #[test]

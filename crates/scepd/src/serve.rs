@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::http::{self, ScepService};
 use crate::in_process_ca::InProcessCa;
 use crate::keystore::{self, RoleCertificates};
+use crate::listener::{self, ConnectionTracker, Transport};
 use crate::pem;
 use crate::rollover;
 
@@ -316,13 +317,18 @@ pub async fn run_loaded(
     if loaded.publishes_crl {
         loaded.service.revocation.spawn_publisher();
     }
-    let app = http::router(loaded.service).into_make_service_with_connect_info::<SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(|e| format!("server: {e}"));
+    let tracker = ConnectionTracker::new("scep", config.connections.limits());
+    loaded.service.metrics.watch_listener(Arc::clone(&tracker));
+    listener::serve(
+        listener,
+        Transport::Plain,
+        http::router(loaded.service),
+        tracker,
+        shutdown_signal(),
+    )
+    .await;
     let _ = stop_admin.send(());
-    served
+    Ok(())
 }
 
 pub(crate) async fn shutdown_signal() {

@@ -204,7 +204,8 @@ fn a_burst_of_wrong_challenges_is_checked_only_up_to_the_limit() {
 fn a_login_flood_stays_in_bounded_memory_and_the_server_answers_normally_after() {
     const SOURCES: u8 = 100;
     const PER_SOURCE: usize = 3;
-    let server = Server::start("[admin]\nmax_failed_logins = 3\n");
+    let server =
+        Server::start("[admin]\nmax_failed_logins = 3\n[connections]\nmax_connections = 512\n");
     let password = server.initial_admin_password();
     let client = server.admin();
     // One login first, so the baseline includes what any login allocates once.

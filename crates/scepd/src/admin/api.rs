@@ -16,8 +16,8 @@ use super::AdminState;
 use super::auth::{self, Accept};
 use super::error::AdminError;
 use crate::http::unix_now;
+use crate::listener::Peer as Connection;
 use crate::revocation::RevokeError;
-use crate::tls_listener::Peer as Connection;
 
 type Shared = State<Arc<AdminState>>;
 

@@ -11,7 +11,7 @@ use axum::http::{HeaderMap, header};
 
 use super::AdminState;
 use super::error::AdminError;
-use crate::tls_listener::Peer as Connection;
+use crate::listener::Peer as Connection;
 
 /// Longest a credential check waits for its source's place before 429: a few requests of
 /// one administrator at once ride it out.

@@ -223,16 +223,18 @@ pub async fn start(
         );
     }
     let tls = Arc::new(tls::server_config(dir, &config, &identity)?);
+    let tracker = crate::listener::ConnectionTracker::new("admin", config.connections.limits());
+    scep.metrics.watch_listener(Arc::clone(&tracker));
     let state = Arc::new(AdminState::new(config, scep)?);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen} (admin): {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    tokio::spawn(crate::tls_listener::serve(
+    tokio::spawn(crate::listener::serve(
         listener,
-        tls,
+        crate::listener::Transport::Tls(tls),
         router(state),
-        "admin",
+        tracker,
         shutdown,
     ));
     Ok(local)

@@ -16,7 +16,7 @@ use super::AdminState;
 use super::auth::{self, Accept, SESSION_COOKIE};
 use super::error::AdminError;
 use crate::http::unix_now;
-use crate::tls_listener::Peer as Connection;
+use crate::listener::Peer as Connection;
 
 pub const PAGE_PATH: &str = "/certsrv/mscep_admin/";
 const COOKIE_PATH: &str = "/certsrv/mscep_admin";

@@ -15,7 +15,7 @@ use super::api::actor;
 use super::auth::{self, Accept};
 use super::error::AdminError;
 use crate::http::unix_now;
-use crate::tls_listener::Peer as Connection;
+use crate::listener::Peer as Connection;
 
 type Shared = State<Arc<AdminState>>;
 

@@ -31,8 +31,8 @@ use super::config::Mode;
 use super::protocol::{self, RefusalCode};
 use super::tls::AllowList;
 use crate::config::Config;
+use crate::listener::Peer;
 use crate::revocation::RevokeError;
-use crate::tls_listener::Peer;
 
 /// How often the allow-list is re-read from the database (`scepd ca revoke-ra` in another
 /// process takes effect within this).
@@ -818,6 +818,15 @@ fn tls_identity(
     Ok((chain, dir.join(&config.ca_service.tls_key)))
 }
 
+/// A client that trickles its request body (the listener bounds only the head) loses the
+/// connection with a 408, as on the SCEP and admin listeners.
+fn request_timeout() -> tower_http::timeout::TimeoutLayer {
+    tower_http::timeout::TimeoutLayer::with_status_code(
+        StatusCode::REQUEST_TIMEOUT,
+        crate::http::REQUEST_TIMEOUT,
+    )
+}
+
 /// Serves until SIGINT/SIGTERM.
 pub async fn run(
     dir: &Path,
@@ -845,8 +854,10 @@ pub async fn run(
         .route(protocol::CRL_PATH, get(crl_handler))
         .route(protocol::OCSP_PATH, post(ocsp_handler))
         .layer(DefaultBodyLimit::max(request::statement::MAX_STATEMENT_LEN))
+        .layer(request_timeout())
         .with_state(Arc::clone(&service));
 
+    let limits = config.connections.limits();
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -862,13 +873,14 @@ pub async fn run(
             let app = Router::new()
                 .route(protocol::REGISTER_PATH, post(register_handler))
                 .layer(DefaultBodyLimit::max(16 * 1024))
+                .layer(request_timeout())
                 .with_state(Arc::clone(&service));
             let shutdown = wait(stopped.clone());
-            tokio::spawn(crate::tls_listener::serve(
+            tokio::spawn(crate::listener::serve(
                 rlistener,
-                Arc::new(tls),
+                crate::listener::Transport::Tls(Arc::new(tls)),
                 app,
-                "CA registration",
+                crate::listener::ConnectionTracker::new("ca-registration", limits),
                 shutdown,
             ));
             Some(rlocal)
@@ -908,11 +920,11 @@ pub async fn run(
         "scepd ca listening: https://{local}{}",
         protocol::ISSUE_PATH
     );
-    crate::tls_listener::serve(
+    crate::listener::serve(
         listener,
-        Arc::new(statement_tls),
+        crate::listener::Transport::Tls(Arc::new(statement_tls)),
         statements,
-        "CA statements",
+        crate::listener::ConnectionTracker::new("ca-statements", limits),
         crate::serve::shutdown_signal(),
     )
     .await;
