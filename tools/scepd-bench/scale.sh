@@ -5,7 +5,7 @@
 # distinct serials, subjects and key hashes, so every index is as deep as with real rows), then
 # scepd serve and one scepd-bench run at concurrency C.
 #
-#   crates/scepd-bench/scale.sh 2000 16 1000 10000000
+#   tools/scepd-bench/scale.sh 2000 16 1000 10000000
 #
 # Needs the release binaries (cargo build --release -p scepd -p scepd-bench) and sqlite3.
 # 10,000,000 rows take about 7.5 GB of disk (hex text keys and their indexes); seeding runs

@@ -9,8 +9,8 @@
 # before/after numbers come from one run.
 #
 #   cargo build --release -p scepd -p scepd-bench
-#   crates/scepd-bench/bench.sh [COUNT] [CONCURRENCY...]     # default: 1000  1 16 64
-#   SERVERS="scepd-rsa2048 scepd" SCEPD_BIN_BEFORE=/tmp/scepd-old crates/scepd-bench/bench.sh 2000 1 16 64
+#   tools/scepd-bench/bench.sh [COUNT] [CONCURRENCY...]     # default: 1000  1 16 64
+#   SERVERS="scepd-rsa2048 scepd" SCEPD_BIN_BEFORE=/tmp/scepd-old tools/scepd-bench/bench.sh 2000 1 16 64
 #
 # Servers are started here and stopped by their PID. Output: one markdown row per run.
 set -euo pipefail
