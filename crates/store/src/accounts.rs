@@ -41,6 +41,18 @@ pub struct NewUser {
     pub created_at: i64,
 }
 
+/// What [`Store::revoke_template`] found: the caller answers each case differently (and
+/// audits only a grant that was really withdrawn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantRevocation {
+    /// The user had the grant; it is gone.
+    Revoked,
+    /// The user exists but had no grant for the template: nothing changed.
+    NotGranted,
+    /// No user of that name.
+    NoSuchUser,
+}
+
 /// A stored user with its granted templates (sorted).
 #[derive(Clone, PartialEq, Eq)]
 pub struct UserRecord {
@@ -230,18 +242,27 @@ impl Store {
         .await
     }
 
-    /// Withdraws a template grant (absent already: nothing changes). False: no such user.
-    pub async fn revoke_template(&self, name: &str, template: &str) -> Result<bool, StoreError> {
+    /// Withdraws a template grant, saying whether there was one to withdraw.
+    pub async fn revoke_template(
+        &self,
+        name: &str,
+        template: &str,
+    ) -> Result<GrantRevocation, StoreError> {
         with_retry(self.backend, || async {
             let Some(id) = self.user_id(name).await? else {
-                return Ok(false);
+                return Ok(GrantRevocation::NoSuchUser);
             };
-            sqlx::query("DELETE FROM user_templates WHERE user_id = $1 AND template = $2")
-                .bind(id)
-                .bind(template)
-                .execute(&self.pool)
-                .await?;
-            Ok(true)
+            let deleted =
+                sqlx::query("DELETE FROM user_templates WHERE user_id = $1 AND template = $2")
+                    .bind(id)
+                    .bind(template)
+                    .execute(&self.pool)
+                    .await?;
+            Ok(if deleted.rows_affected() == 0 {
+                GrantRevocation::NotGranted
+            } else {
+                GrantRevocation::Revoked
+            })
         })
         .await
     }

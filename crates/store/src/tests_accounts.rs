@@ -140,9 +140,10 @@ pub(super) async fn grants_are_idempotent_and_listed(store: Store) {
             .templates,
         ["device", "server"]
     );
-    assert!(store.revoke_template("alice", "server").await.unwrap());
-    assert!(store.revoke_template("alice", "server").await.unwrap());
-    assert!(!store.revoke_template("nobody", "server").await.unwrap());
+    assert_eq!(
+        store.revoke_template("alice", "server").await.unwrap(),
+        GrantRevocation::Revoked
+    );
     let listed = store.list_users().await.unwrap();
     let templates: Vec<(&str, Vec<String>)> = listed
         .iter()
@@ -373,6 +374,50 @@ pub(super) async fn disabling_ends_sessions_and_marks_every_lookup(store: Store)
     );
 }
 
+pub(super) async fn revoking_a_grant_tells_the_three_cases_apart(store: Store) {
+    store
+        .create_user(user("alice", "device-admin"))
+        .await
+        .unwrap();
+    store
+        .create_user(user("bob", "device-admin"))
+        .await
+        .unwrap();
+    store.grant_template("alice", "device").await.unwrap();
+    store.grant_template("bob", "server").await.unwrap();
+    // A template granted to someone else is not alice's to lose.
+    assert_eq!(
+        store.revoke_template("alice", "server").await.unwrap(),
+        GrantRevocation::NotGranted
+    );
+    assert_eq!(
+        store.revoke_template("nobody", "device").await.unwrap(),
+        GrantRevocation::NoSuchUser
+    );
+    assert_eq!(
+        store.revoke_template("alice", "device").await.unwrap(),
+        GrantRevocation::Revoked
+    );
+    // The second time there is nothing left to withdraw.
+    assert_eq!(
+        store.revoke_template("alice", "device").await.unwrap(),
+        GrantRevocation::NotGranted
+    );
+    assert!(
+        store
+            .user_by_name("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .templates
+            .is_empty()
+    );
+    assert_eq!(
+        store.user_by_name("bob").await.unwrap().unwrap().templates,
+        ["server"]
+    );
+}
+
 #[tokio::test]
 async fn accounts_survive_a_reopen() {
     let (dir, store) = file_store().await;
@@ -403,4 +448,5 @@ sqlite_scenarios!(
     tokens_and_client_certificates_find_their_user,
     sessions_expire_and_end,
     disabling_ends_sessions_and_marks_every_lookup,
+    revoking_a_grant_tells_the_three_cases_apart,
 );

@@ -247,15 +247,21 @@ pub async fn revoke_grant(
     Path((name, template)): Path<(String, String)>,
 ) -> Result<Json<UserJson>, AdminError> {
     let p = user_manager(&state, &connection, &headers).await?;
-    let found = state
+    match state
         .store
         .revoke_template(&name, &template)
         .await
-        .map_err(AdminError::store)?;
-    if !found {
-        return Err(AdminError::NotFound(format!(
-            "user {name} has no grant for template {template}"
-        )));
+        .map_err(AdminError::store)?
+    {
+        store::GrantRevocation::Revoked => {}
+        store::GrantRevocation::NotGranted => {
+            return Err(AdminError::NotFound(format!(
+                "user {name} has no grant for template {template}"
+            )));
+        }
+        store::GrantRevocation::NoSuchUser => {
+            return Err(AdminError::NotFound(format!("no user {name}")));
+        }
     }
     state
         .audit(
