@@ -37,7 +37,8 @@ pub enum UserCommand {
         #[arg(long, env = "SCEPD_DATA_DIR")]
         data_dir: PathBuf,
     },
-    /// Disable an account: its sessions end, its tokens and certificates stop working.
+    /// Disable an account: its sessions end and its API tokens are deleted (enabling it again
+    /// does not bring them back); its client certificates stop working while it is disabled.
     Disable {
         #[arg(long, env = "SCEPD_DATA_DIR")]
         data_dir: PathBuf,
@@ -305,16 +306,22 @@ async fn list(dir: &Path) -> Result<String, String> {
 
 async fn set_disabled(dir: &Path, name: &str, disabled: bool) -> Result<(), String> {
     let (_, store) = open(dir).await?;
-    let what = if disabled { "disabled" } else { "enabled" };
-    if !store
+    let tokens = store
         .set_user_disabled(name, disabled)
         .await
         .map_err(|e| format!("user {name:?}: {e}"))?
-    {
-        return Err(no_such_user(name));
+        .ok_or_else(|| no_such_user(name))?;
+    if disabled {
+        audit(
+            &store,
+            format!("user {name} disabled, its sessions ended and {tokens} API token(s) revoked"),
+        )
+        .await?;
+        println!("user {name} disabled; its sessions ended and {tokens} API token(s) revoked");
+    } else {
+        audit(&store, format!("user {name} enabled")).await?;
+        println!("user {name} enabled");
     }
-    audit(&store, format!("user {name} {what}")).await?;
-    println!("user {name} {what}");
     Ok(())
 }
 

@@ -1,5 +1,5 @@
 //! The admin surface tells the truth about what it did: withdrawing a grant the account does
-//! not have is 404 and not audited.
+//! not have is 404 and not audited, and disabling an account deletes its API tokens for good.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -152,4 +152,53 @@ fn withdrawing_a_grant_the_account_lacks_is_404_and_not_audited() {
         ],
         "{changes:?}"
     );
+}
+
+#[test]
+fn disabling_an_account_revokes_its_api_tokens_for_good() {
+    let server = Server::start(CONFIG);
+    let client = server.admin();
+    let admin = Api::new(&client, &token_in(&server.cli(&["user", "token", "admin"])));
+    let created = admin.post(
+        "/users",
+        json!({ "name": "mdm", "role": "device-admin", "templates": ["device"] }),
+    );
+    assert_eq!(created.status, 201, "{}", created.body);
+    let issued = admin.post("/users/mdm/tokens", json!({ "label": "intune" }));
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    let old = issued.json()["token"].as_str().unwrap().to_owned();
+    let mdm = Api::new(&client, &old);
+    assert_eq!(mdm.get("/whoami").status, 200);
+
+    assert_eq!(admin.post("/users/mdm/disable", json!({})).status, 200);
+    assert_eq!(mdm.get("/whoami").status, 401);
+    let enabled = admin.post("/users/mdm/enable", json!({}));
+    assert_eq!(enabled.status, 200, "{}", enabled.body);
+    assert_eq!(enabled.json()["disabled"], false);
+    assert_eq!(mdm.get("/whoami").status, 401, "the old token came back");
+    let issued = admin.post("/users/mdm/tokens", json!({ "label": "new" }));
+    assert_eq!(issued.status, 201, "{}", issued.body);
+    let fresh = Api::new(&client, issued.json()["token"].as_str().unwrap());
+    assert_eq!(fresh.get("/whoami").json()["name"], "mdm");
+
+    // `scepd user disable` goes through the same store function.
+    let cli_token = token_in(&server.cli(&["user", "token", "mdm"]));
+    let out = server.cli(&["user", "disable", "mdm"]);
+    assert!(out.contains("2 API token(s) revoked"), "{out}");
+    server.cli(&["user", "enable", "mdm"]);
+    for token in [&fresh.authorization, &format!("Bearer {cli_token}")] {
+        let reply = client.get("/admin/api/v1/whoami", &[("Authorization", token)]);
+        assert_eq!(reply.status, 401, "a token survived the CLI's disable");
+    }
+
+    let changes = account_changes(&server);
+    for expected in [
+        "user mdm disabled, its sessions ended and 1 API token(s) revoked",
+        "user mdm disabled, its sessions ended and 2 API token(s) revoked",
+    ] {
+        assert!(
+            changes.iter().any(|d| d == expected),
+            "{expected:?} not in {changes:?}"
+        );
+    }
 }

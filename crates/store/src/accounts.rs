@@ -5,7 +5,7 @@
 //! session ids and certificates with SHA-256 and passwords with argon2id (crate `accounts`).
 //! The role is stored as its name and not interpreted here. Every lookup returns disabled users
 //! with `disabled = true`: refusing them is the caller's decision, made in one place, and
-//! [`Store::set_user_disabled`] also ends their sessions.
+//! [`Store::set_user_disabled`] also ends their sessions and deletes their API tokens.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +26,22 @@ async fn end_sessions_in(
         .await?;
     Ok(())
 }
+
+/// Deletes every API token of the user `name` inside the caller's transaction; returns how
+/// many there were.
+async fn delete_tokens_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    name: &str,
+) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query(
+        "DELETE FROM api_tokens WHERE user_id = (SELECT id FROM users WHERE name = $1)",
+    )
+    .bind(name)
+    .execute(&mut **tx)
+    .await?;
+    Ok(deleted.rows_affected())
+}
+
 use crate::codec::hex32;
 use crate::{Store, StoreError};
 
@@ -178,9 +194,15 @@ impl Store {
             .collect()
     }
 
-    /// Disables or re-enables a user; disabling also ends its sessions (in the same
-    /// transaction). False: no such user.
-    pub async fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<bool, StoreError> {
+    /// Disables or re-enables a user. Disabling also ends its sessions and deletes its API
+    /// tokens, in the same transaction: enabling the account again must not bring back
+    /// credentials an administrator may have disabled it to stop. Returns how many tokens were
+    /// deleted (0 when enabling); `None`: no such user.
+    pub async fn set_user_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+    ) -> Result<Option<u64>, StoreError> {
         with_retry(self.backend, || async {
             let mut tx = self.backend.begin_write(&self.pool).await?;
             let updated = sqlx::query("UPDATE users SET disabled = $1 WHERE name = $2")
@@ -190,13 +212,15 @@ impl Store {
                 .await?;
             if updated.rows_affected() == 0 {
                 tx.rollback().await?;
-                return Ok(false);
+                return Ok(None);
             }
+            let mut tokens = 0;
             if disabled {
                 end_sessions_in(&mut tx, name).await?;
+                tokens = delete_tokens_in(&mut tx, name).await?;
             }
             tx.commit().await?;
-            Ok(true)
+            Ok(Some(tokens))
         })
         .await
     }
@@ -300,13 +324,10 @@ impl Store {
     /// Withdraws every API token of a user; returns how many there were.
     pub async fn revoke_api_tokens(&self, name: &str) -> Result<u64, StoreError> {
         with_retry(self.backend, || async {
-            let deleted = sqlx::query(
-                "DELETE FROM api_tokens WHERE user_id = (SELECT id FROM users WHERE name = $1)",
-            )
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-            Ok(deleted.rows_affected())
+            let mut tx = self.backend.begin_write(&self.pool).await?;
+            let deleted = delete_tokens_in(&mut tx, name).await?;
+            tx.commit().await?;
+            Ok(deleted)
         })
         .await
     }

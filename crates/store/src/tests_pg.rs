@@ -110,6 +110,7 @@ pg_scenarios!(
     sessions_expire_and_end,
     disabling_ends_sessions_and_marks_every_lookup,
     revoking_a_grant_tells_the_three_cases_apart,
+    disabling_deletes_api_tokens_for_good,
 );
 
 #[tokio::test]

@@ -169,21 +169,19 @@ async fn set_disabled(
             "an administrator cannot disable their own account".into(),
         ));
     }
-    let found = state
+    let tokens = state
         .store
         .set_user_disabled(name, disabled)
         .await
-        .map_err(AdminError::store)?;
-    if !found {
-        return Err(AdminError::NotFound(format!("no user {name}")));
-    }
-    let verb = if disabled { "disabled" } else { "enabled" };
+        .map_err(AdminError::store)?
+        .ok_or_else(|| AdminError::NotFound(format!("no user {name}")))?;
+    let detail = if disabled {
+        format!("user {name} disabled, its sessions ended and {tokens} API token(s) revoked")
+    } else {
+        format!("user {name} enabled")
+    };
     state
-        .audit(
-            store::AuditKind::AccountChanged,
-            &actor(&p),
-            format!("user {name} {verb}"),
-        )
+        .audit(store::AuditKind::AccountChanged, &actor(&p), detail)
         .await;
     Ok(Json(user_json(state.user(name).await?)))
 }
