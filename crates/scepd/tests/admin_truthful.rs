@@ -1,5 +1,6 @@
 //! The admin surface tells the truth about what it did: withdrawing a grant the account does
-//! not have is 404 and not audited, and disabling an account deletes its API tokens for good.
+//! not have is 404 and not audited, disabling an account deletes its API tokens for good, and
+//! a body over the limit is 413 (here and on the SCEP and CA listeners), not 400.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
@@ -45,6 +46,15 @@ impl Api<'_> {
             &format!("/admin/api/v1{path}"),
             &[("Authorization", &self.authorization)],
             &body,
+        )
+    }
+
+    fn post_raw(&self, path: &str, body: &[u8]) -> Reply {
+        self.client.request(
+            "POST",
+            &format!("/admin/api/v1{path}"),
+            &[("Authorization", &self.authorization)],
+            Some(("application/json", body)),
         )
     }
 
@@ -201,4 +211,251 @@ fn disabling_an_account_revokes_its_api_tokens_for_good() {
             "{expected:?} not in {changes:?}"
         );
     }
+}
+
+/// A JSON document of more than 64 KiB (valid, so only its size can be refused).
+fn oversized_json() -> Vec<u8> {
+    json!({ "reason": "x".repeat(64 * 1024) })
+        .to_string()
+        .into_bytes()
+}
+
+#[test]
+fn an_oversized_body_is_413_on_every_admin_extractor_and_the_scep_listener() {
+    let server = Server::start(CONFIG);
+    let client = server.admin();
+    let admin = Api::new(&client, &token_in(&server.cli(&["user", "token", "admin"])));
+    let body = oversized_json();
+    for path in [
+        "/challenges",
+        "/users",
+        "/users/admin/grants",
+        "/users/admin/tokens",
+        "/certificates/01/revoke",
+        "/requests/1/deny",
+    ] {
+        let reply = admin.post_raw(path, &body);
+        assert_eq!(reply.status, 413, "POST {path}: {}", reply.body);
+        assert_eq!(
+            reply.json()["error"],
+            "request body too large: the limit is 65536 bytes",
+            "POST {path}"
+        );
+        assert_eq!(reply.header("x-frame-options"), Some("DENY"), "POST {path}");
+    }
+    // Malformed but small is still 400.
+    let malformed = admin.post_raw("/users", b"{\"name\":");
+    assert_eq!(malformed.status, 400, "{}", malformed.body);
+
+    let mut form = b"username=admin&password=".to_vec();
+    form.resize(65 * 1024, b'a');
+    let login = client.request(
+        "POST",
+        "/certsrv/mscep_admin/login",
+        &[],
+        Some(("application/x-www-form-urlencoded", &form)),
+    );
+    assert_eq!(login.status, 413, "{}", login.body);
+    assert!(
+        login
+            .body
+            .contains("request body too large: the limit is 65536 bytes"),
+        "{}",
+        login.body
+    );
+    assert!(login.header("set-cookie").is_none());
+    // A form without its fields is still 400.
+    let empty = client.request(
+        "POST",
+        "/certsrv/mscep_admin/login",
+        &[],
+        Some(("application/x-www-form-urlencoded", b"username=admin")),
+    );
+    assert_eq!(empty.status, 400, "{}", empty.body);
+
+    // The SCEP listener has its own 64 KiB limit, and says 413 too.
+    let scep =
+        scep_client::http::pki_operation_post(&server.url(), &vec![0x30; 64 * 1024 + 1]).unwrap();
+    assert_eq!(scep.status, 413, "{}", scep.text());
+}
+
+/// `scepd ca` until dropped.
+struct Ca(std::process::Child);
+
+impl Drop for Ca {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `scepd ARGS` (with the registration code in the environment when given), which must succeed.
+fn scepd(args: &[&str], code: Option<&str>) -> String {
+    let mut command = Command::new(SCEPD);
+    command.args(args).env("SCEPD_LOG", "warn");
+    if let Some(code) = code {
+        command.env("SCEPD_REGISTRATION_CODE", code);
+    }
+    let out = command.output().unwrap();
+    assert!(
+        out.status.success(),
+        "scepd {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// One HTTPS POST to the CA service; its status (the CA speaks TLS with the scepd CA's
+/// certificate for 127.0.0.1).
+fn post_to_ca(
+    addr: std::net::SocketAddr,
+    path: &str,
+    tls: rustls::ClientConfig,
+    body: &[u8],
+) -> u16 {
+    use std::io::{Read, Write};
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    let connection = rustls::ClientConnection::new(std::sync::Arc::new(tls), name).unwrap();
+    let tcp = std::net::TcpStream::connect(addr).unwrap();
+    tcp.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    let mut stream = rustls::StreamOwned::new(connection, tcp);
+    let head = format!(
+        "POST {path} HTTP/1.1\r\nHost: ca\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).unwrap();
+    stream.write_all(body).unwrap();
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let text = String::from_utf8_lossy(&answer);
+    text.split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no HTTP answer: {text:?}"))
+}
+
+#[test]
+fn the_ca_service_answers_413_for_an_oversized_statement_or_registration() {
+    use std::io::BufRead;
+    use std::process::Stdio;
+
+    let dir = tempfile::tempdir().unwrap();
+    let ca_dir = dir.path().join("ca");
+    let ra_dir = dir.path().join("ra");
+    let (ca_s, ra_s) = (ca_dir.to_str().unwrap(), ra_dir.to_str().unwrap());
+    scepd(&["init", "--mode", "ca", "--data-dir", ca_s], None);
+    let code = scepd(
+        &[
+            "ca",
+            "register-ra",
+            "--data-dir",
+            ca_s,
+            "--name",
+            "ra1",
+            "--templates",
+            "device",
+        ],
+        None,
+    );
+    let mut child = Command::new(SCEPD)
+        .args(["ca", "--data-dir", ca_s])
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--registration-listen",
+            "127.0.0.1:0",
+        ])
+        .env("SCEPD_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let _ca = Ca(child);
+    let address = |line: &str| -> std::net::SocketAddr {
+        line.split("https://")
+            .nth(1)
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("no address in {line}"))
+    };
+    // Read on to the end, so that a later line does not meet a closed pipe.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let mut registration = None;
+    let mut statements = None;
+    while let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(120)) {
+        if line.starts_with("scepd ca registration listening") {
+            registration = Some(address(&line));
+        } else if line.starts_with("scepd ca listening") {
+            statements = Some(address(&line));
+            break;
+        }
+    }
+    let (registration, statements) = (registration.unwrap(), statements.unwrap());
+    let fingerprint =
+        ca::fingerprint_sha256(&common::certificate_der(&ca_dir.join("certs/ca.pem")));
+    scepd(
+        &[
+            "init",
+            "--mode",
+            "ra",
+            "--data-dir",
+            ra_s,
+            "--ca-url",
+            &format!("https://{statements}"),
+            "--ca-registration-url",
+            &format!("https://{registration}"),
+            "--ca-fingerprint",
+            &fingerprint,
+        ],
+        Some(code.trim()),
+    );
+
+    use rustls::pki_types::pem::PemObject;
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut roots = rustls::RootCertStore::empty();
+    roots
+        .add(rustls::pki_types::CertificateDer::from(
+            common::certificate_der(&ca_dir.join("certs/ca.pem")),
+        ))
+        .unwrap();
+    let client = || {
+        rustls::ClientConfig::builder_with_provider(std::sync::Arc::clone(&provider))
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_root_certificates(roots.clone())
+    };
+    let ra_tls = client()
+        .with_client_auth_cert(
+            vec![rustls::pki_types::CertificateDer::from(
+                common::certificate_der(&ra_dir.join("certs/ra-tls.pem")),
+            )],
+            rustls::pki_types::PrivateKeyDer::from_pem_file(ra_dir.join("keys/ra-tls.key"))
+                .unwrap(),
+        )
+        .unwrap();
+    // Statements are at most 64 KiB; registrations at most 16 KiB.
+    let status = post_to_ca(
+        statements,
+        "/scepd-ca/v1/issue",
+        ra_tls,
+        &vec![0x30; 64 * 1024 + 1],
+    );
+    assert_eq!(status, 413, "an oversized statement");
+    let status = post_to_ca(
+        registration,
+        "/scepd-ca/v1/register",
+        client().with_no_client_auth(),
+        &vec![b' '; 16 * 1024 + 1],
+    );
+    assert_eq!(status, 413, "an oversized registration");
 }

@@ -139,7 +139,7 @@ impl AdminState {
 }
 
 /// 64 KiB: admin requests are small JSON documents and forms.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 fn header_layer(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(

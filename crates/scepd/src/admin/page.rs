@@ -217,11 +217,15 @@ pub async fn login(
     if let Err(retry_after) = state.login_limiter.check(source, std::time::Instant::now()) {
         return error_page(&AdminError::LockedOut { retry_after });
     }
-    let Ok(Form(form)) = form else {
-        return page(
-            StatusCode::BAD_REQUEST,
-            login_form(Some("user name and password are required")),
-        );
+    let form = match form.map_err(AdminError::from) {
+        Ok(Form(form)) => form,
+        Err(e @ AdminError::PayloadTooLarge { .. }) => return error_page(&e),
+        Err(_) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                login_form(Some("user name and password are required")),
+            );
+        }
     };
     let user = match state.store.user_by_name(&form.username).await {
         Ok(user) => user,

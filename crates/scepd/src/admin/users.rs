@@ -84,7 +84,7 @@ pub async fn create(
     body: Result<Json<NewUserRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AdminError> {
     let p = user_manager(&state, &connection, &headers).await?;
-    let Json(request) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    let Json(request) = body?;
     accounts::validate_user_name(&request.name)
         .map_err(|e| AdminError::BadRequest(format!("name: {e}")))?;
     let role: accounts::Role = request.role.parse().map_err(|_| {
@@ -218,7 +218,7 @@ pub async fn grant(
     body: Result<Json<GrantRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<UserJson>, AdminError> {
     let p = user_manager(&state, &connection, &headers).await?;
-    let Json(request) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    let Json(request) = body?;
     state.known_template(&request.template)?;
     let found = state
         .store
@@ -293,7 +293,7 @@ pub async fn issue_token(
     body: Result<Json<TokenRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AdminError> {
     let p = user_manager(&state, &connection, &headers).await?;
-    let Json(request) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    let Json(request) = body?;
     let token = accounts::generate_token().map_err(|e| AdminError::Internal(e.to_string()))?;
     let found = state
         .store
