@@ -18,6 +18,9 @@ pub enum AdminError {
     LockedOut { retry_after: Duration },
     #[error("{0}")]
     Forbidden(#[from] accounts::Denied),
+    /// A browser was made to send a state-changing request from another site.
+    #[error("{0}")]
+    CrossSite(#[from] super::csrf::CrossSite),
     #[error("{0}")]
     BadRequest(String),
     /// The body exceeds the admin listener's limit: not malformed, too large, so that a client
@@ -52,7 +55,9 @@ impl AdminError {
             AdminError::LockedOut { .. } | AdminError::TooManyChallenges(_) => {
                 StatusCode::TOO_MANY_REQUESTS
             }
-            AdminError::Forbidden(_) | AdminError::CaRefused(_) => StatusCode::FORBIDDEN,
+            AdminError::Forbidden(_) | AdminError::CrossSite(_) | AdminError::CaRefused(_) => {
+                StatusCode::FORBIDDEN
+            }
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AdminError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AdminError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
