@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use accounts::Role;
 use clap::Subcommand;
 use sha2::{Digest, Sha256};
-use store::{AuditKind, NewUser, Store};
+use store::{AuditKind, GrantRevocation, NewUser, Store};
 use zeroize::Zeroizing;
 
 use crate::config::Config;
@@ -37,7 +37,8 @@ pub enum UserCommand {
         #[arg(long, env = "SCEPD_DATA_DIR")]
         data_dir: PathBuf,
     },
-    /// Disable an account: its sessions end, its tokens and certificates stop working.
+    /// Disable an account: its sessions end and its API tokens are deleted (enabling it again
+    /// does not bring them back); its client certificates stop working while it is disabled.
     Disable {
         #[arg(long, env = "SCEPD_DATA_DIR")]
         data_dir: PathBuf,
@@ -57,7 +58,7 @@ pub enum UserCommand {
         #[arg(long = "template", required = true)]
         templates: Vec<String>,
     },
-    /// Withdraw template grants.
+    /// Withdraw template grants; fails, naming it, for a template the account was not granted.
     RevokeGrant {
         #[arg(long, env = "SCEPD_DATA_DIR")]
         data_dir: PathBuf,
@@ -305,16 +306,22 @@ async fn list(dir: &Path) -> Result<String, String> {
 
 async fn set_disabled(dir: &Path, name: &str, disabled: bool) -> Result<(), String> {
     let (_, store) = open(dir).await?;
-    let what = if disabled { "disabled" } else { "enabled" };
-    if !store
+    let tokens = store
         .set_user_disabled(name, disabled)
         .await
         .map_err(|e| format!("user {name:?}: {e}"))?
-    {
-        return Err(no_such_user(name));
+        .ok_or_else(|| no_such_user(name))?;
+    if disabled {
+        audit(
+            &store,
+            format!("user {name} disabled, its sessions ended and {tokens} API token(s) revoked"),
+        )
+        .await?;
+        println!("user {name} disabled; its sessions ended and {tokens} API token(s) revoked");
+    } else {
+        audit(&store, format!("user {name} enabled")).await?;
+        println!("user {name} enabled");
     }
-    audit(&store, format!("user {name} {what}")).await?;
-    println!("user {name} {what}");
     Ok(())
 }
 
@@ -348,13 +355,21 @@ async fn grant(dir: &Path, name: &str, templates: &[String]) -> Result<(), Strin
 
 async fn revoke_grant(dir: &Path, name: &str, templates: &[String]) -> Result<(), String> {
     let (_, store) = open(dir).await?;
+    // Withdraw every grant that exists, then fail naming those that did not: the operator
+    // learns that the account was not in the state they believed.
+    let mut absent = Vec::new();
     for template in templates {
-        if !store
+        match store
             .revoke_template(name, template)
             .await
             .map_err(|e| format!("revoking {template:?}: {e}"))?
         {
-            return Err(no_such_user(name));
+            GrantRevocation::Revoked => {}
+            GrantRevocation::NotGranted => {
+                absent.push(format!("{template:?}"));
+                continue;
+            }
+            GrantRevocation::NoSuchUser => return Err(no_such_user(name)),
         }
         audit(
             &store,
@@ -363,7 +378,14 @@ async fn revoke_grant(dir: &Path, name: &str, templates: &[String]) -> Result<()
         .await?;
         println!("user {name} may no longer act on template {template}");
     }
-    Ok(())
+    if absent.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "user {name:?} had no grant for template {}: nothing withdrawn for it",
+            absent.join(", ")
+        ))
+    }
 }
 
 async fn token(dir: &Path, name: &str, label: &str) -> Result<(), String> {

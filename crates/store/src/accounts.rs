@@ -5,7 +5,7 @@
 //! session ids and certificates with SHA-256 and passwords with argon2id (crate `accounts`).
 //! The role is stored as its name and not interpreted here. Every lookup returns disabled users
 //! with `disabled = true`: refusing them is the caller's decision, made in one place, and
-//! [`Store::set_user_disabled`] also ends their sessions.
+//! [`Store::set_user_disabled`] also ends their sessions and deletes their API tokens.
 
 use std::collections::BTreeMap;
 
@@ -26,6 +26,22 @@ async fn end_sessions_in(
         .await?;
     Ok(())
 }
+
+/// Deletes every API token of the user `name` inside the caller's transaction; returns how
+/// many there were.
+async fn delete_tokens_in(
+    tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+    name: &str,
+) -> Result<u64, sqlx::Error> {
+    let deleted = sqlx::query(
+        "DELETE FROM api_tokens WHERE user_id = (SELECT id FROM users WHERE name = $1)",
+    )
+    .bind(name)
+    .execute(&mut **tx)
+    .await?;
+    Ok(deleted.rows_affected())
+}
+
 use crate::codec::hex32;
 use crate::{Store, StoreError};
 
@@ -39,6 +55,18 @@ pub struct NewUser {
     /// argon2id PHC string; `None`: no password login.
     pub password_hash: Option<String>,
     pub created_at: i64,
+}
+
+/// What [`Store::revoke_template`] found: the caller answers each case differently (and
+/// audits only a grant that was really withdrawn).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GrantRevocation {
+    /// The user had the grant; it is gone.
+    Revoked,
+    /// The user exists but had no grant for the template: nothing changed.
+    NotGranted,
+    /// No user of that name.
+    NoSuchUser,
 }
 
 /// A stored user with its granted templates (sorted).
@@ -166,9 +194,15 @@ impl Store {
             .collect()
     }
 
-    /// Disables or re-enables a user; disabling also ends its sessions (in the same
-    /// transaction). False: no such user.
-    pub async fn set_user_disabled(&self, name: &str, disabled: bool) -> Result<bool, StoreError> {
+    /// Disables or re-enables a user. Disabling also ends its sessions and deletes its API
+    /// tokens, in the same transaction: enabling the account again must not bring back
+    /// credentials an administrator may have disabled it to stop. Returns how many tokens were
+    /// deleted (0 when enabling); `None`: no such user.
+    pub async fn set_user_disabled(
+        &self,
+        name: &str,
+        disabled: bool,
+    ) -> Result<Option<u64>, StoreError> {
         with_retry(self.backend, || async {
             let mut tx = self.backend.begin_write(&self.pool).await?;
             let updated = sqlx::query("UPDATE users SET disabled = $1 WHERE name = $2")
@@ -178,13 +212,15 @@ impl Store {
                 .await?;
             if updated.rows_affected() == 0 {
                 tx.rollback().await?;
-                return Ok(false);
+                return Ok(None);
             }
+            let mut tokens = 0;
             if disabled {
                 end_sessions_in(&mut tx, name).await?;
+                tokens = delete_tokens_in(&mut tx, name).await?;
             }
             tx.commit().await?;
-            Ok(true)
+            Ok(Some(tokens))
         })
         .await
     }
@@ -230,18 +266,27 @@ impl Store {
         .await
     }
 
-    /// Withdraws a template grant (absent already: nothing changes). False: no such user.
-    pub async fn revoke_template(&self, name: &str, template: &str) -> Result<bool, StoreError> {
+    /// Withdraws a template grant, saying whether there was one to withdraw.
+    pub async fn revoke_template(
+        &self,
+        name: &str,
+        template: &str,
+    ) -> Result<GrantRevocation, StoreError> {
         with_retry(self.backend, || async {
             let Some(id) = self.user_id(name).await? else {
-                return Ok(false);
+                return Ok(GrantRevocation::NoSuchUser);
             };
-            sqlx::query("DELETE FROM user_templates WHERE user_id = $1 AND template = $2")
-                .bind(id)
-                .bind(template)
-                .execute(&self.pool)
-                .await?;
-            Ok(true)
+            let deleted =
+                sqlx::query("DELETE FROM user_templates WHERE user_id = $1 AND template = $2")
+                    .bind(id)
+                    .bind(template)
+                    .execute(&self.pool)
+                    .await?;
+            Ok(if deleted.rows_affected() == 0 {
+                GrantRevocation::NotGranted
+            } else {
+                GrantRevocation::Revoked
+            })
         })
         .await
     }
@@ -279,13 +324,10 @@ impl Store {
     /// Withdraws every API token of a user; returns how many there were.
     pub async fn revoke_api_tokens(&self, name: &str) -> Result<u64, StoreError> {
         with_retry(self.backend, || async {
-            let deleted = sqlx::query(
-                "DELETE FROM api_tokens WHERE user_id = (SELECT id FROM users WHERE name = $1)",
-            )
-            .bind(name)
-            .execute(&self.pool)
-            .await?;
-            Ok(deleted.rows_affected())
+            let mut tx = self.backend.begin_write(&self.pool).await?;
+            let deleted = delete_tokens_in(&mut tx, name).await?;
+            tx.commit().await?;
+            Ok(deleted)
         })
         .await
     }

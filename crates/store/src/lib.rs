@@ -44,7 +44,7 @@ mod tests_ra_registry;
 use sqlx::AnyPool;
 use sqlx::Row;
 
-pub use accounts::{NewUser, UserRecord};
+pub use accounts::{GrantRevocation, NewUser, UserRecord};
 pub use audit::{AuditEvent, AuditKind, AuditRecord, UnknownAuditKind};
 pub use challenge::{ChallengeRecord, ChallengeStatus, NewChallenge, challenge_audit_id};
 pub use crl::{CrlState, PublishedCrl};

@@ -140,9 +140,10 @@ pub(super) async fn grants_are_idempotent_and_listed(store: Store) {
             .templates,
         ["device", "server"]
     );
-    assert!(store.revoke_template("alice", "server").await.unwrap());
-    assert!(store.revoke_template("alice", "server").await.unwrap());
-    assert!(!store.revoke_template("nobody", "server").await.unwrap());
+    assert_eq!(
+        store.revoke_template("alice", "server").await.unwrap(),
+        GrantRevocation::Revoked
+    );
     let listed = store.list_users().await.unwrap();
     let templates: Vec<(&str, Vec<String>)> = listed
         .iter()
@@ -340,10 +341,20 @@ pub(super) async fn disabling_ends_sessions_and_marks_every_lookup(store: Store)
         .await
         .unwrap();
 
-    assert!(store.set_user_disabled("alice", true).await.unwrap());
-    assert!(!store.set_user_disabled("nobody", true).await.unwrap());
+    assert_eq!(
+        store.set_user_disabled("alice", true).await.unwrap(),
+        Some(1)
+    );
+    assert_eq!(store.set_user_disabled("nobody", true).await.unwrap(), None);
     assert!(store.user_by_name("alice").await.unwrap().unwrap().disabled);
-    assert!(store.user_by_token(&token).await.unwrap().unwrap().disabled);
+    // The token is gone; one issued while the account is disabled is marked.
+    assert!(store.user_by_token(&token).await.unwrap().is_none());
+    let later = [0x44u8; 32];
+    store
+        .add_api_token("alice", &later, "mdm", NOW)
+        .await
+        .unwrap();
+    assert!(store.user_by_token(&later).await.unwrap().unwrap().disabled);
     assert!(
         store
             .user_by_client_certificate(&cert)
@@ -361,9 +372,20 @@ pub(super) async fn disabling_ends_sessions_and_marks_every_lookup(store: Store)
     );
     assert_eq!(count(&store, "SELECT COUNT(*) FROM sessions").await, 0);
 
-    // Re-enabling restores token and certificate, not the ended session.
-    assert!(store.set_user_disabled("alice", false).await.unwrap());
-    assert!(!store.user_by_token(&token).await.unwrap().unwrap().disabled);
+    // Re-enabling restores the certificate binding, not the ended session nor the token.
+    assert_eq!(
+        store.set_user_disabled("alice", false).await.unwrap(),
+        Some(0)
+    );
+    assert!(
+        !store
+            .user_by_client_certificate(&cert)
+            .await
+            .unwrap()
+            .unwrap()
+            .disabled
+    );
+    assert!(store.user_by_token(&token).await.unwrap().is_none());
     assert!(
         store
             .user_by_session(&session, NOW)
@@ -371,6 +393,96 @@ pub(super) async fn disabling_ends_sessions_and_marks_every_lookup(store: Store)
             .unwrap()
             .is_none()
     );
+}
+
+pub(super) async fn revoking_a_grant_tells_the_three_cases_apart(store: Store) {
+    store
+        .create_user(user("alice", "device-admin"))
+        .await
+        .unwrap();
+    store
+        .create_user(user("bob", "device-admin"))
+        .await
+        .unwrap();
+    store.grant_template("alice", "device").await.unwrap();
+    store.grant_template("bob", "server").await.unwrap();
+    // A template granted to someone else is not alice's to lose.
+    assert_eq!(
+        store.revoke_template("alice", "server").await.unwrap(),
+        GrantRevocation::NotGranted
+    );
+    assert_eq!(
+        store.revoke_template("nobody", "device").await.unwrap(),
+        GrantRevocation::NoSuchUser
+    );
+    assert_eq!(
+        store.revoke_template("alice", "device").await.unwrap(),
+        GrantRevocation::Revoked
+    );
+    // The second time there is nothing left to withdraw.
+    assert_eq!(
+        store.revoke_template("alice", "device").await.unwrap(),
+        GrantRevocation::NotGranted
+    );
+    assert!(
+        store
+            .user_by_name("alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .templates
+            .is_empty()
+    );
+    assert_eq!(
+        store.user_by_name("bob").await.unwrap().unwrap().templates,
+        ["server"]
+    );
+}
+
+pub(super) async fn disabling_deletes_api_tokens_for_good(store: Store) {
+    store
+        .create_user(user("alice", "device-admin"))
+        .await
+        .unwrap();
+    store
+        .create_user(user("bob", "device-admin"))
+        .await
+        .unwrap();
+    let (first, second, bobs) = ([0x51u8; 32], [0x52u8; 32], [0x53u8; 32]);
+    for (name, token) in [("alice", &first), ("alice", &second), ("bob", &bobs)] {
+        assert!(store.add_api_token(name, token, "mdm", NOW).await.unwrap());
+    }
+    assert_eq!(
+        store.set_user_disabled("alice", true).await.unwrap(),
+        Some(2)
+    );
+    assert!(store.user_by_token(&first).await.unwrap().is_none());
+    assert!(store.user_by_token(&second).await.unwrap().is_none());
+    // Disabling again finds nothing more to delete.
+    assert_eq!(
+        store.set_user_disabled("alice", true).await.unwrap(),
+        Some(0)
+    );
+    assert_eq!(
+        store.set_user_disabled("alice", false).await.unwrap(),
+        Some(0)
+    );
+    assert!(store.user_by_token(&first).await.unwrap().is_none());
+    // Other users keep theirs; a token issued after re-enabling works.
+    assert_eq!(
+        store.user_by_token(&bobs).await.unwrap().unwrap().name,
+        "bob"
+    );
+    let fresh = [0x54u8; 32];
+    assert!(
+        store
+            .add_api_token("alice", &fresh, "new", NOW)
+            .await
+            .unwrap()
+    );
+    let found = store.user_by_token(&fresh).await.unwrap().unwrap();
+    assert_eq!((found.name.as_str(), found.disabled), ("alice", false));
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM api_tokens").await, 2);
 }
 
 #[tokio::test]
@@ -403,4 +515,6 @@ sqlite_scenarios!(
     tokens_and_client_certificates_find_their_user,
     sessions_expire_and_end,
     disabling_ends_sessions_and_marks_every_lookup,
+    revoking_a_grant_tells_the_three_cases_apart,
+    disabling_deletes_api_tokens_for_good,
 );

@@ -109,6 +109,8 @@ pg_scenarios!(
     tokens_and_client_certificates_find_their_user,
     sessions_expire_and_end,
     disabling_ends_sessions_and_marks_every_lookup,
+    revoking_a_grant_tells_the_three_cases_apart,
+    disabling_deletes_api_tokens_for_good,
 );
 
 #[tokio::test]

@@ -89,7 +89,7 @@ pub async fn issue_challenge(
     body: Result<Json<ChallengeRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AdminError> {
     let p = principal(&state, &connection, &headers).await?;
-    let Json(request) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    let Json(request) = body?;
     let template = request.template.unwrap_or_else(|| default_template(&p));
     let issued = state
         .issue_challenge(
@@ -250,7 +250,7 @@ pub async fn revoke_certificate(
     body: Result<Json<RevokeRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<CertificateJson>, AdminError> {
     let p = principal(&state, &connection, &headers).await?;
-    let Json(request) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    let Json(request) = body?;
     let entry = certificate(&state, &serial).await?;
     // The restricted certificate manager: only certificates of its templates.
     p.authorize(Action::Revoke {
@@ -375,7 +375,7 @@ pub async fn deny_request(
     body: Result<Json<DenyRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<PendingJson>, AdminError> {
     let p = principal(&state, &connection, &headers).await?;
-    let Json(request) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    let Json(request) = body?;
     let held = held_request(&state, id).await?;
     p.authorize(Action::DecideRequest {
         template: &held.template,

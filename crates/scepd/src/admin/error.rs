@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use axum::Json;
+use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -23,8 +24,15 @@ pub enum AdminError {
     Busy(#[from] crate::password_gate::Busy),
     #[error("{0}")]
     Forbidden(#[from] accounts::Denied),
+    /// A browser was made to send a state-changing request from another site.
+    #[error("{0}")]
+    CrossSite(#[from] super::csrf::CrossSite),
     #[error("{0}")]
     BadRequest(String),
+    /// The body exceeds the admin listener's limit: not malformed, too large, so that a client
+    /// does not retry it unchanged.
+    #[error("request body too large: the limit is {limit} bytes")]
+    PayloadTooLarge { limit: usize },
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -64,8 +72,11 @@ impl AdminError {
             AdminError::LockedOut { .. }
             | AdminError::AttemptsInFlight
             | AdminError::TooManyChallenges(_) => StatusCode::TOO_MANY_REQUESTS,
-            AdminError::Forbidden(_) | AdminError::CaRefused(_) => StatusCode::FORBIDDEN,
+            AdminError::Forbidden(_) | AdminError::CrossSite(_) | AdminError::CaRefused(_) => {
+                StatusCode::FORBIDDEN
+            }
             AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AdminError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AdminError::Unavailable(_) | AdminError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::Conflict(_) => StatusCode::CONFLICT,
@@ -95,6 +106,30 @@ impl AdminError {
             }
             _ => {}
         }
+    }
+}
+
+/// A body extractor's refusal: 413 when the body limit was hit (the rejection's own status
+/// says so), 400 with axum's description otherwise.
+fn body_rejection(status: StatusCode, text: String) -> AdminError {
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        AdminError::PayloadTooLarge {
+            limit: super::MAX_BODY_BYTES,
+        }
+    } else {
+        AdminError::BadRequest(text)
+    }
+}
+
+impl From<JsonRejection> for AdminError {
+    fn from(rejection: JsonRejection) -> AdminError {
+        body_rejection(rejection.status(), rejection.body_text())
+    }
+}
+
+impl From<FormRejection> for AdminError {
+    fn from(rejection: FormRejection) -> AdminError {
+        body_rejection(rejection.status(), rejection.body_text())
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod api;
 pub mod auth;
 pub mod checks;
+pub mod csrf;
 pub mod error;
 pub mod page;
 pub mod tls;
@@ -144,7 +145,7 @@ impl AdminState {
 }
 
 /// 64 KiB: admin requests are small JSON documents and forms.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 fn header_layer(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(
@@ -185,6 +186,9 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .nest("/admin/api/v1", api)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        // Outside every route, so that no handler runs for a refused request; inside the
+        // header layers, so that the refusal is hardened like any other answer.
+        .layer(axum::middleware::from_fn(csrf::refuse_cross_site))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
             crate::http::REQUEST_TIMEOUT,
@@ -199,7 +203,10 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .layer(header_layer("pragma", "no-cache"))
         .layer(header_layer("x-content-type-options", "nosniff"))
         .layer(header_layer("x-frame-options", "DENY"))
-        .layer(header_layer("referrer-policy", "no-referrer"))
+        // Not `no-referrer`: under it browsers send `Origin: null` even for the page's own
+        // forms, which the cross-site check (csrf.rs) must refuse. `same-origin` still sends
+        // nothing to other sites.
+        .layer(header_layer("referrer-policy", "same-origin"))
         .layer(header_layer(
             "content-security-policy",
             "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",

@@ -223,11 +223,15 @@ pub async fn login(
         Ok(attempt) => attempt,
         Err(refusal) => return error_page(&AdminError::from(refusal)),
     };
-    let Ok(Form(form)) = form else {
-        return page(
-            StatusCode::BAD_REQUEST,
-            login_form(Some("user name and password are required")),
-        );
+    let form = match form.map_err(AdminError::from) {
+        Ok(Form(form)) => form,
+        Err(e @ AdminError::PayloadTooLarge { .. }) => return error_page(&e),
+        Err(_) => {
+            return page(
+                StatusCode::BAD_REQUEST,
+                login_form(Some("user name and password are required")),
+            );
+        }
     };
     let user = match state.store.user_by_name(&form.username).await {
         Ok(user) => user,

@@ -84,7 +84,7 @@ pub async fn create(
     body: Result<Json<NewUserRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AdminError> {
     let p = user_manager(&state, &connection, &headers).await?;
-    let Json(request) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    let Json(request) = body?;
     accounts::validate_user_name(&request.name)
         .map_err(|e| AdminError::BadRequest(format!("name: {e}")))?;
     let role: accounts::Role = request.role.parse().map_err(|_| {
@@ -169,21 +169,19 @@ async fn set_disabled(
             "an administrator cannot disable their own account".into(),
         ));
     }
-    let found = state
+    let tokens = state
         .store
         .set_user_disabled(name, disabled)
         .await
-        .map_err(AdminError::store)?;
-    if !found {
-        return Err(AdminError::NotFound(format!("no user {name}")));
-    }
-    let verb = if disabled { "disabled" } else { "enabled" };
+        .map_err(AdminError::store)?
+        .ok_or_else(|| AdminError::NotFound(format!("no user {name}")))?;
+    let detail = if disabled {
+        format!("user {name} disabled, its sessions ended and {tokens} API token(s) revoked")
+    } else {
+        format!("user {name} enabled")
+    };
     state
-        .audit(
-            store::AuditKind::AccountChanged,
-            &actor(&p),
-            format!("user {name} {verb}"),
-        )
+        .audit(store::AuditKind::AccountChanged, &actor(&p), detail)
         .await;
     Ok(Json(user_json(state.user(name).await?)))
 }
@@ -220,7 +218,7 @@ pub async fn grant(
     body: Result<Json<GrantRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Json<UserJson>, AdminError> {
     let p = user_manager(&state, &connection, &headers).await?;
-    let Json(request) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    let Json(request) = body?;
     state.known_template(&request.template)?;
     let found = state
         .store
@@ -247,15 +245,21 @@ pub async fn revoke_grant(
     Path((name, template)): Path<(String, String)>,
 ) -> Result<Json<UserJson>, AdminError> {
     let p = user_manager(&state, &connection, &headers).await?;
-    let found = state
+    match state
         .store
         .revoke_template(&name, &template)
         .await
-        .map_err(AdminError::store)?;
-    if !found {
-        return Err(AdminError::NotFound(format!(
-            "user {name} has no grant for template {template}"
-        )));
+        .map_err(AdminError::store)?
+    {
+        store::GrantRevocation::Revoked => {}
+        store::GrantRevocation::NotGranted => {
+            return Err(AdminError::NotFound(format!(
+                "user {name} has no grant for template {template}"
+            )));
+        }
+        store::GrantRevocation::NoSuchUser => {
+            return Err(AdminError::NotFound(format!("no user {name}")));
+        }
     }
     state
         .audit(
@@ -289,7 +293,7 @@ pub async fn issue_token(
     body: Result<Json<TokenRequest>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, AdminError> {
     let p = user_manager(&state, &connection, &headers).await?;
-    let Json(request) = body.map_err(|e| AdminError::BadRequest(e.body_text()))?;
+    let Json(request) = body?;
     let token = accounts::generate_token().map_err(|e| AdminError::Internal(e.to_string()))?;
     let found = state
         .store
