@@ -397,7 +397,18 @@ async fn token(dir: &Path, name: &str, label: &str) -> Result<(), String> {
         .await
         .map_err(|e| format!("user {name:?}: {e}"))?
     {
-        return Err(no_such_user(name));
+        let exists = store
+            .user_by_name(name)
+            .await
+            .map_err(|e| format!("user {name:?}: {e}"))?
+            .is_some();
+        return Err(if exists {
+            format!(
+                "user {name:?} is disabled: enable the account (scepd user enable) before issuing it a token"
+            )
+        } else {
+            no_such_user(name)
+        });
     }
     // The hash prefix lets an auditor tell tokens apart; it reveals nothing of the token.
     audit(
@@ -479,7 +490,18 @@ async fn passwd(dir: &Path, name: &str, password_file: Option<&Path>) -> Result<
         .await
         .map_err(|e| format!("user {name:?}: {e}"))?
     {
-        return Err(no_such_user(name));
+        let exists = store
+            .user_by_name(name)
+            .await
+            .map_err(|e| format!("user {name:?}: {e}"))?
+            .is_some();
+        return Err(if exists {
+            format!(
+                "user {name:?} is disabled: enable the account (scepd user enable) before issuing it a token"
+            )
+        } else {
+            no_such_user(name)
+        });
     }
     audit(
         &store,

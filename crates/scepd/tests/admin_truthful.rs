@@ -201,6 +201,34 @@ fn disabling_an_account_revokes_its_api_tokens_for_good() {
         assert_eq!(reply.status, 401, "a token survived the CLI's disable");
     }
 
+    // A disabled account gets no new token either: it would come to life with the account.
+    server.cli(&["user", "disable", "mdm"]);
+    let refused = admin.post("/users/mdm/tokens", json!({ "label": "sneaked" }));
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert!(refused.body.contains("disabled"), "{}", refused.body);
+    let out = std::process::Command::new(common::SCEPD)
+        .args(["user", "token", "mdm", "--data-dir"])
+        .arg(server.data_dir())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("is disabled"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server.cli(&["user", "enable", "mdm"]);
+    assert_eq!(
+        admin.get("/whoami").status,
+        200,
+        "the administrator is unaffected"
+    );
+    let none_issued = account_changes(&server);
+    assert!(
+        !none_issued.iter().any(|d| d.contains("sneaked")),
+        "{none_issued:?}"
+    );
+
     let changes = account_changes(&server);
     for expected in [
         "user mdm disabled, its sessions ended and 1 API token(s) revoked",

@@ -291,7 +291,9 @@ impl Store {
         .await
     }
 
-    /// Records an API token by its SHA-256. False: no such user.
+    /// Records an API token by its SHA-256. False: no such user, or the account is disabled —
+    /// a token made while it is disabled would come to life when it is enabled again, past
+    /// the revocation that disabling it did.
     pub async fn add_api_token(
         &self,
         name: &str,
@@ -303,7 +305,7 @@ impl Store {
         self.insert_for_user(
             name,
             "INSERT INTO api_tokens (token_hash, user_id, label, created_at) \
-             SELECT $1, id, $2, $3 FROM users WHERE name = $4",
+             SELECT $1, id, $2, $3 FROM users WHERE name = $4 AND disabled = 0",
             &hash,
             Some(label),
             created_at,

@@ -301,7 +301,11 @@ pub async fn issue_token(
         .await
         .map_err(AdminError::store)?;
     if !found {
-        return Err(AdminError::NotFound(format!("no user {name}")));
+        // Not issued: say whether the account is missing or disabled.
+        state.user(&name).await?;
+        return Err(AdminError::Conflict(format!(
+            "user {name} is disabled: enable the account before issuing it a token"
+        )));
     }
     state
         .audit(
