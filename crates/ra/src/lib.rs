@@ -8,6 +8,7 @@ pub mod challenge;
 pub mod config;
 mod countersign;
 pub mod error;
+mod facts;
 mod outcome;
 mod pipeline;
 mod renewal;

@@ -264,7 +264,7 @@ impl Ra {
                 // is the certificate parsed again for its serial).
                 let to_mark = (!trace.delivery_recorded).then(|| {
                     scep::parse_certificate_lenient(&certificate)
-                        .map(|c| hex::encode(strip_leading_zeros(&c.serial)))
+                        .map(|c| crate::facts::serial_hex(&c.serial))
                 });
                 let reply = scep::build_certs_only(&[certificate])
                     .map_err(|e| EnrollError::Internal(format!("certs-only: {e}")))
@@ -797,7 +797,7 @@ impl Ra {
             request_sha256,
             serial_hex: issued.serial_hex.clone(),
             certificate_der: issued.der.clone(),
-            subject_key_sha256: certified_key_sha256(&issued.der)?,
+            subject_key_sha256: crate::facts::certified_key_sha256(&issued.der)?,
             subject: issued.subject.clone(),
             not_before: issued.not_before,
             not_after: issued.not_after,
@@ -920,7 +920,12 @@ impl Ra {
             csr_der: approved.csr_der.to_vec(),
             template: approved.template.clone(),
             subject: csr.subject_display.clone(),
-            sans: csr.facts.subject_alt_names.iter().map(san_text).collect(),
+            sans: csr
+                .facts
+                .subject_alt_names
+                .iter()
+                .map(crate::facts::san_text)
+                .collect(),
             challenge_hash: approved.challenge_hash,
             requester_certificate_der: signature.signer_certificate.clone(),
             created_at: context.now,
@@ -1033,7 +1038,7 @@ impl Ra {
         let completion = store::PendingIssuance {
             serial_hex: issued.serial_hex.clone(),
             certificate_der: issued.der.clone(),
-            subject_key_sha256: certified_key_sha256(&issued.der)?,
+            subject_key_sha256: crate::facts::certified_key_sha256(&issued.der)?,
             subject: issued.subject.clone(),
             not_before: issued.not_before,
             not_after: issued.not_after,
@@ -1091,7 +1096,7 @@ impl Ra {
         {
             return Err(EnrollError::NotFound("issuer is not our CA".into()));
         }
-        let serial_hex = hex::encode(strip_leading_zeros(serial));
+        let serial_hex = crate::facts::serial_hex(serial);
         let found = self
             .store
             .find_certificate(&serial_hex)
@@ -1212,40 +1217,12 @@ fn key_not_certified_elsewhere(certified_to: Option<String>) -> Result<(), Enrol
     }
 }
 
-/// SHA-256 of the SubjectPublicKeyInfo an issued certificate certifies.
-fn certified_key_sha256(certificate: &[u8]) -> Result<[u8; 32], EnrollError> {
-    let parsed = scep::parse_certificate_lenient(certificate)
-        .map_err(|e| EnrollError::Internal(format!("issued certificate unreadable: {e}")))?;
-    Ok(Sha256::digest(&parsed.spki_der).into())
-}
-
 /// sscep re-enrolls with a PKCSReq signed by the certificate it holds and no challenge: that
 /// is a renewal and takes the renewal path (provenance, window, names, new key). A PKCSReq
 /// with a challenge, or signed by a self-signed certificate, is an enrollment.
 fn is_re_enrollment(signature: &VerifiedSignature, csr_der: &[u8]) -> bool {
     let self_signed = signature.signer.issuer_der == signature.signer.subject_der;
     !self_signed && request::csr::inspect(csr_der).is_ok_and(|csr| csr.challenge_password.is_none())
-}
-
-/// A SAN as the operator reads it in `scepd request list`.
-fn san_text(san: &policy::SanFact) -> String {
-    match san {
-        policy::SanFact::Dns(name) => format!("dns:{name}"),
-        policy::SanFact::Email(address) => format!("email:{address}"),
-        policy::SanFact::Ip(octets) => match <[u8; 4]>::try_from(octets.as_slice()) {
-            Ok(v4) => format!("ip:{}", std::net::Ipv4Addr::from(v4)),
-            Err(_) => format!("ip:{}", hex::encode(octets)),
-        },
-        other => format!("{other:?}"),
-    }
-}
-
-pub(crate) fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
-    let start = bytes
-        .iter()
-        .position(|b| *b != 0)
-        .unwrap_or(bytes.len().saturating_sub(1));
-    bytes.get(start..).unwrap_or(bytes)
 }
 
 /// Maps a policy refusal for a challenge-authorised request. A name or template outside the

@@ -58,7 +58,7 @@ pub async fn check_provenance(
     {
         return Err(refuse("signer certificate not signed by our CA key"));
     }
-    let serial_hex = hex::encode(crate::pipeline::strip_leading_zeros(&signer.serial));
+    let serial_hex = crate::facts::serial_hex(&signer.serial);
     let record = store
         .find_certificate(&serial_hex)
         .await

@@ -142,7 +142,7 @@ async fn record_device_certificate(store: &store::Store, ca: &TestCa, cn: &str) 
 async fn record(store: &store::Store, certificate: &[u8]) {
     let parsed = scep::parse_certificate_lenient(certificate).unwrap();
     let at = now();
-    let serial_hex = hex::encode(crate::pipeline::strip_leading_zeros(&parsed.serial));
+    let serial_hex = crate::facts::serial_hex(&parsed.serial);
     store
         .record_issuance(store::Issuance {
             challenge_hash: None,
