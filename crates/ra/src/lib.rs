@@ -16,6 +16,8 @@ mod reply;
 mod verify;
 
 #[cfg(test)]
+mod held_tests;
+#[cfg(test)]
 mod rollover_tests;
 
 pub use authority::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};

@@ -927,6 +927,7 @@ impl Ra {
                 .map(crate::facts::san_text)
                 .collect(),
             challenge_hash: approved.challenge_hash,
+            binding: approved.binding.clone(),
             requester_certificate_der: signature.signer_certificate.clone(),
             created_at: context.now,
             audit: AuditEvent {
@@ -1007,7 +1008,9 @@ impl Ra {
         let approved = Approved {
             csr_der: &record.csr_der,
             template: record.template.clone(),
-            binding: None,
+            // What the request was held under; none for a request held before bindings were
+            // recorded, which the CA then decides as it did.
+            binding: record.binding.clone(),
             challenge_hash: None,
             manual_approval: false,
             insecure_setting: None,
