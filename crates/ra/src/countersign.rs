@@ -1,5 +1,6 @@
 //! The RA's counter-signature: the approved request wrapped in a statement the CA verifies.
 
+use crate::authority::{CertificateAuthority, IssuedCertificate};
 use crate::error::EnrollError;
 
 /// The longest source text put in a statement (a forwarded-for chain can be long).
@@ -8,7 +9,7 @@ const MAX_SOURCE_LEN: usize = 256;
 /// What the statement says about the requester (statement version 2): the SHA-256 of the
 /// certificate that signed the SCEP request, the audit id of the challenge spent (never the
 /// challenge), and the network source.
-pub fn requester_facts(
+pub(crate) fn requester_facts(
     requester_certificate_der: &[u8],
     challenge_hash: Option<&[u8; 32]>,
     source: &str,
@@ -21,9 +22,50 @@ pub fn requester_facts(
     }
 }
 
+/// The enrollment agent and the CA its statements go to.
+pub(crate) struct CounterSigner<'a> {
+    pub agent: &'a dyn keys::Signer,
+    pub agent_certificate: &'a [u8],
+    /// How long the CA accepts the statement after it is signed.
+    pub statement_ttl_secs: i64,
+    pub ca: &'a dyn CertificateAuthority,
+}
+
+impl CounterSigner<'_> {
+    /// Counter-signs a request and hands the statement to the CA, which decides it again.
+    pub(crate) async fn issue(
+        &self,
+        csr_der: &[u8],
+        template: &str,
+        transaction_id: &str,
+        binding: Option<&policy::Binding>,
+        requester: request::statement::RequesterFacts,
+        now: i64,
+    ) -> Result<IssuedCertificate, EnrollError> {
+        let statement = sign_statement(
+            csr_der,
+            template,
+            transaction_id,
+            binding,
+            requester,
+            now,
+            self.statement_ttl_secs,
+            self.agent,
+            self.agent_certificate,
+        )?;
+        self.ca.issue(&statement, now).await.map_err(|refusal| {
+            if refusal.bad_alg {
+                EnrollError::PolicyAlgorithm(refusal.reason)
+            } else {
+                EnrollError::CaRefused(refusal.reason)
+            }
+        })
+    }
+}
+
 /// Builds and signs the statement with the enrollment-agent key.
 #[allow(clippy::too_many_arguments)]
-pub fn sign_statement(
+fn sign_statement(
     csr_der: &[u8],
     template: &str,
     transaction_id: &str,

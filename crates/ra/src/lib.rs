@@ -6,13 +6,18 @@
 pub mod authority;
 pub mod challenge;
 pub mod config;
+mod context;
 mod countersign;
+mod dispatch;
 pub mod error;
 mod facts;
+mod lookup;
 mod outcome;
 mod pipeline;
+mod record;
 mod renewal;
 mod reply;
+mod service;
 mod verify;
 
 #[cfg(test)]
@@ -25,6 +30,8 @@ pub use config::{
     CryptoPolicy, INSECURE_NO_CHALLENGE, INSECURE_STATIC_CHALLENGE, InsecureChallenges, RaConfig,
     RaIdentity, StaticChallenge,
 };
+pub use context::RequestContext;
+pub use dispatch::Reply;
 pub use error::{BadEnvelope, EnrollError};
 pub use outcome::{ChallengeOutcome, Outcome, OutcomeResult};
-pub use pipeline::{Ra, Reply, RequestContext};
+pub use service::Ra;

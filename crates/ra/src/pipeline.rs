@@ -1,80 +1,20 @@
-//! The PKIOperation pipeline: decode → verify signature → dispatch on an allow-list of
-//! message types → decrypt → check possession → consume challenge → policy → counter-sign →
-//! CA → record → reply.
+//! Enrollment (PKCSReq, RenewalReq) and held requests, up to the CA and the store.
 
-use std::sync::Arc;
-
-use scep::{ContentCipher, MessageData, MessageType, MessageTypeField, PkiMessage, PkiStatus};
+use scep::ContentCipher;
 use sha2::{Digest, Sha256};
-use store::{AuditEvent, AuditKind, ChallengeStatus, Issuance, Store, StoreError};
+use store::{AuditEvent, AuditKind, ChallengeStatus, Issuance, StoreError};
 
-use crate::authority::{CertificateAuthority, IssuedCertificate};
-use crate::config::{RaConfig, RaIdentity};
-use crate::error::{BadEnvelope, ChallengeFailure, EnrollError};
-use crate::outcome::{ChallengeOutcome, Outcome, OutcomeResult, Trace};
-use crate::reply::{self, ReplyContext, ReplySigner};
+use crate::authority::IssuedCertificate;
+use crate::context::RequestContext;
+use crate::error::{ChallengeFailure, EnrollError};
+use crate::outcome::{ChallengeOutcome, Trace};
+use crate::reply::Granted;
+use crate::service::Ra;
 use crate::verify::{self, ProofOfPossession, VerifiedSignature};
-
-/// A signed CertRep, and whether it refuses a secret-dependent check.
-#[derive(Debug)]
-pub struct Reply {
-    pub bytes: Vec<u8>,
-    /// A wrong, used, expired or wrong-binding challenge, or an envelope that did not
-    /// decrypt: what a guessing source produces (see [`EnrollError::is_secret_failure`]).
-    pub secret_failure: bool,
-    /// What became of the request, for metrics.
-    pub outcome: Outcome,
-}
-
-/// Who sent a request and when, as the HTTP layer saw it.
-#[derive(Debug, Clone)]
-pub struct RequestContext {
-    pub now: i64,
-    pub peer: String,
-}
-
-/// The registration authority.
-pub struct Ra {
-    config: RaConfig,
-    identity: RaIdentity,
-    /// The current encryption key first, then the previous ones.
-    encryption: Vec<EncryptionKey>,
-    /// The current CA certificate first, then the previous ones.
-    ca_certificates: Vec<scep::LenientCertificate>,
-    store: Store,
-    ca: Arc<dyn CertificateAuthority>,
-}
-
-/// An RA encryption key with its certificate, parsed once.
-struct EncryptionKey {
-    certificate: scep::LenientCertificate,
-    decrypter: Arc<dyn keys::Decrypter>,
-    /// `None` for the current key (its expiry is the operator's to watch, `scepd doctor`);
-    /// a previous key stops opening envelopes at its certificate's notAfter.
-    not_after: Option<i64>,
-}
-
-impl EncryptionKey {
-    fn usable_at(&self, now: i64) -> bool {
-        self.not_after.is_none_or(|not_after| now < not_after)
-    }
-}
-
-/// The outcome of a successful enrollment step, before it is put on the wire.
-enum Granted {
-    Certificate {
-        certificate: Vec<u8>,
-        cipher: ContentCipher,
-    },
-    /// GetCRL: the CA's current CRL.
-    Crl { crl: Vec<u8>, cipher: ContentCipher },
-    /// The request waits for an operator (template with manual approval): PENDING.
-    Pending,
-}
 
 /// What entitles a requester to a certificate.
 #[derive(Clone, Copy)]
-enum Authorisation {
+pub(crate) enum Authorisation {
     /// PKCSReq: a one-time challenge in the CSR.
     Challenge,
     /// RenewalReq: the message is signed by a current certificate we issued.
@@ -140,308 +80,11 @@ fn insecure_note(setting: Option<&'static str>) -> String {
 }
 
 impl Ra {
-    pub fn new(
-        config: RaConfig,
-        identity: RaIdentity,
-        store: Store,
-        ca: Arc<dyn CertificateAuthority>,
-    ) -> Result<Self, EnrollError> {
-        let current = EncryptionKey {
-            certificate: scep::parse_certificate_lenient(&identity.encryption_certificate)
-                .map_err(|e| EnrollError::Internal(format!("RA encryption certificate: {e}")))?,
-            decrypter: Arc::clone(&identity.decrypter),
-            not_after: None,
-        };
-        let mut encryption = vec![current];
-        for (i, (decrypter, certificate)) in identity.previous_encryption.iter().enumerate() {
-            encryption.push(previous_encryption_key(i, decrypter, certificate)?);
-        }
-        let mut ca_certificates = Vec::new();
-        for (i, der) in std::iter::once(&identity.ca_certificate)
-            .chain(&identity.previous_ca_certificates)
-            .enumerate()
-        {
-            let what = if i == 0 {
-                "CA certificate".to_owned()
-            } else {
-                format!("previous CA certificate #{i}")
-            };
-            ca_certificates.push(
-                scep::parse_certificate_lenient(der)
-                    .map_err(|e| EnrollError::Internal(format!("{what}: {e}")))?,
-            );
-        }
-        Ok(Self {
-            config,
-            identity,
-            encryption,
-            ca_certificates,
-            store,
-            ca,
-        })
-    }
-
-    pub fn identity(&self) -> &RaIdentity {
-        &self.identity
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
-    }
-
-    /// The GetNextCACert reply body: `next_certificates` (the next CA certificate and the next
-    /// RA certificates, DER) in a SignedData signed by the current RA signing key. The caller
-    /// decides what is "next" (`scepd ca rollover`, `scepd ra renew`); an empty list is an
-    /// error, as there is then nothing to announce (answer GetNextCACert with 404 instead).
-    pub fn next_ca_certificates_reply(
-        &self,
-        next_certificates: &[Vec<u8>],
-    ) -> Result<Vec<u8>, EnrollError> {
-        let signer = ReplySigner {
-            signer: self.identity.signer.as_ref(),
-            certificate: &self.identity.signing_certificate,
-        };
-        reply::next_ca_certificates(&signer, next_certificates)
-    }
-
-    /// Handles one PKIOperation body. `Err` means nothing could be read to answer with a
-    /// signed CertRep (HTTP 400); every other outcome is a signed CertRep.
-    pub async fn handle_pki_operation(
-        &self,
-        body: &[u8],
-        context: &RequestContext,
-    ) -> Result<Reply, BadEnvelope> {
-        let message = match scep::parse_pki_message(body) {
-            Ok(m) => m,
-            Err(e) => {
-                self.audit(
-                    context,
-                    AuditKind::RequestMalformed,
-                    format!("unparseable: {e}"),
-                )
-                .await;
-                return Err(BadEnvelope(e.to_string()));
-            }
-        };
-        // Without a transactionID and a senderNonce we can echo, no CertRep can be built.
-        let transaction_id = message.transaction_id.clone();
-        let nonce = scep::validate_nonce(message.sender_nonce.as_deref()).map(<[u8]>::to_vec);
-        let (Some(transaction_id), Ok(nonce)) = (transaction_id, nonce) else {
-            self.audit(
-                context,
-                AuditKind::RequestMalformed,
-                "no transactionID, or senderNonce missing or not 1..=32 octets".into(),
-            )
-            .await;
-            return Err(BadEnvelope(
-                "transactionID and a 1..=32 octet senderNonce are required".into(),
-            ));
-        };
-        let mut reply_context = ReplyContext {
-            transaction_id: &transaction_id,
-            recipient_nonce: &nonce,
-            request_algorithm: None,
-        };
-        let signer = ReplySigner {
-            signer: self.identity.signer.as_ref(),
-            certificate: &self.identity.signing_certificate,
-        };
-        let mut trace = Trace::default();
-        let outcome = self
-            .process(&message, context, &mut reply_context, &mut trace)
-            .await;
-        let mut result = OutcomeResult::Success;
-        let built = match outcome {
-            Ok((
-                Granted::Certificate {
-                    certificate,
-                    cipher,
-                },
-                requester,
-            )) => {
-                // A certificate issued just now was recorded delivered in its issuance
-                // transaction; a retry, poll or GetCert answer is marked here (and only then
-                // is the certificate parsed again for its serial).
-                let to_mark = (!trace.delivery_recorded).then(|| {
-                    scep::parse_certificate_lenient(&certificate)
-                        .map(|c| crate::facts::serial_hex(&c.serial))
-                });
-                let reply = scep::build_certs_only(&[certificate])
-                    .map_err(|e| EnrollError::Internal(format!("certs-only: {e}")))
-                    .and_then(|inner| {
-                        self.success(&signer, &reply_context, &requester, cipher, &inner)
-                    });
-                if let (Ok(_), Some(Ok(serial))) = (&reply, &to_mark) {
-                    self.mark_delivered(serial, context.now).await;
-                }
-                reply
-            }
-            Ok((Granted::Pending, _)) => {
-                result = OutcomeResult::Pending;
-                reply::cert_rep(&signer, &reply_context, PkiStatus::Pending, None, None)
-            }
-            Ok((Granted::Crl { crl, cipher }, requester)) => scep::build_crls_only(&[crl])
-                .map_err(|e| EnrollError::Internal(format!("CRL reply: {e}")))
-                .and_then(|inner| {
-                    self.success(&signer, &reply_context, &requester, cipher, &inner)
-                }),
-            Err(error) => Err(error),
-        };
-        let mut outcome = Outcome {
-            message_type: message.message_type.known(),
-            template: trace.template,
-            result,
-            challenge: trace.challenge,
-        };
-        let error = match built {
-            Ok(bytes) => {
-                return Ok(Reply {
-                    bytes,
-                    secret_failure: false,
-                    outcome,
-                });
-            }
-            Err(error) => error,
-        };
-        let kind = match &error {
-            EnrollError::Challenge(_) | EnrollError::BindingViolated(_) => {
-                AuditKind::ChallengeRejected
-            }
-            EnrollError::Internal(_) => AuditKind::InternalError,
-            _ => AuditKind::EnrollmentRefused,
-        };
-        tracing::info!(transaction_id = %transaction_id, peer = %context.peer, reason = %error, "enrollment refused");
-        self.audit(
-            context,
-            kind,
-            format!("transaction {transaction_id}: {error}"),
-        )
-        .await;
-        let (fail_info, text) = error.wire();
-        let secret_failure = error.is_secret_failure();
-        outcome.result = OutcomeResult::Failure(fail_info);
-        if let Some(challenge) = ChallengeOutcome::of_error(&error) {
-            outcome.challenge = Some(challenge);
-        }
-        reply::cert_rep(
-            &signer,
-            &reply_context,
-            PkiStatus::Failure(fail_info),
-            Some(text),
-            None,
-        )
-        .map(|bytes| Reply {
-            bytes,
-            secret_failure,
-            outcome,
-        })
-        .map_err(|e| {
-            tracing::error!(error = %e, "could not sign a FAILURE reply");
-            BadEnvelope("internal error".into())
-        })
-    }
-
-    async fn process(
-        &self,
-        message: &PkiMessage,
-        context: &RequestContext,
-        reply_context: &mut ReplyContext<'_>,
-        trace: &mut Trace,
-    ) -> Result<(Granted, scep::LenientCertificate), EnrollError> {
-        // The allow-list comes first: an unimplemented type never reaches any other check
-        // (step-ca CVE-2026-30836 issued certificates for type 18 without a challenge).
-        let message_type = match &message.message_type {
-            MessageTypeField::Known(t) if *t != MessageType::CertRep => *t,
-            MessageTypeField::Known(t) => {
-                return Err(EnrollError::UnsupportedMessageType(format!("{t:?}")));
-            }
-            MessageTypeField::Unsupported(raw) => {
-                return Err(EnrollError::UnsupportedMessageType(raw.clone()));
-            }
-        };
-        let crypto = self.config.crypto;
-        let signature = verify::outer_signature(message, crypto)?;
-        reply_context.request_algorithm = Some(signature.algorithm);
-        let envelope = scep::parse_envelope(message.content.as_deref().unwrap_or_default())
-            .map_err(|_| EnrollError::Undecipherable)?;
-        let recipient_keys: Vec<verify::RecipientKey<'_>> = self
-            .encryption
-            .iter()
-            .filter(|k| k.usable_at(context.now))
-            .map(|k| verify::RecipientKey {
-                certificate: &k.certificate,
-                decrypter: k.decrypter.as_ref(),
-            })
-            .collect();
-        let decrypted = verify::open_envelope(&envelope, &recipient_keys, crypto)?;
-        let data = scep::parse_message_data(message_type, &decrypted.plaintext)
-            .map_err(|_| EnrollError::Undecipherable)?;
-        let transaction_id = reply_context.transaction_id;
-        let granted = match (message_type, data) {
-            (MessageType::PkcsReq, MessageData::CertificationRequest(csr)) => {
-                let authorisation = if is_re_enrollment(&signature, &csr) {
-                    Authorisation::PreviousCertificate
-                } else {
-                    Authorisation::Challenge
-                };
-                self.issue_for(
-                    authorisation,
-                    &csr,
-                    &signature,
-                    transaction_id,
-                    context,
-                    decrypted.cipher,
-                    trace,
-                )
-                .await?
-            }
-            (MessageType::RenewalReq, MessageData::CertificationRequest(csr)) => {
-                let authorisation = Authorisation::PreviousCertificate;
-                self.issue_for(
-                    authorisation,
-                    &csr,
-                    &signature,
-                    transaction_id,
-                    context,
-                    decrypted.cipher,
-                    trace,
-                )
-                .await?
-            }
-            (
-                MessageType::CertPoll,
-                MessageData::IssuerAndSubject {
-                    issuer_der,
-                    subject_der,
-                },
-            ) => {
-                self.poll(
-                    &signature,
-                    context,
-                    transaction_id,
-                    (&issuer_der, &subject_der),
-                    decrypted.cipher,
-                    trace,
-                )
-                .await?
-            }
-            (MessageType::GetCert, MessageData::IssuerAndSerial { issuer_der, serial }) => {
-                self.get_cert(&issuer_der, &serial, decrypted.cipher)
-                    .await?
-            }
-            (MessageType::GetCrl, MessageData::IssuerAndSerial { issuer_der, .. }) => {
-                self.get_crl(&issuer_der, decrypted.cipher).await?
-            }
-            _ => return Err(EnrollError::Undecipherable),
-        };
-        Ok((granted, signature.signer))
-    }
-
     /// PKCSReq and RenewalReq: the same path, differing only in what authorises the request —
     /// a one-time challenge, or a current certificate we issued (then the old certificate's
     /// template and names bound the new one, and no challenge is needed).
     #[allow(clippy::too_many_arguments)] // one request's facts; `trace` only collects notes
-    async fn issue_for(
+    pub(crate) async fn issue_for(
         &self,
         authorisation: Authorisation,
         csr_der: &[u8],
@@ -451,7 +94,7 @@ impl Ra {
         cipher: ContentCipher,
         trace: &mut Trace,
     ) -> Result<Granted, EnrollError> {
-        let crypto = self.config.crypto;
+        let crypto = self.config().crypto;
         let csr = request::csr::inspect(csr_der).map_err(|_| EnrollError::Undecipherable)?;
         let possession = match authorisation {
             Authorisation::Challenge => verify::pkcs_req_possession(&csr, signature, crypto)?,
@@ -468,7 +111,7 @@ impl Ra {
             Authorisation::PreviousCertificate => None,
         };
         let mut facts = self
-            .store
+            .store()
             .enrollment_facts(store::EnrollmentQuery {
                 transaction_id,
                 signer_key_sha256: &signer_key_hash,
@@ -503,13 +146,13 @@ impl Ra {
             .rev()
             .find(|r| r.request_sha256 == request_hash)
         {
-            trace.template = self.configured_template_name(&record.template);
+            trace.template = self.config().configured_template_name(&record.template);
             return self.answer_held(record, context, cipher).await;
         }
         let approved = match authorisation {
             Authorisation::Challenge => {
                 let challenge = self.check_challenge(&csr, facts.challenge.take())?;
-                trace.template = self.configured_template_name(challenge.template());
+                trace.template = self.config().configured_template_name(challenge.template());
                 trace.challenge = Some(challenge.outcome());
                 self.approve(&csr, csr_der, &possession, challenge)?
             }
@@ -517,12 +160,12 @@ impl Ra {
                 let old = crate::renewal::check_provenance(
                     &signature.signer_certificate,
                     &signature.signer,
-                    &self.ca_certificates,
-                    &self.store,
+                    self.ca_certificates(),
+                    self.store(),
                     context.now,
                 )
                 .await?;
-                trace.template = self.configured_template_name(&old.template);
+                trace.template = self.config().configured_template_name(&old.template);
                 self.approve_renewal(&csr, csr_der, &possession, old, context.now)?
             }
         };
@@ -545,7 +188,15 @@ impl Ra {
             &context.peer,
         );
         let issued = self
-            .counter_sign_and_issue(&approved, transaction_id, requester, context.now)
+            .counter_signer()
+            .issue(
+                approved.csr_der,
+                &approved.template,
+                transaction_id,
+                approved.binding.as_ref(),
+                requester,
+                context.now,
+            )
             .await?;
         let (certificate, delivery_recorded) = self
             .record(
@@ -572,7 +223,7 @@ impl Ra {
         signer_key_hash: &[u8; 32],
         request_hash: &[u8; 32],
     ) -> Result<Option<Vec<u8>>, EnrollError> {
-        let previous = self.transactions(transaction_id).await?;
+        let previous = crate::lookup::transactions(self.store(), transaction_id).await?;
         // A transactionID belongs to the key that first used it.
         if previous
             .iter()
@@ -586,16 +237,6 @@ impl Ra {
             .into_iter()
             .find(|t| t.request_sha256 == *request_hash)
             .map(|t| t.certificate_der))
-    }
-
-    async fn transactions(
-        &self,
-        transaction_id: &str,
-    ) -> Result<Vec<store::TransactionRecord>, EnrollError> {
-        self.store
-            .find_transactions(transaction_id)
-            .await
-            .map_err(|e| EnrollError::Internal(e.to_string()))
     }
 
     /// The hash of the CSR's challenge password when it is to be looked up in the store:
@@ -612,7 +253,11 @@ impl Ra {
     /// The template of the static insecure challenge, if one is configured and `hash` is its.
     fn static_challenge_template(&self, hash: &[u8; 32]) -> Option<&str> {
         use subtle::ConstantTimeEq as _;
-        let fixed = self.config.insecure_challenges.static_challenge.as_ref()?;
+        let fixed = self
+            .config()
+            .insecure_challenges
+            .static_challenge
+            .as_ref()?;
         bool::from(fixed.hash.ct_eq(hash)).then_some(fixed.template.as_str())
     }
 
@@ -627,7 +272,7 @@ impl Ra {
         csr: &request::csr::InspectedCsr,
         stored: Option<ChallengeStatus>,
     ) -> Result<ChallengeGrant, EnrollError> {
-        let insecure = &self.config.insecure_challenges;
+        let insecure = &self.config().insecure_challenges;
         let Some(password) = csr.challenge_password.as_ref() else {
             return match &insecure.no_challenge_template {
                 Some(template) => Ok(ChallengeGrant::Insecure {
@@ -689,7 +334,7 @@ impl Ra {
             ),
         };
         let template_name = binding.template.clone().unwrap_or_default();
-        let template = self.template(&template_name)?;
+        let template = self.config().template(&template_name)?;
         match policy::decide(&csr.facts, &template, Some(&binding)) {
             policy::Decision::Issue(profile) => Ok(Approved {
                 csr_der,
@@ -712,7 +357,7 @@ impl Ra {
         old: crate::renewal::RenewedCertificate,
         now: i64,
     ) -> Result<Approved<'a>, EnrollError> {
-        let template = self.template(&old.template)?;
+        let template = self.config().template(&old.template)?;
         let new_key_sha256: [u8; 32] = Sha256::digest(&csr.public_key_spki_der).into();
         let renewal =
             policy::renewal_decision(&old.facts, &csr.facts, &new_key_sha256, &template, now);
@@ -729,52 +374,6 @@ impl Ra {
                 Err(EnrollError::Renewal(refusal.reason.to_string()))
             }
         }
-    }
-
-    /// `name` if it is a configured template: what metrics may carry as a label.
-    fn configured_template_name(&self, name: &str) -> Option<String> {
-        self.config
-            .templates
-            .iter()
-            .find(|t| t.name() == name)
-            .map(|t| t.name().to_owned())
-    }
-
-    fn template(&self, name: &str) -> Result<policy::Template, EnrollError> {
-        // An unknown name is a refusal, never a fallback to something wider.
-        self.config
-            .templates
-            .iter()
-            .find(|t| t.name() == name)
-            .cloned()
-            .ok_or_else(|| EnrollError::Policy(format!("unknown template {name:?}")))
-    }
-
-    async fn counter_sign_and_issue(
-        &self,
-        approved: &Approved<'_>,
-        transaction_id: &str,
-        requester: request::statement::RequesterFacts,
-        now: i64,
-    ) -> Result<IssuedCertificate, EnrollError> {
-        let statement = crate::countersign::sign_statement(
-            approved.csr_der,
-            &approved.template,
-            transaction_id,
-            approved.binding.as_ref(),
-            requester,
-            now,
-            self.config.statement_ttl_secs,
-            self.identity.agent.as_ref(),
-            &self.identity.agent_certificate,
-        )?;
-        self.ca.issue(&statement, now).await.map_err(|refusal| {
-            if refusal.bad_alg {
-                EnrollError::PolicyAlgorithm(refusal.reason)
-            } else {
-                EnrollError::CaRefused(refusal.reason)
-            }
-        })
     }
 
     /// Commits the certificate (and consumes the challenge) before any reply leaves, recorded
@@ -818,7 +417,7 @@ impl Ra {
                 ),
             },
         };
-        match self.store.record_issuance(issuance).await {
+        match self.store().record_issuance(issuance).await {
             Ok(()) => {
                 tracing::info!(transaction_id, serial = %issued.serial_hex, subject = %issued.subject, "certificate issued");
                 Ok((issued.der.clone(), true))
@@ -843,7 +442,7 @@ impl Ra {
 
     /// CertPoll (GetCertInitial): only the requester that signed the original transaction
     /// gets its certificate; everyone else learns nothing.
-    async fn poll(
+    pub(crate) async fn poll(
         &self,
         signature: &VerifiedSignature,
         context: &RequestContext,
@@ -853,8 +452,7 @@ impl Ra {
         trace: &mut Trace,
     ) -> Result<Granted, EnrollError> {
         let signer_key_hash: [u8; 32] = Sha256::digest(&signature.signer.spki_der).into();
-        let found = self
-            .transactions(transaction_id)
+        let found = crate::lookup::transactions(self.store(), transaction_id)
             .await?
             .into_iter()
             .filter(|t| t.signer_key_sha256 == signer_key_hash)
@@ -880,7 +478,7 @@ impl Ra {
             });
         match held {
             Some(record) => {
-                trace.template = self.configured_template_name(&record.template);
+                trace.template = self.config().configured_template_name(&record.template);
                 self.answer_held(record, context, cipher).await
             }
             None => Err(EnrollError::NotFound(format!(
@@ -896,7 +494,7 @@ impl Ra {
         transaction_id: &str,
         signer_key_hash: &[u8; 32],
     ) -> Result<Vec<store::PendingRecord>, EnrollError> {
-        self.store
+        self.store()
             .find_pending(transaction_id, signer_key_hash)
             .await
             .map_err(|e| EnrollError::Internal(e.to_string()))
@@ -942,7 +540,7 @@ impl Ra {
                 ),
             },
         };
-        match self.store.record_pending(held).await {
+        match self.store().record_pending(held).await {
             Ok(id) => {
                 tracing::info!(transaction_id, request = id, "request held for approval");
                 Ok(Granted::Pending)
@@ -967,33 +565,12 @@ impl Ra {
             store::PendingState::Pending => Ok(Granted::Pending),
             store::PendingState::Denied { reason, .. } => Err(EnrollError::Denied(reason.clone())),
             store::PendingState::Issued { serial_hex, .. } => {
-                self.issued_certificate(serial_hex, cipher).await
+                crate::lookup::issued_certificate(self.store(), serial_hex, cipher).await
             }
             store::PendingState::Approved { .. } => {
                 self.issue_approved(record, context, cipher).await
             }
             _ => Err(EnrollError::Internal("unknown held request state".into())),
-        }
-    }
-
-    async fn issued_certificate(
-        &self,
-        serial_hex: &str,
-        cipher: ContentCipher,
-    ) -> Result<Granted, EnrollError> {
-        let found = self
-            .store
-            .find_certificate(serial_hex)
-            .await
-            .map_err(|e| EnrollError::Internal(e.to_string()))?;
-        match found {
-            Some(c) => Ok(Granted::Certificate {
-                certificate: c.certificate_der,
-                cipher,
-            }),
-            None => Err(EnrollError::Internal(format!(
-                "issued certificate {serial_hex} missing"
-            ))),
         }
     }
 
@@ -1022,14 +599,22 @@ impl Ra {
             &context.peer,
         );
         let issued = match self
-            .counter_sign_and_issue(&approved, &record.transaction_id, requester, context.now)
+            .counter_signer()
+            .issue(
+                approved.csr_der,
+                &approved.template,
+                &record.transaction_id,
+                approved.binding.as_ref(),
+                requester,
+                context.now,
+            )
             .await
         {
             Ok(issued) => issued,
             Err(error) => {
                 let reason = error.to_string();
                 if let Err(e) = self
-                    .store
+                    .store()
                     .refuse_approved(record.id, "ca", &reason, context.now)
                     .await
                 {
@@ -1060,7 +645,7 @@ impl Ra {
                 ),
             },
         };
-        match self.store.complete_pending(record.id, completion).await {
+        match self.store().complete_pending(record.id, completion).await {
             Ok(certificate) => Ok(Granted::Certificate {
                 certificate: certificate.certificate_der,
                 cipher,
@@ -1068,13 +653,13 @@ impl Ra {
             // A concurrent poll completed it first: answer with that certificate.
             Err(StoreError::RequestState { .. }) => {
                 let again = self
-                    .store
+                    .store()
                     .pending_request(record.id)
                     .await
                     .map_err(|e| EnrollError::Internal(e.to_string()))?;
                 match again.map(|r| r.state) {
                     Some(store::PendingState::Issued { serial_hex, .. }) => {
-                        self.issued_certificate(&serial_hex, cipher).await
+                        crate::lookup::issued_certificate(self.store(), &serial_hex, cipher).await
                     }
                     _ => Err(EnrollError::Internal("held request changed state".into())),
                 }
@@ -1082,130 +667,6 @@ impl Ra {
             Err(e) => Err(EnrollError::Internal(e.to_string())),
         }
     }
-
-    /// GetCert: a certificate we issued, by issuer and serial.
-    async fn get_cert(
-        &self,
-        issuer_der: &[u8],
-        serial: &[u8],
-        cipher: ContentCipher,
-    ) -> Result<Granted, EnrollError> {
-        // A previous CA usually has the current CA's name (a rollover keeps it); the serial
-        // lookup finds what either issued, and only certificates we recorded are served.
-        if !self
-            .ca_certificates
-            .iter()
-            .any(|ca| ca.subject_der == issuer_der)
-        {
-            return Err(EnrollError::NotFound("issuer is not our CA".into()));
-        }
-        let serial_hex = crate::facts::serial_hex(serial);
-        let found = self
-            .store
-            .find_certificate(&serial_hex)
-            .await
-            .map_err(|e| EnrollError::Internal(e.to_string()))?;
-        match found {
-            Some(c) => Ok(Granted::Certificate {
-                certificate: c.certificate_der,
-                cipher,
-            }),
-            None => Err(EnrollError::NotFound(format!("serial {serial_hex}"))),
-        }
-    }
-
-    /// A SUCCESS CertRep whose content is `inner` (a degenerate SignedData) encrypted to the
-    /// requester.
-    fn success(
-        &self,
-        signer: &ReplySigner<'_>,
-        context: &ReplyContext<'_>,
-        requester: &scep::LenientCertificate,
-        cipher: ContentCipher,
-        inner: &[u8],
-    ) -> Result<Vec<u8>, EnrollError> {
-        let envelope = reply::envelope_to(requester, reply::reply_cipher(Some(cipher)), inner)?;
-        reply::cert_rep(signer, context, PkiStatus::Success, None, Some(envelope))
-    }
-
-    /// GetCRL (RFC 8894 §3.3.4): the current CRL of our CA.
-    async fn get_crl(
-        &self,
-        issuer_der: &[u8],
-        cipher: ContentCipher,
-    ) -> Result<Granted, EnrollError> {
-        let current = self
-            .ca_certificates
-            .first()
-            .map(|c| c.subject_der.as_slice());
-        if current != Some(issuer_der) {
-            return Err(EnrollError::NotFound(
-                "GetCRL for an issuer that is not our current CA".into(),
-            ));
-        }
-        let state = self
-            .store
-            .crl_state()
-            .await
-            .map_err(|e| EnrollError::Internal(e.to_string()))?;
-        match state.published {
-            Some(published) => Ok(Granted::Crl {
-                crl: published.der,
-                cipher,
-            }),
-            None => Err(EnrollError::Unavailable("no CRL has been published yet")),
-        }
-    }
-
-    /// RFC 8894 §8.4: records that a SUCCESS reply carrying this certificate was produced
-    /// (first answer, retry, CertPoll or GetCert), so uncollected certificates can be found.
-    async fn mark_delivered(&self, serial_hex: &str, now: i64) {
-        if let Err(e) = self.store.mark_delivered(serial_hex, now).await {
-            tracing::warn!(serial = serial_hex, error = %e, "could not record delivery");
-        }
-    }
-
-    async fn audit(&self, context: &RequestContext, kind: AuditKind, detail: String) {
-        let event = AuditEvent {
-            at: context.now,
-            kind,
-            actor: context.peer.clone(),
-            detail,
-        };
-        if let Err(e) = self.store.append_audit(event).await {
-            tracing::error!(error = %e, "audit append failed");
-        }
-    }
-}
-
-/// A previous RA encryption key: its certificate must hold its public key (a key paired
-/// with the wrong certificate would silently fail every envelope addressed to it).
-fn previous_encryption_key(
-    index: usize,
-    decrypter: &Arc<dyn keys::Decrypter>,
-    certificate_der: &[u8],
-) -> Result<EncryptionKey, EnrollError> {
-    use der::Decode as _;
-    let what = format!("previous RA encryption certificate #{}", index + 1);
-    let certificate = scep::parse_certificate_lenient(certificate_der)
-        .map_err(|e| EnrollError::Internal(format!("{what}: {e}")))?;
-    if certificate.spki_der != decrypter.public_key_spki_der() {
-        return Err(EnrollError::Internal(format!(
-            "{what}: its public key is not the key given with it"
-        )));
-    }
-    let not_after = x509_cert::Certificate::from_der(certificate_der)
-        .map_err(|e| EnrollError::Internal(format!("{what}: {e}")))?
-        .tbs_certificate()
-        .validity()
-        .not_after
-        .to_unix_duration()
-        .as_secs();
-    Ok(EncryptionKey {
-        certificate,
-        decrypter: Arc::clone(decrypter),
-        not_after: Some(i64::try_from(not_after).unwrap_or(i64::MAX)),
-    })
 }
 
 /// RFC 8894 §8.6: a public key certified to one subject is never certified to another
@@ -1223,7 +684,7 @@ fn key_not_certified_elsewhere(certified_to: Option<String>) -> Result<(), Enrol
 /// sscep re-enrolls with a PKCSReq signed by the certificate it holds and no challenge: that
 /// is a renewal and takes the renewal path (provenance, window, names, new key). A PKCSReq
 /// with a challenge, or signed by a self-signed certificate, is an enrollment.
-fn is_re_enrollment(signature: &VerifiedSignature, csr_der: &[u8]) -> bool {
+pub(crate) fn is_re_enrollment(signature: &VerifiedSignature, csr_der: &[u8]) -> bool {
     let self_signed = signature.signer.issuer_der == signature.signer.subject_der;
     !self_signed && request::csr::inspect(csr_der).is_ok_and(|csr| csr.challenge_password.is_none())
 }
