@@ -1,7 +1,10 @@
-//! The RA's counter-signature: the approved request wrapped in a statement the CA verifies.
+//! The RA's counter-signature: the approved request wrapped in a statement the CA verifies,
+//! and handed to the CA. The only consumer of [`Approved`]: nothing else signs a statement.
 
 use crate::authority::{CertificateAuthority, IssuedCertificate};
+use crate::challenge_check::ChallengeKind;
 use crate::error::EnrollError;
+use crate::gate::Approved;
 
 /// The longest source text put in a statement (a forwarded-for chain can be long).
 const MAX_SOURCE_LEN: usize = 256;
@@ -9,7 +12,7 @@ const MAX_SOURCE_LEN: usize = 256;
 /// What the statement says about the requester (statement version 2): the SHA-256 of the
 /// certificate that signed the SCEP request, the audit id of the challenge spent (never the
 /// challenge), and the network source.
-pub(crate) fn requester_facts(
+fn requester_facts(
     requester_certificate_der: &[u8],
     challenge_hash: Option<&[u8; 32]>,
     source: &str,
@@ -31,34 +34,48 @@ pub(crate) struct CounterSigner<'a> {
     pub ca: &'a dyn CertificateAuthority,
 }
 
+/// What the CA signed for an approved request, and the challenge the request used: the
+/// record of the certificate spends it.
+#[derive(Debug)]
+pub(crate) struct Countersigned {
+    pub issued: IssuedCertificate,
+    pub challenge: Option<ChallengeKind>,
+}
+
 impl CounterSigner<'_> {
-    /// Counter-signs a request and hands the statement to the CA, which decides it again.
+    /// Counter-signs an approved request and hands the statement to the CA, which decides it
+    /// again. `peer` is the source of the request being answered (for a held request, of the
+    /// poll that found it approved).
     pub(crate) async fn issue(
         &self,
-        csr_der: &[u8],
-        template: &str,
+        approved: Approved,
         transaction_id: &str,
-        binding: Option<&policy::Binding>,
-        requester: request::statement::RequesterFacts,
+        peer: &str,
         now: i64,
-    ) -> Result<IssuedCertificate, EnrollError> {
+    ) -> Result<Countersigned, EnrollError> {
+        let spent = approved.challenge().and_then(ChallengeKind::spent_hash);
+        let requester = requester_facts(approved.requester_certificate_der(), spent, peer);
         let statement = sign_statement(
-            csr_der,
-            template,
+            approved.csr_der(),
+            approved.template(),
             transaction_id,
-            binding,
+            approved.binding(),
             requester,
             now,
             self.statement_ttl_secs,
             self.agent,
             self.agent_certificate,
         )?;
-        self.ca.issue(&statement, now).await.map_err(|refusal| {
+        let issued = self.ca.issue(&statement, now).await.map_err(|refusal| {
             if refusal.bad_alg {
                 EnrollError::PolicyAlgorithm(refusal.reason)
             } else {
                 EnrollError::CaRefused(refusal.reason)
             }
+        })?;
+        Ok(Countersigned {
+            issued,
+            challenge: approved.into_challenge(),
         })
     }
 }

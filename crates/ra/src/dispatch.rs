@@ -7,12 +7,13 @@ use scep::{ContentCipher, MessageData, MessageType, MessageTypeField, PkiMessage
 use store::AuditKind;
 
 use crate::context::RequestContext;
+use crate::enrollment::{self, RequestKind};
 use crate::error::{BadEnvelope, EnrollError};
 use crate::outcome::{ChallengeOutcome, Outcome, OutcomeResult, Trace};
 use crate::record;
 use crate::reply::{self, Granted, ReplyContext, ReplySigner};
 use crate::service::Ra;
-use crate::verify;
+use crate::{lookup, pending, verify};
 
 /// A signed CertRep, and whether it refuses a secret-dependent check.
 #[derive(Debug)]
@@ -179,8 +180,8 @@ impl Ra {
         };
         let crypto = self.config().crypto;
         let signature = verify::outer_signature(message, crypto)?;
-        reply_context.request_algorithm = Some(signature.algorithm);
-        let envelope = scep::parse_envelope(message.content.as_deref().unwrap_or_default())
+        reply_context.request_algorithm = Some(signature.algorithm());
+        let envelope = scep::parse_envelope(signature.signed_content())
             .map_err(|_| EnrollError::Undecipherable)?;
         let decrypted =
             verify::open_envelope(&envelope, &self.recipient_keys(context.now), crypto)?;
@@ -190,14 +191,11 @@ impl Ra {
         let cipher = decrypted.cipher;
         let granted = match (message_type, data) {
             (MessageType::PkcsReq, MessageData::CertificationRequest(csr)) => {
-                let authorisation = if crate::pipeline::is_re_enrollment(&signature, &csr) {
-                    crate::pipeline::Authorisation::PreviousCertificate
-                } else {
-                    crate::pipeline::Authorisation::Challenge
-                };
-                self.issue_for(
-                    authorisation,
-                    &csr,
+                let kind = RequestKind::PkcsReq;
+                enrollment::enroll(
+                    self,
+                    kind,
+                    csr,
                     &signature,
                     transaction_id,
                     context,
@@ -207,9 +205,11 @@ impl Ra {
                 .await?
             }
             (MessageType::RenewalReq, MessageData::CertificationRequest(csr)) => {
-                self.issue_for(
-                    crate::pipeline::Authorisation::PreviousCertificate,
-                    &csr,
+                let kind = RequestKind::RenewalReq;
+                enrollment::enroll(
+                    self,
+                    kind,
+                    csr,
                     &signature,
                     transaction_id,
                     context,
@@ -225,7 +225,8 @@ impl Ra {
                     subject_der,
                 },
             ) => {
-                self.poll(
+                pending::poll(
+                    self,
                     &signature,
                     context,
                     transaction_id,
@@ -236,7 +237,7 @@ impl Ra {
                 .await?
             }
             (MessageType::GetCert, MessageData::IssuerAndSerial { issuer_der, serial }) => {
-                crate::lookup::get_cert(
+                lookup::get_cert(
                     self.store(),
                     self.ca_certificates(),
                     &issuer_der,
@@ -246,12 +247,11 @@ impl Ra {
                 .await?
             }
             (MessageType::GetCrl, MessageData::IssuerAndSerial { issuer_der, .. }) => {
-                crate::lookup::get_crl(self.store(), self.ca_certificates(), &issuer_der, cipher)
-                    .await?
+                lookup::get_crl(self.store(), self.ca_certificates(), &issuer_der, cipher).await?
             }
             _ => return Err(EnrollError::Undecipherable),
         };
-        Ok((granted, signature.signer))
+        Ok((granted, signature.into_signer()))
     }
 }
 

@@ -1,19 +1,25 @@
 //! The RA pipeline: decode → verify signature → decrypt → parse the CSR and check proof of
 //! possession → check the challenge → policy → counter-sign → forward to a CA → record →
-//! reply. See `docs/contracts.md`.
+//! reply. Each check makes a proof the next step needs, and only the counter-signing gate
+//! turns them into a request the CA is handed ([`proofs`]). See `docs/contracts.md`.
 #![forbid(unsafe_code)]
 
 pub mod authority;
 pub mod challenge;
+mod challenge_check;
 pub mod config;
 mod context;
 mod countersign;
 mod dispatch;
+mod enrollment;
 pub mod error;
 mod facts;
+mod gate;
 mod lookup;
 mod outcome;
-mod pipeline;
+mod pending;
+mod possession;
+pub mod proofs;
 mod record;
 mod renewal;
 mod reply;

@@ -386,7 +386,7 @@ async fn renewal_provenance_accepts_the_previous_ca_and_refuses_a_namesake() {
     for ca in [&setup.current_ca, &setup.previous_ca] {
         let device = record_device_certificate(&store, ca, "device-3").await;
         let renewed = provenance(device, cas.clone()).await.unwrap();
-        assert_eq!(renewed.template, "device");
+        assert_eq!(renewed.template(), "device");
     }
 
     // A CA of the same name but another key; its certificate even sits in our records.
