@@ -238,3 +238,136 @@ fn refusal_error(refusal: &policy::Refusal) -> EnrollError {
         _ => EnrollError::Policy(refusal.reason.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use scep::{MessageData, MessageType};
+
+    use super::*;
+    use crate::challenge_check::InsecureMode;
+    use crate::config::{CryptoPolicy, InsecureChallenges};
+    use crate::possession::DecryptedCsr;
+    use crate::test_support::{Device, csr, device, now, pki_message};
+
+    /// A PKCSReq for `csr` signed by `signer`, as the signature check reads it.
+    fn signed_by(signer: &Device, csr: &[u8]) -> scep::PkiMessage {
+        let message = pki_message(
+            signer,
+            &signer.certificate,
+            MessageType::PkcsReq,
+            "gate-tx",
+            &MessageData::CertificationRequest(csr.to_vec()),
+        );
+        scep::parse_pki_message(&message).unwrap()
+    }
+
+    /// The no-challenge insecure mode: a challenge proof that binds no names, for a CSR
+    /// without a challenge.
+    fn no_challenge(csr: &CheckedCsr) -> ChallengeProof {
+        let insecure = InsecureChallenges {
+            no_challenge_template: Some(policy::Template::DEVICE.into()),
+            static_challenge: None,
+        };
+        crate::challenge_check::check(&insecure, csr, None).unwrap()
+    }
+
+    #[test]
+    fn a_challenge_only_admits_a_csr_whose_key_signed_the_message() {
+        let crypto = CryptoPolicy::default();
+        let config = RaConfig::default();
+        let (device, stranger) = (device(), device());
+        let csr = csr(&device, "CN=gate-device", "gate.example", None);
+
+        // A stranger re-wraps the device's CSR under its own key: the PKCSReq check refuses,
+        // and a CSR checked only for its self-signature (as a renewal's is) does not get
+        // through the challenge gate either.
+        let message = signed_by(&stranger, &csr);
+        let signature = crate::verify::outer_signature(&message, crypto).unwrap();
+        let read = || DecryptedCsr::read(csr.clone()).unwrap();
+        assert!(matches!(
+            read().check_signed_by_its_key(&signature, crypto),
+            Err(EnrollError::NoProofOfPossession)
+        ));
+        let self_signed_only = read().check_self_signature(crypto).unwrap();
+        let proof = no_challenge(&self_signed_only);
+        assert!(matches!(
+            enrollment(&config, &signature, self_signed_only, proof),
+            Err(EnrollError::NoProofOfPossession)
+        ));
+
+        // Signed by the device itself: approved, carrying what the proofs carried.
+        let message = signed_by(&device, &csr);
+        let signature = crate::verify::outer_signature(&message, crypto).unwrap();
+        let checked = read().check_signed_by_its_key(&signature, crypto).unwrap();
+        let proof = no_challenge(&checked);
+        let approved = match enrollment(&config, &signature, checked, proof).unwrap() {
+            Admitted::CounterSign(approved) => approved,
+            Admitted::Hold(held) => panic!("held: {held:?}"),
+        };
+        assert_eq!(approved.csr_der(), csr.as_slice());
+        assert_eq!(approved.template(), policy::Template::DEVICE);
+        assert_eq!(
+            approved.binding(),
+            Some(&policy::Binding {
+                template: Some(policy::Template::DEVICE.into()),
+                subject: None,
+                sans: Vec::new(),
+            })
+        );
+        assert_eq!(
+            approved.challenge(),
+            Some(&ChallengeKind::Insecure(InsecureMode::NoChallenge))
+        );
+        assert_eq!(approved.requester_certificate_der(), device.certificate);
+    }
+
+    #[test]
+    fn only_an_approved_held_request_passes_the_gate() {
+        let binding = policy::Binding {
+            template: Some(policy::Template::DEVICE.into()),
+            subject: Some("CN=held".into()),
+            sans: vec!["dns:held.example".into()],
+        };
+        let record = |state| store::PendingRecord {
+            id: 7,
+            transaction_id: "held-tx".into(),
+            signer_key_sha256: [1; 32],
+            request_sha256: [2; 32],
+            csr_der: vec![0x30, 0x00],
+            template: policy::Template::DEVICE.into(),
+            subject: "CN=held".into(),
+            sans: vec!["dns:held.example".into()],
+            challenge_hash: Some([3; 32]),
+            binding: Some(binding.clone()),
+            requester_certificate_der: vec![0x30, 0x01],
+            created_at: now(),
+            state,
+        };
+        for waiting in [
+            store::PendingState::Pending,
+            store::PendingState::Denied {
+                by: "officer".into(),
+                at: now(),
+                reason: "no".into(),
+            },
+        ] {
+            assert!(matches!(
+                Approved::from_held(record(waiting)),
+                Err(EnrollError::Internal(_))
+            ));
+        }
+        let approved = Approved::from_held(record(store::PendingState::Approved {
+            by: "officer".into(),
+            at: now(),
+        }))
+        .unwrap();
+        // What was recorded when it was held reaches the statement: the binding, and the
+        // challenge it spent (named in the statement by its audit id).
+        assert_eq!(approved.binding(), Some(&binding));
+        assert_eq!(
+            approved.challenge(),
+            Some(&ChallengeKind::OneTime { hash: [3; 32] })
+        );
+    }
+}

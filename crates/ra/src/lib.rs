@@ -30,6 +30,8 @@ mod verify;
 mod held_tests;
 #[cfg(test)]
 mod rollover_tests;
+#[cfg(test)]
+mod test_support;
 
 pub use authority::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};
 pub use config::{
