@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use crate::error::EnrollError;
+
 /// Which legacy algorithms a deployment has opted into. Both default to off; each is logged as
 /// a warning at every start and fails `scepd doctor`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -71,6 +73,27 @@ pub struct RaConfig {
     pub statement_ttl_secs: i64,
     /// The templates requests may be bound to (the CA holds and enforces the same set).
     pub templates: Vec<policy::Template>,
+}
+
+impl RaConfig {
+    /// The configured template called `name`. An unknown name is a refusal, never a fallback
+    /// to something wider.
+    pub(crate) fn template(&self, name: &str) -> Result<policy::Template, EnrollError> {
+        self.templates
+            .iter()
+            .find(|t| t.name() == name)
+            .cloned()
+            .ok_or_else(|| EnrollError::Policy(format!("unknown template {name:?}")))
+    }
+
+    /// `name` if it is a configured template: what metrics may carry as a label (never a
+    /// name a client chose).
+    pub(crate) fn configured_template_name(&self, name: &str) -> Option<String> {
+        self.templates
+            .iter()
+            .find(|t| t.name() == name)
+            .map(|t| t.name().to_owned())
+    }
 }
 
 impl Default for RaConfig {

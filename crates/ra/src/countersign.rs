@@ -1,6 +1,10 @@
-//! The RA's counter-signature: the approved request wrapped in a statement the CA verifies.
+//! The RA's counter-signature: the approved request wrapped in a statement the CA verifies,
+//! and handed to the CA. The only consumer of [`Approved`]: nothing else signs a statement.
 
+use crate::authority::{CertificateAuthority, IssuedCertificate};
+use crate::challenge_check::ChallengeKind;
 use crate::error::EnrollError;
+use crate::gate::Approved;
 
 /// The longest source text put in a statement (a forwarded-for chain can be long).
 const MAX_SOURCE_LEN: usize = 256;
@@ -8,7 +12,7 @@ const MAX_SOURCE_LEN: usize = 256;
 /// What the statement says about the requester (statement version 2): the SHA-256 of the
 /// certificate that signed the SCEP request, the audit id of the challenge spent (never the
 /// challenge), and the network source.
-pub fn requester_facts(
+fn requester_facts(
     requester_certificate_der: &[u8],
     challenge_hash: Option<&[u8; 32]>,
     source: &str,
@@ -21,9 +25,64 @@ pub fn requester_facts(
     }
 }
 
+/// The enrollment agent and the CA its statements go to.
+pub(crate) struct CounterSigner<'a> {
+    pub agent: &'a dyn keys::Signer,
+    pub agent_certificate: &'a [u8],
+    /// How long the CA accepts the statement after it is signed.
+    pub statement_ttl_secs: i64,
+    pub ca: &'a dyn CertificateAuthority,
+}
+
+/// What the CA signed for an approved request, and the challenge the request used: the
+/// record of the certificate spends it.
+#[derive(Debug)]
+pub(crate) struct Countersigned {
+    pub issued: IssuedCertificate,
+    pub challenge: Option<ChallengeKind>,
+}
+
+impl CounterSigner<'_> {
+    /// Counter-signs an approved request and hands the statement to the CA, which decides it
+    /// again. `peer` is the source of the request being answered (for a held request, of the
+    /// poll that found it approved).
+    pub(crate) async fn issue(
+        &self,
+        approved: Approved,
+        transaction_id: &str,
+        peer: &str,
+        now: i64,
+    ) -> Result<Countersigned, EnrollError> {
+        let spent = approved.challenge().and_then(ChallengeKind::spent_hash);
+        let requester = requester_facts(approved.requester_certificate_der(), spent, peer);
+        let statement = sign_statement(
+            approved.csr_der(),
+            approved.template(),
+            transaction_id,
+            approved.binding(),
+            requester,
+            now,
+            self.statement_ttl_secs,
+            self.agent,
+            self.agent_certificate,
+        )?;
+        let issued = self.ca.issue(&statement, now).await.map_err(|refusal| {
+            if refusal.bad_alg {
+                EnrollError::PolicyAlgorithm(refusal.reason)
+            } else {
+                EnrollError::CaRefused(refusal.reason)
+            }
+        })?;
+        Ok(Countersigned {
+            issued,
+            challenge: approved.into_challenge(),
+        })
+    }
+}
+
 /// Builds and signs the statement with the enrollment-agent key.
 #[allow(clippy::too_many_arguments)]
-pub fn sign_statement(
+fn sign_statement(
     csr_der: &[u8],
     template: &str,
     transaction_id: &str,

@@ -1,27 +1,45 @@
 //! The RA pipeline: decode → verify signature → decrypt → parse the CSR and check proof of
 //! possession → check the challenge → policy → counter-sign → forward to a CA → record →
-//! reply. See `docs/contracts.md`.
+//! reply. Each check makes a proof the next step needs, and only the counter-signing gate
+//! turns them into a request the CA is handed ([`proofs`]). See `docs/contracts.md`.
 #![forbid(unsafe_code)]
 
 pub mod authority;
 pub mod challenge;
+mod challenge_check;
 pub mod config;
+mod context;
 mod countersign;
+mod dispatch;
+mod enrollment;
 pub mod error;
+mod facts;
+mod gate;
+mod lookup;
 mod outcome;
-mod pipeline;
+mod pending;
+mod possession;
+pub mod proofs;
+mod record;
 mod renewal;
 mod reply;
+mod service;
 mod verify;
 
 #[cfg(test)]
+mod held_tests;
+#[cfg(test)]
 mod rollover_tests;
+#[cfg(test)]
+mod test_support;
 
 pub use authority::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};
 pub use config::{
     CryptoPolicy, INSECURE_NO_CHALLENGE, INSECURE_STATIC_CHALLENGE, InsecureChallenges, RaConfig,
     RaIdentity, StaticChallenge,
 };
+pub use context::RequestContext;
+pub use dispatch::Reply;
 pub use error::{BadEnvelope, EnrollError};
 pub use outcome::{ChallengeOutcome, Outcome, OutcomeResult};
-pub use pipeline::{Ra, Reply, RequestContext};
+pub use service::Ra;

@@ -1,7 +1,9 @@
 //! Renewal authentication: the signer certificate must be one we issued (our CA's signature
 //! and our database row) and not revoked; whether it is inside its template's renewal window
 //! or grace period, and what the renewed certificate may contain, is the policy's
-//! `renewal_decision`. A certificate from another CA is never enough (micromdm #117).
+//! `renewal_decision`. A certificate from another CA is never enough (micromdm #117). What
+//! passes is a [`RenewedCertificate`]: for a renewal, the proof the counter-signing gate takes
+//! in place of a challenge (see [`crate::proofs`]).
 
 use der::{Decode, Encode};
 use x509_cert::Certificate;
@@ -10,11 +12,34 @@ use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::error::EnrollError;
 
-/// The certificate being renewed, as our records know it.
+/// The certificate being renewed, as our records know it: one we issued, not revoked, that
+/// signed the renewal request. Its template and names bound the new certificate. Only
+/// `renewal::check_provenance` makes one; the counter-signing gate consumes it.
+///
+/// ```compile_fail
+/// // Outside the RA a certificate cannot be declared ours, whatever a caller holds.
+/// fn forge(binding: policy::Binding, facts: policy::RenewalFacts) -> ra::proofs::RenewedCertificate {
+///     ra::proofs::RenewedCertificate { template: "device".to_owned(), binding, facts }
+/// }
+/// ```
+#[derive(Debug)]
 pub struct RenewedCertificate {
-    pub template: String,
-    pub binding: policy::Binding,
-    pub facts: policy::RenewalFacts,
+    template: String,
+    binding: policy::Binding,
+    facts: policy::RenewalFacts,
+}
+
+impl RenewedCertificate {
+    /// The template the renewed certificate was issued under (and the new one will be).
+    pub(crate) fn template(&self) -> &str {
+        &self.template
+    }
+
+    /// The template, the names as the certificate holds them, and the facts the renewal
+    /// decision needs, for the gate that consumes the proof.
+    pub(crate) fn into_parts(self) -> (String, policy::Binding, policy::RenewalFacts) {
+        (self.template, self.binding, self.facts)
+    }
 }
 
 fn refuse(reason: &str) -> EnrollError {
@@ -23,7 +48,7 @@ fn refuse(reason: &str) -> EnrollError {
 
 /// Proves the signer certificate was issued by us (by the current CA or, after a rollover, a
 /// previous one: `cas`) and is still current.
-pub async fn check_provenance(
+pub(crate) async fn check_provenance(
     signer_der: &[u8],
     signer: &scep::LenientCertificate,
     cas: &[scep::LenientCertificate],
@@ -58,7 +83,7 @@ pub async fn check_provenance(
     {
         return Err(refuse("signer certificate not signed by our CA key"));
     }
-    let serial_hex = hex::encode(crate::pipeline::strip_leading_zeros(&signer.serial));
+    let serial_hex = crate::facts::serial_hex(&signer.serial);
     let record = store
         .find_certificate(&serial_hex)
         .await

@@ -1,4 +1,4 @@
-//! Builds and signs CertReps with the RA signing key (the enrollment agent).
+//! Builds and signs CertReps with the RA signing key.
 
 use keys::SignatureAlgorithm;
 use scep::{
@@ -8,6 +8,18 @@ use scep::{
 
 use crate::error::EnrollError;
 use crate::verify::key_cipher;
+
+/// What a request was granted, before it is put on the wire.
+pub(crate) enum Granted {
+    Certificate {
+        certificate: Vec<u8>,
+        cipher: ContentCipher,
+    },
+    /// GetCRL: the CA's current CRL.
+    Crl { crl: Vec<u8>, cipher: ContentCipher },
+    /// The request waits for an operator (template with manual approval): PENDING.
+    Pending,
+}
 
 /// What the reply must echo and how strong it must be.
 pub struct ReplyContext<'a> {

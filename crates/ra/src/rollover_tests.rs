@@ -142,7 +142,7 @@ async fn record_device_certificate(store: &store::Store, ca: &TestCa, cn: &str) 
 async fn record(store: &store::Store, certificate: &[u8]) {
     let parsed = scep::parse_certificate_lenient(certificate).unwrap();
     let at = now();
-    let serial_hex = hex::encode(crate::pipeline::strip_leading_zeros(&parsed.serial));
+    let serial_hex = crate::facts::serial_hex(&parsed.serial);
     store
         .record_issuance(store::Issuance {
             challenge_hash: None,
@@ -386,7 +386,7 @@ async fn renewal_provenance_accepts_the_previous_ca_and_refuses_a_namesake() {
     for ca in [&setup.current_ca, &setup.previous_ca] {
         let device = record_device_certificate(&store, ca, "device-3").await;
         let renewed = provenance(device, cas.clone()).await.unwrap();
-        assert_eq!(renewed.template, "device");
+        assert_eq!(renewed.template(), "device");
     }
 
     // A CA of the same name but another key; its certificate even sits in our records.

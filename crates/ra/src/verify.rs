@@ -1,5 +1,7 @@
-//! Checks on the outer PKIMessage and its envelope. Each check that passes returns a proof
-//! value that only this module can construct, so later stages cannot be reached without them.
+//! Checks on the outer PKIMessage and its envelope: the signature, then the decryption. The
+//! signature check is the first proof of the chain (see [`crate::proofs`]): only
+//! [`outer_signature`] makes a [`VerifiedSignature`], and every later step reads the signer and
+//! the signed content from it rather than from the unverified message.
 
 use keys::SignatureAlgorithm;
 use scep::{ContentCipher, Envelope, KeyEncryption, PkiMessage, RecipientId, RecipientInfoKind};
@@ -9,20 +11,68 @@ use crate::config::CryptoPolicy;
 use crate::error::EnrollError;
 
 /// The outer SignedData verified: one SignerInfo, contentType present, messageDigest equal to
-/// the digest of the content, signature valid under the embedded signer certificate.
+/// the digest of the content, signature valid under the embedded signer certificate, and that
+/// certificate's key able to receive an RSA-encrypted reply. Carries the message it verified
+/// and the signer certificate (DER and parsed), so what the later steps use is what was
+/// verified. Only `verify::outer_signature` makes one:
+///
+/// ```compile_fail
+/// // Outside the RA a verified signature cannot be written down, whatever a caller holds.
+/// fn forge<'m>(message: &'m scep::PkiMessage, der: Vec<u8>) -> ra::proofs::VerifiedSignature<'m> {
+///     let signer = scep::parse_certificate_lenient(&der).unwrap();
+///     ra::proofs::VerifiedSignature {
+///         message,
+///         signer_certificate: der,
+///         signer,
+///         algorithm: keys::SignatureAlgorithm::RsaPkcs1Sha256,
+///     }
+/// }
+/// ```
 #[derive(Debug)]
-pub struct VerifiedSignature {
-    pub signer_certificate: Vec<u8>,
-    pub signer: scep::LenientCertificate,
-    pub algorithm: SignatureAlgorithm,
-    _proof: (),
+pub struct VerifiedSignature<'m> {
+    message: &'m PkiMessage,
+    signer_certificate: Vec<u8>,
+    signer: scep::LenientCertificate,
+    algorithm: SignatureAlgorithm,
+}
+
+impl<'m> VerifiedSignature<'m> {
+    /// The encapsulated content the messageDigest covers: the envelope to open.
+    pub(crate) fn signed_content(&self) -> &'m [u8] {
+        self.message.content.as_deref().unwrap_or_default()
+    }
+
+    /// The certificate whose key verified the message (its DER: [`Self::signer_certificate_der`]).
+    pub(crate) fn signer(&self) -> &scep::LenientCertificate {
+        &self.signer
+    }
+
+    pub(crate) fn signer_certificate_der(&self) -> &[u8] {
+        &self.signer_certificate
+    }
+
+    pub(crate) fn algorithm(&self) -> SignatureAlgorithm {
+        self.algorithm
+    }
+
+    /// SHA-256 of the signer's SubjectPublicKeyInfo: the requester's identity in the store
+    /// (a transactionID belongs to one key).
+    pub(crate) fn signer_key_sha256(&self) -> [u8; 32] {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(&self.signer.spki_der).into()
+    }
+
+    /// The signer certificate, which every reply is encrypted to.
+    pub(crate) fn into_signer(self) -> scep::LenientCertificate {
+        self.signer
+    }
 }
 
 /// Verifies the outer signature. Runs before anything looks inside the envelope.
-pub fn outer_signature(
+pub(crate) fn outer_signature(
     message: &PkiMessage,
     crypto: CryptoPolicy,
-) -> Result<VerifiedSignature, EnrollError> {
+) -> Result<VerifiedSignature<'_>, EnrollError> {
     let signer_info = &message.signer_info;
     let algorithm = SignatureAlgorithm::from_cms(
         &signer_info.digest_algorithm_der,
@@ -72,16 +122,16 @@ pub fn outer_signature(
         ));
     }
     Ok(VerifiedSignature {
+        message,
         signer_certificate,
         signer,
         algorithm,
-        _proof: (),
     })
 }
 
 /// A key we refuse on principle (RSA-1024, P-192, explicit curves) is an algorithm refusal,
 /// not a broken message: the client learns to use a stronger key.
-fn signature_error(error: keys::VerifyError) -> EnrollError {
+pub(crate) fn signature_error(error: keys::VerifyError) -> EnrollError {
     use keys::VerifyError as V;
     match error {
         V::RsaKeySize(_)
@@ -148,7 +198,7 @@ impl RecipientKey<'_> {
 /// that choice (RSA padding, wrong key length, CBC padding) takes the same path whatever the
 /// key: a random content key replaces a bad one and CBC decryption always runs, and the caller
 /// maps the result to the same answer as a CSR parse error.
-pub fn open_envelope(
+pub(crate) fn open_envelope(
     envelope: &Envelope,
     keys: &[RecipientKey<'_>],
     crypto: CryptoPolicy,
@@ -188,60 +238,6 @@ pub fn open_envelope(
     )
     .map_err(|_| EnrollError::Undecipherable)?;
     Ok(Decrypted { plaintext, cipher })
-}
-
-/// The CSR's self-signature verified and, for a PKCSReq, its key equal to the signer's key.
-#[derive(Debug)]
-pub struct ProofOfPossession {
-    _proof: (),
-}
-
-/// Verifies the CSR's self-signature with an allowed algorithm.
-pub fn csr_self_signature(
-    csr: &request::csr::InspectedCsr,
-    crypto: CryptoPolicy,
-) -> Result<(), EnrollError> {
-    let algorithm = SignatureAlgorithm::from_x509_algorithm(&csr.signature_algorithm_der)
-        .map_err(|e| EnrollError::AlgorithmNotAllowed(e.to_string()))?;
-    if algorithm.is_legacy() && !crypto.allows_legacy() {
-        return Err(EnrollError::AlgorithmNotAllowed(format!(
-            "CSR signed with {algorithm:?}"
-        )));
-    }
-    keys::verify::verify_signature(
-        &csr.public_key_spki_der,
-        algorithm,
-        &csr.tbs_der,
-        &csr.signature,
-    )
-    .map_err(|e| match signature_error(e) {
-        EnrollError::BadSignature(_) => EnrollError::BadCsrSignature,
-        weak_key => weak_key,
-    })
-}
-
-/// PKCSReq: the message must be signed by the key the CSR certifies (RFC 8894 §2.3 and the
-/// re-wrapped-envelope attack: otherwise anyone could replay a captured CSR under their key).
-pub fn pkcs_req_possession(
-    csr: &request::csr::InspectedCsr,
-    signature: &VerifiedSignature,
-    crypto: CryptoPolicy,
-) -> Result<ProofOfPossession, EnrollError> {
-    csr_self_signature(csr, crypto)?;
-    if csr.public_key_spki_der != signature.signer.spki_der {
-        return Err(EnrollError::NoProofOfPossession);
-    }
-    Ok(ProofOfPossession { _proof: () })
-}
-
-/// RenewalReq: possession of the new key is shown by the CSR's self-signature; the old
-/// certificate's key signed the message (checked in [`outer_signature`]).
-pub fn renewal_possession(
-    csr: &request::csr::InspectedCsr,
-    crypto: CryptoPolicy,
-) -> Result<ProofOfPossession, EnrollError> {
-    csr_self_signature(csr, crypto)?;
-    Ok(ProofOfPossession { _proof: () })
 }
 
 #[cfg(test)]

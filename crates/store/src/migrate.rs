@@ -49,6 +49,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0005_ra_registry.sql"),
         postgres: include_str!("../migrations/postgres/0005_ra_registry.sql"),
     },
+    Migration {
+        version: 6,
+        name: "pending_binding",
+        sqlite: include_str!("../migrations/sqlite/0006_pending_binding.sql"),
+        postgres: include_str!("../migrations/postgres/0006_pending_binding.sql"),
+    },
 ];
 
 /// Any 64-bit constant unique to scepd: PostgreSQL advisory locks are database-wide.

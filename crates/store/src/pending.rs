@@ -45,6 +45,10 @@ pub struct PendingRequest {
     pub sans: Vec<String>,
     /// The challenge to consume now, if the request needed one.
     pub challenge_hash: Option<[u8; 32]>,
+    /// What the request was accepted under: the template and names its challenge was minted
+    /// for (or, for a renewal, those of the certificate renewed). The CA gets it again when
+    /// the request is approved.
+    pub binding: Option<policy::Binding>,
     /// The certificate that signed the SCEP message: the final CertRep is encrypted to it.
     pub requester_certificate_der: Vec<u8>,
     /// Unix seconds: the challenge must be unexpired at this time.
@@ -97,6 +101,9 @@ pub struct PendingRecord {
     pub subject: String,
     pub sans: Vec<String>,
     pub challenge_hash: Option<[u8; 32]>,
+    /// The binding recorded when the request was held; `None` for a request held before
+    /// bindings were kept (schema 6), which the CA then decides without one, as it did then.
+    pub binding: Option<policy::Binding>,
     pub requester_certificate_der: Vec<u8>,
     pub created_at: i64,
     pub state: PendingState,
@@ -123,7 +130,8 @@ pub struct PendingIssuance {
 
 const COLUMNS: &str = "id, transaction_id, signer_key_sha256, request_sha256, csr_der, \
     template, subject, challenge_hash, requester_certificate_der, created_at, state, \
-    decided_by, decided_at, reason, serial, issued_at";
+    decided_by, decided_at, reason, serial, issued_at, binding_recorded, binding_template, \
+    binding_subject";
 
 fn audit_subject(id: i64) -> String {
     format!("request {id}")
@@ -159,10 +167,12 @@ impl Store {
             tx.rollback().await?;
             return Err(e);
         }
+        let binding = r.binding.as_ref();
         let inserted = sqlx::query(
             "INSERT INTO pending_requests (transaction_id, signer_key_sha256, request_sha256, \
              csr_der, template, subject, challenge_hash, requester_certificate_der, created_at, \
-             state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') RETURNING id",
+             state, binding_recorded, binding_template, binding_subject) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending', $10, $11, $12) RETURNING id",
         )
         .bind(&r.transaction_id)
         .bind(&signer_hex)
@@ -173,6 +183,9 @@ impl Store {
         .bind(challenge_hex.as_deref())
         .bind(r.requester_certificate_der.as_slice())
         .bind(r.created_at)
+        .bind(i64::from(binding.is_some()))
+        .bind(binding.and_then(|b| b.template.as_deref()))
+        .bind(binding.and_then(|b| b.subject.as_deref()))
         .fetch_one(&mut *tx)
         .await;
         let id: i64 = match inserted {
@@ -186,6 +199,18 @@ impl Store {
         for (position, san) in (0i64..).zip(&r.sans) {
             sqlx::query(
                 "INSERT INTO pending_request_sans (request_id, position, san) \
+                 VALUES ($1, $2, $3)",
+            )
+            .bind(id)
+            .bind(position)
+            .bind(san)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for (position, san) in (0i64..).zip(binding.map(|b| b.sans.as_slice()).unwrap_or_default())
+        {
+            sqlx::query(
+                "INSERT INTO pending_request_binding_sans (request_id, position, san) \
                  VALUES ($1, $2, $3)",
             )
             .bind(id)
@@ -505,14 +530,17 @@ async fn decode(
         },
         _ => return Err(corrupt()),
     };
-    let sans =
-        sqlx::query("SELECT san FROM pending_request_sans WHERE request_id = $1 ORDER BY position")
-            .bind(id)
-            .fetch_all(&mut *conn)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<String, _>("san"))
-            .collect::<Result<Vec<_>, _>>()?;
+    let sans = sans_of(conn, "pending_request_sans", id).await?;
+    let binding_recorded: i64 = row.try_get("binding_recorded")?;
+    let binding = match binding_recorded {
+        0 => None,
+        1 => Some(policy::Binding {
+            template: row.try_get("binding_template")?,
+            subject: row.try_get("binding_subject")?,
+            sans: sans_of(conn, "pending_request_binding_sans", id).await?,
+        }),
+        _ => return Err(corrupt()),
+    };
     Ok(PendingRecord {
         id,
         transaction_id: row.try_get("transaction_id")?,
@@ -523,8 +551,26 @@ async fn decode(
         subject: row.try_get("subject")?,
         sans,
         challenge_hash: challenge.map(|c| parse_hex32(&c, TABLE)).transpose()?,
+        binding,
         requester_certificate_der: row.try_get("requester_certificate_der")?,
         created_at: row.try_get("created_at")?,
         state,
     })
+}
+
+/// The SANs of request `id` in `table` (the requested ones, or the bound ones), in order.
+async fn sans_of(
+    conn: &mut AnyConnection,
+    table: &'static str,
+    id: i64,
+) -> Result<Vec<String>, StoreError> {
+    sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT san FROM {table} WHERE request_id = $1 ORDER BY position"
+    )))
+    .bind(id)
+    .fetch_all(&mut *conn)
+    .await?
+    .iter()
+    .map(|r| r.try_get::<String, _>("san").map_err(StoreError::from))
+    .collect()
 }

@@ -31,6 +31,7 @@ fn held(txid: &str) -> PendingRequest {
         subject: "CN=held".into(),
         sans: Vec::new(),
         challenge_hash: None,
+        binding: None,
         requester_certificate_der: vec![0x30, 0x01, 0x05],
         created_at: NOW,
         audit: AuditEvent {

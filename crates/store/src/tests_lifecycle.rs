@@ -34,6 +34,7 @@ fn held(txid: &str, request_byte: u8, challenge_hash: Option<[u8; 32]>) -> Pendi
         subject: "CN=dev1".into(),
         sans: vec!["dns:dev1.example".into(), "ip:192.0.2.1".into()],
         challenge_hash,
+        binding: Some(bound()),
         requester_certificate_der: vec![0x30, 0x01, 0x05],
         created_at: NOW,
         audit: AuditEvent {
@@ -42,6 +43,16 @@ fn held(txid: &str, request_byte: u8, challenge_hash: Option<[u8; 32]>) -> Pendi
             actor: "192.0.2.7".into(),
             detail: format!("transaction {txid} held for approval"),
         },
+    }
+}
+
+/// The binding [`held`] requests were accepted under: a template, a subject and two SANs,
+/// in an order that is not sorted (it must come back as recorded).
+fn bound() -> policy::Binding {
+    policy::Binding {
+        template: Some("device".into()),
+        subject: Some("CN=dev1".into()),
+        sans: vec!["ip:192.0.2.1".into(), "dns:dev1.example".into()],
     }
 }
 
@@ -117,6 +128,7 @@ pub(super) async fn pending_request_is_approved_then_issued(store: Store) {
     assert_eq!(r.csr_der, vec![0x30, 0x00]);
     assert_eq!(r.sans, ["dns:dev1.example", "ip:192.0.2.1"]);
     assert_eq!(r.challenge_hash, Some(c.hash));
+    assert_eq!(r.binding, Some(bound()));
     assert_eq!(r.requester_certificate_der, vec![0x30, 0x01, 0x05]);
     assert_eq!(r.created_at, NOW);
 
@@ -181,6 +193,8 @@ pub(super) async fn pending_request_is_approved_then_issued(store: Store) {
         }
     );
     assert_eq!(approved.csr_der, vec![0x30, 0x00]);
+    // What the RA hands to the CA once approved: the binding it was held under.
+    assert_eq!(approved.binding, Some(bound()));
     for r in [
         store.approve_pending(id, "officer-bob", NOW + 51).await,
         store.deny_pending(id, "officer-bob", "no", NOW + 51).await,
@@ -335,6 +349,62 @@ pub(super) async fn pending_request_is_denied_or_refused(store: Store) {
     assert_eq!(store.verify_audit_chain().await.unwrap(), 5);
 }
 
+/// The row a store before schema 6 wrote for a held request (no binding columns).
+async fn insert_pre_binding_row(pool: &sqlx::AnyPool, txid: &str) -> i64 {
+    sqlx::query(
+        "INSERT INTO pending_requests (transaction_id, signer_key_sha256, request_sha256, \
+         csr_der, template, subject, challenge_hash, requester_certificate_der, created_at, \
+         state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'pending') RETURNING id",
+    )
+    .bind(txid)
+    .bind(crate::codec::hex32(&[7; 32]))
+    .bind(crate::codec::hex32(&[4; 32]))
+    .bind(vec![0x30u8, 0x00])
+    .bind("device")
+    .bind("CN=old")
+    .bind(None::<String>)
+    .bind(vec![0x30u8, 0x01, 0x05])
+    .bind(NOW)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .try_get("id")
+    .unwrap()
+}
+
+pub(super) async fn held_bindings_round_trip_and_old_rows_have_none(store: Store) {
+    // Bound to a template only: distinct from "no binding recorded".
+    let template_only = policy::Binding {
+        template: Some("device".into()),
+        subject: None,
+        sans: Vec::new(),
+    };
+    let mut first = held("tx-b", 1, None);
+    first.binding = Some(template_only.clone());
+    let mut second = held("tx-b", 2, None);
+    second.binding = None;
+    let third = held("tx-b", 3, None);
+    for r in [first, second, third] {
+        store.record_pending(r).await.unwrap();
+    }
+    let bindings: Vec<_> = store
+        .find_pending("tx-b", &[7; 32])
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.binding)
+        .collect();
+    assert_eq!(bindings, [Some(template_only), None, Some(bound())]);
+
+    // A row held before schema 6 loads, without a binding, and moves on as before.
+    let id = insert_pre_binding_row(&store.pool, "tx-old").await;
+    let old = store.pending_request(id).await.unwrap().unwrap();
+    assert_eq!((old.subject.as_str(), old.binding), ("CN=old", None));
+    let approved = store.approve_pending(id, "officer", NOW + 1).await.unwrap();
+    assert_eq!(approved.binding, None);
+    store.complete_pending(id, signed("0c01")).await.unwrap();
+}
+
 pub(super) async fn failed_pending_writes_roll_back(store: Store) {
     // An expired or unknown challenge: nothing held, nothing audited.
     let c = challenge(0x22, NOW);
@@ -351,6 +421,10 @@ pub(super) async fn failed_pending_writes_roll_back(store: Store) {
     );
     assert_eq!(
         count(&store, "SELECT COUNT(*) FROM pending_request_sans").await,
+        0
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM pending_request_binding_sans").await,
         0
     );
 
@@ -866,7 +940,73 @@ async fn a_schema_1_database_is_upgraded_in_place() {
     let old = store.certificate_entry("01").await.unwrap().unwrap();
     assert_eq!((old.delivered_at, old.revocation), (None, None));
     store.revoke("01", "superseded", NOW, "x").await.unwrap();
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM store_schema").await, 5);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM store_schema").await, 6);
+}
+
+#[tokio::test]
+async fn a_schema_5_database_with_held_requests_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    sqlx::any::install_default_drivers();
+    let files = [
+        (
+            1,
+            "initial",
+            include_str!("../migrations/sqlite/0001_initial.sql"),
+        ),
+        (
+            2,
+            "lifecycle",
+            include_str!("../migrations/sqlite/0002_lifecycle.sql"),
+        ),
+        (
+            3,
+            "certified_keys",
+            include_str!("../migrations/sqlite/0003_certified_keys.sql"),
+        ),
+        (
+            4,
+            "accounts",
+            include_str!("../migrations/sqlite/0004_accounts.sql"),
+        ),
+        (
+            5,
+            "ra_registry",
+            include_str!("../migrations/sqlite/0005_ra_registry.sql"),
+        ),
+    ];
+    let id = {
+        let pool = sqlx::AnyPool::connect(&url_of(&dir)).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE store_schema (version BIGINT NOT NULL PRIMARY KEY, \
+             name TEXT NOT NULL, sha256 TEXT NOT NULL)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        for (version, name, sql) in files {
+            sqlx::raw_sql(sql).execute(&pool).await.unwrap();
+            sqlx::query("INSERT INTO store_schema VALUES ($1, $2, $3)")
+                .bind(i64::from(version))
+                .bind(name)
+                .bind(crate::migrate::checksum(sql))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        let id = insert_pre_binding_row(&pool, "tx-v5").await;
+        pool.close().await;
+        id
+    };
+    let store = Store::open(&url_of(&dir)).await.unwrap();
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM store_schema").await, 6);
+    let old = store.find_pending("tx-v5", &[7; 32]).await.unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!((old[0].id, old[0].binding.as_ref()), (id, None));
+    assert_eq!(old[0].state, PendingState::Pending);
+    // New requests held after the upgrade keep theirs.
+    store.record_pending(held("tx-v6", 1, None)).await.unwrap();
+    let fresh = store.find_pending("tx-v6", &[7; 32]).await.unwrap();
+    assert_eq!(fresh[0].binding, Some(bound()));
 }
 
 macro_rules! sqlite_scenarios {
@@ -885,6 +1025,7 @@ macro_rules! sqlite_scenarios {
 
 sqlite_scenarios!(
     pending_request_is_approved_then_issued,
+    held_bindings_round_trip_and_old_rows_have_none,
     pending_request_is_denied_or_refused,
     failed_pending_writes_roll_back,
     approve_and_deny_races_have_one_winner,

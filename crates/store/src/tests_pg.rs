@@ -87,6 +87,7 @@ pg_scenarios!(
 pg_scenarios!(
     tests_lifecycle:
     pending_request_is_approved_then_issued,
+    held_bindings_round_trip_and_old_rows_have_none,
     pending_request_is_denied_or_refused,
     failed_pending_writes_roll_back,
     approve_and_deny_races_have_one_winner,
