@@ -53,6 +53,17 @@ struct PreviousCa {
 
 /// A statement whose RA signature, RA certificate and freshness were checked by
 /// [`Ca::verify_statement`], the only place that makes one. [`Ca::issue`] takes it by value.
+///
+/// Nothing outside this module can make one from an unverified statement:
+///
+/// ```compile_fail
+/// fn forge(statement: request::statement::RaStatement) -> ca::VerifiedStatement {
+///     ca::VerifiedStatement {
+///         statement,
+///         ra_certificate_der: Vec::new(),
+///     }
+/// }
+/// ```
 #[derive(Debug)]
 pub struct VerifiedStatement {
     statement: RaStatement,
