@@ -3,40 +3,16 @@
 //! command line, HTTP.
 #![forbid(unsafe_code)]
 
-mod admin;
-mod audit_cmd;
-mod audit_trail;
-mod bootstrap_admin;
-mod cert_cmd;
-mod challenge_cmd;
-mod cli_audit;
-mod config;
-mod doctor;
-mod http;
-mod in_process_ca;
-mod init;
-mod io_context;
-mod keystore;
-mod limiter;
-mod listener;
-mod metrics;
-mod password_gate;
-mod pem;
-mod query;
-mod request_cmd;
-mod revocation;
-mod rollover;
-mod serve;
-mod split;
-mod templates;
-mod user_cmd;
-
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use scepd::{
+    audit_cmd, cert_cmd, challenge_cmd, doctor, http, init, keystore, request_cmd, rollover, serve,
+    split, user_cmd,
+};
 
 #[derive(Parser)]
 #[command(
