@@ -8,7 +8,7 @@ pub async fn append_or_log(
     detail: String,
 ) {
     let event = store::AuditEvent {
-        at: crate::http::unix_now(),
+        at: crate::clock::unix_now(),
         kind,
         actor: actor.to_owned(),
         detail,

@@ -52,7 +52,7 @@ pub async fn create_initial_admin(
             name: INITIAL_ADMIN.to_owned(),
             role: accounts::Role::PkiAdmin.as_str().to_owned(),
             password_hash: Some(phc),
-            created_at: crate::http::unix_now(),
+            created_at: crate::clock::unix_now(),
         })
         .await;
     let id = match created {

@@ -209,7 +209,7 @@ pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> 
         &config,
         request,
         &crate::cli_audit::actor(),
-        crate::http::unix_now(),
+        crate::clock::unix_now(),
     )
     .await
     .map_err(|e| cli_message(&e))?;

@@ -16,7 +16,7 @@ pub async fn record(
 ) -> Result<(), String> {
     store
         .append_audit(store::AuditEvent {
-            at: crate::http::unix_now(),
+            at: crate::clock::unix_now(),
             kind,
             actor: actor(),
             detail,

@@ -4,7 +4,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
@@ -15,6 +15,7 @@ use axum::routing::get;
 use base64::Engine;
 use tower_http::timeout::TimeoutLayer;
 
+use crate::clock::unix_now;
 use crate::query::{self, Operation};
 
 /// 64 KiB: SCEP messages are a few KiB; Intune's large GET URLs still fit.
@@ -83,13 +84,6 @@ fn binary(content_type: &'static str, bytes: Vec<u8>) -> Response {
         .headers_mut()
         .insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     response
-}
-
-pub fn unix_now() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 async fn scep_get(

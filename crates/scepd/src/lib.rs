@@ -9,6 +9,7 @@ pub mod bootstrap_admin;
 pub mod cert_cmd;
 pub mod challenge_cmd;
 pub mod cli_audit;
+pub mod clock;
 pub mod config;
 pub mod doctor;
 pub mod http;

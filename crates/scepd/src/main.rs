@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use scepd::{
-    audit_cmd, cert_cmd, challenge_cmd, doctor, http, init, keystore, request_cmd, rollover, serve,
-    split, user_cmd,
+    audit_cmd, cert_cmd, challenge_cmd, clock, doctor, init, keystore, request_cmd, rollover,
+    serve, split, user_cmd,
 };
 
 #[derive(Parser)]
@@ -536,7 +536,7 @@ async fn run(command: Command) -> Result<(), String> {
             ..
         } => {
             let (code, expires) =
-                split::ca_cmd::register(&data_dir, &name, &templates, http::unix_now()).await?;
+                split::ca_cmd::register(&data_dir, &name, &templates, clock::unix_now()).await?;
             eprintln!(
                 "scepd: RA {name:?} may register once, before {expires} (Unix time), with this code; it is shown only now:"
             );
@@ -554,7 +554,7 @@ async fn run(command: Command) -> Result<(), String> {
             command: Some(CaCommand::RevokeRa { data_dir, name }),
             ..
         } => {
-            split::ca_cmd::revoke(&data_dir, &name, http::unix_now()).await?;
+            split::ca_cmd::revoke(&data_dir, &name, clock::unix_now()).await?;
             println!("RA {name:?} revoked");
             Ok(())
         }
@@ -629,7 +629,7 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Request { command } => {
-            let now = http::unix_now();
+            let now = clock::unix_now();
             let output = match command {
                 RequestCommand::List { data_dir } => request_cmd::list(&data_dir).await?,
                 RequestCommand::Approve { data_dir, id } => {
@@ -645,7 +645,7 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Cert { command } => {
-            let now = http::unix_now();
+            let now = clock::unix_now();
             let output = match command {
                 CertCommand::List {
                     data_dir,
@@ -683,7 +683,7 @@ async fn run(command: Command) -> Result<(), String> {
             Ok(())
         }
         Command::Doctor { data_dir } => {
-            let findings = doctor::run(&data_dir, http::unix_now()).await;
+            let findings = doctor::run(&data_dir, clock::unix_now()).await;
             for f in &findings {
                 println!("{:4}  {}", f.severity, f.message);
             }

@@ -183,7 +183,7 @@ impl Metrics {
         let instant = std::time::Instant::now();
         self.render_with(ScrapeState {
             crl_this_update,
-            now: crate::http::unix_now(),
+            now: crate::clock::unix_now(),
             lockouts_total: service.limiter.lockouts_total(),
             global_alarm: service.limiter.global_alarm(instant),
         })

@@ -314,7 +314,7 @@ impl Revocation {
         };
         tokio::spawn(async move {
             loop {
-                if let Err(e) = this.refresh(crate::http::unix_now()).await {
+                if let Err(e) = this.refresh(crate::clock::unix_now()).await {
                     tracing::error!(error = %e, "CRL publication failed");
                 }
                 tokio::time::sleep(interval).await;

@@ -365,7 +365,7 @@ fn unique_stamp(dir: &Path, config: &Config) -> i64 {
         p.ra_encryption_key_label.clone(),
     ]);
     names.extend(p.ra_agent_key_label.clone());
-    let mut stamp = crate::http::unix_now();
+    let mut stamp = crate::clock::unix_now();
     while names.iter().any(|n| n.contains(&format!("-{stamp}"))) {
         stamp += 1;
     }

@@ -277,7 +277,7 @@ pub async fn run_loaded(
         .ra
         .store()
         .append_audit(store::AuditEvent {
-            at: crate::http::unix_now(),
+            at: crate::clock::unix_now(),
             kind: store::AuditKind::ServiceStarted,
             actor: "scepd".into(),
             detail: format!(

@@ -239,7 +239,7 @@ async fn add(
             name: name.to_owned(),
             role: role.as_str().to_owned(),
             password_hash: Some(hash(&password)?),
-            created_at: crate::http::unix_now(),
+            created_at: crate::clock::unix_now(),
         })
         .await
         .map_err(|e| match e {
@@ -391,7 +391,7 @@ async fn revoke_grant(dir: &Path, name: &str, templates: &[String]) -> Result<()
 async fn token(dir: &Path, name: &str, label: &str) -> Result<(), String> {
     let (_, store) = open(dir).await?;
     let token = accounts::generate_token().map_err(|e| e.to_string())?;
-    let now = crate::http::unix_now();
+    let now = crate::clock::unix_now();
     if !store
         .add_api_token(name, &token.hash, label, now)
         .await
@@ -458,7 +458,7 @@ async fn bind_cert(dir: &Path, name: &str, certificate: &Path) -> Result<(), Str
     let shown = ca::fingerprint_sha256(&der);
     let (_, store) = open(dir).await?;
     let bound = store
-        .bind_client_certificate(name, &fingerprint, crate::http::unix_now())
+        .bind_client_certificate(name, &fingerprint, crate::clock::unix_now())
         .await
         .map_err(|e| match e {
             store::StoreError::Duplicate(_) => format!(

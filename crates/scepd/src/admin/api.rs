@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use super::AdminState;
 use super::auth::{self, Accept};
 use super::error::AdminError;
-use crate::http::unix_now;
+use crate::clock::unix_now;
 use crate::listener::Peer as Connection;
 use crate::revocation::RevokeError;
 

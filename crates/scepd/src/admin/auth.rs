@@ -91,7 +91,7 @@ pub async fn authenticate(
                 let hash = accounts::secret_hash(session);
                 let user = state
                     .store
-                    .user_by_session(&hash, crate::http::unix_now())
+                    .user_by_session(&hash, crate::clock::unix_now())
                     .await
                     .map_err(AdminError::store)?;
                 // An expired or unknown cookie is not an attack: show the login form again.

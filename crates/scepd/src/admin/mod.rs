@@ -129,7 +129,7 @@ impl AdminState {
             &self.config,
             request,
             &api::actor(principal),
-            crate::http::unix_now(),
+            crate::clock::unix_now(),
         )
         .await
         .map_err(|e| match e {

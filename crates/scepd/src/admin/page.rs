@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::AdminState;
 use super::auth::{self, Accept, SESSION_COOKIE};
 use super::error::AdminError;
-use crate::http::unix_now;
+use crate::clock::unix_now;
 use crate::listener::Peer as Connection;
 
 pub const PAGE_PATH: &str = "/certsrv/mscep_admin/";

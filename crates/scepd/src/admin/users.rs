@@ -14,7 +14,7 @@ use super::AdminState;
 use super::api::actor;
 use super::auth::{self, Accept};
 use super::error::AdminError;
-use crate::http::unix_now;
+use crate::clock::unix_now;
 use crate::listener::Peer as Connection;
 
 type Shared = State<Arc<AdminState>>;

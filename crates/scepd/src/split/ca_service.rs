@@ -710,7 +710,7 @@ async fn issue_handler(
         .answer_statement(
             peer.client_certificate,
             body.to_vec(),
-            crate::http::unix_now(),
+            crate::clock::unix_now(),
         )
         .await
     {
@@ -731,7 +731,7 @@ async fn revoke_handler(
         }
     };
     match service
-        .revoke_for(peer.client_certificate, request, crate::http::unix_now())
+        .revoke_for(peer.client_certificate, request, crate::clock::unix_now())
         .await
     {
         Ok(revoked) => axum::Json(revoked).into_response(),
@@ -747,7 +747,7 @@ async fn crl_handler(
     if let Err(refused) = service.connected_ra(peer.client_certificate).await {
         return refused.into_response();
     }
-    match service.revocation.crl(crate::http::unix_now()).await {
+    match service.revocation.crl(crate::clock::unix_now()).await {
         Ok(crl) => (
             [(axum::http::header::CONTENT_TYPE, "application/pkix-crl")],
             crl,
@@ -768,7 +768,7 @@ async fn ocsp_handler(
     }
     let answer = service
         .revocation
-        .ocsp(&body, crate::http::unix_now())
+        .ocsp(&body, crate::clock::unix_now())
         .await;
     (
         [(
@@ -792,7 +792,7 @@ async fn register_handler(
                 .into_response();
         }
     };
-    match service.register(request, crate::http::unix_now()).await {
+    match service.register(request, crate::clock::unix_now()).await {
         Ok(registered) => {
             tracing::info!(ra = %registered.name, peer = %peer.addr, "RA registered");
             axum::Json(registered).into_response()
