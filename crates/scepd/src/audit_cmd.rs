@@ -47,7 +47,7 @@ pub async fn export(dir: &Path, out: &mut dyn Write) -> Result<u64, String> {
     for r in &records {
         let line = Line {
             seq: r.seq,
-            at: crate::cert_cmd::time(r.at),
+            at: crate::timefmt::rfc3339(r.at),
             at_unix: r.at,
             kind: &r.kind,
             actor: &r.actor,

@@ -3,21 +3,13 @@
 //! reports success; `serve` publishes the next CRL within its regeneration interval.
 
 use std::path::Path;
-use std::time::Duration;
 
 use crate::config::open_store;
-
-/// Unix seconds as an RFC 3339 UTC time.
-pub fn time(unix: i64) -> String {
-    u64::try_from(unix)
-        .ok()
-        .and_then(|s| der::DateTime::from_unix_duration(Duration::from_secs(s)).ok())
-        .map_or_else(|| unix.to_string(), |t| t.to_string())
-}
+use crate::timefmt::rfc3339;
 
 fn status(entry: &store::CertificateEntry, now: i64) -> String {
     match &entry.revocation {
-        Some(r) => format!("revoked ({}) {}", r.reason.as_str(), time(r.revoked_at)),
+        Some(r) => format!("revoked ({}) {}", r.reason.as_str(), rfc3339(r.revoked_at)),
         None if entry.certificate.not_after <= now => "expired".into(),
         None => "valid".into(),
     }
@@ -53,8 +45,10 @@ pub async fn list(dir: &Path, options: ListOptions, now: i64) -> Result<String, 
             "{:<34} {:<10} {:<21} {:<22} {}  {}\n",
             c.serial_hex,
             c.template,
-            time(c.not_after),
-            entry.delivered_at.map_or_else(|| "never".to_owned(), time),
+            rfc3339(c.not_after),
+            entry
+                .delivered_at
+                .map_or_else(|| "never".to_owned(), rfc3339),
             status(entry, now),
             c.subject
         ));
@@ -78,11 +72,13 @@ pub async fn show(dir: &Path, serial: &str, now: i64) -> Result<String, String> 
         c.serial_hex,
         c.subject,
         c.template,
-        time(c.not_before),
-        time(c.not_after),
-        time(c.issued_at),
+        rfc3339(c.not_before),
+        rfc3339(c.not_after),
+        rfc3339(c.issued_at),
         c.transaction_id,
-        entry.delivered_at.map_or_else(|| "never".to_owned(), time),
+        entry
+            .delivered_at
+            .map_or_else(|| "never".to_owned(), rfc3339),
         status(&entry, now),
         ca::fingerprint_sha256(&c.certificate_der),
     ))
@@ -111,6 +107,6 @@ pub async fn revoke(dir: &Path, serial: &str, reason: &str, now: i64) -> Result<
         "revoked {} ({}) at {}; the next CRL and OCSP answers include it\n",
         record.serial_hex,
         record.reason.as_str(),
-        time(record.revoked_at)
+        rfc3339(record.revoked_at)
     ))
 }

@@ -29,4 +29,5 @@ pub mod rollover;
 pub mod serve;
 pub mod split;
 pub mod templates;
+pub mod timefmt;
 pub mod user_cmd;

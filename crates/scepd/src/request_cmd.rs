@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use crate::cert_cmd::time;
 use crate::config::open_store;
+use crate::timefmt::rfc3339;
 
 pub async fn list(dir: &Path) -> Result<String, String> {
     let store = open_store(dir).await?;
@@ -23,7 +23,7 @@ pub async fn list(dir: &Path) -> Result<String, String> {
             "{:<6} {:<9} {:<21} {:<10} {}  {}\n",
             r.id,
             r.state.as_str(),
-            time(r.created_at),
+            rfc3339(r.created_at),
             r.template,
             r.subject,
             r.sans.join(", ")

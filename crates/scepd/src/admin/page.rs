@@ -168,7 +168,7 @@ Reload the page for another one.</p>{chooser}\
         template = escape(&issued.template),
         challenge = escape(&issued.secret),
         expires_unix = issued.expires_at,
-        expires = escape(&crate::cert_cmd::time(issued.expires_at)),
+        expires = escape(&crate::timefmt::rfc3339(issued.expires_at)),
         chooser = template_chooser(state, principal, &issued.template),
         ca = escape(&f.ca),
         ra_signing = escape(&f.ra_signing),
