@@ -9,10 +9,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use scepd::{
-    audit_cmd, cert_cmd, challenge_cmd, clock, doctor, init, keystore, request_cmd, rollover,
-    serve, split, user_cmd,
-};
+use scepd::ceremony::{init, ra_init, rollover};
+use scepd::config::deployment;
+use scepd::services::{challenges, serve, split};
+use scepd::{cli, clock, keystore};
 
 #[derive(Parser)]
 #[command(
@@ -98,7 +98,7 @@ enum Command {
         /// all-in-one (scepd serve), or one side of a split deployment: ca (scepd ca: the CA
         /// key only) or ra (scepd ra: the RA keys only, registered at the CA with a code).
         #[arg(long, value_enum, default_value = "all-in-one")]
-        mode: split::config::Mode,
+        mode: deployment::Mode,
         /// Mode ca: a DNS name or IP address RAs use to reach the CA service (repeatable;
         /// default localhost and 127.0.0.1).
         #[arg(long = "ca-tls-name")]
@@ -186,7 +186,7 @@ enum Command {
     /// Administrator accounts: add, list, disable, enable, grant, token, bind-cert, passwd.
     User {
         #[command(subcommand)]
-        command: user_cmd::UserCommand,
+        command: cli::user::UserCommand,
     },
 }
 
@@ -395,7 +395,7 @@ fn print_fingerprints(report: &init::InitReport) {
 
 async fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::User { command } => user_cmd::run(command).await,
+        Command::User { command } => cli::user::run(command).await,
         Command::Init {
             data_dir,
             ca_subject,
@@ -455,9 +455,9 @@ async fn run(command: Command) -> Result<(), String> {
                 },
             };
             let unencrypted = matches!(protection, init::KeyProtection::Unencrypted);
-            let report = if mode == split::config::Mode::Ra {
+            let report = if mode == deployment::Mode::Ra {
                 let options =
-                    split::ra_init::RaInitOptions {
+                    ra_init::RaInitOptions {
                         protection,
                         ca_url: ca_url.unwrap_or_default(),
                         registration_url: ca_registration_url.unwrap_or_default(),
@@ -466,7 +466,7 @@ async fn run(command: Command) -> Result<(), String> {
                             "--mode ra needs --registration-code or SCEPD_REGISTRATION_CODE",
                         )?),
                     };
-                split::ra_init::run(&data_dir, &options).await?
+                ra_init::run(&data_dir, &options).await?
             } else {
                 init::run(
                     &data_dir,
@@ -536,7 +536,7 @@ async fn run(command: Command) -> Result<(), String> {
             ..
         } => {
             let (code, expires) =
-                split::ca_cmd::register(&data_dir, &name, &templates, clock::unix_now()).await?;
+                cli::ca::register(&data_dir, &name, &templates, clock::unix_now()).await?;
             eprintln!(
                 "scepd: RA {name:?} may register once, before {expires} (Unix time), with this code; it is shown only now:"
             );
@@ -547,14 +547,14 @@ async fn run(command: Command) -> Result<(), String> {
             command: Some(CaCommand::ListRa { data_dir }),
             ..
         } => {
-            print!("{}", split::ca_cmd::list(&data_dir).await?);
+            print!("{}", cli::ca::list(&data_dir).await?);
             Ok(())
         }
         Command::Ca {
             command: Some(CaCommand::RevokeRa { data_dir, name }),
             ..
         } => {
-            split::ca_cmd::revoke(&data_dir, &name, clock::unix_now()).await?;
+            cli::ca::revoke(&data_dir, &name, clock::unix_now()).await?;
             println!("RA {name:?} revoked");
             Ok(())
         }
@@ -606,7 +606,7 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Audit {
             command: AuditCommand::Verify { data_dir },
         } => {
-            print!("{}", audit_cmd::verify(&data_dir).await?);
+            print!("{}", cli::audit::verify(&data_dir).await?);
             Ok(())
         }
         Command::Audit {
@@ -621,9 +621,9 @@ async fn run(command: Command) -> Result<(), String> {
                         .mode(0o600)
                         .open(&path)
                         .map_err(|e| format!("--output {}: {e}", path.display()))?;
-                    audit_cmd::export(&data_dir, &mut file).await?
+                    cli::audit::export(&data_dir, &mut file).await?
                 }
-                None => audit_cmd::export(&data_dir, &mut std::io::stdout().lock()).await?,
+                None => cli::audit::export(&data_dir, &mut std::io::stdout().lock()).await?,
             };
             eprintln!("scepd: exported {count} audit entries");
             Ok(())
@@ -631,15 +631,15 @@ async fn run(command: Command) -> Result<(), String> {
         Command::Request { command } => {
             let now = clock::unix_now();
             let output = match command {
-                RequestCommand::List { data_dir } => request_cmd::list(&data_dir).await?,
+                RequestCommand::List { data_dir } => cli::request::list(&data_dir).await?,
                 RequestCommand::Approve { data_dir, id } => {
-                    request_cmd::approve(&data_dir, id, now).await?
+                    cli::request::approve(&data_dir, id, now).await?
                 }
                 RequestCommand::Deny {
                     data_dir,
                     id,
                     reason,
-                } => request_cmd::deny(&data_dir, id, &reason, now).await?,
+                } => cli::request::deny(&data_dir, id, &reason, now).await?,
             };
             print!("{output}");
             Ok(())
@@ -662,34 +662,34 @@ async fn run(command: Command) -> Result<(), String> {
                     } else {
                         None
                     };
-                    let options = cert_cmd::ListOptions {
+                    let options = cli::cert::ListOptions {
                         template,
                         revoked,
                         uncollected,
                         limit,
                     };
-                    cert_cmd::list(&data_dir, options, now).await?
+                    cli::cert::list(&data_dir, options, now).await?
                 }
                 CertCommand::Show { data_dir, serial } => {
-                    cert_cmd::show(&data_dir, &serial, now).await?
+                    cli::cert::show(&data_dir, &serial, now).await?
                 }
                 CertCommand::Revoke {
                     data_dir,
                     serial,
                     reason,
-                } => cert_cmd::revoke(&data_dir, &serial, &reason, now).await?,
+                } => cli::cert::revoke(&data_dir, &serial, &reason, now).await?,
             };
             print!("{output}");
             Ok(())
         }
         Command::Doctor { data_dir } => {
-            let findings = doctor::run(&data_dir, clock::unix_now()).await;
+            let findings = cli::doctor::run(&data_dir, clock::unix_now()).await;
             for f in &findings {
                 println!("{:4}  {}", f.severity, f.message);
             }
             let failures = findings
                 .iter()
-                .filter(|f| f.severity == doctor::Severity::Fail)
+                .filter(|f| f.severity == cli::doctor::Severity::Fail)
                 .count();
             if failures > 0 {
                 return Err(format!("doctor: {failures} check(s) failed"));
@@ -706,9 +706,9 @@ async fn run(command: Command) -> Result<(), String> {
                     ttl,
                 },
         } => {
-            let secret = challenge_cmd::issue(
+            let secret = challenges::issue(
                 &data_dir,
-                challenge_cmd::IssueRequest {
+                challenges::IssueRequest {
                     template,
                     subject,
                     sans,
