@@ -2,11 +2,52 @@
 //! lines for a SIEM. Neither ever holds a secret: the log stores none.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use clap::Subcommand;
 use serde::Serialize;
 
 use crate::config::open_store;
+
+#[derive(Subcommand)]
+pub enum AuditCommand {
+    /// Verify the chain: an edited, deleted or reordered entry is reported (exit 1).
+    Verify {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Write every entry as JSON lines (for a SIEM), after verifying the chain.
+    Export {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// A new file (mode 0600, never overwritten); standard output if absent.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+}
+
+pub async fn run(command: AuditCommand) -> Result<(), String> {
+    match command {
+        AuditCommand::Verify { data_dir } => print!("{}", verify(&data_dir).await?),
+        AuditCommand::Export { data_dir, output } => {
+            let count = match output {
+                Some(path) => {
+                    use std::os::unix::fs::OpenOptionsExt;
+                    let mut file = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create_new(true)
+                        .mode(0o600)
+                        .open(&path)
+                        .map_err(|e| format!("--output {}: {e}", path.display()))?;
+                    export(&data_dir, &mut file).await?
+                }
+                None => export(&data_dir, &mut std::io::stdout().lock()).await?,
+            };
+            eprintln!("scepd: exported {count} audit entries");
+        }
+    }
+    Ok(())
+}
 
 /// Verifies the whole chain; an edited, deleted or reordered entry is an error naming it.
 pub async fn verify(dir: &Path) -> Result<String, String> {

@@ -2,10 +2,90 @@
 //! itself lacks). A revocation is durably committed, with its audit entry, before the command
 //! reports success; `serve` publishes the next CRL within its regeneration interval.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
 
 use crate::config::open_store;
 use crate::timefmt::rfc3339;
+
+#[derive(Subcommand)]
+pub enum CertCommand {
+    /// List issued certificates (serial order).
+    List {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Only certificates of this template.
+        #[arg(long)]
+        template: Option<String>,
+        /// Only revoked certificates.
+        #[arg(long, conflicts_with = "valid")]
+        revoked: bool,
+        /// Only certificates that are not revoked.
+        #[arg(long)]
+        valid: bool,
+        /// Only certificates whose SUCCESS reply was never delivered (RFC 8894 §8.4).
+        #[arg(long)]
+        uncollected: bool,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Show one certificate, with its PEM.
+    Show {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Serial number, hex.
+        serial: String,
+    },
+    /// Revoke a certificate (committed before this command returns).
+    Revoke {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Serial number, hex.
+        serial: String,
+        /// RFC 5280 reason: unspecified, keyCompromise, caCompromise, affiliationChanged,
+        /// superseded, cessationOfOperation, privilegeWithdrawn.
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+pub async fn run(command: CertCommand) -> Result<(), String> {
+    let now = crate::clock::unix_now();
+    let output = match command {
+        CertCommand::List {
+            data_dir,
+            template,
+            revoked,
+            valid,
+            uncollected,
+            limit,
+        } => {
+            let revoked = if revoked {
+                Some(true)
+            } else if valid {
+                Some(false)
+            } else {
+                None
+            };
+            let options = ListOptions {
+                template,
+                revoked,
+                uncollected,
+                limit,
+            };
+            list(&data_dir, options, now).await?
+        }
+        CertCommand::Show { data_dir, serial } => show(&data_dir, &serial, now).await?,
+        CertCommand::Revoke {
+            data_dir,
+            serial,
+            reason,
+        } => revoke(&data_dir, &serial, &reason, now).await?,
+    };
+    print!("{output}");
+    Ok(())
+}
 
 fn status(entry: &store::CertificateEntry, now: i64) -> String {
     match &entry.revocation {

@@ -3,10 +3,51 @@
 //! when the device polls (CertPoll / GetCertInitial), through the CA like any other request,
 //! so an approval can never widen the template.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use clap::Subcommand;
 
 use crate::config::open_store;
 use crate::timefmt::rfc3339;
+
+#[derive(Subcommand)]
+pub enum RequestCommand {
+    /// Requests waiting for an operator.
+    List {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+    },
+    /// Approve a request; the device gets its certificate on its next poll.
+    Approve {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        id: i64,
+    },
+    /// Deny a request; the device's next poll gets FAILURE.
+    Deny {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        id: i64,
+        /// Why (kept in the audit log).
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+pub async fn run(command: RequestCommand) -> Result<(), String> {
+    let now = crate::clock::unix_now();
+    let output = match command {
+        RequestCommand::List { data_dir } => list(&data_dir).await?,
+        RequestCommand::Approve { data_dir, id } => approve(&data_dir, id, now).await?,
+        RequestCommand::Deny {
+            data_dir,
+            id,
+            reason,
+        } => deny(&data_dir, id, &reason, now).await?,
+    };
+    print!("{output}");
+    Ok(())
+}
 
 pub async fn list(dir: &Path) -> Result<String, String> {
     let store = open_store(dir).await?;

@@ -2,7 +2,6 @@
 //! issue` (which prints the challenge, and nothing else, on stdout) and by the admin API. Only
 //! the challenge's hash is stored.
 
-use std::path::Path;
 use std::time::Duration;
 
 use crate::config::Config;
@@ -198,35 +197,6 @@ fn check_sans(template: &policy::Template, sans: &[String]) -> Result<(), Challe
         }
     }
     Ok(())
-}
-
-/// `scepd challenge issue`: the challenge to print.
-pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> {
-    let config = Config::load(dir).map_err(|e| e.to_string())?;
-    let store = config.open_store(dir).await?;
-    let issued = issue_challenge(
-        &store,
-        &config,
-        request,
-        &crate::cli_audit::actor(),
-        crate::clock::unix_now(),
-    )
-    .await
-    .map_err(|e| cli_message(&e))?;
-    Ok(issued.secret.to_string())
-}
-
-/// The error as the command line says it: naming the flag that was wrong.
-fn cli_message(error: &ChallengeIssueError) -> String {
-    use ChallengeIssueError as E;
-    let flag = match error {
-        E::UnknownTemplate { .. } => "--template: ",
-        E::SanNotAllowed { .. } | E::SanInvalid { .. } => "--san: ",
-        E::BindingInvalid(_) => "--subject/--san: ",
-        E::Ttl { .. } => "--ttl: ",
-        E::QuotaExceeded { .. } | E::Random(_) | E::Store(_) => "challenge not issued: ",
-    };
-    format!("{flag}{error}")
 }
 
 fn allowed_kinds(kinds: &policy::SanKinds) -> String {

@@ -6,7 +6,9 @@ pub mod split;
 
 use std::fmt;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use clap::Args;
 
 use der::Decode;
 use x509_cert::Certificate;
@@ -30,6 +32,28 @@ impl fmt::Display for Severity {
             Self::Fail => "FAIL",
         })
     }
+}
+
+#[derive(Args)]
+pub struct DoctorArgs {
+    #[arg(long, env = "SCEPD_DATA_DIR")]
+    data_dir: PathBuf,
+}
+
+/// Prints every finding; an error when any check failed (the exit status is 1).
+pub async fn command(args: DoctorArgs) -> Result<(), String> {
+    let findings = run(&args.data_dir, crate::clock::unix_now()).await;
+    for f in &findings {
+        println!("{:4}  {}", f.severity, f.message);
+    }
+    let failures = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Fail)
+        .count();
+    if failures > 0 {
+        return Err(format!("doctor: {failures} check(s) failed"));
+    }
+    Ok(())
 }
 
 pub struct Finding {
