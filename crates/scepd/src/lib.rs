@@ -14,3 +14,4 @@ pub mod io_context;
 pub mod keystore;
 pub mod pem;
 pub mod timefmt;
+pub mod x509;

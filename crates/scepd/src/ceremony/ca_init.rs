@@ -62,6 +62,6 @@ pub fn make_tls_identity(
     Ok((
         "CA TLS server",
         ca::fingerprint_sha256(&certificate),
-        crate::ceremony::init::subject_of(&certificate),
+        crate::x509::subject_of(&certificate),
     ))
 }

@@ -16,6 +16,7 @@ use crate::config::{CONFIG_FILE, Config, DEFAULT_CONFIG_TEXT};
 use crate::io_context::Context;
 use crate::keystore::{self, PASSPHRASE_ENV};
 use crate::pem;
+use crate::x509::subject_of;
 
 /// extendedKeyUsage values the optional EKU constraint of the CA certificate allows: what
 /// devices get (clientAuth) and what the RA needs (Certificate Request Agent).
@@ -612,17 +613,6 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
     crate::cli_audit::record(&store, store::AuditKind::ConfigChanged, detail).await?;
     crate::ceremony::initial_admin::announce(dir, &store).await?;
     Ok(InitReport { fingerprints })
-}
-
-pub(crate) fn subject_of(certificate: &[u8]) -> String {
-    scep::parse_certificate_lenient(certificate)
-        .ok()
-        .and_then(|c| {
-            use der::Decode;
-            x509_cert::name::Name::from_der(&c.subject_der).ok()
-        })
-        .map(|n| n.to_string())
-        .unwrap_or_default()
 }
 
 /// The data directory with `keys/` and `certs/`, none of them readable by others (an

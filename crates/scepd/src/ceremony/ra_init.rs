@@ -188,27 +188,27 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
         (
             "CA",
             ca::fingerprint_sha256(&ca_certificate),
-            crate::ceremony::init::subject_of(&ca_certificate),
+            crate::x509::subject_of(&ca_certificate),
         ),
         (
             "RA signing",
             ca::fingerprint_sha256(&signing_cert),
-            crate::ceremony::init::subject_of(&signing_cert),
+            crate::x509::subject_of(&signing_cert),
         ),
         (
             "RA enrollment agent",
             ca::fingerprint_sha256(&agent_cert),
-            crate::ceremony::init::subject_of(&agent_cert),
+            crate::x509::subject_of(&agent_cert),
         ),
         (
             "RA encryption",
             ca::fingerprint_sha256(&encryption_cert),
-            crate::ceremony::init::subject_of(&encryption_cert),
+            crate::x509::subject_of(&encryption_cert),
         ),
         (
             "RA TLS client",
             ca::fingerprint_sha256(&tls_cert),
-            crate::ceremony::init::subject_of(&tls_cert),
+            crate::x509::subject_of(&tls_cert),
         ),
     ];
     let detail = format!(

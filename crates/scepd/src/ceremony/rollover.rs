@@ -573,7 +573,7 @@ pub async fn prepare_ca(
     let mut fingerprints = vec![(
         "next CA",
         ca::fingerprint_sha256(&next.certificate),
-        crate::ceremony::init::subject_of(&next.certificate),
+        crate::x509::subject_of(&next.certificate),
     )];
     fingerprints.extend(issue_ra_pair(
         &keymaker,

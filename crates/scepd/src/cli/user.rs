@@ -474,7 +474,7 @@ async fn bind_cert(dir: &Path, name: &str, certificate: &Path) -> Result<(), Str
         &store,
         format!(
             "user {name} client certificate bound, SHA-256 {shown}, subject {}",
-            crate::ceremony::init::subject_of(&der)
+            crate::x509::subject_of(&der)
         ),
     )
     .await?;

@@ -166,7 +166,7 @@ impl Revocation {
         Ok(Self {
             source: Source::Remote(RemoteStatus {
                 client,
-                ca_spki: crate::services::split::ra_service::spki_of(ca_certificate)?,
+                ca_spki: crate::x509::spki_of(ca_certificate).map_err(|e| e.to_string())?,
                 max_age,
                 fetched: Mutex::new(None),
             }),

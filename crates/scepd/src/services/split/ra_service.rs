@@ -74,11 +74,8 @@ fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, String> {
     }
 }
 
-pub(crate) fn spki_of(certificate: &[u8]) -> Result<Vec<u8>, String> {
-    use der::{Decode, Encode};
-    x509_cert::Certificate::from_der(certificate)
-        .and_then(|c| c.tbs_certificate().subject_public_key_info().to_der())
-        .map_err(|e| format!("certificate: {e}"))
+fn spki_of(certificate: &[u8]) -> Result<Vec<u8>, String> {
+    crate::x509::spki_of(certificate).map_err(|e| e.to_string())
 }
 
 /// Builds the RA service from a data directory prepared with `scepd init --mode ra`.
