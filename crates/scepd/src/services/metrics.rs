@@ -169,11 +169,15 @@ impl Metrics {
             .inc();
     }
 
-    /// The text exposition, with the CRL age and the limiter's state read now (the database
-    /// is asked for the current CRL's thisUpdate; if it cannot answer, the age is left out
-    /// rather than guessed).
-    pub async fn render(&self, service: &crate::services::scep_http::ScepService) -> String {
-        let crl_this_update = match service.ra.store().crl_state().await {
+    /// The text exposition, with the CRL age and the SCEP limiter's state read now (the
+    /// database is asked for the current CRL's thisUpdate; if it cannot answer, the age is left
+    /// out rather than guessed).
+    pub async fn render(
+        &self,
+        store: &store::Store,
+        limiter: &crate::services::limiter::FailureLimiter,
+    ) -> String {
+        let crl_this_update = match store.crl_state().await {
             Ok(state) => state.published.map(|p| p.this_update),
             Err(e) => {
                 tracing::warn!(error = %e, "metrics: CRL state unavailable");
@@ -184,8 +188,8 @@ impl Metrics {
         self.render_with(ScrapeState {
             crl_this_update,
             now: crate::clock::unix_now(),
-            lockouts_total: service.limiter.lockouts_total(),
-            global_alarm: service.limiter.global_alarm(instant),
+            lockouts_total: limiter.lockouts_total(),
+            global_alarm: limiter.global_alarm(instant),
         })
     }
 

@@ -398,7 +398,8 @@ pub async fn metrics(
 ) -> Result<Response, AdminError> {
     let p = principal(&state, &connection, &headers).await?;
     p.authorize(Action::ReadMetrics)?;
-    let text = state.scep.metrics.render(&state.scep).await;
+    let scep = &state.scep;
+    let text = scep.metrics.render(scep.ra.store(), &scep.limiter).await;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,
