@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::cli::doctor::{Finding, Severity, finding};
+use super::finding::{Finding, Severity, finding};
 use crate::config::Config;
 
 /// The admin listener's exposure and certificate, and the first administrator's password file.

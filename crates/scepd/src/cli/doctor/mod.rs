@@ -2,37 +2,21 @@
 //! line by line, what passes, what is a risk and what is wrong. Exit status 1 on any failure.
 
 pub mod admin;
+pub mod files;
+pub mod finding;
 pub mod split;
 
-use std::fmt;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
-
 use der::Decode;
 use x509_cert::Certificate;
 
 use crate::config::{Config, KeyBackend};
 use crate::keystore;
 use crate::pem;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Severity {
-    Pass,
-    Warn,
-    Fail,
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Pass => "PASS",
-            Self::Warn => "WARN",
-            Self::Fail => "FAIL",
-        })
-    }
-}
+use files::{agent_findings, certificate_lifetime, key_file};
+use finding::{Finding, Severity, finding};
 
 #[derive(Args)]
 pub struct DoctorArgs {
@@ -54,18 +38,6 @@ pub async fn command(args: DoctorArgs) -> Result<(), String> {
         return Err(format!("doctor: {failures} check(s) failed"));
     }
     Ok(())
-}
-
-pub struct Finding {
-    pub severity: Severity,
-    pub message: String,
-}
-
-pub fn finding(severity: Severity, message: impl Into<String>) -> Finding {
-    Finding {
-        severity,
-        message: message.into(),
-    }
 }
 
 /// Runs every check; never stops at the first problem.
@@ -94,7 +66,7 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
         findings.push(finding(Severity::Fail, warning));
     }
     if config.deployment.mode != crate::config::deployment::Mode::AllInOne {
-        findings.extend(crate::cli::doctor::split::run(dir, &config, now).await);
+        findings.extend(split::run(dir, &config, now).await);
         return findings;
     }
 
@@ -144,7 +116,7 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
         findings.push(warning);
     }
 
-    findings.extend(crate::cli::doctor::admin::findings(dir, &config));
+    findings.extend(admin::findings(dir, &config));
 
     match store::Store::open(&config.database_url(dir)).await {
         Ok(store) => {
@@ -152,7 +124,7 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
                 Severity::Pass,
                 "database opens and its schema is current",
             ));
-            findings.extend(crate::cli::doctor::admin::account_findings(&store).await);
+            findings.extend(admin::account_findings(&store).await);
             match store.verify_audit_chain().await {
                 Ok(n) => findings.push(finding(
                     Severity::Pass,
@@ -179,92 +151,6 @@ fn software_protection(dir: &Path, config: &Config) -> Finding {
         finding(
             Severity::Warn,
             "keys are UNENCRYPTED software keys (development default): re-run the ceremony with --passphrase-file or an HSM",
-        )
-    }
-}
-
-/// The enrollment agent (RA host or all-in-one): a separate key counter-signs, or the data
-/// directory predates it and the reply-signing key does that job too.
-pub(crate) fn agent_findings(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
-    let keys = &config.keys;
-    match keystore::agent_location(config) {
-        Err(e) => vec![finding(Severity::Fail, e)],
-        Ok(None) => vec![finding(
-            Severity::Warn,
-            "no separate enrollment-agent key: the RA signing key that signs replies to devices also counter-signs requests for the CA (a data directory made before scepd had one; `scepd ra renew` adds one)",
-        )],
-        Ok(Some(_)) => {
-            let mut found = vec![finding(
-                Severity::Pass,
-                "a separate enrollment-agent key counter-signs requests for the CA; the RA signing key only signs replies",
-            )];
-            if let (KeyBackend::Software, Some(path)) = (keys.backend, &keys.ra_agent_key) {
-                found.push(key_file("RA enrollment-agent key", &dir.join(path)));
-            }
-            if let Some(path) = &keys.ra_agent_certificate {
-                found.push(certificate_lifetime(
-                    "RA enrollment-agent certificate",
-                    &dir.join(path),
-                    now,
-                    30,
-                ));
-            }
-            found
-        }
-    }
-}
-
-pub(crate) fn key_file(what: &str, path: &Path) -> Finding {
-    match std::fs::metadata(path) {
-        Ok(meta) if meta.permissions().mode() & 0o077 != 0 => finding(
-            Severity::Fail,
-            format!(
-                "{what} {}: mode {:o}, group or others can read it",
-                path.display(),
-                meta.permissions().mode() & 0o777
-            ),
-        ),
-        Ok(_) => finding(
-            Severity::Pass,
-            format!("{what} {}: mode 0600 or stricter", path.display()),
-        ),
-        Err(e) => finding(Severity::Fail, format!("{what} {}: {e}", path.display())),
-    }
-}
-
-pub(crate) fn certificate_lifetime(what: &str, path: &Path, now: i64, min_days: i64) -> Finding {
-    let der = match pem::read_certificate(path) {
-        Ok(d) => d,
-        Err(e) => return finding(Severity::Fail, format!("{what}: {e}")),
-    };
-    let certificate = match Certificate::from_der(&der) {
-        Ok(c) => c,
-        Err(e) => return finding(Severity::Fail, format!("{what} {}: {e}", path.display())),
-    };
-    let not_after = certificate
-        .tbs_certificate()
-        .validity()
-        .not_after
-        .to_unix_duration()
-        .as_secs();
-    let left_days = (i64::try_from(not_after).unwrap_or(i64::MAX) - now) / 86_400;
-    if left_days < 0 {
-        finding(
-            Severity::Fail,
-            format!("{what} {}: expired", path.display()),
-        )
-    } else if left_days < min_days {
-        finding(
-            Severity::Warn,
-            format!(
-                "{what} {}: expires in {left_days} days; renew it",
-                path.display()
-            ),
-        )
-    } else {
-        finding(
-            Severity::Pass,
-            format!("{what} {}: valid for {left_days} more days", path.display()),
         )
     }
 }

@@ -5,7 +5,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::cli::doctor::{Finding, Severity, certificate_lifetime, finding, key_file};
+use super::files::{agent_findings, certificate_lifetime, key_file};
+use super::finding::{Finding, Severity, finding};
 use crate::config::deployment::Mode;
 use crate::config::{Config, KeyBackend};
 
@@ -153,7 +154,7 @@ async fn ra_host(dir: &Path, config: &Config, now: i64, findings: &mut Vec<Findi
             &dir.join(&keys.ra_encryption_key),
         ));
     }
-    findings.extend(crate::cli::doctor::agent_findings(dir, config, now));
+    findings.extend(agent_findings(dir, config, now));
     findings.push(absent("CA signing key", &dir.join(&keys.ca_key), "RA"));
     findings.push(key_file(
         "RA TLS client key",
@@ -177,9 +178,9 @@ async fn ra_host(dir: &Path, config: &Config, now: i64, findings: &mut Vec<Findi
     }
     findings.push(reach_ca(dir, config).await);
     // The RA serves the admin listener: the same checks as an all-in-one host.
-    findings.extend(crate::cli::doctor::admin::findings(dir, config));
+    findings.extend(super::admin::findings(dir, config));
     if let Some(store) = database(config, dir, findings).await {
-        findings.extend(crate::cli::doctor::admin::account_findings(&store).await);
+        findings.extend(super::admin::account_findings(&store).await);
     }
 }
 
