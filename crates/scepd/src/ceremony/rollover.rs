@@ -70,13 +70,15 @@ fn move_file(from: &Path, to: &Path) -> Result<(), String> {
 }
 
 fn write_label(path: &Path, label: &str) -> Result<(), String> {
-    fs::write(path, format!("{label}\n")).context(path, "writing")
+    fs::write(path, format!("{label}\n")).context(path, "writing")?;
+    Ok(())
 }
 
 fn read_label(path: &Path) -> Result<String, String> {
-    fs::read_to_string(path)
-        .context(path, "reading")
-        .map(|s| s.trim().to_owned())
+    Ok(fs::read_to_string(path)
+        .context(path, "reading")?
+        .trim()
+        .to_owned())
 }
 
 /// Sets `key = "value"` in scepd.toml, replacing the line that holds the key (commented or
@@ -440,7 +442,9 @@ pub fn previous_ca_certificates(dir: &Path) -> Result<Vec<Vec<u8>>, String> {
     let certs_dir = dir.join("certs").join(PREVIOUS);
     stamps(&certs_dir, "ca-", ".pem")
         .into_iter()
-        .map(|stamp| pem::read_certificate(&certs_dir.join(format!("ca-{stamp}.pem"))))
+        .map(|stamp| {
+            pem::read_certificate(&certs_dir.join(format!("ca-{stamp}.pem"))).map_err(String::from)
+        })
         .collect()
 }
 
@@ -451,11 +455,11 @@ pub fn next_certificates(dir: &Path) -> Result<Option<Vec<Vec<u8>>>, String> {
     if !next.join("ca.pem").exists() {
         return Ok(None);
     }
-    ["ca.pem", "ra-signing.pem", "ra-encryption.pem"]
+    let certificates = ["ca.pem", "ra-signing.pem", "ra-encryption.pem"]
         .iter()
         .map(|f| pem::read_certificate(&next.join(f)))
-        .collect::<Result<Vec<_>, _>>()
-        .map(Some)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(certificates))
 }
 
 /// The key type of the current CA, for a next CA of the same kind.

@@ -112,7 +112,8 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
         .mode(0o600)
         .open(path)
         .context(path, "creating")?;
-    file.write_all(bytes).context(path, "writing")
+    file.write_all(bytes).context(path, "writing")?;
+    Ok(())
 }
 
 /// The rustls configuration of the admin listener.
