@@ -11,3 +11,4 @@ pub mod scep_http;
 pub mod scep_query;
 pub mod serve;
 pub mod split;
+pub mod tls;

@@ -1,48 +1,24 @@
-//! The admin listener's TLS: TLS 1.2 and 1.3 only, ECDHE key exchange with AEAD ciphers only
-//! (NIST SP 800-52r2), an operator's certificate or a development one made on first start,
-//! and optional client certificates from the configured client CA.
+//! The admin listener's TLS: the shared versions and suites ([`crate::services::tls`]), an
+//! operator's certificate or a development one made on first start, and optional client
+//! certificates from the configured client CA.
 
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rustls::crypto::{CryptoProvider, aws_lc_rs};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use rustls::server::WebPkiClientVerifier;
-use rustls::{RootCertStore, ServerConfig, SupportedCipherSuite};
+use rustls::{RootCertStore, ServerConfig};
 
 use crate::config::{AdminSection, Config};
 use crate::io_context::Context;
+use crate::services::tls::{TlsError, VERSIONS, provider, read_key, write_private_key};
 
 /// Where the development certificate of the admin listener lives, inside the data directory.
 pub const DEV_DIR: &str = "admin-tls";
 const DEV_CERTIFICATE: &str = "admin.pem";
 const DEV_KEY: &str = "admin.key";
-
-/// Every suite here is ECDHE (TLS 1.2) or TLS 1.3, and AEAD. Nothing with CBC, RSA key
-/// transport or SHA-1 MACs can be negotiated, whatever a client offers.
-fn cipher_suites() -> Vec<SupportedCipherSuite> {
-    use aws_lc_rs::cipher_suite as cs;
-    vec![
-        cs::TLS13_AES_256_GCM_SHA384,
-        cs::TLS13_AES_128_GCM_SHA256,
-        cs::TLS13_CHACHA20_POLY1305_SHA256,
-        cs::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-        cs::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-        cs::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-        cs::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-        cs::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-        cs::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-    ]
-}
-
-pub(crate) fn provider() -> Arc<CryptoProvider> {
-    Arc::new(CryptoProvider {
-        cipher_suites: cipher_suites(),
-        ..aws_lc_rs::default_provider()
-    })
-}
 
 /// The certificate and key files the listener uses, and whether they are the development pair.
 pub struct Identity {
@@ -52,7 +28,7 @@ pub struct Identity {
 }
 
 /// The configured certificate, or the development one (made now if missing).
-pub fn identity(dir: &Path, admin: &AdminSection) -> Result<Identity, String> {
+pub fn identity(dir: &Path, admin: &AdminSection) -> Result<Identity, TlsError> {
     if let (Some(certificate), Some(private_key)) = (&admin.certificate, &admin.private_key) {
         return Ok(Identity {
             certificate: dir.join(certificate),
@@ -74,14 +50,22 @@ pub fn identity(dir: &Path, admin: &AdminSection) -> Result<Identity, String> {
 
 /// A self-signed P-256 certificate for localhost, so that the admin page is TLS from the first
 /// start; operators replace it with `admin.certificate`.
-fn make_development_certificate(folder: &Path, identity: &Identity) -> Result<(), String> {
+fn make_development_certificate(folder: &Path, identity: &Identity) -> Result<(), TlsError> {
     std::fs::create_dir_all(folder).context(folder, "creating")?;
     std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700))
         .context(folder, "restricting")?;
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|e| format!("admin TLS development key: {e}"))?;
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|source| {
+        TlsError::Generate {
+            what: "admin TLS development key",
+            source,
+        }
+    })?;
+    let development_certificate = |source| TlsError::Generate {
+        what: "admin TLS development certificate",
+        source,
+    };
     let mut params = rcgen::CertificateParams::new(vec!["localhost".into(), "127.0.0.1".into()])
-        .map_err(|e| format!("admin TLS development certificate: {e}"))?;
+        .map_err(development_certificate)?;
     params.distinguished_name = rcgen::DistinguishedName::new();
     params.distinguished_name.push(
         rcgen::DnType::CommonName,
@@ -90,11 +74,9 @@ fn make_development_certificate(folder: &Path, identity: &Identity) -> Result<()
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
     params.not_before = rcgen::date_time_ymd(2025, 1, 1);
     params.not_after = rcgen::date_time_ymd(2035, 1, 1);
-    let certificate = params
-        .self_signed(&key)
-        .map_err(|e| format!("admin TLS development certificate: {e}"))?;
+    let certificate = params.self_signed(&key).map_err(development_certificate)?;
     let key_pem = zeroize::Zeroizing::new(key.serialize_pem());
-    write_private(&identity.private_key, key_pem.as_bytes())?;
+    write_private_key(&identity.private_key, key_pem.as_bytes())?;
     std::fs::write(&identity.certificate, certificate.pem())
         .context(&identity.certificate, "writing")?;
     tracing::info!(
@@ -104,49 +86,38 @@ fn make_development_certificate(folder: &Path, identity: &Identity) -> Result<()
     Ok(())
 }
 
-fn write_private(path: &Path, bytes: &[u8]) -> Result<(), String> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .context(path, "creating")?;
-    file.write_all(bytes).context(path, "writing")?;
-    Ok(())
-}
-
 /// The rustls configuration of the admin listener.
 pub fn server_config(
     dir: &Path,
     config: &Config,
     identity: &Identity,
-) -> Result<ServerConfig, String> {
+) -> Result<ServerConfig, TlsError> {
     let chain = CertificateDer::pem_file_iter(&identity.certificate)
         .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
-        .map_err(|e| {
-            format!(
-                "{}: admin TLS certificate: {e}",
-                identity.certificate.display()
-            )
+        .map_err(|source| TlsError::Pem {
+            what: format!("{}: admin TLS certificate", identity.certificate.display()),
+            source,
         })?;
     if chain.is_empty() {
-        return Err(format!(
-            "{}: admin TLS certificate: no CERTIFICATE in the file",
-            identity.certificate.display()
-        ));
+        return Err(TlsError::NoCertificate {
+            path: identity.certificate.clone(),
+        });
     }
-    let key = crate::services::split::tls::read_key(&identity.private_key)?;
+    let key = read_key(&identity.private_key)?;
 
     let client_ca = match &config.admin.client_ca {
         Some(path) => dir.join(path),
         None => dir.join(&config.keys.ca_certificate),
     };
+    let client_ca_what = || format!("{}: admin client CA", client_ca.display());
     let mut roots = RootCertStore::empty();
     for der in crate::pem::read_certificates(&client_ca)? {
         roots
             .add(CertificateDer::from(der))
-            .map_err(|e| format!("{}: admin client CA: {e}", client_ca.display()))?;
+            .map_err(|source| TlsError::Rustls {
+                what: client_ca_what(),
+                source,
+            })?;
     }
     let provider = provider();
     // Client certificates are one way to log in, not required: passwords and tokens are others.
@@ -154,18 +125,25 @@ pub fn server_config(
         WebPkiClientVerifier::builder_with_provider(Arc::new(roots), Arc::clone(&provider))
             .allow_unauthenticated()
             .build()
-            .map_err(|e| format!("{}: admin client CA: {e}", client_ca.display()))?;
+            .map_err(|source| TlsError::Verifier {
+                what: client_ca_what(),
+                source,
+            })?;
     let mut server = ServerConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .map_err(|e| format!("admin TLS: {e}"))?
+        .with_protocol_versions(VERSIONS)
+        .map_err(|source| TlsError::Rustls {
+            what: "admin TLS".into(),
+            source,
+        })?
         .with_client_cert_verifier(verifier)
         .with_single_cert(chain, key)
-        .map_err(|e| {
-            format!(
-                "{} / {}: admin TLS certificate and key do not go together: {e}",
+        .map_err(|source| TlsError::Rustls {
+            what: format!(
+                "{} / {}: admin TLS certificate and key do not go together",
                 identity.certificate.display(),
                 identity.private_key.display()
-            )
+            ),
+            source,
         })?;
     server.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(server)
@@ -175,21 +153,6 @@ pub fn server_config(
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
-
-    #[test]
-    fn only_ecdhe_aead_suites_are_offered() {
-        for suite in cipher_suites() {
-            let name = format!("{:?}", suite.suite());
-            assert!(
-                name.starts_with("TLS13_") || name.starts_with("TLS_ECDHE_"),
-                "{name}"
-            );
-            assert!(
-                name.contains("GCM") || name.contains("CHACHA20_POLY1305"),
-                "{name}"
-            );
-        }
-    }
 
     #[test]
     fn a_development_certificate_is_made_once_with_a_private_key() {
@@ -213,7 +176,7 @@ mod tests {
         let first = identity(dir.path(), &AdminSection::default()).unwrap();
         std::fs::set_permissions(&first.private_key, std::fs::Permissions::from_mode(0o640))
             .unwrap();
-        let err = crate::services::split::tls::read_key(&first.private_key).unwrap_err();
+        let err = read_key(&first.private_key).unwrap_err().to_string();
         assert!(err.contains("admin.key") && err.contains("640"), "{err}");
     }
 }

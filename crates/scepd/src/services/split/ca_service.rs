@@ -839,7 +839,7 @@ pub async fn run(
     client_roots.extend(crate::ceremony::rollover::previous_ca_certificates(dir)?);
     let statement_tls = super::tls::statement_server_config(
         chain.clone(),
-        super::tls::read_key(&key_path)?,
+        crate::services::tls::read_key(&key_path)?,
         &client_roots,
         Arc::clone(&service.allow),
     )?;
@@ -864,8 +864,10 @@ pub async fn run(
     };
     let registration = match registration_listen.or(config.ca_service.registration_listen) {
         Some(raddr) => {
-            let tls =
-                super::tls::registration_server_config(chain, super::tls::read_key(&key_path)?)?;
+            let tls = super::tls::registration_server_config(
+                chain,
+                crate::services::tls::read_key(&key_path)?,
+            )?;
             let rlistener = tokio::net::TcpListener::bind(raddr)
                 .await
                 .map_err(|e| format!("cannot listen on {raddr}: {e}"))?;

@@ -194,7 +194,7 @@ pub fn ca_client(
     let tls = super::tls::ra_client_config(
         &roots,
         vec![tls_certificate],
-        super::tls::read_key(&dir.join(&config.remote_ca.tls_key))?,
+        crate::services::tls::read_key(&dir.join(&config.remote_ca.tls_key))?,
     )?;
     super::client::HttpsClient::new(&config.remote_ca.url, tls, config.remote_ca.timeout)
 }

@@ -1,16 +1,14 @@
-//! TLS between the split services (rustls, TLS 1.2/1.3, the admin listener's ECDHE+AEAD
-//! suites): the CA's statement listener requires a client certificate that chains to the CA
+//! TLS between the split services (the shared versions and suites of
+//! [`crate::services::tls`]): the CA's statement listener requires a client certificate that chains to the CA
 //! *and* is a registered, unrevoked RA TLS certificate, checked inside the handshake, so an
 //! unlisted client never gets to send a byte of HTTP; the RA pins the CA.
 
 use std::collections::HashSet;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
-use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
@@ -20,47 +18,20 @@ use rustls::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::io_context::Context;
-
-const VERSIONS: &[&rustls::SupportedProtocolVersion] =
-    &[&rustls::version::TLS13, &rustls::version::TLS12];
-
-fn provider() -> Arc<CryptoProvider> {
-    crate::services::admin::tls::provider()
-}
+use crate::services::tls::{TlsError, VERSIONS, provider, write_private_key};
 
 /// Makes a P-256 TLS key, writes it as PKCS#8 PEM with mode 0600 (never over an existing
 /// file) and returns its SubjectPublicKeyInfo DER.
-pub fn generate_key(path: &Path) -> Result<Vec<u8>, String> {
-    use std::io::Write;
-    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)
-        .map_err(|e| format!("making a TLS key: {e}"))?;
+pub fn generate_key(path: &Path) -> Result<Vec<u8>, TlsError> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256).map_err(|source| {
+        TlsError::Generate {
+            what: "making a TLS key",
+            source,
+        }
+    })?;
     let pem = zeroize::Zeroizing::new(key.serialize_pem());
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .context(path, "creating")?;
-    file.write_all(pem.as_bytes()).context(path, "writing")?;
+    write_private_key(path, pem.as_bytes())?;
     Ok(rcgen::PublicKeyData::subject_public_key_info(&key))
-}
-
-/// Reads a TLS private key, refusing one that group or others can read.
-pub fn read_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
-    use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(path)
-        .context(path, "reading")?
-        .permissions()
-        .mode();
-    if mode & 0o077 != 0 {
-        return Err(format!(
-            "{}: a TLS private key readable by group or others (mode {:o}); chmod 600 it",
-            path.display(),
-            mode & 0o777
-        ));
-    }
-    PrivateKeyDer::from_pem_file(path).map_err(|e| format!("{}: TLS key: {e}", path.display()))
 }
 
 /// SHA-256 of a certificate's DER: how the allow-list names a TLS client certificate.
@@ -156,12 +127,19 @@ impl ClientCertVerifier for AllowListVerifier {
     }
 }
 
-fn roots(certificates: &[Vec<u8>]) -> Result<RootCertStore, String> {
+fn rustls_error(what: &'static str) -> impl Fn(rustls::Error) -> TlsError {
+    move |source| TlsError::Rustls {
+        what: what.to_owned(),
+        source,
+    }
+}
+
+fn roots(certificates: &[Vec<u8>]) -> Result<RootCertStore, TlsError> {
     let mut roots = RootCertStore::empty();
     for der in certificates {
         roots
             .add(CertificateDer::from(der.clone()))
-            .map_err(|e| format!("trust anchor: {e}"))?;
+            .map_err(rustls_error("trust anchor"))?;
     }
     Ok(roots)
 }
@@ -170,17 +148,19 @@ fn server_config_with(
     chain: Vec<Vec<u8>>,
     key: PrivateKeyDer<'static>,
     verifier: Option<Arc<dyn ClientCertVerifier>>,
-) -> Result<ServerConfig, String> {
+) -> Result<ServerConfig, TlsError> {
     let builder = ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(VERSIONS)
-        .map_err(|e| format!("CA service TLS: {e}"))?;
+        .map_err(rustls_error("CA service TLS"))?;
     let builder = match verifier {
         Some(v) => builder.with_client_cert_verifier(v),
         None => builder.with_no_client_auth(),
     };
     let mut config = builder
         .with_single_cert(chain.into_iter().map(CertificateDer::from).collect(), key)
-        .map_err(|e| format!("CA service TLS certificate and key do not go together: {e}"))?;
+        .map_err(rustls_error(
+            "CA service TLS certificate and key do not go together",
+        ))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
@@ -192,11 +172,14 @@ pub fn statement_server_config(
     key: PrivateKeyDer<'static>,
     client_roots: &[Vec<u8>],
     allow: Arc<AllowList>,
-) -> Result<ServerConfig, String> {
+) -> Result<ServerConfig, TlsError> {
     let inner =
         WebPkiClientVerifier::builder_with_provider(Arc::new(roots(client_roots)?), provider())
             .build()
-            .map_err(|e| format!("CA service client verifier: {e}"))?;
+            .map_err(|source| TlsError::Verifier {
+                what: "CA service client verifier".into(),
+                source,
+            })?;
     let verifier: Arc<dyn ClientCertVerifier> = Arc::new(AllowListVerifier { inner, allow });
     server_config_with(chain, key, Some(verifier))
 }
@@ -205,7 +188,7 @@ pub fn statement_server_config(
 pub fn registration_server_config(
     chain: Vec<Vec<u8>>,
     key: PrivateKeyDer<'static>,
-) -> Result<ServerConfig, String> {
+) -> Result<ServerConfig, TlsError> {
     server_config_with(chain, key, None)
 }
 
@@ -215,16 +198,18 @@ pub fn ra_client_config(
     ca_certificates: &[Vec<u8>],
     client_chain: Vec<Vec<u8>>,
     key: PrivateKeyDer<'static>,
-) -> Result<ClientConfig, String> {
+) -> Result<ClientConfig, TlsError> {
     let mut config = ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(VERSIONS)
-        .map_err(|e| format!("RA TLS: {e}"))?
+        .map_err(rustls_error("RA TLS"))?
         .with_root_certificates(roots(ca_certificates)?)
         .with_client_auth_cert(
             client_chain.into_iter().map(CertificateDer::from).collect(),
             key,
         )
-        .map_err(|e| format!("RA TLS client certificate and key do not go together: {e}"))?;
+        .map_err(rustls_error(
+            "RA TLS client certificate and key do not go together",
+        ))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
 }
@@ -302,11 +287,11 @@ impl ServerCertVerifier for PinnedCaVerifier {
 
 /// The RA's registration client: no client certificate; the CA is recognised by the
 /// fingerprint of its CA certificate.
-pub fn pinned_client_config(pin: [u8; 32]) -> Result<ClientConfig, String> {
+pub fn pinned_client_config(pin: [u8; 32]) -> Result<ClientConfig, TlsError> {
     let provider = provider();
     let mut config = ClientConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(VERSIONS)
-        .map_err(|e| format!("registration TLS: {e}"))?
+        .map_err(rustls_error("registration TLS"))?
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(PinnedCaVerifier { pin, provider }))
         .with_no_client_auth();
@@ -315,10 +300,11 @@ pub fn pinned_client_config(pin: [u8; 32]) -> Result<ClientConfig, String> {
 }
 
 /// Parses a SHA-256 fingerprint written as 64 hex digits, with or without colons.
-pub fn parse_fingerprint(text: &str) -> Result<[u8; 32], String> {
+pub fn parse_fingerprint(text: &str) -> Result<[u8; 32], TlsError> {
     let digits: String = text.chars().filter(|c| *c != ':').collect();
     let mut out = [0u8; 32];
-    hex::decode_to_slice(digits.trim(), &mut out)
-        .map_err(|_| format!("{text:?} is not a SHA-256 fingerprint (64 hex digits)"))?;
+    hex::decode_to_slice(digits.trim(), &mut out).map_err(|_| TlsError::Fingerprint {
+        text: text.to_owned(),
+    })?;
     Ok(out)
 }
