@@ -109,16 +109,6 @@ impl ConnectionsSection {
         }
         Ok(())
     }
-
-    /// The limits each listener applies.
-    pub fn limits(&self) -> crate::services::listener::Limits {
-        crate::services::listener::Limits {
-            max_connections: self.max_connections,
-            max_connections_per_source: self.max_connections_per_source,
-            header_read_timeout: self.header_read_timeout,
-            tls_handshake_timeout: self.tls_handshake_timeout,
-        }
-    }
 }
 
 #[derive(Debug, Clone, Deserialize, Default)]
@@ -771,14 +761,15 @@ mod tests {
     #[test]
     fn connection_limits_default_to_the_documented_values_and_refuse_nonsense() {
         let config: Config = toml::from_str(DEFAULT_CONFIG_TEXT).unwrap_or_else(|e| panic!("{e}"));
+        let c = &config.connections;
         assert_eq!(
-            config.connections.limits(),
-            crate::services::listener::Limits {
-                max_connections: 256,
-                max_connections_per_source: 128,
-                header_read_timeout: Duration::from_secs(10),
-                tls_handshake_timeout: Duration::from_secs(10),
-            }
+            (
+                c.max_connections,
+                c.max_connections_per_source,
+                c.header_read_timeout,
+                c.tls_handshake_timeout
+            ),
+            (256, 128, Duration::from_secs(10), Duration::from_secs(10))
         );
         assert!(config.connections.check().is_ok());
         for (setting, key) in [

@@ -57,6 +57,18 @@ pub struct Limits {
     pub tls_handshake_timeout: Duration,
 }
 
+/// Each listener applies the limits of `[connections]`.
+impl From<&crate::config::ConnectionsSection> for Limits {
+    fn from(section: &crate::config::ConnectionsSection) -> Self {
+        Self {
+            max_connections: section.max_connections,
+            max_connections_per_source: section.max_connections_per_source,
+            header_read_timeout: section.header_read_timeout,
+            tls_handshake_timeout: section.tls_handshake_timeout,
+        }
+    }
+}
+
 /// What the connection established, attached to every request of it.
 #[derive(Debug, Clone)]
 pub struct Peer {
@@ -506,6 +518,25 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
+    }
+
+    #[test]
+    fn the_limits_are_those_of_the_connections_section() {
+        let section = crate::config::ConnectionsSection {
+            max_connections: 7,
+            max_connections_per_source: 5,
+            header_read_timeout: Duration::from_secs(3),
+            tls_handshake_timeout: Duration::from_secs(4),
+        };
+        assert_eq!(
+            Limits::from(&section),
+            Limits {
+                max_connections: 7,
+                max_connections_per_source: 5,
+                header_read_timeout: Duration::from_secs(3),
+                tls_handshake_timeout: Duration::from_secs(4),
+            }
+        );
     }
 
     fn refused(result: Result<Slot, Refused>) -> Refused {

@@ -11,7 +11,7 @@ use crate::config::Config;
 use crate::keystore::{self, RoleCertificates};
 use crate::pem;
 use crate::services::in_process_ca::InProcessCa;
-use crate::services::listener::{self, ConnectionTracker, Transport};
+use crate::services::listener::{self, ConnectionTracker, Limits, Transport};
 use crate::services::scep_http::{self, ScepService};
 
 /// The capabilities we advertise (catalogue D1): nothing weaker than AES and SHA-256, even
@@ -317,7 +317,7 @@ pub async fn run_loaded(
     if loaded.publishes_crl {
         loaded.service.revocation.spawn_publisher();
     }
-    let tracker = ConnectionTracker::new("scep", config.connections.limits());
+    let tracker = ConnectionTracker::new("scep", Limits::from(&config.connections));
     loaded.service.metrics.watch_listener(Arc::clone(&tracker));
     listener::serve(
         listener,

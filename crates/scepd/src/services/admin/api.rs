@@ -12,12 +12,15 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::AdminState;
 use super::auth::{self, Accept};
 use super::error::AdminError;
+use super::state::{AdminState, actor, default_template};
 use crate::clock::unix_now;
 use crate::services::listener::Peer as Connection;
 use crate::services::revocation::RevokeError;
+
+/// The OpenAPI 3.1 description of `/admin/api/v1/`, checked in and served as is.
+pub const OPENAPI: &str = include_str!("openapi.json");
 
 type Shared = State<Arc<AdminState>>;
 
@@ -27,11 +30,6 @@ async fn principal(
     headers: &HeaderMap,
 ) -> Result<Principal, AdminError> {
     auth::authenticate(state, connection, headers, Accept::ApiCredentials).await
-}
-
-/// The audit log's name for an administrator acting through the admin listener.
-pub fn actor(principal: &Principal) -> String {
-    format!("user:{}", principal.name)
 }
 
 #[derive(Serialize)]
@@ -72,14 +70,6 @@ pub struct ChallengeIssued {
     challenge: String,
     template: String,
     expires_at: i64,
-}
-
-/// The template a request without one means: the only one a device-admin holds, else "device".
-pub fn default_template(principal: &Principal) -> String {
-    match principal.templates.as_slice() {
-        [only] if principal.role != accounts::Role::PkiAdmin => only.clone(),
-        _ => "device".to_owned(),
-    }
 }
 
 pub async fn issue_challenge(
@@ -414,7 +404,7 @@ pub async fn metrics(
 pub async fn openapi() -> Response {
     (
         [(axum::http::header::CONTENT_TYPE, "application/json")],
-        super::OPENAPI,
+        OPENAPI,
     )
         .into_response()
 }

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use accounts::Principal;
 use axum::http::{HeaderMap, header};
 
-use super::AdminState;
 use super::error::AdminError;
+use super::state::AdminState;
 use crate::services::listener::Peer as Connection;
 
 /// Longest a credential check waits for its source's place before 429: a few requests of

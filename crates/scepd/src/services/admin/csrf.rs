@@ -13,22 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::error::AdminError;
-
-/// Why a request was refused as cross-site.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CrossSite {
-    /// `Sec-Fetch-Site` is present and neither `same-origin` nor `none`.
-    #[error(
-        "cross-site request refused: Sec-Fetch-Site is {0:?}; the admin listener accepts changes only from its own pages"
-    )]
-    FetchSite(String),
-    /// `Origin` is present and is not `https://` followed by the request's `Host`.
-    #[error(
-        "cross-site request refused: Origin {origin:?} is not this listener's origin {expected:?}"
-    )]
-    Origin { origin: String, expected: String },
-}
+use super::error::{AdminError, CrossSite};
 
 fn safe(method: &Method) -> bool {
     *method == Method::GET || *method == Method::HEAD || *method == Method::OPTIONS

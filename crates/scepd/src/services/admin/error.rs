@@ -8,6 +8,24 @@ use axum::extract::rejection::{FormRejection, JsonRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+/// 64 KiB: admin requests are small JSON documents and forms.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Why a request was refused as cross-site (see `csrf`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CrossSite {
+    /// `Sec-Fetch-Site` is present and neither `same-origin` nor `none`.
+    #[error(
+        "cross-site request refused: Sec-Fetch-Site is {0:?}; the admin listener accepts changes only from its own pages"
+    )]
+    FetchSite(String),
+    /// `Origin` is present and is not `https://` followed by the request's `Host`.
+    #[error(
+        "cross-site request refused: Origin {origin:?} is not this listener's origin {expected:?}"
+    )]
+    Origin { origin: String, expected: String },
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error(
@@ -26,7 +44,7 @@ pub enum AdminError {
     Forbidden(#[from] accounts::Denied),
     /// A browser was made to send a state-changing request from another site.
     #[error("{0}")]
-    CrossSite(#[from] super::csrf::CrossSite),
+    CrossSite(#[from] CrossSite),
     #[error("{0}")]
     BadRequest(String),
     /// The body exceeds the admin listener's limit: not malformed, too large, so that a client
@@ -114,7 +132,7 @@ impl AdminError {
 fn body_rejection(status: StatusCode, text: String) -> AdminError {
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         AdminError::PayloadTooLarge {
-            limit: super::MAX_BODY_BYTES,
+            limit: MAX_BODY_BYTES,
         }
     } else {
         AdminError::BadRequest(text)

@@ -8,6 +8,7 @@ pub mod csrf;
 pub mod error;
 pub mod page;
 pub mod password_gate;
+pub mod state;
 pub mod tls;
 pub mod users;
 
@@ -15,7 +16,6 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
-use accounts::{Action, Principal};
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
@@ -24,130 +24,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Config;
+use crate::services::listener::{self, ConnectionTracker, Limits, Transport};
 use crate::services::scep_http::ScepService;
-use error::AdminError;
-
-/// The OpenAPI 3.1 description of `/admin/api/v1/`, checked in and served as is.
-pub const OPENAPI: &str = include_str!("openapi.json");
-
-/// SHA-256 fingerprints of the certificates a device administrator pins.
-pub struct Fingerprints {
-    pub ca: String,
-    pub ra_signing: String,
-    pub ra_encryption: String,
-}
-
-/// Everything the admin handlers need, built once at start.
-pub struct AdminState {
-    pub store: store::Store,
-    pub config: Arc<Config>,
-    pub scep: Arc<ScepService>,
-    pub trusted_proxies: Vec<policy::IpRange>,
-    pub login_limiter: crate::services::limiter::FailureLimiter,
-    /// Bounds the password verifications running at once (a login flood).
-    pub password_gate: crate::services::admin::password_gate::PasswordGate,
-    pub fingerprints: Fingerprints,
-    pub template_names: Vec<String>,
-    /// An argon2id hash of a random password, checked when a login names an unknown user so
-    /// that the answer takes as long as for a known one.
-    pub decoy_password_hash: String,
-}
-
-impl AdminState {
-    pub fn new(config: Arc<Config>, scep: Arc<ScepService>) -> Result<AdminState, String> {
-        let identity = scep.ra.identity();
-        let fingerprints = Fingerprints {
-            ca: ca::fingerprint_sha256(&identity.ca_certificate),
-            ra_signing: ca::fingerprint_sha256(&identity.signing_certificate),
-            ra_encryption: ca::fingerprint_sha256(&identity.encryption_certificate),
-        };
-        let template_names = crate::config::templates::build(&config.templates)?
-            .iter()
-            .map(|t| t.name().to_owned())
-            .collect();
-        let decoy = accounts::generate_password().map_err(|e| format!("random source: {e}"))?;
-        let decoy_password_hash =
-            accounts::hash_password(&decoy).map_err(|e| format!("password hashing: {e}"))?;
-        Ok(AdminState {
-            store: scep.ra.store().clone(),
-            trusted_proxies: config.admin.proxy_ranges()?,
-            login_limiter: crate::services::limiter::FailureLimiter::new(
-                crate::services::limiter::Limits {
-                    max_failures: config.admin.max_failed_logins,
-                    window: config.admin.login_failure_window,
-                    lockout: config.admin.login_lockout,
-                    // Password spraying from many addresses trips this instead.
-                    global_max_failures: config.admin.max_failed_logins.saturating_mul(20),
-                },
-            ),
-            password_gate: crate::services::admin::password_gate::PasswordGate::new(
-                config.admin.max_concurrent_password_checks,
-            ),
-            fingerprints,
-            template_names,
-            decoy_password_hash,
-            config,
-            scep,
-        })
-    }
-
-    /// Appends an audit entry; a failure to do so is logged loudly (the action already happened).
-    pub async fn audit(&self, kind: store::AuditKind, actor: &str, detail: String) {
-        crate::audit_trail::append_or_log(&self.store, kind, actor, detail).await;
-    }
-
-    pub fn known_template(&self, template: &str) -> Result<(), AdminError> {
-        if self.template_names.iter().any(|t| t == template) {
-            Ok(())
-        } else {
-            Err(AdminError::BadRequest(format!(
-                "template: unknown template {template:?} (known: {})",
-                self.template_names.join(", ")
-            )))
-        }
-    }
-
-    pub async fn user(&self, name: &str) -> Result<store::UserRecord, AdminError> {
-        self.store
-            .user_by_name(name)
-            .await
-            .map_err(AdminError::store)?
-            .ok_or_else(|| AdminError::NotFound(format!("no user {name}")))
-    }
-
-    /// A challenge for `principal`, if it may enroll devices for that template (NDES's Enroll
-    /// permission) and is within its quota of outstanding challenges.
-    pub async fn issue_challenge(
-        &self,
-        principal: &Principal,
-        request: crate::services::challenges::IssueRequest,
-    ) -> Result<crate::services::challenges::IssuedChallenge, AdminError> {
-        let template = request.template.clone().unwrap_or_else(|| "device".into());
-        principal.authorize(Action::IssueChallenge {
-            template: &template,
-        })?;
-        crate::services::challenges::issue_challenge(
-            &self.store,
-            &self.config,
-            request,
-            &api::actor(principal),
-            crate::clock::unix_now(),
-        )
-        .await
-        .map_err(|e| match e {
-            crate::services::challenges::ChallengeIssueError::QuotaExceeded { .. } => {
-                AdminError::TooManyChallenges(e.to_string())
-            }
-            crate::services::challenges::ChallengeIssueError::Store(detail) => {
-                AdminError::Internal(detail)
-            }
-            other => AdminError::BadRequest(other.to_string()),
-        })
-    }
-}
-
-/// 64 KiB: admin requests are small JSON documents and forms.
-pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
+use error::MAX_BODY_BYTES;
+use state::AdminState;
 
 fn header_layer(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
     SetResponseHeaderLayer::overriding(
@@ -232,17 +112,16 @@ pub async fn start(
         );
     }
     let tls = Arc::new(tls::server_config(dir, &config, &identity)?);
-    let tracker =
-        crate::services::listener::ConnectionTracker::new("admin", config.connections.limits());
+    let tracker = ConnectionTracker::new("admin", Limits::from(&config.connections));
     scep.metrics.watch_listener(Arc::clone(&tracker));
     let state = Arc::new(AdminState::new(config, scep)?);
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .map_err(|e| format!("cannot listen on {listen} (admin): {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    tokio::spawn(crate::services::listener::serve(
+    tokio::spawn(listener::serve(
         listener,
-        crate::services::listener::Transport::Tls(tls),
+        Transport::Tls(tls),
         router(state),
         tracker,
         shutdown,
@@ -258,7 +137,7 @@ mod tests {
     /// (the end-to-end test checks the other direction: every documented operation answers).
     #[test]
     fn every_api_route_is_documented() {
-        let spec: serde_json::Value = serde_json::from_str(super::OPENAPI).unwrap();
+        let spec: serde_json::Value = serde_json::from_str(super::api::OPENAPI).unwrap();
         let source = include_str!("mod.rs");
         let start = source.find("let api = Router::new()").unwrap();
         let end = start + source[start..].find(';').unwrap();

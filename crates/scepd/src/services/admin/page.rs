@@ -12,9 +12,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
-use super::AdminState;
 use super::auth::{self, Accept, SESSION_COOKIE};
 use super::error::AdminError;
+use super::state::{AdminState, actor, default_template};
 use crate::clock::unix_now;
 use crate::services::listener::Peer as Connection;
 
@@ -95,7 +95,7 @@ pub async fn show(
         };
     let template = query
         .template
-        .unwrap_or_else(|| super::api::default_template(&principal));
+        .unwrap_or_else(|| default_template(&principal));
     let issued = state
         .issue_challenge(
             &principal,
@@ -286,7 +286,7 @@ pub async fn login(
     state
         .audit(
             store::AuditKind::AdminLogin,
-            &super::api::actor(&principal),
+            &actor(&principal),
             format!("password login to mscep_admin from {source}"),
         )
         .await;

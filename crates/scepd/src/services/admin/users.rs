@@ -10,10 +10,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::AdminState;
-use super::api::actor;
 use super::auth::{self, Accept};
 use super::error::AdminError;
+use super::state::{AdminState, actor};
 use crate::clock::unix_now;
 use crate::services::listener::Peer as Connection;
 

@@ -857,7 +857,7 @@ pub async fn run(
         .layer(request_timeout())
         .with_state(Arc::clone(&service));
 
-    let limits = config.connections.limits();
+    let limits = crate::services::listener::Limits::from(&config.connections);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
