@@ -28,6 +28,10 @@ use tokio::sync::watch;
 use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 
+/// Longest a request may take from its first byte to the reply: every router answers 408
+/// after it (a client that trickles its body), as the loop bounds only the head.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// Refusals answered at once per listener; a connection over a cap beyond these is closed
 /// without an answer. Each takes at most a TLS handshake and [`REFUSAL_WRITE_TIMEOUT`].
 pub const MAX_REFUSALS_IN_PROGRESS: usize = 32;
@@ -502,6 +506,23 @@ async fn answer_and_close<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S, answ
         }
     })
     .await;
+}
+
+/// Resolves on SIGINT or SIGTERM: when every listener of the process stops accepting.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
+    tracing::info!("shutting down");
 }
 
 #[cfg(test)]

@@ -16,17 +16,15 @@ use base64::Engine;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::clock::unix_now;
+use crate::services::listener::REQUEST_TIMEOUT;
 use crate::services::scep_query::{self, Operation};
 
 /// 64 KiB: SCEP messages are a few KiB; Intune's large GET URLs still fit.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
 
-/// Longest a request may take from its first byte to the reply.
-pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// Longest a PKIOperation waits for its source's place (see `limiter`) or for a free
 /// operation slot before it is refused: long enough to ride out a burst of legitimate
-/// enrollments behind one address, well inside `REQUEST_TIMEOUT`.
+/// enrollments behind one address, well inside [`REQUEST_TIMEOUT`].
 const ADMISSION_WAIT: Duration = Duration::from_secs(10);
 
 /// Everything the handlers need, built once at start.

@@ -324,25 +324,9 @@ pub async fn run_loaded(
         Transport::Plain,
         scep_http::router(loaded.service),
         tracker,
-        shutdown_signal(),
+        listener::shutdown_signal(),
     )
     .await;
     let _ = stop_admin.send(());
     Ok(())
-}
-
-pub(crate) async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    tokio::select! { _ = ctrl_c => {}, _ = terminate => {} }
-    tracing::info!("shutting down");
 }

@@ -73,7 +73,7 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .layer(axum::middleware::from_fn(csrf::refuse_cross_site))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
-            crate::services::scep_http::REQUEST_TIMEOUT,
+            listener::REQUEST_TIMEOUT,
         ))
         // On every answer, errors included: nothing of the admin surface is cached, framed or
         // sniffed, and browsers keep to HTTPS.

@@ -823,7 +823,7 @@ fn tls_identity(
 fn request_timeout() -> tower_http::timeout::TimeoutLayer {
     tower_http::timeout::TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
-        crate::services::scep_http::REQUEST_TIMEOUT,
+        crate::services::listener::REQUEST_TIMEOUT,
     )
 }
 
@@ -927,7 +927,7 @@ pub async fn run(
         crate::services::listener::Transport::Tls(Arc::new(statement_tls)),
         statements,
         crate::services::listener::ConnectionTracker::new("ca-statements", limits),
-        crate::services::serve::shutdown_signal(),
+        crate::services::listener::shutdown_signal(),
     )
     .await;
     let _ = stop.send(true);
