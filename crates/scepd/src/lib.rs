@@ -11,6 +11,7 @@ pub mod cli_audit;
 pub mod clock;
 pub mod config;
 pub mod io_context;
+pub mod key_history;
 pub mod keystore;
 pub mod pem;
 pub mod timefmt;

@@ -21,7 +21,6 @@
 use std::fs;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 use der::Decode;
 use x509_cert::Certificate;
@@ -34,18 +33,17 @@ use crate::ceremony::init::{
 };
 use crate::config::{CONFIG_FILE, Config};
 use crate::io_context::Context;
+use crate::key_history::{
+    NEXT, PREVIOUS, previous_certificate, previous_encryption_key, previous_encryption_label,
+    read_label,
+};
 use crate::keystore::{self, RoleCertificates};
 use crate::pem;
 
-const PREVIOUS: &str = "previous";
-const NEXT: &str = "next";
 const STAGING: &str = "staging";
 const NEW_WITH_OLD: &str = "certs/ca-new-with-old.pem";
 
 pub type Fingerprints = Vec<(&'static str, String, String)>;
-
-/// A replaced RA encryption key with its certificate (DER).
-pub type PreviousEncryption = (Arc<dyn keys::Decrypter>, Vec<u8>);
 
 fn make_dirs(dir: &Path, sub: &str) -> Result<(), String> {
     let mut builder = fs::DirBuilder::new();
@@ -72,13 +70,6 @@ fn move_file(from: &Path, to: &Path) -> Result<(), String> {
 fn write_label(path: &Path, label: &str) -> Result<(), String> {
     fs::write(path, format!("{label}\n")).context(path, "writing")?;
     Ok(())
-}
-
-fn read_label(path: &Path) -> Result<String, String> {
-    Ok(fs::read_to_string(path)
-        .context(path, "reading")?
-        .trim()
-        .to_owned())
 }
 
 /// Sets `key = "value"` in scepd.toml, replacing the line that holds the key (commented or
@@ -170,22 +161,6 @@ fn agent_paths_in(sub: &str, stamp: i64) -> AgentPaths {
         label: format!("scepd-ra-agent-{stamp}"),
         certificate: PathBuf::from(format!("certs/{sub}/ra-agent.pem")),
     }
-}
-
-fn previous_encryption_key(dir: &Path, stamp: i64) -> PathBuf {
-    dir.join("keys")
-        .join(PREVIOUS)
-        .join(format!("ra-encryption-{stamp}.key"))
-}
-
-fn previous_encryption_label(dir: &Path, stamp: i64) -> PathBuf {
-    dir.join("certs")
-        .join(PREVIOUS)
-        .join(format!("ra-encryption-{stamp}.label"))
-}
-
-fn previous_certificate(dir: &Path, name: String) -> PathBuf {
-    dir.join("certs").join(PREVIOUS).join(name)
 }
 
 /// Moves the current RA keys out of service: the encryption key (and certificate) to
@@ -372,94 +347,6 @@ fn unique_stamp(dir: &Path, config: &Config) -> i64 {
         stamp += 1;
     }
     stamp
-}
-
-/// The stamps of files named `PREFIX-STAMP.EXT` in `dir`, newest first.
-fn stamps(dir: &Path, prefix: &str, ext: &str) -> Vec<i64> {
-    let mut found: Vec<i64> = fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            name.strip_prefix(prefix)?.strip_suffix(ext)?.parse().ok()
-        })
-        .collect();
-    found.sort_unstable_by(|a, b| b.cmp(a));
-    found
-}
-
-/// RA encryption keys a renewal or CA activation retired, newest first, with their
-/// certificates. The RA ignores those whose certificate has expired.
-pub fn previous_encryption(
-    dir: &Path,
-    config: &Config,
-    token: Option<&Arc<keys::pkcs11::Pkcs11Token>>,
-) -> Result<Vec<PreviousEncryption>, String> {
-    let found = stamps(&dir.join("certs").join(PREVIOUS), "ra-encryption-", ".pem");
-    if found.is_empty() {
-        return Ok(Vec::new());
-    }
-    let passphrase = keystore::passphrase(dir, config)?;
-    let role = keys::KeyRole::RaDecryption;
-    let mut previous = Vec::new();
-    for stamp in found {
-        let cert = pem::read_certificate(&previous_certificate(
-            dir,
-            format!("ra-encryption-{stamp}.pem"),
-        ))?;
-        let key_path = previous_encryption_key(dir, stamp);
-        let label_path = previous_encryption_label(dir, stamp);
-        let decrypter: Arc<dyn keys::Decrypter> = if key_path.exists() {
-            let key = match &passphrase {
-                Some(p) => {
-                    keys::software::SoftwareKey::load_encrypted(role, &key_path, p.as_bytes())
-                }
-                None => keys::software::SoftwareKey::load(role, &key_path),
-            };
-            Arc::new(key.map_err(|e| format!("{}: {e}", key_path.display()))?)
-        } else {
-            let label = read_label(&label_path)?;
-            let token = token.ok_or_else(|| {
-                format!(
-                    "{}: a token key, but no PKCS#11 token is configured",
-                    label_path.display()
-                )
-            })?;
-            Arc::new(
-                token
-                    .load_key(role, &label)
-                    .map_err(|e| format!("previous RA key {label:?}: {e}"))?,
-            )
-        };
-        previous.push((decrypter, cert));
-    }
-    Ok(previous)
-}
-
-/// CA certificates replaced by an activated rollover, newest first.
-pub fn previous_ca_certificates(dir: &Path) -> Result<Vec<Vec<u8>>, String> {
-    let certs_dir = dir.join("certs").join(PREVIOUS);
-    stamps(&certs_dir, "ca-", ".pem")
-        .into_iter()
-        .map(|stamp| {
-            pem::read_certificate(&certs_dir.join(format!("ca-{stamp}.pem"))).map_err(String::from)
-        })
-        .collect()
-}
-
-/// What GetNextCACert serves once a rollover is prepared: the next CA certificate and the
-/// RA certificates it issued.
-pub fn next_certificates(dir: &Path) -> Result<Option<Vec<Vec<u8>>>, String> {
-    let next = dir.join("certs").join(NEXT);
-    if !next.join("ca.pem").exists() {
-        return Ok(None);
-    }
-    let certificates = ["ca.pem", "ra-signing.pem", "ra-encryption.pem"]
-        .iter()
-        .map(|f| pem::read_certificate(&next.join(f)))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Some(certificates))
 }
 
 /// The key type of the current CA, for a next CA of the same kind.

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use scep::Capability;
 
-use crate::ceremony::rollover;
 use crate::config::Config;
+use crate::key_history;
 use crate::keystore::{self, RoleCertificates};
 use crate::pem;
 use crate::services::in_process_ca::InProcessCa;
@@ -101,7 +101,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     .with_legacy_sha1_csr_signatures(crypto.allows_legacy())
     .with_chain(chain.clone())
     .map_err(|e| format!("CA chain: {e}"))?;
-    let previous_ca_certificates = rollover::previous_ca_certificates(dir)?;
+    let previous_ca_certificates = key_history::previous_ca_certificates(dir)?;
     let mut ca = ca;
     for previous in &previous_ca_certificates {
         ca = ca
@@ -173,8 +173,8 @@ pub fn assemble(
         decrypter,
         encryption_certificate: encryption_certificate.clone(),
         ca_certificate: ca_certificate.clone(),
-        previous_encryption: rollover::previous_encryption(dir, &config, token.as_ref())?,
-        previous_ca_certificates: rollover::previous_ca_certificates(dir)?,
+        previous_encryption: key_history::previous_encryption(dir, &config, token.as_ref())?,
+        previous_ca_certificates: key_history::previous_ca_certificates(dir)?,
     };
     let insecure_challenges = config.challenges.insecure_modes(dir)?;
     for (setting, template) in [
@@ -207,7 +207,7 @@ pub fn assemble(
     let ra = ra::Ra::new(ra_config, identity, store, authority).map_err(|e| format!("RA: {e}"))?;
     let mut bundle = vec![signing_certificate, encryption_certificate, ca_certificate];
     bundle.extend(chain);
-    let next_ca_reply = match rollover::next_certificates(dir)? {
+    let next_ca_reply = match key_history::next_certificates(dir)? {
         Some(next) => Some(
             ra.next_ca_certificates_reply(&next)
                 .map_err(|e| format!("GetNextCACert: {e}"))?,

@@ -237,7 +237,7 @@ impl CaService {
         )
         .with_chain(chain.clone())
         .map_err(|e| format!("CA chain: {e}"))?;
-        for previous in crate::ceremony::rollover::previous_ca_certificates(dir)? {
+        for previous in crate::key_history::previous_ca_certificates(dir)? {
             ca = ca
                 .with_previous(previous)
                 .map_err(|e| format!("previous CA: {e}"))?;
@@ -836,7 +836,7 @@ pub async fn run(
     let (service, config) = CaService::load(dir).await?;
     let (chain, key_path) = tls_identity(dir, &config, &service)?;
     let mut client_roots = vec![service.ca_certificate.clone()];
-    client_roots.extend(crate::ceremony::rollover::previous_ca_certificates(dir)?);
+    client_roots.extend(crate::key_history::previous_ca_certificates(dir)?);
     let statement_tls = super::tls::statement_server_config(
         chain.clone(),
         crate::services::tls::read_key(&key_path)?,

@@ -190,7 +190,7 @@ pub fn ca_client(
     tls_certificate: Vec<u8>,
 ) -> Result<super::client::HttpsClient, String> {
     let mut roots = vec![ca_certificate.to_vec()];
-    roots.extend(crate::ceremony::rollover::previous_ca_certificates(dir)?);
+    roots.extend(crate::key_history::previous_ca_certificates(dir)?);
     let tls = super::tls::ra_client_config(
         &roots,
         vec![tls_certificate],
