@@ -46,7 +46,7 @@ pub fn make_tls_identity(
         names.to_vec()
     };
     let (dns, ips) = split_names(&names);
-    let key = crate::services::split::tls::generate_key(&dir.join(&config.ca_service.tls_key))?;
+    let key = crate::services::ca_link::tls::generate_key(&dir.join(&config.ca_service.tls_key))?;
     let certificate = ca::dev::issue_tls_certificate(
         ca_key,
         ca_certificate,

@@ -14,7 +14,7 @@ use keys::KeyRole;
 use crate::ceremony::init::{InitReport, KeyProtection, Keymaker};
 use crate::config::{CONFIG_FILE, Config};
 use crate::io_context::Context;
-use crate::services::split::protocol;
+use crate::services::ca_link::protocol;
 
 pub struct RaInitOptions {
     pub protection: KeyProtection,
@@ -44,18 +44,18 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
             dir.display()
         ));
     }
-    let pin = crate::services::split::tls::parse_fingerprint(&options.ca_fingerprint)
+    let pin = crate::services::ca_link::tls::parse_fingerprint(&options.ca_fingerprint)
         .map_err(|e| format!("--ca-fingerprint: {e}"))?;
     // Both URLs are checked before any key is made.
-    let registration = crate::services::split::client::HttpsClient::new(
+    let registration = crate::services::ca_link::client::HttpsClient::new(
         &options.registration_url,
-        crate::services::split::tls::pinned_client_config(pin)?,
+        crate::services::ca_link::tls::pinned_client_config(pin)?,
         Duration::from_secs(30),
     )
     .map_err(|e| format!("--ca-registration-url: {e}"))?;
-    let url_check = crate::services::split::client::HttpsClient::new(
+    let url_check = crate::services::ca_link::client::HttpsClient::new(
         &options.ca_url,
-        crate::services::split::tls::pinned_client_config(pin)?,
+        crate::services::ca_link::tls::pinned_client_config(pin)?,
         Duration::from_secs(1),
     );
     url_check.map_err(|e| format!("--ca-url: {e}"))?;
@@ -103,7 +103,8 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
         2048,
         None,
     )?;
-    let tls_spki = crate::services::split::tls::generate_key(&dir.join(&config.remote_ca.tls_key))?;
+    let tls_spki =
+        crate::services::ca_link::tls::generate_key(&dir.join(&config.remote_ca.tls_key))?;
 
     let request = protocol::Registration {
         version: protocol::VERSION,
@@ -132,7 +133,7 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
     let registered: protocol::Registered =
         serde_json::from_slice(&answer).map_err(|e| format!("the CA's answer: {e}"))?;
     let ca_certificate = protocol::unb64(&registered.ca_certificate, "ca_certificate")?;
-    if crate::services::split::tls::fingerprint(&ca_certificate) != pin {
+    if crate::services::ca_link::tls::fingerprint(&ca_certificate) != pin {
         return Err("the CA sent a CA certificate that is not the pinned one".into());
     }
     let write = |path: &PathBuf, field: &str, b64: &str| -> Result<Vec<u8>, String> {

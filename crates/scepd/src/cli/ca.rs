@@ -12,7 +12,7 @@ use super::report::print_fingerprints;
 use crate::ceremony::{init, rollover};
 use crate::config::Config;
 use crate::config::deployment::Mode;
-use crate::services::split::ca_service;
+use crate::services::ca_service;
 
 #[derive(Args)]
 pub struct CaArgs {

@@ -172,8 +172,7 @@ pub async fn revoke(dir: &Path, serial: &str, reason: &str, now: i64) -> Result<
     let actor = crate::cli_audit::actor();
     let record = if config.deployment.mode == crate::config::deployment::Mode::Ra {
         let revocation =
-            crate::services::split::ra_service::remote_revocation(dir, &config, store.clone())
-                .await?;
+            crate::services::ra_service::remote_revocation(dir, &config, store.clone()).await?;
         revocation
             .revoke(serial, reason, now, &actor)
             .await

@@ -7,7 +7,7 @@ use clap::{Args, Subcommand};
 
 use super::report::print_fingerprints;
 use crate::ceremony::rollover;
-use crate::services::split::ra_service;
+use crate::services::ra_service;
 
 #[derive(Args)]
 pub struct RaArgs {

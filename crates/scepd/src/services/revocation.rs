@@ -11,8 +11,8 @@ use std::time::Duration;
 
 use tokio::sync::{Mutex, RwLock};
 
-use crate::services::split::client::HttpsClient;
-use crate::services::split::protocol;
+use crate::services::ca_link::client::HttpsClient;
+use crate::services::ca_link::protocol;
 
 /// How often the publisher checks whether a new CRL is due: a revocation reaches the CRL within
 /// this interval (the BR allow 24 h; the catalogue asks for 5 minutes).

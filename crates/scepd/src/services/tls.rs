@@ -1,7 +1,7 @@
 //! The TLS every listener and link of scepd shares (rustls, aws-lc-rs): TLS 1.2 and 1.3 only,
 //! ECDHE key exchange with AEAD ciphers only (NIST SP 800-52r2), and private key files only
 //! their owner can read. The admin listener's configuration is [`super::admin::tls`], the
-//! split deployment's link [`super::split::tls`].
+//! split deployment's link [`super::ca_link::tls`].
 
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};

@@ -193,16 +193,12 @@ async fn reach_ca(dir: &Path, config: &Config) -> Finding {
         let tls_certificate = read(&config.remote_ca.tls_certificate)?;
         let mut config = config.clone();
         config.remote_ca.timeout = REACH_TIMEOUT;
-        let client = crate::services::split::ra_service::ca_client(
-            dir,
-            &config,
-            &ca_certificate,
-            tls_certificate,
-        )?;
+        let client =
+            crate::services::ra_service::ca_client(dir, &config, &ca_certificate, tls_certificate)?;
         let (status, _) = client
             .get(
-                crate::services::split::protocol::CRL_PATH,
-                crate::services::split::protocol::MAX_CRL_LEN,
+                crate::services::ca_link::protocol::CRL_PATH,
+                crate::services::ca_link::protocol::MAX_CRL_LEN,
             )
             .await?;
         if status == 200 {

@@ -1,6 +1,6 @@
 //! `scepd ra`: the RA service of a split deployment. The same SCEP service as `scepd serve`
 //! (and the same challenge administration), holding only the RA keys; the CA behind it is
-//! [`super::remote_ca::RemoteCa`].
+//! [`super::ca_link::remote_ca::RemoteCa`].
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -149,7 +149,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         );
     }
     let client = Arc::new(ca_client(dir, &config, &ca_certificate, tls_certificate)?);
-    let authority = Arc::new(super::remote_ca::RemoteCa::new(
+    let authority = Arc::new(super::ca_link::remote_ca::RemoteCa::new(
         Arc::clone(&client),
         &ca_certificate,
     )?);
@@ -188,15 +188,15 @@ pub fn ca_client(
     config: &Config,
     ca_certificate: &[u8],
     tls_certificate: Vec<u8>,
-) -> Result<super::client::HttpsClient, String> {
+) -> Result<super::ca_link::client::HttpsClient, String> {
     let mut roots = vec![ca_certificate.to_vec()];
     roots.extend(crate::key_history::previous_ca_certificates(dir)?);
-    let tls = super::tls::ra_client_config(
+    let tls = super::ca_link::tls::ra_client_config(
         &roots,
         vec![tls_certificate],
         crate::services::tls::read_key(&dir.join(&config.remote_ca.tls_key))?,
     )?;
-    super::client::HttpsClient::new(&config.remote_ca.url, tls, config.remote_ca.timeout)
+    super::ca_link::client::HttpsClient::new(&config.remote_ca.url, tls, config.remote_ca.timeout)
 }
 
 /// The RA's revocation publisher for a command-line tool (`scepd cert revoke` on the RA

@@ -2,7 +2,7 @@
 //! counter-signed statements from registered RAs (DESIGN.md §2; catalogue F):
 //!
 //! 1. the TLS handshake admits only a registered, unrevoked RA TLS certificate (checked in
-//!    the handshake, [`super::tls::AllowListVerifier`]);
+//!    the handshake, [`super::ca_link::tls::AllowListVerifier`]);
 //! 2. the RA of that connection is looked up again (revoked since the handshake: refused);
 //! 3. the statement must be signed by *that* RA's registered signing certificate, which must be
 //!    ours, unexpired, with the Certificate Request Agent EKU; the statement fresh
@@ -27,8 +27,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
 
-use super::protocol::{self, RefusalCode};
-use super::tls::AllowList;
+use super::ca_link::protocol::{self, RefusalCode};
+use super::ca_link::tls::AllowList;
 use crate::config::Config;
 use crate::config::deployment::Mode;
 use crate::services::listener::Peer;
@@ -662,7 +662,7 @@ impl CaService {
                 .clone()
                 .unwrap_or_else(|| signing_certificate.clone()),
             encryption: encryption_certificate.clone(),
-            tls_sha256: super::tls::fingerprint(&tls_certificate),
+            tls_sha256: super::ca_link::tls::fingerprint(&tls_certificate),
             tls: tls_certificate.clone(),
         };
         let done = self
@@ -837,7 +837,7 @@ pub async fn run(
     let (chain, key_path) = tls_identity(dir, &config, &service)?;
     let mut client_roots = vec![service.ca_certificate.clone()];
     client_roots.extend(crate::key_history::previous_ca_certificates(dir)?);
-    let statement_tls = super::tls::statement_server_config(
+    let statement_tls = super::ca_link::tls::statement_server_config(
         chain.clone(),
         crate::services::tls::read_key(&key_path)?,
         &client_roots,
@@ -864,7 +864,7 @@ pub async fn run(
     };
     let registration = match registration_listen.or(config.ca_service.registration_listen) {
         Some(raddr) => {
-            let tls = super::tls::registration_server_config(
+            let tls = super::ca_link::tls::registration_server_config(
                 chain,
                 crate::services::tls::read_key(&key_path)?,
             )?;
