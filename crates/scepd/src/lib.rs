@@ -7,7 +7,6 @@ pub mod cli;
 pub mod services;
 
 pub mod audit_trail;
-pub mod cli_audit;
 pub mod clock;
 pub mod config;
 pub mod io_context;

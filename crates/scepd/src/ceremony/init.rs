@@ -610,7 +610,7 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
             .collect::<Vec<_>>()
             .join("; ")
     );
-    crate::cli_audit::record(&store, store::AuditKind::ConfigChanged, detail).await?;
+    crate::audit_trail::record_cli(&store, store::AuditKind::ConfigChanged, detail).await?;
     crate::ceremony::initial_admin::announce(dir, &store).await?;
     Ok(InitReport { fingerprints })
 }

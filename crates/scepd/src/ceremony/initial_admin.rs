@@ -63,7 +63,7 @@ pub async fn create_initial_admin(
             return Err(format!("creating the initial administrator: {e}"));
         }
     };
-    crate::cli_audit::record(
+    crate::audit_trail::record_cli(
         store,
         store::AuditKind::AccountChanged,
         format!(

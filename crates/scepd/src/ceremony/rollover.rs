@@ -128,7 +128,8 @@ fn add_config_value(dir: &Path, section: &str, key: &str, value: &str) -> Result
 
 async fn audit(dir: &Path, config: &Config, detail: String) -> Result<(), String> {
     let store = config.open_store(dir).await?;
-    crate::cli_audit::record(&store, store::AuditKind::ConfigChanged, detail).await
+    crate::audit_trail::record_cli(&store, store::AuditKind::ConfigChanged, detail).await?;
+    Ok(())
 }
 
 fn describe(fingerprints: &Fingerprints) -> String {

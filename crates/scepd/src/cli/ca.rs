@@ -174,7 +174,7 @@ pub async fn register(
         })
         .await
         .map_err(|e| format!("registering RA {name:?}: {e}"))?;
-    crate::cli_audit::record(
+    crate::audit_trail::record_cli(
         &store,
         store::AuditKind::ConfigChanged,
         format!(
@@ -216,10 +216,11 @@ pub async fn revoke(dir: &Path, name: &str, now: i64) -> Result<(), String> {
     {
         return Err(format!("no active RA named {name:?}"));
     }
-    crate::cli_audit::record(
+    crate::audit_trail::record_cli(
         &store,
         store::AuditKind::ConfigChanged,
         format!("RA {name} revoked: its TLS certificate leaves the allow-list, its statements are refused"),
     )
-    .await
+    .await?;
+    Ok(())
 }

@@ -169,7 +169,7 @@ pub async fn show(dir: &Path, serial: &str, now: i64) -> Result<String, String> 
 pub async fn revoke(dir: &Path, serial: &str, reason: &str, now: i64) -> Result<String, String> {
     let store = open_store(dir).await?;
     let config = crate::config::Config::load(dir).map_err(|e| e.to_string())?;
-    let actor = crate::cli_audit::actor();
+    let actor = crate::audit_trail::cli_actor();
     let record = if config.deployment.mode == crate::config::deployment::Mode::Ra {
         let revocation =
             crate::services::ra_service::remote_revocation(dir, &config, store.clone()).await?;

@@ -62,7 +62,7 @@ pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> 
         &store,
         &config,
         request,
-        &crate::cli_audit::actor(),
+        &crate::audit_trail::cli_actor(),
         crate::clock::unix_now(),
     )
     .await

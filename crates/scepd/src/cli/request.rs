@@ -77,7 +77,7 @@ pub async fn list(dir: &Path) -> Result<String, String> {
 pub async fn approve(dir: &Path, id: i64, now: i64) -> Result<String, String> {
     let store = open_store(dir).await?;
     let record = store
-        .approve_pending(id, &crate::cli_audit::actor(), now)
+        .approve_pending(id, &crate::audit_trail::cli_actor(), now)
         .await
         .map_err(|e| format!("approving request {id}: {e}"))?;
     Ok(format!(
@@ -89,7 +89,7 @@ pub async fn approve(dir: &Path, id: i64, now: i64) -> Result<String, String> {
 pub async fn deny(dir: &Path, id: i64, reason: &str, now: i64) -> Result<String, String> {
     let store = open_store(dir).await?;
     store
-        .deny_pending(id, &crate::cli_audit::actor(), reason, now)
+        .deny_pending(id, &crate::audit_trail::cli_actor(), reason, now)
         .await
         .map_err(|e| format!("denying request {id}: {e}"))?;
     Ok(format!(

@@ -215,7 +215,8 @@ async fn open(dir: &Path) -> Result<(Config, Store), String> {
 }
 
 async fn audit(store: &Store, detail: String) -> Result<(), String> {
-    crate::cli_audit::record(store, AuditKind::AccountChanged, detail).await
+    crate::audit_trail::record_cli(store, AuditKind::AccountChanged, detail).await?;
+    Ok(())
 }
 
 fn no_such_user(name: &str) -> String {
