@@ -87,24 +87,24 @@ impl Default for ConnectionsSection {
 }
 
 impl ConnectionsSection {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), InvalidSetting> {
         if self.max_connections == 0 || self.max_connections_per_source == 0 {
-            return Err("connections.max_connections and connections.max_connections_per_source must be above zero".into());
+            return Err(InvalidSetting("connections.max_connections and connections.max_connections_per_source must be above zero".into()));
         }
         if self.max_connections_per_source > self.max_connections {
-            return Err(format!(
+            return Err(InvalidSetting(format!(
                 "connections.max_connections_per_source = {} is above connections.max_connections = {}: one source can never have more than the listener",
                 self.max_connections_per_source, self.max_connections
-            ));
+            )));
         }
         for (key, value) in [
             ("header_read_timeout", self.header_read_timeout),
             ("tls_handshake_timeout", self.tls_handshake_timeout),
         ] {
             if value.is_zero() || value > MAX_CONNECTION_TIMEOUT {
-                return Err(format!(
+                return Err(InvalidSetting(format!(
                     "connections.{key} = {value:?}: must be above zero and at most {MAX_CONNECTION_TIMEOUT:?}"
-                ));
+                )));
             }
         }
         Ok(())
@@ -327,12 +327,12 @@ impl Default for AdminSection {
 
 impl AdminSection {
     /// The trusted proxies, parsed; the error names the entry.
-    pub fn proxy_ranges(&self) -> Result<Vec<policy::IpRange>, String> {
+    pub fn proxy_ranges(&self) -> Result<Vec<policy::IpRange>, InvalidSetting> {
         self.trusted_proxies
             .iter()
             .map(|text| {
                 policy::IpRange::parse(text).ok_or_else(|| {
-                    format!("admin.trusted_proxies: {text:?} is not a CIDR range (ADDRESS/PREFIX, host bits zero)")
+                    InvalidSetting(format!("admin.trusted_proxies: {text:?} is not a CIDR range (ADDRESS/PREFIX, host bits zero)"))
                 })
             })
             .collect()
@@ -366,6 +366,28 @@ pub enum ConfigError {
     },
     #[error("{path}: {message}")]
     Invalid { path: PathBuf, message: String },
+    #[error("opening the database: {0}")]
+    Database(#[source] store::StoreError),
+}
+
+/// For the callers whose errors are still messages.
+impl From<ConfigError> for String {
+    fn from(error: ConfigError) -> String {
+        error.to_string()
+    }
+}
+
+/// A setting out of its range, or settings that contradict each other; the message names
+/// them and says what is allowed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct InvalidSetting(pub String);
+
+/// For the callers whose errors are still messages.
+impl From<InvalidSetting> for String {
+    fn from(error: InvalidSetting) -> String {
+        error.to_string()
+    }
 }
 
 impl Config {
@@ -379,7 +401,7 @@ impl Config {
             path: path.clone(),
             message: e.to_string(),
         })?;
-        if let Err(message) = config.connections.check() {
+        if let Err(InvalidSetting(message)) = config.connections.check() {
             return Err(ConfigError::Invalid { path, message });
         }
         if config.limits.max_failed_attempts == 0
@@ -399,7 +421,7 @@ impl Config {
                 message: "limits.max_concurrent_operations and admin.max_concurrent_password_checks must be above zero".into(),
             });
         }
-        if let Err(message) = config.challenges.check() {
+        if let Err(InvalidSetting(message)) = config.challenges.check() {
             return Err(ConfigError::Invalid { path, message });
         }
         if config.admin.max_failed_logins == 0 || config.admin.login_lockout.is_zero() {
@@ -415,7 +437,7 @@ impl Config {
                     .into(),
             });
         }
-        if let Err(message) = config.admin.proxy_ranges() {
+        if let Err(InvalidSetting(message)) = config.admin.proxy_ranges() {
             return Err(ConfigError::Invalid { path, message });
         }
         Ok(config)
@@ -430,10 +452,10 @@ impl Config {
     }
 
     /// Opens (and migrates) the configured database.
-    pub async fn open_store(&self, data_dir: &Path) -> Result<store::Store, String> {
+    pub async fn open_store(&self, data_dir: &Path) -> Result<store::Store, ConfigError> {
         store::Store::open(&self.database_url(data_dir))
             .await
-            .map_err(|e| format!("opening the database: {e}"))
+            .map_err(ConfigError::Database)
     }
 
     /// Warnings an operator must see at every start: each insecure opt-in that is on.
@@ -462,39 +484,47 @@ impl Config {
 }
 
 impl ChallengeSection {
-    fn check(&self) -> Result<(), String> {
+    fn check(&self) -> Result<(), InvalidSetting> {
         if self.default_ttl > self.max_ttl {
-            return Err("challenges.default_ttl is longer than challenges.max_ttl".into());
+            return Err(InvalidSetting(
+                "challenges.default_ttl is longer than challenges.max_ttl".into(),
+            ));
         }
         let (min, max) = (
             ra::challenge::MIN_CHALLENGE_LEN,
             ra::challenge::MAX_CHALLENGE_LEN,
         );
         if !(min..=max).contains(&self.length) {
-            return Err(format!(
+            return Err(InvalidSetting(format!(
                 "challenges.length = {}: must be {min} to {max} characters ({min} is about 143 bits)",
                 self.length
-            ));
+            )));
         }
         if self.max_outstanding_per_admin == 0 {
-            return Err("challenges.max_outstanding_per_admin must be above zero".into());
+            return Err(InvalidSetting(
+                "challenges.max_outstanding_per_admin must be above zero".into(),
+            ));
         }
         Ok(())
     }
 
     /// The RA's view of the insecure modes. The static password is read here (from a file
     /// only its owner can read) and only its SHA-256 is kept.
-    pub fn insecure_modes(&self, data_dir: &Path) -> Result<ra::InsecureChallenges, String> {
+    pub fn insecure_modes(
+        &self,
+        data_dir: &Path,
+    ) -> Result<ra::InsecureChallenges, InvalidSetting> {
         let static_challenge = match &self.insecure_static_challenge_file {
             Some(file) => {
                 let path = data_dir.join(file);
-                let secret = keys::secret::read_secret(Some(&path), "")
-                    .map_err(|e| format!("challenges.insecure_static_challenge_file: {e}"))?;
+                let secret = keys::secret::read_secret(Some(&path), "").map_err(|e| {
+                    InvalidSetting(format!("challenges.insecure_static_challenge_file: {e}"))
+                })?;
                 if secret.chars().count() < MIN_STATIC_CHALLENGE_CHARS {
-                    return Err(format!(
+                    return Err(InvalidSetting(format!(
                         "challenges.insecure_static_challenge_file {}: the password must have at least {MIN_STATIC_CHALLENGE_CHARS} characters",
                         path.display()
-                    ));
+                    )));
                 }
                 Some(ra::StaticChallenge {
                     hash: ra::challenge::hash(secret.as_bytes()),
@@ -517,11 +547,8 @@ impl ChallengeSection {
 const MIN_STATIC_CHALLENGE_CHARS: usize = 16;
 
 /// The database of a data directory, for commands that need nothing else.
-pub async fn open_store(data_dir: &Path) -> Result<store::Store, String> {
-    Config::load(data_dir)
-        .map_err(|e| e.to_string())?
-        .open_store(data_dir)
-        .await
+pub async fn open_store(data_dir: &Path) -> Result<store::Store, ConfigError> {
+    Config::load(data_dir)?.open_store(data_dir).await
 }
 
 /// The file `scepd init` writes: every key, commented, at its default.
@@ -867,7 +894,11 @@ mod tests {
             insecure_static_challenge_file: Some("pw".into()),
             ..ChallengeSection::default()
         };
-        let err = section.insecure_modes(dir.path()).err().unwrap_or_default();
+        let err = section
+            .insecure_modes(dir.path())
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(err.contains("chmod 600"), "{err}");
         std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
             .unwrap_or_else(|e| panic!("{e}"));

@@ -15,6 +15,30 @@ const EKU_NAMES: &[(&str, &str)] = &[
     ("ipsecIKE", "1.3.6.1.5.5.7.3.17"),
 ];
 
+/// A `[[templates]]` table scepd cannot issue with; every message names the template.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error(
+        "templates {template:?}: extended_key_usages: {name:?} is neither a known name ({}) nor a dotted OID",
+        EKU_NAMES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+    )]
+    UnknownExtendedKeyUsage { template: String, name: String },
+    #[error("templates: {0:?} is defined twice")]
+    DefinedTwice(String),
+    #[error("templates {template:?}: {source}")]
+    Refused {
+        template: String,
+        source: policy::TemplateError,
+    },
+}
+
+/// For the callers whose errors are still messages.
+impl From<TemplateError> for String {
+    fn from(error: TemplateError) -> String {
+        error.to_string()
+    }
+}
+
 /// One `[[templates]]` table.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -55,7 +79,7 @@ pub struct TemplateConfig {
     pub crl_distribution_url: Option<String>,
 }
 
-fn eku_oid(template: &str, name: &str) -> Result<String, String> {
+fn eku_oid(template: &str, name: &str) -> Result<String, TemplateError> {
     if let Some((_, oid)) = EKU_NAMES.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)) {
         return Ok((*oid).to_owned());
     }
@@ -66,18 +90,14 @@ fn eku_oid(template: &str, name: &str) -> Result<String, String> {
     {
         return Ok(name.to_owned());
     }
-    Err(format!(
-        "templates {template:?}: extended_key_usages: {name:?} is neither a known name ({}) nor a dotted OID",
-        EKU_NAMES
-            .iter()
-            .map(|(n, _)| *n)
-            .collect::<Vec<_>>()
-            .join(", ")
-    ))
+    Err(TemplateError::UnknownExtendedKeyUsage {
+        template: template.to_owned(),
+        name: name.to_owned(),
+    })
 }
 
 impl TemplateConfig {
-    fn spec(&self) -> Result<policy::TemplateSpec, String> {
+    fn spec(&self) -> Result<policy::TemplateSpec, TemplateError> {
         let ekus = self
             .extended_key_usages
             .iter()
@@ -138,17 +158,20 @@ impl TemplateConfig {
 
 /// The templates a data directory issues with: the configured ones, plus `device` unless it
 /// is redefined. Names are unique.
-pub fn build(configured: &[TemplateConfig]) -> Result<Vec<policy::Template>, String> {
+pub fn build(configured: &[TemplateConfig]) -> Result<Vec<policy::Template>, TemplateError> {
     let mut templates = Vec::new();
     for config in configured {
         if templates
             .iter()
             .any(|t: &policy::Template| t.name() == config.name)
         {
-            return Err(format!("templates: {:?} is defined twice", config.name));
+            return Err(TemplateError::DefinedTwice(config.name.clone()));
         }
-        let template = policy::Template::new(config.spec()?)
-            .map_err(|e| format!("templates {:?}: {e}", config.name))?;
+        let template =
+            policy::Template::new(config.spec()?).map_err(|source| TemplateError::Refused {
+                template: config.name.clone(),
+                source,
+            })?;
         templates.push(template);
     }
     if !templates
@@ -171,7 +194,7 @@ mod tests {
             templates: Vec<TemplateConfig>,
         }
         let doc: Doc = toml::from_str(toml_text).map_err(|e| e.to_string())?;
-        build(&doc.templates)
+        Ok(build(&doc.templates)?)
     }
 
     #[test]
