@@ -78,7 +78,9 @@ fn cli_message(error: &ChallengeIssueError) -> String {
         E::SanNotAllowed { .. } | E::SanInvalid { .. } => "--san: ",
         E::BindingInvalid(_) => "--subject/--san: ",
         E::Ttl { .. } => "--ttl: ",
-        E::QuotaExceeded { .. } | E::Random(_) | E::Store(_) => "challenge not issued: ",
+        E::QuotaExceeded { .. } | E::Random(_) | E::Templates(_) | E::Store(_) | E::Audit(_) => {
+            "challenge not issued: "
+        }
     };
     format!("{flag}{error}")
 }

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::config::Config;
+use crate::config::templates::TemplateError;
 
 pub struct IssueRequest {
     pub template: Option<String>,
@@ -62,9 +63,29 @@ pub enum ChallengeIssueError {
     )]
     QuotaExceeded { limit: u32, outstanding: i64 },
     #[error("random source: {0}")]
-    Random(String),
-    #[error("storage: {0}")]
-    Store(String),
+    Random(#[source] keys::KeyError),
+    /// The configured templates do not build (the configuration changed under a running
+    /// service); nothing was stored.
+    #[error("storage: templates: {0}")]
+    Templates(#[source] TemplateError),
+    #[error("storage: storing the challenge: {0}")]
+    Store(#[source] store::StoreError),
+    /// The challenge was stored but its audit entry was not appended.
+    #[error("storage: audit log: {0}")]
+    Audit(#[source] store::StoreError),
+}
+
+impl ChallengeIssueError {
+    /// A failure of the service (storage, templates, audit log) rather than of the request.
+    /// The text says what failed without the "storage: " of the message, for the log.
+    pub fn internal_detail(&self) -> Option<String> {
+        match self {
+            Self::Templates(e) => Some(format!("templates: {e}")),
+            Self::Store(e) => Some(format!("storing the challenge: {e}")),
+            Self::Audit(e) => Some(format!("audit log: {e}")),
+            _ => None,
+        }
+    }
 }
 
 /// Mints a challenge for `issued_by` (the audit actor, and whose quota it counts against):
@@ -82,7 +103,7 @@ pub async fn issue_challenge(
 ) -> Result<IssuedChallenge, ChallengeIssueError> {
     let template = request.template.unwrap_or_else(|| "device".into());
     let templates = crate::config::templates::build(&config.templates)
-        .map_err(|e| ChallengeIssueError::Store(format!("templates: {e}")))?;
+        .map_err(ChallengeIssueError::Templates)?;
     let Some(chosen) = templates.iter().find(|t| t.name() == template) else {
         return Err(ChallengeIssueError::UnknownTemplate {
             template,
@@ -105,8 +126,8 @@ pub async fn issue_challenge(
             max: policy.max_ttl,
         });
     }
-    let challenge = ra::challenge::generate_with_length(policy.length)
-        .map_err(|e| ChallengeIssueError::Random(e.to_string()))?;
+    let challenge =
+        ra::challenge::generate_with_length(policy.length).map_err(ChallengeIssueError::Random)?;
     let expires_at = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
     // The quota is counted in the same write transaction as the insert (NDES PasswordMax).
     store
@@ -130,7 +151,7 @@ pub async fn issue_challenge(
                     outstanding,
                 }
             }
-            e => ChallengeIssueError::Store(format!("storing the challenge: {e}")),
+            e => ChallengeIssueError::Store(e),
         })?;
     let detail = format!(
         "challenge {} for template {template}, subject {:?}, sans {:?}, expires {expires_at}{}",
@@ -147,7 +168,7 @@ pub async fn issue_challenge(
             detail,
         })
         .await
-        .map_err(|e| ChallengeIssueError::Store(format!("audit log: {e}")))?;
+        .map_err(ChallengeIssueError::Audit)?;
     Ok(IssuedChallenge {
         secret: challenge.secret,
         template,

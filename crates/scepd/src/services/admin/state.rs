@@ -128,12 +128,16 @@ impl AdminState {
             crate::clock::unix_now(),
         )
         .await
-        .map_err(|e| match e {
-            ChallengeIssueError::QuotaExceeded { .. } => {
-                AdminError::TooManyChallenges(e.to_string())
+        .map_err(|e| {
+            if let Some(detail) = e.internal_detail() {
+                return AdminError::Internal(detail);
             }
-            ChallengeIssueError::Store(detail) => AdminError::Internal(detail),
-            other => AdminError::BadRequest(other.to_string()),
+            match e {
+                ChallengeIssueError::QuotaExceeded { .. } => {
+                    AdminError::TooManyChallenges(e.to_string())
+                }
+                other => AdminError::BadRequest(other.to_string()),
+            }
         })
     }
 }
