@@ -36,5 +36,6 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
         let report = init::run(&data_dir, &init::InitOptions::default()).await?;
         print_fingerprints(&report.fingerprints);
     }
-    serve::run(&data_dir, scep_listen, admin_listen).await
+    serve::run(&data_dir, scep_listen, admin_listen).await?;
+    Ok(())
 }

@@ -61,6 +61,41 @@ pub struct Limits {
     pub tls_handshake_timeout: Duration,
 }
 
+/// A listener that could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum ListenError {
+    #[error(
+        "cannot listen on {addr}{}: {source}",
+        label.map(|l| format!(" ({l})")).unwrap_or_default()
+    )]
+    Bind {
+        addr: SocketAddr,
+        /// Which of the process's listeners, when it has several.
+        label: Option<&'static str>,
+        source: std::io::Error,
+    },
+    /// The bound socket does not know its address (never on a working host).
+    #[error("{0}")]
+    LocalAddress(std::io::Error),
+}
+
+/// Binds `addr` and returns the socket with the address it got (the port, when `addr` asked
+/// for any).
+pub async fn bind(
+    addr: SocketAddr,
+    label: Option<&'static str>,
+) -> Result<(TcpListener, SocketAddr), ListenError> {
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ListenError::Bind {
+            addr,
+            label,
+            source,
+        })?;
+    let local = listener.local_addr().map_err(ListenError::LocalAddress)?;
+    Ok((listener, local))
+}
+
 /// Each listener applies the limits of `[connections]`.
 impl From<&crate::config::ConnectionsSection> for Limits {
     fn from(section: &crate::config::ConnectionsSection) -> Self {

@@ -226,5 +226,6 @@ pub async fn run(
 ) -> Result<(), String> {
     let loaded = load(dir).await?;
     tracing::info!(ca = %loaded.config.remote_ca.url, "RA service: statements go to the remote CA");
-    crate::services::serve::run_loaded(dir, loaded, scep_listen, admin_listen).await
+    crate::services::serve::run_loaded(dir, loaded, scep_listen, admin_listen).await?;
+    Ok(())
 }

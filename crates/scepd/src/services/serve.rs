@@ -1,17 +1,20 @@
 //! `scepd serve`: load keys and certificates, wire RA → CA → store, listen.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use scep::Capability;
 
-use crate::config::Config;
+use crate::config::deployment::Mode;
+use crate::config::templates::TemplateError;
+use crate::config::{Config, ConfigError, InvalidSetting};
 use crate::key_history;
 use crate::keystore::{self, RoleCertificates};
-use crate::pem;
+use crate::pem::{self, PemError};
+use crate::services::admin::error::AdminStartError;
 use crate::services::in_process_ca::InProcessCa;
-use crate::services::listener::{self, ConnectionTracker, Limits, Transport};
+use crate::services::listener::{self, ConnectionTracker, Limits, ListenError, Transport};
 use crate::services::scep_http::{self, ScepService};
 
 /// The capabilities we advertise (catalogue D1): nothing weaker than AES and SHA-256, even
@@ -24,6 +27,54 @@ pub const CAPABILITIES: &[Capability] = &[
     Capability::Sha256,
     Capability::Sha512,
 ];
+
+/// Why the SCEP service (all-in-one, or the RA of a split deployment) did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{} is prepared for {} (deployment.mode), not scepd serve", dir.display(), mode.command())]
+    WrongMode { dir: PathBuf, mode: Mode },
+    #[error(transparent)]
+    Setting(#[from] InvalidSetting),
+    #[error(transparent)]
+    Templates(#[from] TemplateError),
+    #[error(transparent)]
+    Certificates(#[from] PemError),
+    /// A key, or a key and its certificate, refused by the keystore's checks.
+    #[error("{0}")]
+    Keys(String),
+    #[error("CA: {0}")]
+    Ca(#[source] ca::CaError),
+    #[error("CA chain: {0}")]
+    CaChain(#[source] ca::CaError),
+    #[error("previous CA: {0}")]
+    PreviousCa(#[source] ca::CaError),
+    #[error("challenges.{setting}: template {template:?} is not configured")]
+    UnknownTemplate {
+        setting: &'static str,
+        template: String,
+    },
+    #[error("RA: {0}")]
+    Ra(#[source] ra::EnrollError),
+    #[error("GetNextCACert: {0}")]
+    NextCaReply(#[source] ra::EnrollError),
+    #[error("GetCACert bundle: {0}")]
+    CaCertBundle(#[source] scep::CodecError),
+    #[error(transparent)]
+    Listen(#[from] ListenError),
+    #[error("audit log: {0}")]
+    Audit(#[source] store::StoreError),
+    #[error(transparent)]
+    Admin(#[from] AdminStartError),
+}
+
+/// For the callers whose errors are still messages (the RA service, the command line).
+impl From<ServeError> for String {
+    fn from(error: ServeError) -> String {
+        error.to_string()
+    }
+}
 
 pub struct Loaded {
     pub config: Config,
@@ -53,17 +104,16 @@ pub struct RaSide {
 }
 
 /// Builds the whole service from a data directory.
-pub async fn load(dir: &Path) -> Result<Loaded, String> {
-    let config = Config::load(dir).map_err(|e| e.to_string())?;
-    if config.deployment.mode != crate::config::deployment::Mode::AllInOne {
-        return Err(format!(
-            "{} is prepared for {} (deployment.mode), not scepd serve",
-            dir.display(),
-            config.deployment.mode.command()
-        ));
+pub async fn load(dir: &Path) -> Result<Loaded, ServeError> {
+    let config = Config::load(dir)?;
+    if config.deployment.mode != Mode::AllInOne {
+        return Err(ServeError::WrongMode {
+            dir: dir.to_owned(),
+            mode: config.deployment.mode,
+        });
     }
-    let certificates = RoleCertificates::read(dir, &config)?;
-    let role_keys = keystore::load(dir, &config, &certificates)?;
+    let certificates = RoleCertificates::read(dir, &config).map_err(ServeError::Keys)?;
+    let role_keys = keystore::load(dir, &config, &certificates).map_err(ServeError::Keys)?;
     let agent = role_keys.counter_signer();
     let agent_certificate = certificates.counter_signing().to_vec();
     let separate_agent = certificates.ra_agent.is_some();
@@ -97,16 +147,16 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         templates.clone(),
         vec![agent_certificate.clone()],
     )
-    .map_err(|e| format!("CA: {e}"))?
+    .map_err(ServeError::Ca)?
     .with_legacy_sha1_csr_signatures(crypto.allows_legacy())
     .with_chain(chain.clone())
-    .map_err(|e| format!("CA chain: {e}"))?;
+    .map_err(ServeError::CaChain)?;
     let previous_ca_certificates = key_history::previous_ca_certificates(dir)?;
     let mut ca = ca;
     for previous in &previous_ca_certificates {
         ca = ca
             .with_previous(previous.clone())
-            .map_err(|e| format!("previous CA: {e}"))?;
+            .map_err(ServeError::PreviousCa)?;
     }
     let side = RaSide {
         signer: role_keys.ra_signing,
@@ -141,7 +191,7 @@ pub fn assemble(
     store: store::Store,
     authority: Arc<dyn ra::CertificateAuthority>,
     revocation: Arc<crate::services::revocation::Revocation>,
-) -> Result<Loaded, String> {
+) -> Result<Loaded, ServeError> {
     let RaSide {
         signer,
         signing_certificate,
@@ -173,7 +223,8 @@ pub fn assemble(
         decrypter,
         encryption_certificate: encryption_certificate.clone(),
         ca_certificate: ca_certificate.clone(),
-        previous_encryption: key_history::previous_encryption(dir, &config, token.as_ref())?,
+        previous_encryption: key_history::previous_encryption(dir, &config, token.as_ref())
+            .map_err(ServeError::Keys)?,
         previous_ca_certificates: key_history::previous_ca_certificates(dir)?,
     };
     let insecure_challenges = config.challenges.insecure_modes(dir)?;
@@ -193,9 +244,10 @@ pub fn assemble(
         if let Some(name) = template
             && !templates.iter().any(|t| t.name() == name)
         {
-            return Err(format!(
-                "challenges.{setting}: template {name:?} is not configured"
-            ));
+            return Err(ServeError::UnknownTemplate {
+                setting,
+                template: name.to_owned(),
+            });
         }
     }
     let ra_config = ra::RaConfig {
@@ -204,13 +256,13 @@ pub fn assemble(
         insecure_challenges,
         ..ra::RaConfig::default()
     };
-    let ra = ra::Ra::new(ra_config, identity, store, authority).map_err(|e| format!("RA: {e}"))?;
+    let ra = ra::Ra::new(ra_config, identity, store, authority).map_err(ServeError::Ra)?;
     let mut bundle = vec![signing_certificate, encryption_certificate, ca_certificate];
     bundle.extend(chain);
     let next_ca_reply = match key_history::next_certificates(dir)? {
         Some(next) => Some(
             ra.next_ca_certificates_reply(&next)
-                .map_err(|e| format!("GetNextCACert: {e}"))?,
+                .map_err(ServeError::NextCaReply)?,
         ),
         None => None,
     };
@@ -218,8 +270,7 @@ pub fn assemble(
     if next_ca_reply.is_some() {
         capabilities.push(Capability::GetNextCaCert);
     }
-    let ca_cert_bundle =
-        scep::build_certs_only(&bundle).map_err(|e| format!("GetCACert bundle: {e}"))?;
+    let ca_cert_bundle = scep::build_certs_only(&bundle).map_err(ServeError::CaCertBundle)?;
     let service = Arc::new(ScepService {
         ra,
         ca_caps: scep::ca_caps(&capabilities),
@@ -248,7 +299,7 @@ pub async fn run(
     dir: &Path,
     scep_listen: Option<SocketAddr>,
     admin_listen: Option<SocketAddr>,
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     run_loaded(dir, load(dir).await?, scep_listen, admin_listen).await
 }
 
@@ -258,7 +309,7 @@ pub async fn run_loaded(
     loaded: Loaded,
     scep_listen: Option<SocketAddr>,
     admin_listen: Option<SocketAddr>,
-) -> Result<(), String> {
+) -> Result<(), ServeError> {
     for warning in loaded.config.insecure_settings() {
         tracing::warn!(setting = warning, "INSECURE setting enabled");
     }
@@ -268,10 +319,7 @@ pub async fn run_loaded(
         );
     }
     let addr = scep_listen.unwrap_or(loaded.config.scep.listen);
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let (listener, local) = listener::bind(addr, None).await?;
     loaded
         .service
         .ra
@@ -286,7 +334,7 @@ pub async fn run_loaded(
             ),
         })
         .await
-        .map_err(|e| format!("audit log: {e}"))?;
+        .map_err(ServeError::Audit)?;
     let config = Arc::new(loaded.config.clone());
     let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
     if config.admin.enabled {

@@ -11,6 +11,23 @@ use axum::response::{IntoResponse, Response};
 /// 64 KiB: admin requests are small JSON documents and forms.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
+/// Why the admin listener did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminStartError {
+    #[error(transparent)]
+    Tls(#[from] crate::services::tls::TlsError),
+    #[error(transparent)]
+    Listen(#[from] crate::services::listener::ListenError),
+    #[error(transparent)]
+    Templates(#[from] crate::config::templates::TemplateError),
+    #[error(transparent)]
+    Setting(#[from] crate::config::InvalidSetting),
+    #[error("random source: {0}")]
+    Random(#[source] accounts::AccountError),
+    #[error("password hashing: {0}")]
+    Hashing(#[source] accounts::AccountError),
+}
+
 /// Why a request was refused as cross-site (see `csrf`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CrossSite {

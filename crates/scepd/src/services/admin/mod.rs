@@ -26,7 +26,7 @@ use tower_http::timeout::TimeoutLayer;
 use crate::config::Config;
 use crate::services::listener::{self, ConnectionTracker, Limits, Transport};
 use crate::services::scep_http::ScepService;
-use error::MAX_BODY_BYTES;
+use error::{AdminStartError, MAX_BODY_BYTES};
 use state::AdminState;
 
 fn header_layer(name: &'static str, value: &'static str) -> SetResponseHeaderLayer<HeaderValue> {
@@ -103,7 +103,7 @@ pub async fn start(
     scep: Arc<ScepService>,
     listen: SocketAddr,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<SocketAddr, String> {
+) -> Result<SocketAddr, AdminStartError> {
     let identity = tls::identity(dir, &config.admin)?;
     if identity.development {
         tracing::warn!(
@@ -115,10 +115,7 @@ pub async fn start(
     let tracker = ConnectionTracker::new("admin", Limits::from(&config.connections));
     scep.metrics.watch_listener(Arc::clone(&tracker));
     let state = Arc::new(AdminState::new(config, scep)?);
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen} (admin): {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    let (listener, local) = listener::bind(listen, Some("admin")).await?;
     tokio::spawn(listener::serve(
         listener,
         Transport::Tls(tls),

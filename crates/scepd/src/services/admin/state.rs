@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use accounts::{Action, Principal};
 
-use super::error::AdminError;
+use super::error::{AdminError, AdminStartError};
 use crate::config::Config;
 use crate::services::challenges::{ChallengeIssueError, IssueRequest, IssuedChallenge};
 use crate::services::scep_http::ScepService;
@@ -48,7 +48,7 @@ pub struct AdminState {
 }
 
 impl AdminState {
-    pub fn new(config: Arc<Config>, scep: Arc<ScepService>) -> Result<AdminState, String> {
+    pub fn new(config: Arc<Config>, scep: Arc<ScepService>) -> Result<AdminState, AdminStartError> {
         let identity = scep.ra.identity();
         let fingerprints = Fingerprints {
             ca: ca::fingerprint_sha256(&identity.ca_certificate),
@@ -59,9 +59,9 @@ impl AdminState {
             .iter()
             .map(|t| t.name().to_owned())
             .collect();
-        let decoy = accounts::generate_password().map_err(|e| format!("random source: {e}"))?;
+        let decoy = accounts::generate_password().map_err(AdminStartError::Random)?;
         let decoy_password_hash =
-            accounts::hash_password(&decoy).map_err(|e| format!("password hashing: {e}"))?;
+            accounts::hash_password(&decoy).map_err(AdminStartError::Hashing)?;
         Ok(AdminState {
             store: scep.ra.store().clone(),
             trusted_proxies: config.admin.proxy_ranges()?,
