@@ -13,4 +13,6 @@ pub mod revocation;
 pub mod scep_http;
 pub mod scep_query;
 pub mod serve;
+#[cfg(test)]
+pub mod test_support;
 pub mod tls;

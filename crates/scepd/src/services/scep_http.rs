@@ -326,3 +326,120 @@ fn decode_get_message(message: Option<&str>) -> Result<Vec<u8>, (StatusCode, &'s
         .decode(compact.as_bytes())
         .map_err(|_| (StatusCode::BAD_REQUEST, "message is not valid base64\n"))
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use axum::body::to_bytes;
+    use axum::http::{HeaderMap, Request};
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::services::serve::CAPABILITIES;
+    use crate::services::test_support;
+
+    async fn service() -> (tempfile::TempDir, Arc<ScepService>) {
+        let (dir, loaded) = test_support::scep_service().await;
+        (dir, loaded.service)
+    }
+
+    async fn send(
+        service: &Arc<ScepService>,
+        method: Method,
+        uri: &str,
+        body: Vec<u8>,
+    ) -> (StatusCode, HeaderMap, String) {
+        let mut request = Request::builder()
+            .method(method)
+            .uri(uri)
+            .body(Body::from(body))
+            .unwrap();
+        // What the listener attaches to every request.
+        request
+            .extensions_mut()
+            .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 7], 40_000))));
+        let response = router(Arc::clone(service)).oneshot(request).await.unwrap();
+        let (parts, body) = response.into_parts();
+        let bytes = to_bytes(body, usize::MAX).await.unwrap();
+        (
+            parts.status,
+            parts.headers,
+            String::from_utf8_lossy(&bytes).into_owned(),
+        )
+    }
+
+    #[tokio::test]
+    async fn get_ca_caps_lists_exactly_the_capabilities_on_every_scep_path() {
+        let (_dir, service) = service().await;
+        for path in ["/scep", "/certsrv/mscep/mscep.dll", "/certsrv/mscep"] {
+            let uri = format!("{path}?operation=GetCACaps");
+            let (status, headers, body) = send(&service, Method::GET, &uri, Vec::new()).await;
+            assert_eq!(status, StatusCode::OK, "{path}");
+            assert_eq!(
+                headers[header::CONTENT_TYPE],
+                "text/plain; charset=utf-8",
+                "{path}"
+            );
+            assert_eq!(body, scep::ca_caps(CAPABILITIES), "{path}");
+            // Nothing weaker than AES and SHA-256 is advertised (no rollover is prepared).
+            for weak in ["DES3", "SHA-1", "GetNextCACert"] {
+                assert!(!body.lines().any(|l| l == weak), "{weak} in {body:?}");
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_malformed_query_is_a_bare_400_that_names_nothing() {
+        let (_dir, service) = service().await;
+        for query in [
+            "",
+            "?operation=GetCaCaps",
+            "?operation=GetCACaps&operation=GetCACert",
+            "?operation=%FF",
+        ] {
+            let uri = format!("/scep{query}");
+            let (status, _, body) = send(&service, Method::GET, &uri, Vec::new()).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
+            assert_eq!(body, "malformed SCEP query\n", "{query}");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_body_over_the_limit_is_413_and_never_reaches_the_ra() {
+        let (_dir, service) = service().await;
+        let malformed = |service: &ScepService| {
+            service
+                .metrics
+                .render_with(crate::services::metrics::ScrapeState::default())
+                .lines()
+                .find(|l| l.starts_with("scepd_malformed_requests_total "))
+                .map(str::to_owned)
+        };
+        let uri = "/scep?operation=PKIOperation";
+        let too_large = vec![0x30; MAX_MESSAGE_BYTES + 1];
+        let (status, _, _) = send(&service, Method::POST, uri, too_large).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            malformed(&service).as_deref(),
+            Some("scepd_malformed_requests_total 0")
+        );
+        // At the limit the RA reads it, and garbage is a bare 400.
+        let at_limit = vec![0x30; MAX_MESSAGE_BYTES];
+        let (status, _, body) = send(&service, Method::POST, uri, at_limit).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(body, "malformed SCEP message\n");
+        assert_eq!(
+            malformed(&service).as_deref(),
+            Some("scepd_malformed_requests_total 1")
+        );
+    }
+
+    #[tokio::test]
+    async fn get_next_ca_cert_without_a_prepared_rollover_is_404() {
+        let (_dir, service) = service().await;
+        let uri = "/scep?operation=GetNextCACert";
+        let (status, _, body) = send(&service, Method::GET, uri, Vec::new()).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert!(body.contains("no CA rollover is pending"), "{body}");
+    }
+}
