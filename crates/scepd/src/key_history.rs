@@ -10,11 +10,34 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::io_context::{Context, FileError};
-use crate::keystore;
+use crate::keystore::{self, KeystoreError};
 use crate::pem::{self, PemError};
 
 pub const PREVIOUS: &str = "previous";
 pub const NEXT: &str = "next";
+
+/// Why a retired RA encryption key could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyHistoryError {
+    #[error(transparent)]
+    Keystore(#[from] KeystoreError),
+    #[error(transparent)]
+    Certificates(#[from] PemError),
+    #[error(transparent)]
+    File(#[from] FileError),
+    #[error("{}: {source}", path.display())]
+    KeyFile {
+        path: PathBuf,
+        source: keys::KeyError,
+    },
+    #[error("{}: a token key, but no PKCS#11 token is configured", path.display())]
+    NoToken { path: PathBuf },
+    #[error("previous RA key {label:?}: {source}")]
+    TokenKey {
+        label: String,
+        source: keys::KeyError,
+    },
+}
 
 /// A replaced RA encryption key with its certificate (DER).
 pub type PreviousEncryption = (Arc<dyn keys::Decrypter>, Vec<u8>);
@@ -64,7 +87,7 @@ pub fn previous_encryption(
     dir: &Path,
     config: &Config,
     token: Option<&Arc<keys::pkcs11::Pkcs11Token>>,
-) -> Result<Vec<PreviousEncryption>, String> {
+) -> Result<Vec<PreviousEncryption>, KeyHistoryError> {
     let found = stamps(&dir.join("certs").join(PREVIOUS), "ra-encryption-", ".pem");
     if found.is_empty() {
         return Ok(Vec::new());
@@ -86,20 +109,22 @@ pub fn previous_encryption(
                 }
                 None => keys::software::SoftwareKey::load(role, &key_path),
             };
-            Arc::new(key.map_err(|e| format!("{}: {e}", key_path.display()))?)
+            Arc::new(key.map_err(|source| KeyHistoryError::KeyFile {
+                path: key_path.clone(),
+                source,
+            })?)
         } else {
             let label = read_label(&label_path)?;
-            let token = token.ok_or_else(|| {
-                format!(
-                    "{}: a token key, but no PKCS#11 token is configured",
-                    label_path.display()
-                )
+            let token = token.ok_or_else(|| KeyHistoryError::NoToken {
+                path: label_path.clone(),
             })?;
-            Arc::new(
-                token
-                    .load_key(role, &label)
-                    .map_err(|e| format!("previous RA key {label:?}: {e}"))?,
-            )
+            let key = token
+                .load_key(role, &label)
+                .map_err(|source| KeyHistoryError::TokenKey {
+                    label: label.clone(),
+                    source,
+                })?;
+            Arc::new(key)
         };
         previous.push((decrypter, cert));
     }

@@ -9,8 +9,8 @@ use scep::Capability;
 use crate::config::deployment::Mode;
 use crate::config::templates::TemplateError;
 use crate::config::{Config, ConfigError, InvalidSetting};
-use crate::key_history;
-use crate::keystore::{self, RoleCertificates};
+use crate::key_history::{self, KeyHistoryError};
+use crate::keystore::{self, KeystoreError, RoleCertificates};
 use crate::pem::{self, PemError};
 use crate::services::admin::error::AdminStartError;
 use crate::services::in_process_ca::InProcessCa;
@@ -41,9 +41,10 @@ pub enum ServeError {
     Templates(#[from] TemplateError),
     #[error(transparent)]
     Certificates(#[from] PemError),
-    /// A key, or a key and its certificate, refused by the keystore's checks.
-    #[error("{0}")]
-    Keys(String),
+    #[error(transparent)]
+    Keys(#[from] KeystoreError),
+    #[error(transparent)]
+    KeyHistory(#[from] KeyHistoryError),
     #[error("CA: {0}")]
     Ca(#[source] ca::CaError),
     #[error("CA chain: {0}")]
@@ -112,8 +113,8 @@ pub async fn load(dir: &Path) -> Result<Loaded, ServeError> {
             mode: config.deployment.mode,
         });
     }
-    let certificates = RoleCertificates::read(dir, &config).map_err(ServeError::Keys)?;
-    let role_keys = keystore::load(dir, &config, &certificates).map_err(ServeError::Keys)?;
+    let certificates = RoleCertificates::read(dir, &config)?;
+    let role_keys = keystore::load(dir, &config, &certificates)?;
     let agent = role_keys.counter_signer();
     let agent_certificate = certificates.counter_signing().to_vec();
     let separate_agent = certificates.ra_agent.is_some();
@@ -223,8 +224,7 @@ pub fn assemble(
         decrypter,
         encryption_certificate: encryption_certificate.clone(),
         ca_certificate: ca_certificate.clone(),
-        previous_encryption: key_history::previous_encryption(dir, &config, token.as_ref())
-            .map_err(ServeError::Keys)?,
+        previous_encryption: key_history::previous_encryption(dir, &config, token.as_ref())?,
         previous_ca_certificates: key_history::previous_ca_certificates(dir)?,
     };
     let insecure_challenges = config.challenges.insecure_modes(dir)?;
