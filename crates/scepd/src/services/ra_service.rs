@@ -196,7 +196,11 @@ pub fn ca_client(
         vec![tls_certificate],
         crate::services::tls::read_key(&dir.join(&config.remote_ca.tls_key))?,
     )?;
-    super::ca_link::client::HttpsClient::new(&config.remote_ca.url, tls, config.remote_ca.timeout)
+    Ok(super::ca_link::client::HttpsClient::new(
+        &config.remote_ca.url,
+        tls,
+        config.remote_ca.timeout,
+    )?)
 }
 
 /// The RA's revocation publisher for a command-line tool (`scepd cert revoke` on the RA
