@@ -347,14 +347,16 @@ pub(super) async fn disabling_ends_sessions_and_marks_every_lookup(store: Store)
     );
     assert_eq!(store.set_user_disabled("nobody", true).await.unwrap(), None);
     assert!(store.user_by_name("alice").await.unwrap().unwrap().disabled);
-    // The token is gone; one issued while the account is disabled is marked.
+    // The token is gone, and a disabled account gets no new one.
     assert!(store.user_by_token(&token).await.unwrap().is_none());
     let later = [0x44u8; 32];
-    store
-        .add_api_token("alice", &later, "mdm", NOW)
-        .await
-        .unwrap();
-    assert!(store.user_by_token(&later).await.unwrap().unwrap().disabled);
+    assert!(
+        !store
+            .add_api_token("alice", &later, "mdm", NOW)
+            .await
+            .unwrap()
+    );
+    assert!(store.user_by_token(&later).await.unwrap().is_none());
     assert!(
         store
             .user_by_client_certificate(&cert)
