@@ -10,7 +10,7 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
 
 use crate::config::{Config, KeyBackend};
-use crate::pem;
+use crate::pem::{self, PemError};
 
 /// Certificate Request Agent (the NDES enrollment agent's application policy).
 const CERTIFICATE_REQUEST_AGENT: &str = "1.3.6.1.4.1.311.20.2.1";
@@ -42,6 +42,77 @@ impl Role {
     }
 }
 
+/// Why the keys of a data directory cannot be used; every message names the role, the
+/// setting or the file.
+#[derive(Debug, thiserror::Error)]
+pub enum KeystoreError {
+    #[error(transparent)]
+    Certificates(#[from] PemError),
+    #[error(
+        "{setting} is set but keys.ra_agent_certificate is not: the enrollment agent needs both"
+    )]
+    AgentCertificateMissing { setting: &'static str },
+    #[error(
+        "keys.ra_agent_certificate is set but {setting} is not: the enrollment agent needs both"
+    )]
+    AgentKeyMissing { setting: &'static str },
+    #[error(
+        "{} and {} are both {value:?}: the {} and {} roles may not share a key",
+        first.1, second.1, first.0.name(), second.0.name()
+    )]
+    SharedLocation {
+        first: (Role, &'static str),
+        second: (Role, &'static str),
+        value: String,
+    },
+    #[error(
+        "the {} and {} roles use the same key: each role needs its own key",
+        .0.name(),
+        .1.name()
+    )]
+    SharedKey(Role, Role),
+    #[error("the {} role has a key or a certificate but not both", .0.name())]
+    Incomplete(Role),
+    #[error("{} certificate: unreadable: {source}", role.name())]
+    UnreadableCertificate { role: Role, source: der::Error },
+    #[error("{} certificate: {source}", role.name())]
+    CertificateKey { role: Role, source: der::Error },
+    #[error("the {} certificate does not certify the {} key", .0.name(), .0.name())]
+    NotCertified(Role),
+    #[error("{} certificate extensions: {source}", role.name())]
+    UnreadableExtensions { role: Role, source: der::Error },
+    #[error("the {} certificate does not fit its role: {why}", role.name())]
+    UnfitCertificate { role: Role, why: &'static str },
+    #[error("key passphrase: {0}")]
+    Passphrase(#[source] keys::KeyError),
+    #[error("{}: {source}", path.display())]
+    KeyFile {
+        path: std::path::PathBuf,
+        source: keys::KeyError,
+    },
+    #[error("PKCS#11 PIN: {0}")]
+    Pin(#[source] keys::KeyError),
+    #[error("PKCS#11 token {label:?} in {}: {source}", module.display())]
+    Token {
+        label: String,
+        module: std::path::PathBuf,
+        source: keys::KeyError,
+    },
+    #[error("PKCS#11 key {label:?} ({role}): {source}")]
+    TokenKey {
+        label: String,
+        role: keys::KeyRole,
+        source: keys::KeyError,
+    },
+}
+
+/// For the callers whose errors are still messages.
+impl From<KeystoreError> for String {
+    fn from(error: KeystoreError) -> String {
+        error.to_string()
+    }
+}
+
 /// The certificates of the roles, DER. `ra_agent` is `None` in a data directory made before
 /// the separate enrollment-agent key: the RA signing key then counter-signs as well.
 pub struct RoleCertificates {
@@ -52,7 +123,7 @@ pub struct RoleCertificates {
 }
 
 impl RoleCertificates {
-    pub fn read(dir: &Path, config: &Config) -> Result<Self, String> {
+    pub fn read(dir: &Path, config: &Config) -> Result<Self, PemError> {
         let keys = &config.keys;
         Ok(Self {
             ca: pem::read_certificate(&dir.join(&keys.ca_certificate))?,
@@ -111,7 +182,7 @@ impl RoleKeys {
 
 /// The enrollment-agent key's location for the configured backend, if the data directory has
 /// one; an agent certificate without its key (or the reverse) is refused, naming the setting.
-pub fn agent_location(config: &Config) -> Result<Option<(&'static str, String)>, String> {
+pub fn agent_location(config: &Config) -> Result<Option<(&'static str, String)>, KeystoreError> {
     let keys = &config.keys;
     let (setting, value) = match keys.backend {
         KeyBackend::Software => (
@@ -126,21 +197,17 @@ pub fn agent_location(config: &Config) -> Result<Option<(&'static str, String)>,
     match (value, &keys.ra_agent_certificate) {
         (Some(value), Some(_)) => Ok(Some((setting, value))),
         (None, None) => Ok(None),
-        (Some(_), None) => Err(format!(
-            "{setting} is set but keys.ra_agent_certificate is not: the enrollment agent needs both"
-        )),
-        (None, Some(_)) => Err(format!(
-            "keys.ra_agent_certificate is set but {setting} is not: the enrollment agent needs both"
-        )),
+        (Some(_), None) => Err(KeystoreError::AgentCertificateMissing { setting }),
+        (None, Some(_)) => Err(KeystoreError::AgentKeyMissing { setting }),
     }
 }
 
 /// Refuses configurations that point two roles at one key file or token label.
-pub fn check_distinct_locations(config: &Config) -> Result<(), String> {
+pub fn check_distinct_locations(config: &Config) -> Result<(), KeystoreError> {
     let keys = &config.keys;
     let p11 = &config.pkcs11;
     let path = |p: &Path| p.display().to_string();
-    let mut locations: Vec<(Role, &str, String)> = match keys.backend {
+    let mut locations: Vec<(Role, &'static str, String)> = match keys.backend {
         KeyBackend::Software => vec![
             (Role::CaSigning, "keys.ca_key", path(&keys.ca_key)),
             (
@@ -178,11 +245,11 @@ pub fn check_distinct_locations(config: &Config) -> Result<(), String> {
     for (i, (role_a, setting_a, value_a)) in locations.iter().enumerate() {
         for (role_b, setting_b, value_b) in locations.iter().skip(i + 1) {
             if value_a == value_b {
-                return Err(format!(
-                    "{setting_a} and {setting_b} are both {value_a:?}: the {} and {} roles may not share a key",
-                    role_a.name(),
-                    role_b.name()
-                ));
+                return Err(KeystoreError::SharedLocation {
+                    first: (*role_a, setting_a),
+                    second: (*role_b, setting_b),
+                    value: value_a.clone(),
+                });
             }
         }
     }
@@ -191,7 +258,7 @@ pub fn check_distinct_locations(config: &Config) -> Result<(), String> {
 
 /// Refuses keys and certificates that would let one key do two jobs or a certificate
 /// vouch for a role it does not fit.
-pub fn check_roles(keys: &RoleKeys, certificates: &RoleCertificates) -> Result<(), String> {
+pub fn check_roles(keys: &RoleKeys, certificates: &RoleCertificates) -> Result<(), KeystoreError> {
     let present: Vec<Role> = Role::ALL
         .into_iter()
         .filter(|role| keys.public_key(*role).is_some() || certificates.of(*role).is_some())
@@ -199,41 +266,34 @@ pub fn check_roles(keys: &RoleKeys, certificates: &RoleCertificates) -> Result<(
     for (i, a) in present.iter().enumerate() {
         for b in present.iter().skip(i + 1) {
             if keys.public_key(*a) == keys.public_key(*b) {
-                return Err(format!(
-                    "the {} and {} roles use the same key: each role needs its own key",
-                    a.name(),
-                    b.name()
-                ));
+                return Err(KeystoreError::SharedKey(*a, *b));
             }
         }
     }
     for role in present {
         let (Some(der), Some(public_key)) = (certificates.of(role), keys.public_key(role)) else {
-            return Err(format!(
-                "the {} role has a key or a certificate but not both",
-                role.name()
-            ));
+            return Err(KeystoreError::Incomplete(role));
         };
         let certificate = Certificate::from_der(der)
-            .map_err(|e| format!("{} certificate: unreadable: {e}", role.name()))?;
+            .map_err(|source| KeystoreError::UnreadableCertificate { role, source })?;
         let tbs = certificate.tbs_certificate();
         let spki = der::Encode::to_der(tbs.subject_public_key_info())
-            .map_err(|e| format!("{} certificate: {e}", role.name()))?;
+            .map_err(|source| KeystoreError::CertificateKey { role, source })?;
         if spki != public_key {
-            return Err(format!(
-                "the {} certificate does not certify the {} key",
-                role.name(),
-                role.name()
-            ));
+            return Err(KeystoreError::NotCertified(role));
         }
         check_usage(role, &certificate, certificates.ra_agent.is_some())?;
     }
     Ok(())
 }
 
-fn check_usage(role: Role, certificate: &Certificate, has_agent: bool) -> Result<(), String> {
+fn check_usage(
+    role: Role,
+    certificate: &Certificate,
+    has_agent: bool,
+) -> Result<(), KeystoreError> {
     let tbs = certificate.tbs_certificate();
-    let unreadable = |e: der::Error| format!("{} certificate extensions: {e}", role.name());
+    let unreadable = |source| KeystoreError::UnreadableExtensions { role, source };
     let key_usage = tbs
         .get_extension::<KeyUsage>()
         .map_err(unreadable)?
@@ -269,10 +329,7 @@ fn check_usage(role: Role, certificate: &Certificate, has_agent: bool) -> Result
         _ => None,
     };
     match problem {
-        Some(why) => Err(format!(
-            "the {} certificate does not fit its role: {why}",
-            role.name()
-        )),
+        Some(why) => Err(KeystoreError::UnfitCertificate { role, why }),
         None => Ok(()),
     }
 }
@@ -283,7 +340,7 @@ pub fn load(
     dir: &Path,
     config: &Config,
     certificates: &RoleCertificates,
-) -> Result<RoleKeys, String> {
+) -> Result<RoleKeys, KeystoreError> {
     check_loaded(dir, config, certificates, None)
 }
 
@@ -294,7 +351,7 @@ pub fn check_loaded(
     config: &Config,
     certificates: &RoleCertificates,
     token: Option<&Arc<keys::pkcs11::Pkcs11Token>>,
-) -> Result<RoleKeys, String> {
+) -> Result<RoleKeys, KeystoreError> {
     check_distinct_locations(config)?;
     let keys = match config.keys.backend {
         KeyBackend::Software => load_software(dir, config)?,
@@ -318,17 +375,17 @@ pub const PIN_ENV: &str = "SCEPD_PKCS11_PIN";
 pub fn passphrase(
     dir: &Path,
     config: &Config,
-) -> Result<Option<zeroize::Zeroizing<String>>, String> {
+) -> Result<Option<zeroize::Zeroizing<String>>, KeystoreError> {
     let file = config.keys.passphrase_file.as_ref().map(|f| dir.join(f));
     if file.is_none() && std::env::var_os(PASSPHRASE_ENV).is_none() {
         return Ok(None);
     }
     keys::secret::read_secret(file.as_deref(), PASSPHRASE_ENV)
         .map(Some)
-        .map_err(|e| format!("key passphrase: {e}"))
+        .map_err(KeystoreError::Passphrase)
 }
 
-fn load_software(dir: &Path, config: &Config) -> Result<RoleKeys, String> {
+fn load_software(dir: &Path, config: &Config) -> Result<RoleKeys, KeystoreError> {
     use keys::KeyRole;
     use keys::software::SoftwareKey;
     let k = &config.keys;
@@ -340,7 +397,7 @@ fn load_software(dir: &Path, config: &Config) -> Result<RoleKeys, String> {
             Some(p) => SoftwareKey::load_encrypted(role, &path, p.as_bytes()),
             None => SoftwareKey::load(role, &path),
         };
-        key.map_err(|e| format!("{}: {e}", path.display()))
+        key.map_err(|source| KeystoreError::KeyFile { path, source })
     };
     let ca = load(KeyRole::CaSigning, &k.ca_key)?;
     let ra_signing = load(KeyRole::RaSigning, &k.ra_signing_key)?;
@@ -365,33 +422,43 @@ fn load_software(dir: &Path, config: &Config) -> Result<RoleKeys, String> {
 }
 
 /// Opens the configured token once (PKCS#11 login belongs to the whole process).
-pub fn open_token(dir: &Path, config: &Config) -> Result<Arc<keys::pkcs11::Pkcs11Token>, String> {
+pub fn open_token(
+    dir: &Path,
+    config: &Config,
+) -> Result<Arc<keys::pkcs11::Pkcs11Token>, KeystoreError> {
     let p11 = &config.pkcs11;
     let pin_file = p11.pin_file.as_ref().map(|f| dir.join(f));
-    let pin = keys::secret::read_secret(pin_file.as_deref(), PIN_ENV)
-        .map_err(|e| format!("PKCS#11 PIN: {e}"))?;
-    keys::pkcs11::Pkcs11Token::open(&p11.module, &p11.token_label, pin).map_err(|e| {
-        format!(
-            "PKCS#11 token {:?} in {}: {e}",
-            p11.token_label,
-            p11.module.display()
-        )
+    let pin =
+        keys::secret::read_secret(pin_file.as_deref(), PIN_ENV).map_err(KeystoreError::Pin)?;
+    keys::pkcs11::Pkcs11Token::open(&p11.module, &p11.token_label, pin).map_err(|source| {
+        KeystoreError::Token {
+            label: p11.token_label.clone(),
+            module: p11.module.clone(),
+            source,
+        }
     })
 }
 
-fn load_pkcs11(token: Arc<keys::pkcs11::Pkcs11Token>, config: &Config) -> Result<RoleKeys, String> {
+fn load_pkcs11(
+    token: Arc<keys::pkcs11::Pkcs11Token>,
+    config: &Config,
+) -> Result<RoleKeys, KeystoreError> {
     use keys::KeyRole;
     let p11 = &config.pkcs11;
     let load = |role: KeyRole, label: &str| {
         let key = token
             .load_key(role, label)
-            .map_err(|e| format!("PKCS#11 key {label:?} ({role}): {e}"))?;
+            .map_err(|source| KeystoreError::TokenKey {
+                label: label.to_owned(),
+                role,
+                source,
+            })?;
         if key.attributes().never_extractable == Some(false)
             || key.attributes().always_sensitive == Some(false)
         {
             tracing::warn!(label, %role, "this token key was imported or was once extractable: a copy may exist outside the HSM");
         }
-        Ok::<_, String>(key)
+        Ok::<_, KeystoreError>(key)
     };
     let ca = load(KeyRole::CaSigning, &p11.ca_key_label)?;
     let ra_signing = load(KeyRole::RaSigning, &p11.ra_signing_key_label)?;
@@ -476,7 +543,7 @@ mod tests {
             agent.public_key_spki_der(),
             Encryption,
         ));
-        let error = check_roles(&keys, &certificates).unwrap_err();
+        let error = check_roles(&keys, &certificates).unwrap_err().to_string();
         assert!(
             error.contains("the RA enrollment agent certificate does not fit its role")
                 && error.contains("Certificate Request Agent"),
@@ -489,7 +556,7 @@ mod tests {
         let (mut keys, mut certificates) = set();
         keys.ra_agent = Some(Arc::clone(&keys.ra_signing));
         certificates.ra_agent = Some(certificates.ra_signing.clone());
-        let error = check_roles(&keys, &certificates).unwrap_err();
+        let error = check_roles(&keys, &certificates).unwrap_err().to_string();
         assert!(
             error.contains("RA signing (CertRep)")
                 && error.contains("RA enrollment agent")
@@ -517,7 +584,7 @@ mod tests {
         )
         .unwrap();
         certificates.ra_signing = plain;
-        let error = check_roles(&keys, &certificates).unwrap_err();
+        let error = check_roles(&keys, &certificates).unwrap_err().to_string();
         assert!(
             error.contains("without a separate enrollment-agent key"),
             "{error}"

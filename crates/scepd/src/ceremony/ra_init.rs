@@ -1,0 +1,229 @@
+//! `scepd init --mode ra`: prepares the RA side of a split deployment. Makes the RA's four
+//! keys here (CertRep signing, enrollment agent, CEP encryption, TLS client: one key, one
+//! job), sends their
+//! public keys with the one-time registration code to the CA's registration listener over TLS
+//! that must chain to the pinned CA certificate, and stores the certificates the CA returns.
+//! The CA key never leaves the CA host.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use keys::KeyRole;
+
+use crate::ceremony::init::{InitReport, KeyProtection, Keymaker};
+use crate::config::{CONFIG_FILE, Config};
+use crate::io_context::Context;
+use crate::services::ca_link::protocol;
+
+pub struct RaInitOptions {
+    pub protection: KeyProtection,
+    /// The CA's statement listener, written to `remote_ca.url`.
+    pub ca_url: String,
+    /// The CA's registration listener.
+    pub registration_url: String,
+    /// SHA-256 of the CA certificate, as `scepd init --mode ca` printed it.
+    pub ca_fingerprint: String,
+    pub registration_code: zeroize::Zeroizing<String>,
+}
+
+fn set(text: &mut String, commented: &str, line: String) -> Result<(), String> {
+    if !text.contains(commented) {
+        return Err(format!(
+            "internal: {commented:?} not in the default configuration"
+        ));
+    }
+    *text = text.replacen(commented, &line, 1);
+    Ok(())
+}
+
+pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, String> {
+    if dir.join(CONFIG_FILE).exists() {
+        return Err(format!(
+            "{} already holds {CONFIG_FILE}; not overwriting",
+            dir.display()
+        ));
+    }
+    let pin = crate::services::ca_link::tls::parse_fingerprint(&options.ca_fingerprint)
+        .map_err(|e| format!("--ca-fingerprint: {e}"))?;
+    // Both URLs are checked before any key is made.
+    let registration = crate::services::ca_link::client::HttpsClient::new(
+        &options.registration_url,
+        crate::services::ca_link::tls::pinned_client_config(pin)?,
+        Duration::from_secs(30),
+    )
+    .map_err(|e| format!("--ca-registration-url: {e}"))?;
+    let url_check = crate::services::ca_link::client::HttpsClient::new(
+        &options.ca_url,
+        crate::services::ca_link::tls::pinned_client_config(pin)?,
+        Duration::from_secs(1),
+    );
+    url_check.map_err(|e| format!("--ca-url: {e}"))?;
+
+    let mut text = crate::ceremony::init::config_text_for(&options.protection, None, None)?;
+    set(&mut text, "# mode = \"all-in-one\"", "mode = \"ra\"".into())?;
+    set(
+        &mut text,
+        "# url = \"https://127.0.0.1:8444\"",
+        format!("url = {:?}", options.ca_url),
+    )?;
+    let hsm = matches!(options.protection, KeyProtection::Hsm { .. });
+    crate::ceremony::init::enable_agent(&mut text, hsm)?;
+    let config: Config = toml::from_str(&text).map_err(|e| format!("internal: {e}"))?;
+
+    crate::ceremony::init::create_data_directory(dir)?;
+    let keymaker = Keymaker::new(dir, &options.protection)?;
+    let (k, p) = (&config.keys, &config.pkcs11);
+    let signing = keymaker.make(
+        dir,
+        KeyRole::RaSigning,
+        &k.ra_signing_key,
+        &p.ra_signing_key_label,
+        2048,
+        None,
+    )?;
+    let agent_paths = crate::ceremony::init::RaPaths::current(&config)
+        .agent
+        .ok_or("internal: the enrollment agent is not configured")?;
+    let agent_certificate_path = &agent_paths.certificate;
+    // Only the CA reads the agent's statements: P-256 (see init::issue_ra_pair).
+    let agent = keymaker.make(
+        dir,
+        KeyRole::RaAgent,
+        &agent_paths.key,
+        &agent_paths.label,
+        0,
+        Some(keys::pkcs11::EcCurve::P256),
+    )?;
+    let encryption = keymaker.make(
+        dir,
+        KeyRole::RaDecryption,
+        &k.ra_encryption_key,
+        &p.ra_encryption_key_label,
+        2048,
+        None,
+    )?;
+    let tls_spki =
+        crate::services::ca_link::tls::generate_key(&dir.join(&config.remote_ca.tls_key))?;
+
+    let request = protocol::Registration {
+        version: protocol::VERSION,
+        code: options.registration_code.trim().to_owned(),
+        signing_spki: protocol::b64(signing.public_key_spki_der()),
+        agent_spki: Some(protocol::b64(agent.public_key_spki_der())),
+        encryption_spki: protocol::b64(encryption.public_key_spki_der()),
+        tls_spki: protocol::b64(&tls_spki),
+    };
+    let body = serde_json::to_vec(&request).map_err(|e| format!("internal: {e}"))?;
+    let (status, answer) = registration
+        .post(
+            protocol::REGISTER_PATH,
+            "application/json",
+            body,
+            protocol::MAX_ANSWER_LEN,
+        )
+        .await
+        .map_err(|e| format!("registering at {}: {e}", options.registration_url))?;
+    if status != 200 {
+        let reason = serde_json::from_slice::<protocol::Refusal>(&answer)
+            .map(|r| format!("{}: {}", r.code, r.reason))
+            .unwrap_or_else(|_| format!("HTTP {status}"));
+        return Err(format!("the CA refused the registration: {reason}"));
+    }
+    let registered: protocol::Registered =
+        serde_json::from_slice(&answer).map_err(|e| format!("the CA's answer: {e}"))?;
+    let ca_certificate = protocol::unb64(&registered.ca_certificate, "ca_certificate")?;
+    if crate::services::ca_link::tls::fingerprint(&ca_certificate) != pin {
+        return Err("the CA sent a CA certificate that is not the pinned one".into());
+    }
+    let write = |path: &PathBuf, field: &str, b64: &str| -> Result<Vec<u8>, String> {
+        let der = protocol::unb64(b64, field)?;
+        crate::pem::write_certificate(&dir.join(path), &der)?;
+        Ok(der)
+    };
+    crate::pem::write_certificate(&dir.join(&k.ca_certificate), &ca_certificate)?;
+    let signing_cert = write(
+        &k.ra_signing_certificate,
+        "signing_certificate",
+        &registered.signing_certificate,
+    )?;
+    let agent_cert = write(
+        agent_certificate_path,
+        "agent_certificate",
+        registered
+            .agent_certificate
+            .as_deref()
+            .ok_or("the CA did not certify the enrollment-agent key (is it older than this RA?)")?,
+    )?;
+    let encryption_cert = write(
+        &k.ra_encryption_certificate,
+        "encryption_certificate",
+        &registered.encryption_certificate,
+    )?;
+    let tls_cert = write(
+        &config.remote_ca.tls_certificate,
+        "tls_certificate",
+        &registered.tls_certificate,
+    )?;
+    if !registered.ca_chain.is_empty() {
+        let chain = registered
+            .ca_chain
+            .iter()
+            .map(|c| protocol::unb64(c, "ca_chain"))
+            .collect::<Result<Vec<_>, _>>()?;
+        crate::pem::write_certificates(&dir.join("certs/ca-chain.pem"), &chain)?;
+        set(
+            &mut text,
+            "# ca_chain = \"certs/ca-chain.pem\"",
+            "ca_chain = \"certs/ca-chain.pem\"".into(),
+        )?;
+    }
+
+    let config_path = dir.join(CONFIG_FILE);
+    fs::write(&config_path, &text).context(&config_path, "writing")?;
+    crate::ceremony::init::create_database_file(dir, &config)?;
+    let store = store::Store::open(&config.database_url(dir))
+        .await
+        .map_err(|e| format!("creating the database: {e}"))?;
+    let fingerprints = vec![
+        (
+            "CA",
+            ca::fingerprint_sha256(&ca_certificate),
+            crate::x509::subject_of(&ca_certificate),
+        ),
+        (
+            "RA signing",
+            ca::fingerprint_sha256(&signing_cert),
+            crate::x509::subject_of(&signing_cert),
+        ),
+        (
+            "RA enrollment agent",
+            ca::fingerprint_sha256(&agent_cert),
+            crate::x509::subject_of(&agent_cert),
+        ),
+        (
+            "RA encryption",
+            ca::fingerprint_sha256(&encryption_cert),
+            crate::x509::subject_of(&encryption_cert),
+        ),
+        (
+            "RA TLS client",
+            ca::fingerprint_sha256(&tls_cert),
+            crate::x509::subject_of(&tls_cert),
+        ),
+    ];
+    let detail = format!(
+        "RA registered at {} as {:?} for templates {}; {}",
+        options.registration_url,
+        registered.name,
+        registered.templates.join(","),
+        fingerprints
+            .iter()
+            .map(|(what, fp, subject)| format!("{what} {subject} SHA-256 {fp}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    );
+    crate::audit_trail::record_cli(&store, store::AuditKind::ConfigChanged, detail).await?;
+    crate::ceremony::initial_admin::announce(dir, &store).await?;
+    Ok(InitReport { fingerprints })
+}

@@ -1,0 +1,86 @@
+//! `scepd challenge issue`: mints one challenge and prints it, and nothing else, on stdout.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Subcommand;
+
+use crate::config::Config;
+use crate::services::challenges::{ChallengeIssueError, IssueRequest, issue_challenge};
+
+#[derive(Subcommand)]
+pub enum ChallengeCommand {
+    /// Mint one challenge and print it on stdout (only its hash is stored).
+    Issue {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        /// Template the challenge is bound to (default: device).
+        #[arg(long)]
+        template: Option<String>,
+        /// Subject the certificate must have, e.g. "CN=router1,O=Example".
+        #[arg(long)]
+        subject: Option<String>,
+        /// A subject alternative name the certificate may carry (dns:NAME); repeatable.
+        #[arg(long = "san")]
+        sans: Vec<String>,
+        /// Lifetime, e.g. 60m, 2h (default: challenges.default_ttl).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        ttl: Option<Duration>,
+    },
+}
+
+pub async fn run(command: ChallengeCommand) -> Result<(), String> {
+    match command {
+        ChallengeCommand::Issue {
+            data_dir,
+            template,
+            subject,
+            sans,
+            ttl,
+        } => {
+            let secret = issue(
+                &data_dir,
+                IssueRequest {
+                    template,
+                    subject,
+                    sans,
+                    ttl,
+                },
+            )
+            .await?;
+            println!("{secret}");
+            Ok(())
+        }
+    }
+}
+
+/// `scepd challenge issue`: the challenge to print.
+pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> {
+    let config = Config::load(dir).map_err(|e| e.to_string())?;
+    let store = config.open_store(dir).await?;
+    let issued = issue_challenge(
+        &store,
+        &config,
+        request,
+        &crate::audit_trail::cli_actor(),
+        crate::clock::unix_now(),
+    )
+    .await
+    .map_err(|e| cli_message(&e))?;
+    Ok(issued.secret.to_string())
+}
+
+/// The error as the command line says it: naming the flag that was wrong.
+fn cli_message(error: &ChallengeIssueError) -> String {
+    use ChallengeIssueError as E;
+    let flag = match error {
+        E::UnknownTemplate { .. } => "--template: ",
+        E::SanNotAllowed { .. } | E::SanInvalid { .. } => "--san: ",
+        E::BindingInvalid(_) => "--subject/--san: ",
+        E::Ttl { .. } => "--ttl: ",
+        E::QuotaExceeded { .. } | E::Random(_) | E::Templates(_) | E::Store(_) | E::Audit(_) => {
+            "challenge not issued: "
+        }
+    };
+    format!("{flag}{error}")
+}

@@ -1,0 +1,18 @@
+//! What scepd serves.
+
+pub mod admin;
+pub mod ca_link;
+pub mod ca_service;
+pub mod challenges;
+pub mod in_process_ca;
+pub mod limiter;
+pub mod listener;
+pub mod metrics;
+pub mod ra_service;
+pub mod revocation;
+pub mod scep_http;
+pub mod scep_query;
+pub mod serve;
+#[cfg(test)]
+pub mod test_support;
+pub mod tls;

@@ -1,0 +1,235 @@
+//! `scepd ra`: the RA service of a split deployment. The same SCEP service as `scepd serve`
+//! (and the same challenge administration), holding only the RA keys; the CA behind it is
+//! [`super::ca_link::remote_ca::RemoteCa`].
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use keys::KeyRole;
+
+use crate::config::deployment::Mode;
+use crate::config::{Config, KeyBackend};
+use crate::services::serve::{Loaded, RaSide};
+
+struct RaKeys {
+    signer: Arc<dyn keys::Signer>,
+    /// `None` in a data directory made before the separate enrollment-agent key.
+    agent: Option<Arc<dyn keys::Signer>>,
+    decrypter: Arc<dyn keys::Decrypter>,
+    token: Option<Arc<keys::pkcs11::Pkcs11Token>>,
+    unencrypted: bool,
+}
+
+fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, String> {
+    let agent = crate::keystore::agent_location(config)?;
+    match config.keys.backend {
+        KeyBackend::Software => {
+            use keys::software::SoftwareKey;
+            let passphrase = crate::keystore::passphrase(dir, config)?;
+            let load = |role: KeyRole, path: &Path| {
+                let path = dir.join(path);
+                match &passphrase {
+                    Some(p) => SoftwareKey::load_encrypted(role, &path, p.as_bytes()),
+                    None => SoftwareKey::load(role, &path),
+                }
+                .map_err(|e| format!("{}: {e}", path.display()))
+            };
+            Ok(RaKeys {
+                signer: Arc::new(load(KeyRole::RaSigning, &config.keys.ra_signing_key)?),
+                agent: match agent {
+                    Some((_, path)) => Some(Arc::new(load(KeyRole::RaAgent, Path::new(&path))?)),
+                    None => None,
+                },
+                decrypter: Arc::new(load(KeyRole::RaDecryption, &config.keys.ra_encryption_key)?),
+                token: None,
+                unencrypted: passphrase.is_none(),
+            })
+        }
+        KeyBackend::Pkcs11 => {
+            let token = crate::keystore::open_token(dir, config)?;
+            let p11 = &config.pkcs11;
+            let signer = token
+                .load_key(KeyRole::RaSigning, &p11.ra_signing_key_label)
+                .map_err(|e| format!("PKCS#11 key {:?}: {e}", p11.ra_signing_key_label))?;
+            let decrypter = token
+                .load_key(KeyRole::RaDecryption, &p11.ra_encryption_key_label)
+                .map_err(|e| format!("PKCS#11 key {:?}: {e}", p11.ra_encryption_key_label))?;
+            let agent = match agent {
+                Some((_, label)) => Some(Arc::new(
+                    token
+                        .load_key(KeyRole::RaAgent, &label)
+                        .map_err(|e| format!("PKCS#11 key {label:?}: {e}"))?,
+                ) as Arc<dyn keys::Signer>),
+                None => None,
+            };
+            Ok(RaKeys {
+                signer: Arc::new(signer),
+                agent,
+                decrypter: Arc::new(decrypter),
+                token: Some(token),
+                unencrypted: false,
+            })
+        }
+    }
+}
+
+fn spki_of(certificate: &[u8]) -> Result<Vec<u8>, String> {
+    crate::x509::spki_of(certificate).map_err(|e| e.to_string())
+}
+
+/// Builds the RA service from a data directory prepared with `scepd init --mode ra`.
+pub async fn load(dir: &Path) -> Result<Loaded, String> {
+    let config = Config::load(dir).map_err(|e| e.to_string())?;
+    if config.deployment.mode != Mode::Ra {
+        return Err(format!(
+            "{} is prepared for {}, not scepd ra (deployment.mode)",
+            dir.display(),
+            config.deployment.mode.command()
+        ));
+    }
+    let read = |p: &Path| crate::pem::read_certificate(&dir.join(p));
+    let ca_certificate = read(&config.keys.ca_certificate)?;
+    let signing_certificate = read(&config.keys.ra_signing_certificate)?;
+    let agent_certificate = match &config.keys.ra_agent_certificate {
+        Some(path) => Some(read(path)?),
+        None => None,
+    };
+    let encryption_certificate = read(&config.keys.ra_encryption_certificate)?;
+    let tls_certificate = read(&config.remote_ca.tls_certificate)?;
+    let chain = match &config.keys.ca_chain {
+        Some(path) => crate::pem::read_certificates(&dir.join(path))?,
+        None => Vec::new(),
+    };
+    let keys = load_keys(dir, &config)?;
+    let agent = keys
+        .agent
+        .clone()
+        .unwrap_or_else(|| Arc::clone(&keys.signer));
+    let separate_agent = keys.agent.is_some();
+    let agent_certificate = agent_certificate.unwrap_or_else(|| signing_certificate.clone());
+    for (what, certificate, key) in [
+        (
+            "RA signing",
+            &signing_certificate,
+            keys.signer.public_key_spki_der(),
+        ),
+        (
+            "RA encryption",
+            &encryption_certificate,
+            keys.decrypter.public_key_spki_der(),
+        ),
+        (
+            "RA enrollment agent",
+            &agent_certificate,
+            agent.public_key_spki_der(),
+        ),
+    ] {
+        if spki_of(certificate)? != key {
+            return Err(format!(
+                "the {what} certificate does not certify the {what} key"
+            ));
+        }
+    }
+    let tls_spki = spki_of(&tls_certificate)?;
+    // One key, one job: no two of the TLS client, signing, agent and encryption keys agree
+    // (the agent is the signing key itself only in a data directory made before it existed).
+    let mut distinct = vec![
+        tls_spki.as_slice(),
+        keys.signer.public_key_spki_der(),
+        keys.decrypter.public_key_spki_der(),
+    ];
+    if separate_agent {
+        distinct.push(agent.public_key_spki_der());
+    }
+    if (1..distinct.len()).any(|i| distinct[..i].contains(&distinct[i])) {
+        return Err(
+            "the RA signing, enrollment-agent, encryption and TLS keys must be different keys"
+                .into(),
+        );
+    }
+    let client = Arc::new(ca_client(dir, &config, &ca_certificate, tls_certificate)?);
+    let authority = Arc::new(super::ca_link::remote_ca::RemoteCa::new(
+        Arc::clone(&client),
+        &ca_certificate,
+    )?);
+    let store = config.open_store(dir).await?;
+    // The CA is the authority for revocation: this host forwards, mirrors and proxies.
+    let revocation = Arc::new(crate::services::revocation::Revocation::remote(
+        client,
+        &ca_certificate,
+        store.clone(),
+        config.remote_ca.crl_max_age,
+    )?);
+    let side = RaSide {
+        signer: keys.signer,
+        signing_certificate,
+        agent,
+        agent_certificate,
+        separate_agent,
+        decrypter: keys.decrypter,
+        encryption_certificate,
+        ca_certificate,
+        chain,
+        token: keys.token,
+        unencrypted_keys: keys.unencrypted,
+    };
+    let mut loaded =
+        crate::services::serve::assemble(dir, config, side, store, authority, revocation)?;
+    // Keeps the mirror of the CA's CRL (what GetCRL serves) current.
+    loaded.publishes_crl = true;
+    Ok(loaded)
+}
+
+/// The RA's mutual-TLS client toward the CA service (`remote_ca.url`), with the RA's TLS
+/// client certificate and key from `dir`.
+pub fn ca_client(
+    dir: &Path,
+    config: &Config,
+    ca_certificate: &[u8],
+    tls_certificate: Vec<u8>,
+) -> Result<super::ca_link::client::HttpsClient, String> {
+    let mut roots = vec![ca_certificate.to_vec()];
+    roots.extend(crate::key_history::previous_ca_certificates(dir)?);
+    let tls = super::ca_link::tls::ra_client_config(
+        &roots,
+        vec![tls_certificate],
+        crate::services::tls::read_key(&dir.join(&config.remote_ca.tls_key))?,
+    )?;
+    Ok(super::ca_link::client::HttpsClient::new(
+        &config.remote_ca.url,
+        tls,
+        config.remote_ca.timeout,
+    )?)
+}
+
+/// The RA's revocation publisher for a command-line tool (`scepd cert revoke` on the RA
+/// host): revocations go to the CA.
+pub async fn remote_revocation(
+    dir: &Path,
+    config: &Config,
+    store: store::Store,
+) -> Result<crate::services::revocation::Revocation, String> {
+    let read = |p: &Path| crate::pem::read_certificate(&dir.join(p));
+    let ca_certificate = read(&config.keys.ca_certificate)?;
+    let tls_certificate = read(&config.remote_ca.tls_certificate)?;
+    let client = ca_client(dir, config, &ca_certificate, tls_certificate)?;
+    crate::services::revocation::Revocation::remote(
+        Arc::new(client),
+        &ca_certificate,
+        store,
+        config.remote_ca.crl_max_age,
+    )
+}
+
+/// Serves SCEP (and the admin listener) until SIGINT/SIGTERM.
+pub async fn run(
+    dir: &Path,
+    scep_listen: Option<SocketAddr>,
+    admin_listen: Option<SocketAddr>,
+) -> Result<(), String> {
+    let loaded = load(dir).await?;
+    tracing::info!(ca = %loaded.config.remote_ca.url, "RA service: statements go to the remote CA");
+    crate::services::serve::run_loaded(dir, loaded, scep_listen, admin_listen).await?;
+    Ok(())
+}

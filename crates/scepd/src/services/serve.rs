@@ -1,0 +1,380 @@
+//! `scepd serve`: load keys and certificates, wire RA → CA → store, listen.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use scep::Capability;
+
+use crate::config::deployment::Mode;
+use crate::config::templates::TemplateError;
+use crate::config::{Config, ConfigError, InvalidSetting};
+use crate::key_history::{self, KeyHistoryError};
+use crate::keystore::{self, KeystoreError, RoleCertificates};
+use crate::pem::{self, PemError};
+use crate::services::admin::error::AdminStartError;
+use crate::services::in_process_ca::InProcessCa;
+use crate::services::listener::{self, ConnectionTracker, Limits, ListenError, Transport};
+use crate::services::scep_http::{self, ScepService};
+
+/// The capabilities we advertise (catalogue D1): nothing weaker than AES and SHA-256, even
+/// when a legacy opt-in is on — legacy clients ask for what they need anyway.
+pub const CAPABILITIES: &[Capability] = &[
+    Capability::Aes,
+    Capability::PostPkiOperation,
+    Capability::Renewal,
+    Capability::ScepStandard,
+    Capability::Sha256,
+    Capability::Sha512,
+];
+
+/// Why the SCEP service (all-in-one, or the RA of a split deployment) did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{} is prepared for {} (deployment.mode), not scepd serve", dir.display(), mode.command())]
+    WrongMode { dir: PathBuf, mode: Mode },
+    #[error(transparent)]
+    Setting(#[from] InvalidSetting),
+    #[error(transparent)]
+    Templates(#[from] TemplateError),
+    #[error(transparent)]
+    Certificates(#[from] PemError),
+    #[error(transparent)]
+    Keys(#[from] KeystoreError),
+    #[error(transparent)]
+    KeyHistory(#[from] KeyHistoryError),
+    #[error("CA: {0}")]
+    Ca(#[source] ca::CaError),
+    #[error("CA chain: {0}")]
+    CaChain(#[source] ca::CaError),
+    #[error("previous CA: {0}")]
+    PreviousCa(#[source] ca::CaError),
+    #[error("challenges.{setting}: template {template:?} is not configured")]
+    UnknownTemplate {
+        setting: &'static str,
+        template: String,
+    },
+    #[error("RA: {0}")]
+    Ra(#[source] ra::EnrollError),
+    #[error("GetNextCACert: {0}")]
+    NextCaReply(#[source] ra::EnrollError),
+    #[error("GetCACert bundle: {0}")]
+    CaCertBundle(#[source] scep::CodecError),
+    #[error(transparent)]
+    Listen(#[from] ListenError),
+    #[error("audit log: {0}")]
+    Audit(#[source] store::StoreError),
+    #[error(transparent)]
+    Admin(#[from] AdminStartError),
+}
+
+/// For the callers whose errors are still messages (the RA service, the command line).
+impl From<ServeError> for String {
+    fn from(error: ServeError) -> String {
+        error.to_string()
+    }
+}
+
+pub struct Loaded {
+    pub config: Config,
+    pub service: Arc<ScepService>,
+    /// The embedded development default keeps its keys unencrypted; say so at every start.
+    pub unencrypted_keys: bool,
+    /// This process holds the CA key and publishes the CRL (all-in-one); a split RA does not.
+    pub publishes_crl: bool,
+}
+
+/// The RA's half of the service: its keys and certificates, and the CA certificates it
+/// serves. The same for all-in-one and for `scepd ra`; only the CA behind it differs.
+pub struct RaSide {
+    pub signer: Arc<dyn keys::Signer>,
+    pub signing_certificate: Vec<u8>,
+    /// The enrollment agent, or the signing key and certificate again in a data directory
+    /// made before the separate agent key (`separate_agent` false).
+    pub agent: Arc<dyn keys::Signer>,
+    pub agent_certificate: Vec<u8>,
+    pub separate_agent: bool,
+    pub decrypter: Arc<dyn keys::Decrypter>,
+    pub encryption_certificate: Vec<u8>,
+    pub ca_certificate: Vec<u8>,
+    pub chain: Vec<Vec<u8>>,
+    pub token: Option<Arc<keys::pkcs11::Pkcs11Token>>,
+    pub unencrypted_keys: bool,
+}
+
+/// Builds the whole service from a data directory.
+pub async fn load(dir: &Path) -> Result<Loaded, ServeError> {
+    let config = Config::load(dir)?;
+    if config.deployment.mode != Mode::AllInOne {
+        return Err(ServeError::WrongMode {
+            dir: dir.to_owned(),
+            mode: config.deployment.mode,
+        });
+    }
+    let certificates = RoleCertificates::read(dir, &config)?;
+    let role_keys = keystore::load(dir, &config, &certificates)?;
+    let agent = role_keys.counter_signer();
+    let agent_certificate = certificates.counter_signing().to_vec();
+    let separate_agent = certificates.ra_agent.is_some();
+    let RoleCertificates {
+        ca: ca_certificate,
+        ra_signing: signing_certificate,
+        ra_encryption: encryption_certificate,
+        ..
+    } = certificates;
+    let unencrypted_keys = role_keys.unencrypted_software_keys;
+    let token = role_keys.token.clone();
+    let chain = match &config.keys.ca_chain {
+        Some(path) => pem::read_certificates(&dir.join(path))?,
+        None => Vec::new(),
+    };
+
+    let store = config.open_store(dir).await?;
+    let templates = crate::config::templates::build(&config.templates)?;
+    let crypto = ra::CryptoPolicy {
+        legacy_crypto: config.crypto.legacy_crypto,
+        insecure_single_des: config.crypto.insecure_single_des,
+    };
+    let revocation = Arc::new(crate::services::revocation::Revocation::new(
+        Arc::clone(&role_keys.ca),
+        ca_certificate.clone(),
+        store.clone(),
+    ));
+    let ca = ca::Ca::new(
+        role_keys.ca,
+        ca_certificate.clone(),
+        templates.clone(),
+        vec![agent_certificate.clone()],
+    )
+    .map_err(ServeError::Ca)?
+    .with_legacy_sha1_csr_signatures(crypto.allows_legacy())
+    .with_chain(chain.clone())
+    .map_err(ServeError::CaChain)?;
+    let previous_ca_certificates = key_history::previous_ca_certificates(dir)?;
+    let mut ca = ca;
+    for previous in &previous_ca_certificates {
+        ca = ca
+            .with_previous(previous.clone())
+            .map_err(ServeError::PreviousCa)?;
+    }
+    let side = RaSide {
+        signer: role_keys.ra_signing,
+        signing_certificate,
+        agent,
+        agent_certificate,
+        separate_agent,
+        decrypter: role_keys.ra_decryption,
+        encryption_certificate,
+        ca_certificate,
+        chain,
+        token,
+        unencrypted_keys,
+    };
+    let mut loaded = assemble(
+        dir,
+        config,
+        side,
+        store,
+        Arc::new(InProcessCa { ca: Arc::new(ca) }),
+        revocation,
+    )?;
+    loaded.publishes_crl = true;
+    Ok(loaded)
+}
+
+/// The SCEP service over an RA side and a CA (in-process or remote).
+pub fn assemble(
+    dir: &Path,
+    config: Config,
+    side: RaSide,
+    store: store::Store,
+    authority: Arc<dyn ra::CertificateAuthority>,
+    revocation: Arc<crate::services::revocation::Revocation>,
+) -> Result<Loaded, ServeError> {
+    let RaSide {
+        signer,
+        signing_certificate,
+        agent,
+        agent_certificate,
+        separate_agent,
+        decrypter,
+        encryption_certificate,
+        ca_certificate,
+        chain,
+        token,
+        unencrypted_keys,
+    } = side;
+    let templates = crate::config::templates::build(&config.templates)?;
+    let crypto = ra::CryptoPolicy {
+        legacy_crypto: config.crypto.legacy_crypto,
+        insecure_single_des: config.crypto.insecure_single_des,
+    };
+    if !separate_agent {
+        tracing::warn!(
+            "this data directory has no separate enrollment-agent key: the RA signing key signs replies to devices and counter-signs requests for the CA (`scepd ra renew` adds one)"
+        );
+    }
+    let identity = ra::RaIdentity {
+        signer,
+        signing_certificate: signing_certificate.clone(),
+        agent,
+        agent_certificate,
+        decrypter,
+        encryption_certificate: encryption_certificate.clone(),
+        ca_certificate: ca_certificate.clone(),
+        previous_encryption: key_history::previous_encryption(dir, &config, token.as_ref())?,
+        previous_ca_certificates: key_history::previous_ca_certificates(dir)?,
+    };
+    let insecure_challenges = config.challenges.insecure_modes(dir)?;
+    for (setting, template) in [
+        (
+            ra::INSECURE_NO_CHALLENGE,
+            insecure_challenges.no_challenge_template.as_deref(),
+        ),
+        (
+            ra::INSECURE_STATIC_CHALLENGE,
+            insecure_challenges
+                .static_challenge
+                .as_ref()
+                .map(|s| s.template.as_str()),
+        ),
+    ] {
+        if let Some(name) = template
+            && !templates.iter().any(|t| t.name() == name)
+        {
+            return Err(ServeError::UnknownTemplate {
+                setting,
+                template: name.to_owned(),
+            });
+        }
+    }
+    let ra_config = ra::RaConfig {
+        crypto,
+        templates,
+        insecure_challenges,
+        ..ra::RaConfig::default()
+    };
+    let ra = ra::Ra::new(ra_config, identity, store, authority).map_err(ServeError::Ra)?;
+    let mut bundle = vec![signing_certificate, encryption_certificate, ca_certificate];
+    bundle.extend(chain);
+    let next_ca_reply = match key_history::next_certificates(dir)? {
+        Some(next) => Some(
+            ra.next_ca_certificates_reply(&next)
+                .map_err(ServeError::NextCaReply)?,
+        ),
+        None => None,
+    };
+    let mut capabilities = CAPABILITIES.to_vec();
+    if next_ca_reply.is_some() {
+        capabilities.push(Capability::GetNextCaCert);
+    }
+    let ca_cert_bundle = scep::build_certs_only(&bundle).map_err(ServeError::CaCertBundle)?;
+    let service = Arc::new(ScepService {
+        ra,
+        ca_caps: scep::ca_caps(&capabilities),
+        ca_cert_bundle,
+        next_ca_reply,
+        revocation,
+        limiter: crate::services::limiter::FailureLimiter::new(crate::services::limiter::Limits {
+            max_failures: config.limits.max_failed_attempts,
+            window: config.limits.failure_window,
+            lockout: config.limits.lockout,
+            global_max_failures: config.limits.global_max_failed_attempts,
+        }),
+        operation_slots: tokio::sync::Semaphore::new(config.limits.max_concurrent_operations),
+        metrics: Arc::new(crate::services::metrics::Metrics::new()),
+    });
+    Ok(Loaded {
+        config,
+        service,
+        unencrypted_keys,
+        publishes_crl: false,
+    })
+}
+
+/// Serves until SIGINT/SIGTERM.
+pub async fn run(
+    dir: &Path,
+    scep_listen: Option<SocketAddr>,
+    admin_listen: Option<SocketAddr>,
+) -> Result<(), ServeError> {
+    run_loaded(dir, load(dir).await?, scep_listen, admin_listen).await
+}
+
+/// Serves a loaded SCEP service (all-in-one or split RA) until SIGINT/SIGTERM.
+pub async fn run_loaded(
+    dir: &Path,
+    loaded: Loaded,
+    scep_listen: Option<SocketAddr>,
+    admin_listen: Option<SocketAddr>,
+) -> Result<(), ServeError> {
+    for warning in loaded.config.insecure_settings() {
+        tracing::warn!(setting = warning, "INSECURE setting enabled");
+    }
+    if loaded.unencrypted_keys {
+        tracing::warn!(
+            "software keys are stored UNENCRYPTED (embedded development default): use encrypted keys (scepd init --passphrase-file) or an HSM in production"
+        );
+    }
+    let addr = scep_listen.unwrap_or(loaded.config.scep.listen);
+    let (listener, local) = listener::bind(addr, None).await?;
+    loaded
+        .service
+        .ra
+        .store()
+        .append_audit(store::AuditEvent {
+            at: crate::clock::unix_now(),
+            kind: store::AuditKind::ServiceStarted,
+            actor: "scepd".into(),
+            detail: format!(
+                "SCEP on {local}; insecure settings: {:?}",
+                loaded.config.insecure_settings()
+            ),
+        })
+        .await
+        .map_err(ServeError::Audit)?;
+    let config = Arc::new(loaded.config.clone());
+    let (stop_admin, admin_stopped) = tokio::sync::oneshot::channel::<()>();
+    if config.admin.enabled {
+        let listen = admin_listen.unwrap_or(config.admin.listen);
+        let admin = crate::services::admin::start(
+            dir,
+            Arc::clone(&config),
+            Arc::clone(&loaded.service),
+            listen,
+            async {
+                let _ = admin_stopped.await;
+            },
+        )
+        .await?;
+        // Printed before the SCEP line, which tells the contract tests that start-up is over.
+        println!(
+            "scepd admin listening: https://{admin}/certsrv/mscep_admin/ and https://{admin}/admin/api/v1/"
+        );
+        tracing::info!(%admin, "admin listener");
+    } else {
+        tracing::info!("admin listener disabled (admin.enabled = false)");
+    }
+    // The contract tests and operators rely on: one line saying where SCEP is served.
+    println!(
+        "scepd listening: SCEP at http://{local}/scep and http://{local}/certsrv/mscep/mscep.dll"
+    );
+    tracing::info!(%local, "listening");
+    if loaded.publishes_crl {
+        loaded.service.revocation.spawn_publisher();
+    }
+    let tracker = ConnectionTracker::new("scep", Limits::from(&config.connections));
+    loaded.service.metrics.watch_listener(Arc::clone(&tracker));
+    listener::serve(
+        listener,
+        Transport::Plain,
+        scep_http::router(loaded.service),
+        tracker,
+        listener::shutdown_signal(),
+    )
+    .await;
+    let _ = stop_admin.send(());
+    Ok(())
+}
