@@ -20,6 +20,7 @@
 mod attributes;
 mod key;
 mod module;
+mod pairs;
 mod pin;
 mod pool;
 mod token;
