@@ -16,6 +16,7 @@ pub mod oids;
 pub mod pkcs11;
 pub mod random;
 mod role;
+pub mod role_fit;
 pub mod secret;
 pub mod software;
 pub mod verify;

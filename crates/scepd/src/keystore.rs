@@ -5,15 +5,10 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use der::Decode;
-use x509_cert::Certificate;
-use x509_cert::ext::pkix::{BasicConstraints, ExtendedKeyUsage, KeyUsage, KeyUsages};
+use keys::role_fit::RoleFitError;
 
 use crate::config::{Config, KeyBackend};
 use crate::pem::{self, PemError};
-
-/// Certificate Request Agent (the NDES enrollment agent's application policy).
-const CERTIFICATE_REQUEST_AGENT: &str = "1.3.6.1.4.1.311.20.2.1";
 
 /// The roles, as operators read them in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +26,24 @@ impl Role {
         Role::RaAgent,
         Role::RaEncryption,
     ];
+
+    pub fn key_role(self) -> keys::KeyRole {
+        match self {
+            Role::CaSigning => keys::KeyRole::CaSigning,
+            Role::RaSigning => keys::KeyRole::RaSigning,
+            Role::RaAgent => keys::KeyRole::RaAgent,
+            Role::RaEncryption => keys::KeyRole::RaDecryption,
+        }
+    }
+
+    pub fn of_key_role(role: keys::KeyRole) -> Role {
+        match role {
+            keys::KeyRole::CaSigning => Role::CaSigning,
+            keys::KeyRole::RaSigning => Role::RaSigning,
+            keys::KeyRole::RaAgent => Role::RaAgent,
+            keys::KeyRole::RaDecryption => Role::RaEncryption,
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {
@@ -83,6 +96,8 @@ pub enum KeystoreError {
     UnreadableExtensions { role: Role, source: der::Error },
     #[error("the {} certificate does not fit its role: {why}", role.name())]
     UnfitCertificate { role: Role, why: &'static str },
+    #[error("the {} certificate: {source}", role.name())]
+    RoleFit { role: Role, source: RoleFitError },
     #[error("key passphrase: {0}")]
     Passphrase(#[source] keys::KeyError),
     #[error("{}: {source}", path.display())]
@@ -257,81 +272,49 @@ pub fn check_distinct_locations(config: &Config) -> Result<(), KeystoreError> {
 }
 
 /// Refuses keys and certificates that would let one key do two jobs or a certificate
-/// vouch for a role it does not fit.
+/// vouch for a role it does not fit (the rules are `keys::role_fit`'s).
 pub fn check_roles(keys: &RoleKeys, certificates: &RoleCertificates) -> Result<(), KeystoreError> {
     let present: Vec<Role> = Role::ALL
         .into_iter()
         .filter(|role| keys.public_key(*role).is_some() || certificates.of(*role).is_some())
         .collect();
-    for (i, a) in present.iter().enumerate() {
-        for b in present.iter().skip(i + 1) {
-            if keys.public_key(*a) == keys.public_key(*b) {
-                return Err(KeystoreError::SharedKey(*a, *b));
-            }
-        }
+    let public_keys: Vec<(keys::KeyRole, &[u8])> = present
+        .iter()
+        .filter_map(|role| keys.public_key(*role).map(|key| (role.key_role(), key)))
+        .collect();
+    if let Some((a, b)) = keys::role_fit::shared_key(&public_keys) {
+        return Err(KeystoreError::SharedKey(
+            Role::of_key_role(a),
+            Role::of_key_role(b),
+        ));
     }
     for role in present {
         let (Some(der), Some(public_key)) = (certificates.of(role), keys.public_key(role)) else {
             return Err(KeystoreError::Incomplete(role));
         };
-        let certificate = Certificate::from_der(der)
-            .map_err(|source| KeystoreError::UnreadableCertificate { role, source })?;
-        let tbs = certificate.tbs_certificate();
-        let spki = der::Encode::to_der(tbs.subject_public_key_info())
-            .map_err(|source| KeystoreError::CertificateKey { role, source })?;
-        if spki != public_key {
-            return Err(KeystoreError::NotCertified(role));
-        }
-        check_usage(role, &certificate, certificates.ra_agent.is_some())?;
+        keys::role_fit::check_certificate(
+            role.key_role(),
+            der,
+            public_key,
+            certificates.ra_agent.is_some(),
+        )
+        .map_err(|e| match e {
+            RoleFitError::Unreadable(source) => {
+                KeystoreError::UnreadableCertificate { role, source }
+            }
+            RoleFitError::CertificateKey(source) => KeystoreError::CertificateKey { role, source },
+            RoleFitError::NotCertified => KeystoreError::NotCertified(role),
+            RoleFitError::UnreadableExtensions(source) => {
+                KeystoreError::UnreadableExtensions { role, source }
+            }
+            RoleFitError::Unfit(why) => KeystoreError::UnfitCertificate { role, why },
+            other => KeystoreError::RoleFit {
+                role,
+                source: other,
+            },
+        })?;
     }
     Ok(())
-}
-
-fn check_usage(
-    role: Role,
-    certificate: &Certificate,
-    has_agent: bool,
-) -> Result<(), KeystoreError> {
-    let tbs = certificate.tbs_certificate();
-    let unreadable = |source| KeystoreError::UnreadableExtensions { role, source };
-    let key_usage = tbs
-        .get_extension::<KeyUsage>()
-        .map_err(unreadable)?
-        .map(|(_, ku)| ku);
-    let has = |usage: KeyUsages| key_usage.is_some_and(|ku| ku.0.contains(usage));
-    let eku = tbs
-        .get_extension::<ExtendedKeyUsage>()
-        .map_err(unreadable)?
-        .map(|(_, e)| e.0.iter().map(ToString::to_string).collect::<Vec<_>>())
-        .unwrap_or_default();
-    let is_ca = tbs
-        .get_extension::<BasicConstraints>()
-        .map_err(unreadable)?
-        .is_some_and(|(_, bc)| bc.ca);
-    let agent = eku.iter().any(|o| o == CERTIFICATE_REQUEST_AGENT);
-    let problem = match role {
-        Role::CaSigning if !is_ca || !has(KeyUsages::KeyCertSign) => {
-            Some("it is not a CA certificate with keyCertSign")
-        }
-        Role::RaSigning | Role::RaAgent if is_ca => Some("it is a CA certificate"),
-        Role::RaSigning if !has(KeyUsages::DigitalSignature) => Some("it needs digitalSignature"),
-        Role::RaSigning if !has_agent && !agent => Some(
-            "without a separate enrollment-agent key it counter-signs requests and needs the Certificate Request Agent EKU",
-        ),
-        Role::RaAgent if !has(KeyUsages::DigitalSignature) || !agent => {
-            Some("it needs digitalSignature and the Certificate Request Agent EKU")
-        }
-        Role::RaEncryption if is_ca => Some("it is a CA certificate"),
-        Role::RaEncryption if !has(KeyUsages::KeyEncipherment) => Some("it needs keyEncipherment"),
-        Role::RaEncryption if agent || has(KeyUsages::DigitalSignature) => Some(
-            "it may also sign (digitalSignature or the Certificate Request Agent EKU), which is the RA signing and agent roles' job",
-        ),
-        _ => None,
-    };
-    match problem {
-        Some(why) => Err(KeystoreError::UnfitCertificate { role, why }),
-        None => Ok(()),
-    }
 }
 
 /// Loads the role keys from the configured backend and checks them against their
