@@ -7,6 +7,7 @@
 pub mod authority;
 pub mod challenge;
 mod challenge_check;
+pub mod challenge_issue;
 pub mod config;
 mod context;
 mod countersign;
@@ -34,6 +35,9 @@ mod rollover_tests;
 mod test_support;
 
 pub use authority::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};
+pub use challenge_issue::{
+    ChallengeIssueError, ChallengePolicy, IssueRequest, IssuedChallenge, issue_challenge,
+};
 pub use config::{
     CryptoPolicy, INSECURE_NO_CHALLENGE, INSECURE_STATIC_CHALLENGE, InsecureChallenges, RaConfig,
     RaIdentity, StaticChallenge,
