@@ -299,7 +299,19 @@ fn chromium_is_refused_a_login_posted_from_another_site_and_uses_its_own_forms()
             .click()
             .await
             .unwrap();
-        let refused = text(Locator::Css("body")).await;
+        // The click navigates away from the attacker's page: until the answer has loaded, the
+        // body found may still be the old page's (and go stale), so poll for the answer.
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        let refused = loop {
+            let body = match browser.find(Locator::Css("body")).await {
+                Ok(body) => body.text().await.unwrap_or_default(),
+                Err(_) => String::new(),
+            };
+            if body.contains("cross-site request refused") || std::time::Instant::now() > deadline {
+                break body;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
         assert!(
             refused.contains("cross-site request refused"),
             "{refused:?}"
