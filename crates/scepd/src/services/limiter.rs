@@ -250,11 +250,7 @@ impl FailureLimiter {
         let mut state = self.state();
         let alarm = state.global.as_ref().is_some_and(|g| g.alarm_on(now));
         let limits = self.limits;
-        let sources = &mut state.sources;
-        if sources.len() >= MAX_TRACKED_SOURCES && !sources.contains_key(&source) {
-            evict_stalest(sources, now, limits);
-        }
-        let entry = sources.entry(source).or_insert_with(|| Source::new(now));
+        let entry = tracked(&mut state.sources, source, now, limits);
         match entry.locked_until {
             Some(until) if until > now => {
                 return Admission::Refused(Refusal::LockedOut(until - now));
@@ -303,12 +299,7 @@ impl FailureLimiter {
         let mut state = self.state();
         let global_alarm_raised = self.count_globally(&mut state, now);
         let alarm = state.global.as_ref().is_some_and(|g| g.alarm_on(now));
-        let limits = self.limits;
-        let sources = &mut state.sources;
-        if sources.len() >= MAX_TRACKED_SOURCES && !sources.contains_key(&source) {
-            evict_stalest(sources, now, limits);
-        }
-        let entry = sources.entry(source).or_insert_with(|| Source::new(now));
+        let entry = tracked(&mut state.sources, source, now, self.limits);
         self.count_failure(entry, now, alarm, global_alarm_raised)
     }
 
@@ -358,6 +349,19 @@ impl FailureLimiter {
             false
         }
     }
+}
+
+/// The entry of `source`, created (after making room, if the table is full) when it is new.
+fn tracked(
+    sources: &mut HashMap<IpAddr, Source>,
+    source: IpAddr,
+    now: Instant,
+    limits: Limits,
+) -> &mut Source {
+    if sources.len() >= MAX_TRACKED_SOURCES && !sources.contains_key(&source) {
+        evict_stalest(sources, now, limits);
+    }
+    sources.entry(source).or_insert_with(|| Source::new(now))
 }
 
 fn evict_stalest(sources: &mut HashMap<IpAddr, Source>, now: Instant, limits: Limits) {
