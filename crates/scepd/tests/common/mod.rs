@@ -10,6 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 pub mod admin;
+pub mod browser;
 
 pub const SCEPD: &str = env!("CARGO_BIN_EXE_scepd");
 
