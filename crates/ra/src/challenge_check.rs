@@ -69,9 +69,12 @@ impl ChallengeKind {
 /// counter-signing gate consumes it.
 ///
 /// ```compile_fail
-/// // Outside the RA a challenge cannot be declared accepted, whatever a caller holds.
-/// fn forge(binding: policy::Binding) -> ra::proofs::ChallengeProof {
-///     ra::proofs::ChallengeProof { kind: todo!(), template: "device".to_owned(), binding }
+/// // Outside the RA an accepted challenge cannot be given another binding or template.
+/// fn rebind(
+///     accepted: ra::proofs::ChallengeProof,
+///     binding: policy::Binding,
+/// ) -> ra::proofs::ChallengeProof {
+///     ra::proofs::ChallengeProof { binding, template: "vpn".to_owned(), ..accepted }
 /// }
 /// ```
 #[derive(Debug)]
