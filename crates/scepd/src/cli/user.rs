@@ -491,18 +491,7 @@ async fn passwd(dir: &Path, name: &str, password_file: Option<&Path>) -> Result<
         .await
         .map_err(|e| format!("user {name:?}: {e}"))?
     {
-        let exists = store
-            .user_by_name(name)
-            .await
-            .map_err(|e| format!("user {name:?}: {e}"))?
-            .is_some();
-        return Err(if exists {
-            format!(
-                "user {name:?} is disabled: enable the account (scepd user enable) before issuing it a token"
-            )
-        } else {
-            no_such_user(name)
-        });
+        return Err(no_such_user(name));
     }
     audit(
         &store,
