@@ -135,7 +135,9 @@ where
 
 fn is_retryable(backend: Backend, e: &StoreError) -> bool {
     match e {
-        StoreError::Database(e) => backend.is_transient(e),
+        StoreError::Database(e) => e
+            .downcast_ref::<sqlx::Error>()
+            .is_some_and(|e| backend.is_transient(e)),
         StoreError::AuditConflict => true,
         _ => false,
     }

@@ -10,7 +10,7 @@ use crate::StoreError;
 use crate::audit::{AuditLink, ChainHead, next_link};
 use crate::backend::is_unique_violation;
 use crate::codec::hex32;
-use crate::issuance::{Issuance, TransactionStatus};
+use crate::{Issuance, TransactionStatus};
 
 /// An issuance whose challenge is spent and transactionID claimed, with its normalized serial.
 pub(crate) struct Claimed<'a> {

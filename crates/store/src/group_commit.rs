@@ -15,10 +15,11 @@
 use sqlx::AnyPool;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::Issuance;
 use crate::audit::head_in;
 use crate::backend::{Backend, with_retry};
 use crate::batch_insert::{Claimed, insert_claimed_in};
-use crate::issuance::{Issuance, claim_in, insert_issuance_in};
+use crate::issuance::{claim_in, insert_issuance_in};
 use crate::{Store, StoreError};
 
 /// The most issuances in one transaction: bounds the time the write lock is held and the

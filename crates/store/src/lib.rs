@@ -17,7 +17,6 @@ mod challenge;
 mod codec;
 mod crl;
 mod enrollment;
-mod error;
 mod group_commit;
 mod issuance;
 mod listing;
@@ -45,20 +44,16 @@ use sqlx::AnyPool;
 use sqlx::Row;
 
 pub use accounts::{GrantRevocation, NewUser, UserRecord};
-pub use audit::{AuditEvent, AuditKind, AuditRecord, UnknownAuditKind};
-pub use challenge::{ChallengeRecord, ChallengeStatus, NewChallenge, challenge_audit_id};
-pub use crl::{CrlState, PublishedCrl};
-pub use enrollment::{EnrollmentFacts, EnrollmentQuery};
-pub use error::{AuditChainError, ChainBreak, StoreError};
-pub use issuance::{CertificateRecord, Issuance, TransactionRecord, TransactionStatus};
-pub use listing::{CertificateEntry, CertificateFilter};
-pub use pending::{PendingIssuance, PendingRecord, PendingRequest, PendingState};
-pub use ra_registry::{
-    NewRaRegistration, RaCertificates, RaRecord, StatementClaim, StatementIssuance,
-    StatementOutcome,
-};
-pub use revocation::{
-    RevocationReason, RevocationRecord, RevocationStatus, RevokedEntry, UnknownRevocationReason,
+/// The records and the error are the ledger's: the RA and the CA name them without linking a
+/// database driver.
+pub use ledger::{
+    AuditChainError, AuditEvent, AuditKind, AuditRecord, CertificateEntry, CertificateFilter,
+    CertificateRecord, ChainBreak, ChallengeRecord, ChallengeStatus, CrlState, EnrollmentFacts,
+    EnrollmentQuery, Issuance, NewChallenge, NewRaRegistration, PendingIssuance, PendingRecord,
+    PendingRequest, PendingState, PublishedCrl, RaCertificates, RaRecord, RevocationReason,
+    RevocationRecord, RevocationStatus, RevokedEntry, StatementClaim, StatementIssuance,
+    StatementOutcome, StoreError, TransactionRecord, TransactionStatus, UnknownAuditKind,
+    UnknownRevocationReason, challenge_audit_id,
 };
 
 use backend::Backend;

@@ -595,7 +595,7 @@ fn audit_kinds_display_as_kebab_case_and_parse_back() {
 
 #[test]
 fn errors_do_not_leak_database_detail() {
-    let e = StoreError::Database(sqlx::Error::Protocol("SELECT secret FROM x".into()));
+    let e = StoreError::from(sqlx::Error::Protocol("SELECT secret FROM x".into()));
     assert_eq!(e.to_string(), "database error");
 }
 

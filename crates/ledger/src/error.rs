@@ -68,14 +68,18 @@ pub enum StoreError {
     /// `verify_audit_chain` found a break in the audit log.
     #[error(transparent)]
     AuditChainBroken(#[from] AuditChainError),
-    /// Any other database failure.
+    /// Any other database failure: the driver's error, reachable through `source()` for
+    /// operators (the store downcasts it to decide whether a retry may help).
     #[error("database error")]
-    Database(#[source] sqlx::Error),
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// The one conversion the SQL store needs for `?` on driver results; behind a feature so the
+/// RA and the CA, which only name the error, never link the driver.
+#[cfg(feature = "sqlx")]
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
-        StoreError::Database(e)
+        StoreError::Database(Box::new(e))
     }
 }
 
