@@ -28,6 +28,7 @@ mod revocation;
 mod san;
 mod subject;
 mod template;
+pub mod template_config;
 
 pub use binding::{Binding, BindingError, SanBinding, parse_subject_display};
 pub use cidr::IpRange;

@@ -148,7 +148,7 @@ pub async fn register(
     now: i64,
 ) -> Result<(zeroize::Zeroizing<String>, i64), String> {
     let (config, store) = open(dir).await?;
-    let known = crate::config::templates::build(&config.templates)?;
+    let known = crate::config::templates::build(&config.templates).map_err(|e| e.to_string())?;
     for t in templates {
         if !known.iter().any(|k| k.name() == t) {
             return Err(format!(

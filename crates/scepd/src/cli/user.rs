@@ -166,7 +166,7 @@ fn check_templates(config: &Config, templates: &[String]) -> Result<(), String> 
     if templates.is_empty() {
         return Ok(());
     }
-    let known = crate::config::templates::build(&config.templates)?;
+    let known = crate::config::templates::build(&config.templates).map_err(|e| e.to_string())?;
     for template in templates {
         if !known.iter().any(|t| t.name() == template) {
             let names: Vec<&str> = known.iter().map(|t| t.name()).collect();

@@ -224,7 +224,8 @@ impl CaService {
             None => Vec::new(),
         };
         let signer = load_ca_key(dir, &config)?;
-        let templates = crate::config::templates::build(&config.templates)?;
+        let templates =
+            crate::config::templates::build(&config.templates).map_err(|e| e.to_string())?;
         let mut ca = ca::Ca::new(
             Arc::clone(&signer),
             ca_certificate.clone(),
