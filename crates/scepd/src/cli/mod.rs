@@ -99,6 +99,6 @@ pub async fn run(command: Command) -> Result<(), String> {
         Command::Audit { command } => audit::run(command).await,
         Command::Doctor(args) => doctor::command(args).await,
         Command::Challenge { command } => challenge::run(command).await,
-        Command::User { command } => user::run(command).await,
+        Command::User { command } => user::run(command).await.map_err(|e| e.to_string()),
     }
 }

@@ -12,7 +12,61 @@ use sha2::{Digest, Sha256};
 use store::{AuditKind, GrantRevocation, NewUser, Store};
 use zeroize::Zeroizing;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
+
+/// Why a `scepd user` command failed; each message names the argument or account at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum UserCommandError {
+    #[error("--role: {0}")]
+    Role(accounts::UnknownRole),
+    #[error("NAME: {0}")]
+    Name(accounts::AccountError),
+    #[error("--template: unknown template {template:?} (known: {known})")]
+    UnknownTemplate { template: String, known: String },
+    #[error(transparent)]
+    Templates(#[from] crate::config::templates::TemplateError),
+    #[error("--password-file: {0}")]
+    PasswordFile(keys::KeyError),
+    #[error("--password-file {path}: {source}")]
+    PasswordTooShort {
+        path: String,
+        source: accounts::AccountError,
+    },
+    /// Generating or hashing a secret failed (no system randomness, say).
+    #[error(transparent)]
+    Secret(accounts::AccountError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Audit(#[from] crate::audit_trail::AuditLogError),
+    #[error("no user {0:?} (see scepd user list)")]
+    NoSuchUser(String),
+    #[error("user {0:?} already exists")]
+    AlreadyExists(String),
+    #[error(
+        "user {0:?} is disabled: enable the account (scepd user enable) before issuing it a token"
+    )]
+    Disabled(String),
+    #[error("user {name:?} had no grant for template {templates}: nothing withdrawn for it")]
+    NotGranted { name: String, templates: String },
+    #[error(transparent)]
+    CertificateFile(#[from] crate::pem::PemError),
+    #[error("--certificate {path}: not an X.509 certificate: {source}")]
+    NotACertificate { path: String, source: der::Error },
+    #[error("--certificate {0}: already bound to a user")]
+    CertificateBound(String),
+    /// The store failed while doing `doing` (e.g. `user "alice"`, `granting "vpn"`).
+    #[error("{doing}: {source}")]
+    Store {
+        doing: String,
+        source: store::StoreError,
+    },
+}
+
+/// The store error while doing something to an account or template, for `map_err`.
+fn store_error(doing: String) -> impl FnOnce(store::StoreError) -> UserCommandError {
+    move |source| UserCommandError::Store { doing, source }
+}
 
 #[derive(Subcommand)]
 pub enum UserCommand {
@@ -100,7 +154,7 @@ pub enum UserCommand {
     },
 }
 
-pub async fn run(command: UserCommand) -> Result<(), String> {
+pub async fn run(command: UserCommand) -> Result<(), UserCommandError> {
     match command {
         UserCommand::Add {
             data_dir,
@@ -153,27 +207,27 @@ pub async fn run(command: UserCommand) -> Result<(), String> {
     }
 }
 
-fn parse_role(role: &str) -> Result<Role, String> {
-    role.parse::<Role>().map_err(|e| format!("--role: {e}"))
+fn parse_role(role: &str) -> Result<Role, UserCommandError> {
+    role.parse::<Role>().map_err(UserCommandError::Role)
 }
 
-fn check_name(name: &str) -> Result<(), String> {
-    accounts::validate_user_name(name).map_err(|e| format!("NAME: {e}"))
+fn check_name(name: &str) -> Result<(), UserCommandError> {
+    accounts::validate_user_name(name).map_err(UserCommandError::Name)
 }
 
 /// Refuses a template `scepd.toml` does not define, naming the ones it does.
-fn check_templates(config: &Config, templates: &[String]) -> Result<(), String> {
+fn check_templates(config: &Config, templates: &[String]) -> Result<(), UserCommandError> {
     if templates.is_empty() {
         return Ok(());
     }
-    let known = crate::config::templates::build(&config.templates).map_err(|e| e.to_string())?;
+    let known = crate::config::templates::build(&config.templates)?;
     for template in templates {
         if !known.iter().any(|t| t.name() == template) {
             let names: Vec<&str> = known.iter().map(|t| t.name()).collect();
-            return Err(format!(
-                "--template: unknown template {template:?} (known: {})",
-                names.join(", ")
-            ));
+            return Err(UserCommandError::UnknownTemplate {
+                template: template.clone(),
+                known: names.join(", "),
+            });
         }
     }
     Ok(())
@@ -181,46 +235,45 @@ fn check_templates(config: &Config, templates: &[String]) -> Result<(), String> 
 
 /// The password from a file (mode 0600 like every secret file), at least
 /// [`accounts::MIN_PASSWORD_LEN`] characters; or a generated one, which must be shown.
-fn password(file: Option<&Path>) -> Result<(Zeroizing<String>, bool), String> {
+fn password(file: Option<&Path>) -> Result<(Zeroizing<String>, bool), UserCommandError> {
     match file {
         Some(path) => {
             let text = keys::secret::read_secret(Some(path), "")
-                .map_err(|e| format!("--password-file: {e}"))?;
+                .map_err(UserCommandError::PasswordFile)?;
             if text.chars().count() < accounts::MIN_PASSWORD_LEN {
-                return Err(format!(
-                    "--password-file {}: {}",
-                    path.display(),
-                    accounts::AccountError::PasswordTooShort {
-                        min: accounts::MIN_PASSWORD_LEN
-                    }
-                ));
+                return Err(UserCommandError::PasswordTooShort {
+                    path: path.display().to_string(),
+                    source: accounts::AccountError::PasswordTooShort {
+                        min: accounts::MIN_PASSWORD_LEN,
+                    },
+                });
             }
             Ok((text, false))
         }
         None => Ok((
-            accounts::generate_password().map_err(|e| e.to_string())?,
+            accounts::generate_password().map_err(UserCommandError::Secret)?,
             true,
         )),
     }
 }
 
-fn hash(password: &str) -> Result<String, String> {
-    accounts::hash_password(password).map_err(|e| e.to_string())
+fn hash(password: &str) -> Result<String, UserCommandError> {
+    accounts::hash_password(password).map_err(UserCommandError::Secret)
 }
 
-async fn open(dir: &Path) -> Result<(Config, Store), String> {
-    let config = Config::load(dir).map_err(|e| e.to_string())?;
+async fn open(dir: &Path) -> Result<(Config, Store), UserCommandError> {
+    let config = Config::load(dir)?;
     let store = config.open_store(dir).await?;
     Ok((config, store))
 }
 
-async fn audit(store: &Store, detail: String) -> Result<(), String> {
+async fn audit(store: &Store, detail: String) -> Result<(), UserCommandError> {
     crate::audit_trail::record_cli(store, AuditKind::AccountChanged, detail).await?;
     Ok(())
 }
 
-fn no_such_user(name: &str) -> String {
-    format!("no user {name:?} (see scepd user list)")
+fn no_such_user(name: &str) -> UserCommandError {
+    UserCommandError::NoSuchUser(name.to_owned())
 }
 
 async fn add(
@@ -229,7 +282,7 @@ async fn add(
     role: &str,
     templates: &[String],
     password_file: Option<&Path>,
-) -> Result<(), String> {
+) -> Result<(), UserCommandError> {
     check_name(name)?;
     let role = parse_role(role)?;
     let (config, store) = open(dir).await?;
@@ -244,14 +297,17 @@ async fn add(
         })
         .await
         .map_err(|e| match e {
-            store::StoreError::Duplicate(_) => format!("user {name:?} already exists"),
-            other => format!("creating user {name:?}: {other}"),
+            store::StoreError::Duplicate(_) => UserCommandError::AlreadyExists(name.to_owned()),
+            source => UserCommandError::Store {
+                doing: format!("creating user {name:?}"),
+                source,
+            },
         })?;
     for template in templates {
         store
             .grant_template(name, template)
             .await
-            .map_err(|e| format!("granting {template:?}: {e}"))?;
+            .map_err(store_error(format!("granting {template:?}")))?;
     }
     audit(
         &store,
@@ -278,12 +334,12 @@ async fn add(
     Ok(())
 }
 
-async fn list(dir: &Path) -> Result<String, String> {
+async fn list(dir: &Path) -> Result<String, UserCommandError> {
     let (_, store) = open(dir).await?;
     let users = store
         .list_users()
         .await
-        .map_err(|e| format!("listing users: {e}"))?;
+        .map_err(store_error("listing users".to_owned()))?;
     let mut out = format!(
         "{:<24} {:<13} {:<9} {}\n",
         "NAME", "ROLE", "DISABLED", "TEMPLATES"
@@ -305,12 +361,12 @@ async fn list(dir: &Path) -> Result<String, String> {
     Ok(out)
 }
 
-async fn set_disabled(dir: &Path, name: &str, disabled: bool) -> Result<(), String> {
+async fn set_disabled(dir: &Path, name: &str, disabled: bool) -> Result<(), UserCommandError> {
     let (_, store) = open(dir).await?;
     let tokens = store
         .set_user_disabled(name, disabled)
         .await
-        .map_err(|e| format!("user {name:?}: {e}"))?
+        .map_err(store_error(format!("user {name:?}")))?
         .ok_or_else(|| no_such_user(name))?;
     if disabled {
         audit(
@@ -326,19 +382,19 @@ async fn set_disabled(dir: &Path, name: &str, disabled: bool) -> Result<(), Stri
     Ok(())
 }
 
-async fn grant(dir: &Path, name: &str, templates: &[String]) -> Result<(), String> {
+async fn grant(dir: &Path, name: &str, templates: &[String]) -> Result<(), UserCommandError> {
     let (config, store) = open(dir).await?;
     check_templates(&config, templates)?;
     let user = store
         .user_by_name(name)
         .await
-        .map_err(|e| format!("user {name:?}: {e}"))?
+        .map_err(store_error(format!("user {name:?}")))?
         .ok_or_else(|| no_such_user(name))?;
     for template in templates {
         if !store
             .grant_template(name, template)
             .await
-            .map_err(|e| format!("granting {template:?}: {e}"))?
+            .map_err(store_error(format!("granting {template:?}")))?
         {
             return Err(no_such_user(name));
         }
@@ -354,7 +410,11 @@ async fn grant(dir: &Path, name: &str, templates: &[String]) -> Result<(), Strin
     Ok(())
 }
 
-async fn revoke_grant(dir: &Path, name: &str, templates: &[String]) -> Result<(), String> {
+async fn revoke_grant(
+    dir: &Path,
+    name: &str,
+    templates: &[String],
+) -> Result<(), UserCommandError> {
     let (_, store) = open(dir).await?;
     // Withdraw every grant that exists, then fail naming those that did not: the operator
     // learns that the account was not in the state they believed.
@@ -363,7 +423,7 @@ async fn revoke_grant(dir: &Path, name: &str, templates: &[String]) -> Result<()
         match store
             .revoke_template(name, template)
             .await
-            .map_err(|e| format!("revoking {template:?}: {e}"))?
+            .map_err(store_error(format!("revoking {template:?}")))?
         {
             GrantRevocation::Revoked => {}
             GrantRevocation::NotGranted => {
@@ -382,31 +442,29 @@ async fn revoke_grant(dir: &Path, name: &str, templates: &[String]) -> Result<()
     if absent.is_empty() {
         Ok(())
     } else {
-        Err(format!(
-            "user {name:?} had no grant for template {}: nothing withdrawn for it",
-            absent.join(", ")
-        ))
+        Err(UserCommandError::NotGranted {
+            name: name.to_owned(),
+            templates: absent.join(", "),
+        })
     }
 }
 
-async fn token(dir: &Path, name: &str, label: &str) -> Result<(), String> {
+async fn token(dir: &Path, name: &str, label: &str) -> Result<(), UserCommandError> {
     let (_, store) = open(dir).await?;
-    let token = accounts::generate_token().map_err(|e| e.to_string())?;
+    let token = accounts::generate_token().map_err(UserCommandError::Secret)?;
     let now = crate::clock::unix_now();
     if !store
         .add_api_token(name, &token.hash, label, now)
         .await
-        .map_err(|e| format!("user {name:?}: {e}"))?
+        .map_err(store_error(format!("user {name:?}")))?
     {
         let exists = store
             .user_by_name(name)
             .await
-            .map_err(|e| format!("user {name:?}: {e}"))?
+            .map_err(store_error(format!("user {name:?}")))?
             .is_some();
         return Err(if exists {
-            format!(
-                "user {name:?} is disabled: enable the account (scepd user enable) before issuing it a token"
-            )
+            UserCommandError::Disabled(name.to_owned())
         } else {
             no_such_user(name)
         });
@@ -425,12 +483,12 @@ async fn token(dir: &Path, name: &str, label: &str) -> Result<(), String> {
     Ok(())
 }
 
-async fn revoke_tokens(dir: &Path, name: &str) -> Result<(), String> {
+async fn revoke_tokens(dir: &Path, name: &str) -> Result<(), UserCommandError> {
     let (_, store) = open(dir).await?;
     if store
         .user_by_name(name)
         .await
-        .map_err(|e| format!("user {name:?}: {e}"))?
+        .map_err(store_error(format!("user {name:?}")))?
         .is_none()
     {
         return Err(no_such_user(name));
@@ -438,21 +496,21 @@ async fn revoke_tokens(dir: &Path, name: &str) -> Result<(), String> {
     let n = store
         .revoke_api_tokens(name)
         .await
-        .map_err(|e| format!("user {name:?}: {e}"))?;
+        .map_err(store_error(format!("user {name:?}")))?;
     audit(&store, format!("user {name} API tokens revoked ({n})")).await?;
     println!("{n} API token(s) of {name} revoked");
     Ok(())
 }
 
-async fn bind_cert(dir: &Path, name: &str, certificate: &Path) -> Result<(), String> {
+async fn bind_cert(dir: &Path, name: &str, certificate: &Path) -> Result<(), UserCommandError> {
     let der = crate::pem::read_certificate(certificate)?;
     {
         use der::Decode;
-        x509_cert::Certificate::from_der(&der).map_err(|e| {
-            format!(
-                "--certificate {}: not an X.509 certificate: {e}",
-                certificate.display()
-            )
+        x509_cert::Certificate::from_der(&der).map_err(|source| {
+            UserCommandError::NotACertificate {
+                path: certificate.display().to_string(),
+                source,
+            }
         })?;
     }
     let fingerprint: [u8; 32] = Sha256::digest(&der).into();
@@ -462,11 +520,13 @@ async fn bind_cert(dir: &Path, name: &str, certificate: &Path) -> Result<(), Str
         .bind_client_certificate(name, &fingerprint, crate::clock::unix_now())
         .await
         .map_err(|e| match e {
-            store::StoreError::Duplicate(_) => format!(
-                "--certificate {}: already bound to a user",
-                certificate.display()
-            ),
-            other => format!("user {name:?}: {other}"),
+            store::StoreError::Duplicate(_) => {
+                UserCommandError::CertificateBound(certificate.display().to_string())
+            }
+            source => UserCommandError::Store {
+                doing: format!("user {name:?}"),
+                source,
+            },
         })?;
     if !bound {
         return Err(no_such_user(name));
@@ -483,13 +543,17 @@ async fn bind_cert(dir: &Path, name: &str, certificate: &Path) -> Result<(), Str
     Ok(())
 }
 
-async fn passwd(dir: &Path, name: &str, password_file: Option<&Path>) -> Result<(), String> {
+async fn passwd(
+    dir: &Path,
+    name: &str,
+    password_file: Option<&Path>,
+) -> Result<(), UserCommandError> {
     let (_, store) = open(dir).await?;
     let (password, generated) = password(password_file)?;
     if !store
         .set_password_hash(name, &hash(&password)?)
         .await
-        .map_err(|e| format!("user {name:?}: {e}"))?
+        .map_err(store_error(format!("user {name:?}")))?
     {
         return Err(no_such_user(name));
     }
