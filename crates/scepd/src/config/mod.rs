@@ -111,6 +111,18 @@ impl ConnectionsSection {
     }
 }
 
+/// Each listener applies the limits of `[connections]`.
+impl From<&ConnectionsSection> for edge::listener::Limits {
+    fn from(section: &ConnectionsSection) -> Self {
+        Self {
+            max_connections: section.max_connections,
+            max_connections_per_source: section.max_connections_per_source,
+            header_read_timeout: section.header_read_timeout,
+            tls_handshake_timeout: section.tls_handshake_timeout,
+        }
+    }
+}
+
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseSection {
@@ -827,6 +839,25 @@ mod tests {
         }
         let err = toml::from_str::<Config>("[connections]\nheader_read_timeout = \"soon\"\n").err();
         assert!(err.is_some_and(|e| e.to_string().contains("header_read_timeout")));
+    }
+
+    #[test]
+    fn the_limits_are_those_of_the_connections_section() {
+        let section = ConnectionsSection {
+            max_connections: 7,
+            max_connections_per_source: 5,
+            header_read_timeout: Duration::from_secs(3),
+            tls_handshake_timeout: Duration::from_secs(4),
+        };
+        assert_eq!(
+            edge::listener::Limits::from(&section),
+            edge::listener::Limits {
+                max_connections: 7,
+                max_connections_per_source: 5,
+                header_read_timeout: Duration::from_secs(3),
+                tls_handshake_timeout: Duration::from_secs(4),
+            }
+        );
     }
 
     #[test]

@@ -25,13 +25,13 @@ use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use edge::listener::Peer;
 use sha2::{Digest, Sha256};
 
 use super::ca_link::protocol::{self, RefusalCode};
 use super::ca_link::tls::AllowList;
 use crate::config::Config;
 use crate::config::deployment::Mode;
-use crate::services::listener::Peer;
 use crate::services::revocation::RevokeError;
 
 /// How often the allow-list is re-read from the database (`scepd ca revoke-ra` in another
@@ -824,7 +824,7 @@ fn tls_identity(
 fn request_timeout() -> tower_http::timeout::TimeoutLayer {
     tower_http::timeout::TimeoutLayer::with_status_code(
         StatusCode::REQUEST_TIMEOUT,
-        crate::services::listener::REQUEST_TIMEOUT,
+        edge::listener::REQUEST_TIMEOUT,
     )
 }
 
@@ -840,7 +840,7 @@ pub async fn run(
     client_roots.extend(crate::key_history::previous_ca_certificates(dir)?);
     let statement_tls = super::ca_link::tls::statement_server_config(
         chain.clone(),
-        crate::services::tls::read_key(&key_path)?,
+        edge::tls::read_key(&key_path)?,
         &client_roots,
         Arc::clone(&service.allow),
     )?;
@@ -858,7 +858,7 @@ pub async fn run(
         .layer(request_timeout())
         .with_state(Arc::clone(&service));
 
-    let limits = crate::services::listener::Limits::from(&config.connections);
+    let limits = edge::listener::Limits::from(&config.connections);
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let wait = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -867,7 +867,7 @@ pub async fn run(
         Some(raddr) => {
             let tls = super::ca_link::tls::registration_server_config(
                 chain,
-                crate::services::tls::read_key(&key_path)?,
+                edge::tls::read_key(&key_path)?,
             )?;
             let rlistener = tokio::net::TcpListener::bind(raddr)
                 .await
@@ -879,11 +879,11 @@ pub async fn run(
                 .layer(request_timeout())
                 .with_state(Arc::clone(&service));
             let shutdown = wait(stopped.clone());
-            tokio::spawn(crate::services::listener::serve(
+            tokio::spawn(edge::listener::serve(
                 rlistener,
-                crate::services::listener::Transport::Tls(Arc::new(tls)),
+                edge::listener::Transport::Tls(Arc::new(tls)),
                 app,
-                crate::services::listener::ConnectionTracker::new("ca-registration", limits),
+                edge::listener::ConnectionTracker::new("ca-registration", limits),
                 shutdown,
             ));
             Some(rlocal)
@@ -923,12 +923,12 @@ pub async fn run(
         "scepd ca listening: https://{local}{}",
         protocol::ISSUE_PATH
     );
-    crate::services::listener::serve(
+    edge::listener::serve(
         listener,
-        crate::services::listener::Transport::Tls(Arc::new(statement_tls)),
+        edge::listener::Transport::Tls(Arc::new(statement_tls)),
         statements,
-        crate::services::listener::ConnectionTracker::new("ca-statements", limits),
-        crate::services::listener::shutdown_signal(),
+        edge::listener::ConnectionTracker::new("ca-statements", limits),
+        edge::listener::shutdown_signal(),
     )
     .await;
     let _ = stop.send(true);

@@ -61,7 +61,7 @@ pub struct Metrics {
     challenge_outcomes: Family<ChallengeLabels, Counter>,
     malformed: Counter,
     /// The listeners whose connections are read at scrape time.
-    listeners: Mutex<Vec<Arc<crate::services::listener::ConnectionTracker>>>,
+    listeners: Mutex<Vec<Arc<edge::listener::ConnectionTracker>>>,
 }
 
 impl Default for Metrics {
@@ -120,7 +120,7 @@ impl Metrics {
     }
 
     /// Reports the open and refused connections of a listener from now on.
-    pub fn watch_listener(&self, tracker: Arc<crate::services::listener::ConnectionTracker>) {
+    pub fn watch_listener(&self, tracker: Arc<edge::listener::ConnectionTracker>) {
         self.listeners
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -175,7 +175,7 @@ impl Metrics {
     pub async fn render(
         &self,
         store: &store::Store,
-        limiter: &crate::services::limiter::FailureLimiter,
+        limiter: &edge::limiter::FailureLimiter,
     ) -> String {
         let crl_this_update = match store.crl_state().await {
             Ok(state) => state.published.map(|p| p.this_update),
@@ -326,9 +326,9 @@ mod tests {
     #[test]
     fn open_and_refused_connections_are_rendered_per_listener() {
         let metrics = Metrics::new();
-        let tracker = crate::services::listener::ConnectionTracker::new(
+        let tracker = edge::listener::ConnectionTracker::new(
             "scep",
-            crate::services::listener::Limits {
+            edge::listener::Limits {
                 max_connections: 2,
                 max_connections_per_source: 1,
                 header_read_timeout: Duration::from_secs(1),

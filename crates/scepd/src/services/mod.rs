@@ -5,8 +5,6 @@ pub mod ca_link;
 pub mod ca_service;
 pub mod challenges;
 pub mod in_process_ca;
-pub mod limiter;
-pub mod listener;
 pub mod metrics;
 pub mod ra_service;
 pub mod revocation;

@@ -194,7 +194,7 @@ pub fn ca_client(
     let tls = super::ca_link::tls::ra_client_config(
         &roots,
         vec![tls_certificate],
-        crate::services::tls::read_key(&dir.join(&config.remote_ca.tls_key))?,
+        edge::tls::read_key(&dir.join(&config.remote_ca.tls_key))?,
     )?;
     Ok(super::ca_link::client::HttpsClient::new(
         &config.remote_ca.url,

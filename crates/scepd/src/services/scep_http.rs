@@ -13,10 +13,10 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
+use edge::listener::REQUEST_TIMEOUT;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::clock::unix_now;
-use crate::services::listener::REQUEST_TIMEOUT;
 use crate::services::scep_query::{self, Operation};
 
 /// 64 KiB: SCEP messages are a few KiB; Intune's large GET URLs still fit.
@@ -39,7 +39,7 @@ pub struct ScepService {
     /// The CRL and OCSP publisher.
     pub revocation: Arc<crate::services::revocation::Revocation>,
     /// Lockout of sources that guess challenges or probe the envelope encryption.
-    pub limiter: crate::services::limiter::FailureLimiter,
+    pub limiter: edge::limiter::FailureLimiter,
     /// PKIOperations being processed at once, from all sources (`limits.max_concurrent_operations`):
     /// decryption, signature checks and issuing run before anyone is authenticated.
     pub operation_slots: tokio::sync::Semaphore,
@@ -197,12 +197,12 @@ async fn handle(
 }
 
 /// HTTP 429 with Retry-After for a source that may not be checked now.
-fn refused(refusal: crate::services::limiter::Refusal) -> Response {
+fn refused(refusal: edge::limiter::Refusal) -> Response {
     let text = match refusal {
-        crate::services::limiter::Refusal::LockedOut(_) => {
+        edge::limiter::Refusal::LockedOut(_) => {
             "too many failed attempts from this address; retry later\n"
         }
-        crate::services::limiter::Refusal::Busy => {
+        edge::limiter::Refusal::Busy => {
             "too many attempts in progress from this address; retry later\n"
         }
     };
@@ -233,7 +233,7 @@ fn retry_after(response: &mut Response, seconds: u64) {
 async fn record_failure(
     service: &ScepService,
     source: std::net::IpAddr,
-    attempt: crate::services::limiter::Attempt<'_>,
+    attempt: edge::limiter::Attempt<'_>,
 ) {
     let recorded = attempt.failed(std::time::Instant::now());
     let mut alerts = Vec::new();

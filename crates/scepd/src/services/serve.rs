@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use edge::listener::{self, ConnectionTracker, Limits, ListenError, Transport};
 use scep::Capability;
 
 use crate::config::deployment::Mode;
@@ -14,7 +15,6 @@ use crate::keystore::{self, KeystoreError, RoleCertificates};
 use crate::pem::{self, PemError};
 use crate::services::admin::error::AdminStartError;
 use crate::services::in_process_ca::InProcessCa;
-use crate::services::listener::{self, ConnectionTracker, Limits, ListenError, Transport};
 use crate::services::scep_http::{self, ScepService};
 
 /// The capabilities we advertise (catalogue D1): nothing weaker than AES and SHA-256, even
@@ -277,7 +277,7 @@ pub fn assemble(
         ca_cert_bundle,
         next_ca_reply,
         revocation,
-        limiter: crate::services::limiter::FailureLimiter::new(crate::services::limiter::Limits {
+        limiter: edge::limiter::FailureLimiter::new(edge::limiter::Limits {
             max_failures: config.limits.max_failed_attempts,
             window: config.limits.failure_window,
             lockout: config.limits.lockout,

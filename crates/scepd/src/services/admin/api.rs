@@ -10,13 +10,13 @@ use axum::Json;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use edge::listener::Peer as Connection;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{self, Accept};
 use super::error::AdminError;
 use super::state::{AdminState, actor, default_template};
 use crate::clock::unix_now;
-use crate::services::listener::Peer as Connection;
 use crate::services::revocation::RevokeError;
 
 /// The OpenAPI 3.1 description of `/admin/api/v1/`, checked in and served as is.

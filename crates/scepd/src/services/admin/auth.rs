@@ -8,10 +8,10 @@ use std::time::{Duration, Instant};
 
 use accounts::Principal;
 use axum::http::{HeaderMap, header};
+use edge::listener::Peer as Connection;
 
 use super::error::AdminError;
 use super::state::AdminState;
-use crate::services::listener::Peer as Connection;
 
 /// Longest a credential check waits for its source's place before 429: a few requests of
 /// one administrator at once ride it out.
@@ -147,7 +147,7 @@ pub fn principal(user: store::UserRecord) -> Result<Principal, String> {
 pub async fn failed(
     state: &AdminState,
     source: IpAddr,
-    attempt: crate::services::limiter::Attempt<'_>,
+    attempt: edge::limiter::Attempt<'_>,
     what: &str,
 ) {
     let locked = attempt.failed(Instant::now()).locked_out;

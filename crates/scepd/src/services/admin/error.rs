@@ -17,7 +17,7 @@ pub enum AdminStartError {
     #[error(transparent)]
     Tls(#[from] crate::services::tls::TlsError),
     #[error(transparent)]
-    Listen(#[from] crate::services::listener::ListenError),
+    Listen(#[from] edge::listener::ListenError),
     #[error(transparent)]
     Templates(#[from] crate::config::templates::TemplateError),
     #[error(transparent)]
@@ -85,13 +85,11 @@ pub enum AdminError {
     Internal(String),
 }
 
-impl From<crate::services::limiter::Refusal> for AdminError {
-    fn from(refusal: crate::services::limiter::Refusal) -> Self {
+impl From<edge::limiter::Refusal> for AdminError {
+    fn from(refusal: edge::limiter::Refusal) -> Self {
         match refusal {
-            crate::services::limiter::Refusal::LockedOut(retry_after) => {
-                AdminError::LockedOut { retry_after }
-            }
-            crate::services::limiter::Refusal::Busy => AdminError::AttemptsInFlight,
+            edge::limiter::Refusal::LockedOut(retry_after) => AdminError::LockedOut { retry_after },
+            edge::limiter::Refusal::Busy => AdminError::AttemptsInFlight,
         }
     }
 }

@@ -20,11 +20,11 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::routing::{delete, get, post};
+use edge::listener::{self, ConnectionTracker, Limits, Transport};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
 use crate::config::Config;
-use crate::services::listener::{self, ConnectionTracker, Limits, Transport};
 use crate::services::scep_http::ScepService;
 use error::{AdminStartError, MAX_BODY_BYTES};
 use state::AdminState;
@@ -135,8 +135,8 @@ mod tests {
     use tower::ServiceExt;
 
     use super::*;
-    use crate::services::listener::Peer;
     use crate::services::test_support;
+    use edge::listener::Peer;
 
     const HOST: &str = "scepd.example.net:8443";
 

@@ -10,13 +10,13 @@ use axum::Form;
 use axum::extract::{Extension, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
+use edge::listener::Peer as Connection;
 use serde::Deserialize;
 
 use super::auth::{self, Accept, SESSION_COOKIE};
 use super::error::AdminError;
 use super::state::{AdminState, actor, default_template};
 use crate::clock::unix_now;
-use crate::services::listener::Peer as Connection;
 
 pub const PAGE_PATH: &str = "/certsrv/mscep_admin/";
 const COOKIE_PATH: &str = "/certsrv/mscep_admin";

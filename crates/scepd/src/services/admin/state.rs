@@ -37,7 +37,7 @@ pub struct AdminState {
     pub config: Arc<Config>,
     pub scep: Arc<ScepService>,
     pub trusted_proxies: Vec<policy::IpRange>,
-    pub login_limiter: crate::services::limiter::FailureLimiter,
+    pub login_limiter: edge::limiter::FailureLimiter,
     /// Bounds the password verifications running at once (a login flood).
     pub password_gate: crate::services::admin::password_gate::PasswordGate,
     pub fingerprints: Fingerprints,
@@ -65,15 +65,13 @@ impl AdminState {
         Ok(AdminState {
             store: scep.ra.store().clone(),
             trusted_proxies: config.admin.proxy_ranges()?,
-            login_limiter: crate::services::limiter::FailureLimiter::new(
-                crate::services::limiter::Limits {
-                    max_failures: config.admin.max_failed_logins,
-                    window: config.admin.login_failure_window,
-                    lockout: config.admin.login_lockout,
-                    // Password spraying from many addresses trips this instead.
-                    global_max_failures: config.admin.max_failed_logins.saturating_mul(20),
-                },
-            ),
+            login_limiter: edge::limiter::FailureLimiter::new(edge::limiter::Limits {
+                max_failures: config.admin.max_failed_logins,
+                window: config.admin.login_failure_window,
+                lockout: config.admin.login_lockout,
+                // Password spraying from many addresses trips this instead.
+                global_max_failures: config.admin.max_failed_logins.saturating_mul(20),
+            }),
             password_gate: crate::services::admin::password_gate::PasswordGate::new(
                 config.admin.max_concurrent_password_checks,
             ),

@@ -1,4 +1,4 @@
-//! The admin listener's TLS: the shared versions and suites ([`crate::services::tls`]), an
+//! The admin listener's TLS: the shared versions and suites ([`edge::tls`]), an
 //! operator's certificate or a development one made on first start, and optional client
 //! certificates from the configured client CA.
 
@@ -6,6 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use edge::tls::{VERSIONS, provider, read_key, write_private_key};
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use rustls::server::WebPkiClientVerifier;
@@ -13,7 +14,7 @@ use rustls::{RootCertStore, ServerConfig};
 
 use crate::config::{AdminSection, Config};
 use crate::io_context::Context;
-use crate::services::tls::{TlsError, VERSIONS, provider, read_key, write_private_key};
+use crate::services::tls::TlsError;
 
 /// Where the development certificate of the admin listener lives, inside the data directory.
 pub const DEV_DIR: &str = "admin-tls";

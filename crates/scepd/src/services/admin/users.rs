@@ -8,13 +8,13 @@ use axum::Json;
 use axum::extract::{Extension, Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use edge::listener::Peer as Connection;
 use serde::{Deserialize, Serialize};
 
 use super::auth::{self, Accept};
 use super::error::AdminError;
 use super::state::{AdminState, actor};
 use crate::clock::unix_now;
-use crate::services::listener::Peer as Connection;
 
 type Shared = State<Arc<AdminState>>;
 

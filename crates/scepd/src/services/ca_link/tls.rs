@@ -1,5 +1,5 @@
 //! TLS between the split services (the shared versions and suites of
-//! [`crate::services::tls`]): the CA's statement listener requires a client certificate that chains to the CA
+//! [`edge::tls`]): the CA's statement listener requires a client certificate that chains to the CA
 //! *and* is a registered, unrevoked RA TLS certificate, checked inside the handshake, so an
 //! unlisted client never gets to send a byte of HTTP; the RA pins the CA.
 
@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::{Arc, RwLock};
 
+use edge::tls::{VERSIONS, provider, write_private_key};
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -18,7 +19,7 @@ use rustls::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::services::tls::{TlsError, VERSIONS, provider, write_private_key};
+use crate::services::tls::TlsError;
 
 /// Makes a P-256 TLS key, writes it as PKCS#8 PEM with mode 0600 (never over an existing
 /// file) and returns its SubjectPublicKeyInfo DER.

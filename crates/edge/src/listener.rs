@@ -33,7 +33,7 @@ use tower::ServiceExt;
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Refusals answered at once per listener; a connection over a cap beyond these is closed
-/// without an answer. Each takes at most a TLS handshake and [`REFUSAL_WRITE_TIMEOUT`].
+/// without an answer. Each takes at most a TLS handshake and `REFUSAL_WRITE_TIMEOUT`.
 pub const MAX_REFUSALS_IN_PROGRESS: usize = 32;
 
 /// How long writing a refusal, and waiting for the client to hang up after it, may take.
@@ -63,6 +63,7 @@ pub struct Limits {
 
 /// A listener that could not be opened.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum ListenError {
     #[error(
         "cannot listen on {addr}{}: {source}",
@@ -94,18 +95,6 @@ pub async fn bind(
         })?;
     let local = listener.local_addr().map_err(ListenError::LocalAddress)?;
     Ok((listener, local))
-}
-
-/// Each listener applies the limits of `[connections]`.
-impl From<&crate::config::ConnectionsSection> for Limits {
-    fn from(section: &crate::config::ConnectionsSection) -> Self {
-        Self {
-            max_connections: section.max_connections,
-            max_connections_per_source: section.max_connections_per_source,
-            header_read_timeout: section.header_read_timeout,
-            tls_handshake_timeout: section.tls_handshake_timeout,
-        }
-    }
 }
 
 /// What the connection established, attached to every request of it.
@@ -348,7 +337,7 @@ impl Drop for RefusalPermit {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets requests in progress be
-/// answered (idle connections close at once) for up to [`SHUTDOWN_GRACE`].
+/// answered (idle connections close at once) for up to `SHUTDOWN_GRACE`.
 pub async fn serve(
     listener: TcpListener,
     transport: Transport,
@@ -574,25 +563,6 @@ mod tests {
 
     fn ip(text: &str) -> IpAddr {
         text.parse().unwrap()
-    }
-
-    #[test]
-    fn the_limits_are_those_of_the_connections_section() {
-        let section = crate::config::ConnectionsSection {
-            max_connections: 7,
-            max_connections_per_source: 5,
-            header_read_timeout: Duration::from_secs(3),
-            tls_handshake_timeout: Duration::from_secs(4),
-        };
-        assert_eq!(
-            Limits::from(&section),
-            Limits {
-                max_connections: 7,
-                max_connections_per_source: 5,
-                header_read_timeout: Duration::from_secs(3),
-                tls_handshake_timeout: Duration::from_secs(4),
-            }
-        );
     }
 
     fn refused(result: Result<Slot, Refused>) -> Refused {
