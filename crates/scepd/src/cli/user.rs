@@ -445,7 +445,7 @@ async fn revoke_tokens(dir: &Path, name: &str) -> Result<(), String> {
 }
 
 async fn bind_cert(dir: &Path, name: &str, certificate: &Path) -> Result<(), String> {
-    let der = crate::pem::read_certificate(certificate)?;
+    let der = keys::pem::read_certificate(certificate)?;
     {
         use der::Decode;
         x509_cert::Certificate::from_der(&der).map_err(|e| {

@@ -6,13 +6,13 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use keys::io_context::Context;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 
 use crate::config::{AdminSection, Config};
-use crate::io_context::Context;
 use crate::services::tls::{TlsError, VERSIONS, provider, read_key, write_private_key};
 
 /// Where the development certificate of the admin listener lives, inside the data directory.
@@ -111,7 +111,7 @@ pub fn server_config(
     };
     let client_ca_what = || format!("{}: admin client CA", client_ca.display());
     let mut roots = RootCertStore::empty();
-    for der in crate::pem::read_certificates(&client_ca)? {
+    for der in keys::pem::read_certificates(&client_ca)? {
         roots
             .add(CertificateDer::from(der))
             .map_err(|source| TlsError::Rustls {
