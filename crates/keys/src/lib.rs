@@ -2,6 +2,10 @@
 //! verification and the envelope ciphers. The only crate of the workspace that touches private
 //! keys.
 //!
+//! It also loads a data directory's role keys and certificates ([`keystore`], from the
+//! [`locations`] the service reads from its configuration), the retired and prepared ones
+//! ([`key_history`]), and reads and writes certificate files ([`pem`]).
+//!
 //! Private keys stay behind [`Signer`] and [`Decrypter`]: callers hand in bytes and get a
 //! signature or a plaintext back, never the key. That is what lets a PKCS#11 token (blocking
 //! calls, a session pool, non-exportable keys) implement the same traits later: both take
@@ -12,7 +16,12 @@ mod algorithm;
 pub mod cipher;
 mod envelope;
 mod error;
+pub mod io_context;
+pub mod key_history;
+pub mod keystore;
+pub mod locations;
 pub mod oids;
+pub mod pem;
 pub mod pkcs11;
 pub mod random;
 mod role;

@@ -3,8 +3,10 @@
 //!
 //! Each layer uses only the layers below it, so that no module imports one that imports it
 //! back: [`cli`] (one module per subcommand) over [`ceremony`] (what writes a data directory)
-//! over [`services`] (what runs) over [`config`], [`keystore`] and [`key_history`], over the
-//! ground modules. A helper two modules need lives below both.
+//! over [`services`] (what runs) over [`config`], over the ground modules. A helper two
+//! modules need lives below both. The role keys, their certificates and the certificate files
+//! are the `keys` crate's (`keys::keystore`, `keys::key_history`, `keys::pem`), loaded from
+//! [`config::Config::key_locations`].
 #![forbid(unsafe_code)]
 
 pub mod ceremony;
@@ -12,12 +14,8 @@ pub mod cli;
 pub mod services;
 
 pub mod config;
-pub mod key_history;
-pub mod keystore;
 
 pub mod audit_trail;
 pub mod clock;
-pub mod io_context;
-pub mod pem;
 pub mod timefmt;
 pub mod x509;

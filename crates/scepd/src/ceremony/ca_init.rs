@@ -58,7 +58,7 @@ pub fn make_tls_identity(
         config.ca_service.ra_validity_days.max(365),
     )
     .map_err(|e| format!("making the CA service TLS certificate: {e}"))?;
-    crate::pem::write_certificate(&dir.join(&config.ca_service.tls_certificate), &certificate)?;
+    keys::pem::write_certificate(&dir.join(&config.ca_service.tls_certificate), &certificate)?;
     Ok((
         "CA TLS server",
         ca::fingerprint_sha256(&certificate),

@@ -10,12 +10,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use keys::KeyRole;
+use keys::io_context::Context;
+use keys::keystore::{self, PASSPHRASE_ENV};
+use keys::pem;
 use keys::software::SoftwareKey;
 
 use crate::config::{CONFIG_FILE, Config, DEFAULT_CONFIG_TEXT};
-use crate::io_context::Context;
-use crate::keystore::{self, PASSPHRASE_ENV};
-use crate::pem;
 use crate::x509::subject_of;
 
 /// extendedKeyUsage values the optional EKU constraint of the CA certificate allows: what
@@ -141,7 +141,7 @@ impl Keymaker {
         Ok(match &keys.token {
             Some(token) => Keymaker::Token(Arc::clone(token)),
             None => Keymaker::Software {
-                passphrase: keystore::passphrase(dir, config)?,
+                passphrase: keystore::passphrase(dir, &config.key_locations())?,
             },
         })
     }
@@ -167,7 +167,7 @@ impl Keymaker {
             KeyProtection::Hsm { .. } => {
                 let config = config_text_for(protection, None, None)?;
                 let config: Config = toml::from_str(&config).map_err(|e| e.to_string())?;
-                Keymaker::Token(keystore::open_token(dir, &config)?)
+                Keymaker::Token(keystore::open_token(dir, &config.key_locations())?)
             }
         })
     }

@@ -7,9 +7,8 @@ use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
+use keys::io_context::Context;
 use zeroize::Zeroizing;
-
-use crate::io_context::Context;
 
 pub const INITIAL_ADMIN: &str = "admin";
 pub const PASSWORD_FILE: &str = "initial-admin-password";

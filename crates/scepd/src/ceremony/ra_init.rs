@@ -10,10 +10,10 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use keys::KeyRole;
+use keys::io_context::Context;
 
 use crate::ceremony::init::{InitReport, KeyProtection, Keymaker};
 use crate::config::{CONFIG_FILE, Config};
-use crate::io_context::Context;
 use crate::services::ca_link::protocol;
 
 pub struct RaInitOptions {
@@ -138,10 +138,10 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
     }
     let write = |path: &PathBuf, field: &str, b64: &str| -> Result<Vec<u8>, String> {
         let der = protocol::unb64(b64, field)?;
-        crate::pem::write_certificate(&dir.join(path), &der)?;
+        keys::pem::write_certificate(&dir.join(path), &der)?;
         Ok(der)
     };
-    crate::pem::write_certificate(&dir.join(&k.ca_certificate), &ca_certificate)?;
+    keys::pem::write_certificate(&dir.join(&k.ca_certificate), &ca_certificate)?;
     let signing_cert = write(
         &k.ra_signing_certificate,
         "signing_certificate",
@@ -171,7 +171,7 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
             .iter()
             .map(|c| protocol::unb64(c, "ca_chain"))
             .collect::<Result<Vec<_>, _>>()?;
-        crate::pem::write_certificates(&dir.join("certs/ca-chain.pem"), &chain)?;
+        keys::pem::write_certificates(&dir.join("certs/ca-chain.pem"), &chain)?;
         set(
             &mut text,
             "# ca_chain = \"certs/ca-chain.pem\"",

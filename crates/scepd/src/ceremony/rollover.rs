@@ -23,6 +23,13 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
 use der::Decode;
+use keys::io_context::Context;
+use keys::key_history::{
+    NEXT, PREVIOUS, previous_certificate, previous_encryption_key, previous_encryption_label,
+    read_label,
+};
+use keys::keystore::{self, RoleCertificates};
+use keys::pem;
 use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, NameConstraints};
@@ -32,13 +39,6 @@ use crate::ceremony::init::{
     issue_ra_pair,
 };
 use crate::config::{CONFIG_FILE, Config};
-use crate::io_context::Context;
-use crate::key_history::{
-    NEXT, PREVIOUS, previous_certificate, previous_encryption_key, previous_encryption_label,
-    read_label,
-};
-use crate::keystore::{self, RoleCertificates};
-use crate::pem;
 
 const STAGING: &str = "staging";
 const NEW_WITH_OLD: &str = "certs/ca-new-with-old.pem";
@@ -279,8 +279,8 @@ fn destroy_retired(keymaker: &Keymaker, labels: Vec<String>) -> Result<(), Strin
 /// `scepd ra renew`.
 pub async fn renew_ra(dir: &Path, validity_days: u32) -> Result<Fingerprints, String> {
     let config = Config::load(dir).map_err(|e| e.to_string())?;
-    let certificates = RoleCertificates::read(dir, &config)?;
-    let role_keys = keystore::load(dir, &config, &certificates)?;
+    let certificates = RoleCertificates::read(dir, &config.key_locations())?;
+    let role_keys = keystore::load(dir, &config.key_locations(), &certificates)?;
     let keymaker = Keymaker::for_keys(dir, &config, &role_keys)?;
     let stamp = unique_stamp(dir, &config);
     make_dirs(dir, STAGING)?;
@@ -414,8 +414,8 @@ pub async fn prepare_ca(
             "a rollover is already prepared (certs/next/): activate it with --activate".into(),
         );
     }
-    let certificates = RoleCertificates::read(dir, &config)?;
-    let role_keys = keystore::load(dir, &config, &certificates)?;
+    let certificates = RoleCertificates::read(dir, &config.key_locations())?;
+    let role_keys = keystore::load(dir, &config.key_locations(), &certificates)?;
     let keymaker = Keymaker::for_keys(dir, &config, &role_keys)?;
     let key = match key {
         Some(k) => k,
@@ -519,13 +519,13 @@ pub async fn activate_ca(dir: &Path) -> Result<(), String> {
     next_config.pkcs11.ra_encryption_key_label = staged.encryption_label.clone();
     // Everything must load and fit its role before anything moves. The current keys are
     // loaded (and the token logged in) once; the next keys through the same session.
-    let certificates = RoleCertificates::read(dir, &config)?;
-    let role_keys = keystore::load(dir, &config, &certificates)?;
+    let certificates = RoleCertificates::read(dir, &config.key_locations())?;
+    let role_keys = keystore::load(dir, &config.key_locations(), &certificates)?;
     let keymaker = Keymaker::for_keys(dir, &config, &role_keys)?;
-    let next_certificates = RoleCertificates::read(dir, &next_config)?;
+    let next_certificates = RoleCertificates::read(dir, &next_config.key_locations())?;
     keystore::check_loaded(
         dir,
-        &next_config,
+        &next_config.key_locations(),
         &next_certificates,
         role_keys.token.as_ref(),
     )?;

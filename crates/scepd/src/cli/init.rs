@@ -5,11 +5,11 @@
 use std::path::PathBuf;
 
 use clap::Args;
+use keys::keystore;
 
 use super::report::print_fingerprints;
 use crate::ceremony::{init, ra_init};
 use crate::config::deployment::Mode;
-use crate::keystore;
 
 #[derive(Args)]
 pub struct InitArgs {

@@ -50,7 +50,7 @@ pub enum UserCommandError {
     #[error("user {name:?} had no grant for template {templates}: nothing withdrawn for it")]
     NotGranted { name: String, templates: String },
     #[error(transparent)]
-    CertificateFile(#[from] crate::pem::PemError),
+    CertificateFile(#[from] keys::pem::PemError),
     #[error("--certificate {path}: not an X.509 certificate: {source}")]
     NotACertificate { path: String, source: der::Error },
     #[error("--certificate {0}: already bound to a user")]
@@ -503,7 +503,7 @@ async fn revoke_tokens(dir: &Path, name: &str) -> Result<(), UserCommandError> {
 }
 
 async fn bind_cert(dir: &Path, name: &str, certificate: &Path) -> Result<(), UserCommandError> {
-    let der = crate::pem::read_certificate(certificate)?;
+    let der = keys::pem::read_certificate(certificate)?;
     {
         use der::Decode;
         x509_cert::Certificate::from_der(&der).map_err(|source| {

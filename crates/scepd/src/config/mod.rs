@@ -2,6 +2,7 @@
 //! silently turns a protection off.
 
 pub mod deployment;
+mod key_locations;
 pub mod templates;
 
 use std::net::SocketAddr;

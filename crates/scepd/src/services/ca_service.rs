@@ -88,7 +88,7 @@ fn load_ca_key(dir: &Path, config: &Config) -> Result<Arc<dyn keys::Signer>, Str
     match config.keys.backend {
         crate::config::KeyBackend::Software => {
             let path = dir.join(&config.keys.ca_key);
-            let key = match crate::keystore::passphrase(dir, config)? {
+            let key = match keys::keystore::passphrase(dir, &config.key_locations())? {
                 Some(p) => keys::software::SoftwareKey::load_encrypted(
                     KeyRole::CaSigning,
                     &path,
@@ -100,7 +100,7 @@ fn load_ca_key(dir: &Path, config: &Config) -> Result<Arc<dyn keys::Signer>, Str
             Ok(Arc::new(key))
         }
         crate::config::KeyBackend::Pkcs11 => {
-            let token = crate::keystore::open_token(dir, config)?;
+            let token = keys::keystore::open_token(dir, &config.key_locations())?;
             let label = &config.pkcs11.ca_key_label;
             let key = token
                 .load_key(KeyRole::CaSigning, label)
@@ -218,9 +218,9 @@ impl CaService {
                 config.deployment.mode.command()
             ));
         }
-        let ca_certificate = crate::pem::read_certificate(&dir.join(&config.keys.ca_certificate))?;
+        let ca_certificate = keys::pem::read_certificate(&dir.join(&config.keys.ca_certificate))?;
         let chain = match &config.keys.ca_chain {
-            Some(path) => crate::pem::read_certificates(&dir.join(path))?,
+            Some(path) => keys::pem::read_certificates(&dir.join(path))?,
             None => Vec::new(),
         };
         let signer = load_ca_key(dir, &config)?;
@@ -238,7 +238,7 @@ impl CaService {
         )
         .with_chain(chain.clone())
         .map_err(|e| format!("CA chain: {e}"))?;
-        for previous in crate::key_history::previous_ca_certificates(dir)? {
+        for previous in keys::key_history::previous_ca_certificates(dir)? {
             ca = ca
                 .with_previous(previous)
                 .map_err(|e| format!("previous CA: {e}"))?;
@@ -810,7 +810,7 @@ fn tls_identity(
     config: &Config,
     service: &CaService,
 ) -> Result<(Vec<Vec<u8>>, std::path::PathBuf), String> {
-    let mut chain = vec![crate::pem::read_certificate(
+    let mut chain = vec![keys::pem::read_certificate(
         &dir.join(&config.ca_service.tls_certificate),
     )?];
     // The CA certificate travels in the chain: a registering RA finds its pin there.
@@ -837,7 +837,7 @@ pub async fn run(
     let (service, config) = CaService::load(dir).await?;
     let (chain, key_path) = tls_identity(dir, &config, &service)?;
     let mut client_roots = vec![service.ca_certificate.clone()];
-    client_roots.extend(crate::key_history::previous_ca_certificates(dir)?);
+    client_roots.extend(keys::key_history::previous_ca_certificates(dir)?);
     let statement_tls = super::ca_link::tls::statement_server_config(
         chain.clone(),
         edge::tls::read_key(&key_path)?,

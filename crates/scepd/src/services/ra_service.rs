@@ -22,11 +22,11 @@ struct RaKeys {
 }
 
 fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, String> {
-    let agent = crate::keystore::agent_location(config)?;
+    let agent = keys::keystore::agent_location(&config.key_locations())?;
     match config.keys.backend {
         KeyBackend::Software => {
             use keys::software::SoftwareKey;
-            let passphrase = crate::keystore::passphrase(dir, config)?;
+            let passphrase = keys::keystore::passphrase(dir, &config.key_locations())?;
             let load = |role: KeyRole, path: &Path| {
                 let path = dir.join(path);
                 match &passphrase {
@@ -47,7 +47,7 @@ fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, String> {
             })
         }
         KeyBackend::Pkcs11 => {
-            let token = crate::keystore::open_token(dir, config)?;
+            let token = keys::keystore::open_token(dir, &config.key_locations())?;
             let p11 = &config.pkcs11;
             let signer = token
                 .load_key(KeyRole::RaSigning, &p11.ra_signing_key_label)
@@ -88,7 +88,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
             config.deployment.mode.command()
         ));
     }
-    let read = |p: &Path| crate::pem::read_certificate(&dir.join(p));
+    let read = |p: &Path| keys::pem::read_certificate(&dir.join(p));
     let ca_certificate = read(&config.keys.ca_certificate)?;
     let signing_certificate = read(&config.keys.ra_signing_certificate)?;
     let agent_certificate = match &config.keys.ra_agent_certificate {
@@ -98,7 +98,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
     let encryption_certificate = read(&config.keys.ra_encryption_certificate)?;
     let tls_certificate = read(&config.remote_ca.tls_certificate)?;
     let chain = match &config.keys.ca_chain {
-        Some(path) => crate::pem::read_certificates(&dir.join(path))?,
+        Some(path) => keys::pem::read_certificates(&dir.join(path))?,
         None => Vec::new(),
     };
     let keys = load_keys(dir, &config)?;
@@ -190,7 +190,7 @@ pub fn ca_client(
     tls_certificate: Vec<u8>,
 ) -> Result<super::ca_link::client::HttpsClient, String> {
     let mut roots = vec![ca_certificate.to_vec()];
-    roots.extend(crate::key_history::previous_ca_certificates(dir)?);
+    roots.extend(keys::key_history::previous_ca_certificates(dir)?);
     let tls = super::ca_link::tls::ra_client_config(
         &roots,
         vec![tls_certificate],
@@ -210,7 +210,7 @@ pub async fn remote_revocation(
     config: &Config,
     store: store::Store,
 ) -> Result<crate::services::revocation::Revocation, String> {
-    let read = |p: &Path| crate::pem::read_certificate(&dir.join(p));
+    let read = |p: &Path| keys::pem::read_certificate(&dir.join(p));
     let ca_certificate = read(&config.keys.ca_certificate)?;
     let tls_certificate = read(&config.remote_ca.tls_certificate)?;
     let client = ca_client(dir, config, &ca_certificate, tls_certificate)?;

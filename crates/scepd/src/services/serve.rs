@@ -5,14 +5,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use edge::listener::{self, ConnectionTracker, Limits, ListenError, Transport};
+use keys::key_history::{self, KeyHistoryError};
+use keys::keystore::{self, KeystoreError, RoleCertificates};
+use keys::pem::{self, PemError};
 use scep::Capability;
 
 use crate::config::deployment::Mode;
 use crate::config::templates::TemplateError;
 use crate::config::{Config, ConfigError, InvalidSetting};
-use crate::key_history::{self, KeyHistoryError};
-use crate::keystore::{self, KeystoreError, RoleCertificates};
-use crate::pem::{self, PemError};
 use crate::services::admin::error::AdminStartError;
 use crate::services::in_process_ca::InProcessCa;
 use crate::services::scep_http::{self, ScepService};
@@ -113,8 +113,8 @@ pub async fn load(dir: &Path) -> Result<Loaded, ServeError> {
             mode: config.deployment.mode,
         });
     }
-    let certificates = RoleCertificates::read(dir, &config)?;
-    let role_keys = keystore::load(dir, &config, &certificates)?;
+    let certificates = RoleCertificates::read(dir, &config.key_locations())?;
+    let role_keys = keystore::load(dir, &config.key_locations(), &certificates)?;
     let agent = role_keys.counter_signer();
     let agent_certificate = certificates.counter_signing().to_vec();
     let separate_agent = certificates.ra_agent.is_some();
@@ -224,7 +224,11 @@ pub fn assemble(
         decrypter,
         encryption_certificate: encryption_certificate.clone(),
         ca_certificate: ca_certificate.clone(),
-        previous_encryption: key_history::previous_encryption(dir, &config, token.as_ref())?,
+        previous_encryption: key_history::previous_encryption(
+            dir,
+            &config.key_locations(),
+            token.as_ref(),
+        )?,
         previous_ca_certificates: key_history::previous_ca_certificates(dir)?,
     };
     let insecure_challenges = config.challenges.insecure_modes(dir)?;

@@ -5,8 +5,8 @@
 
 use std::path::PathBuf;
 
-use crate::io_context::FileError;
-use crate::pem::PemError;
+use keys::io_context::FileError;
+use keys::pem::PemError;
 
 /// Why a TLS key, certificate or configuration could not be set up. Every message names the
 /// file or the listener it is about.

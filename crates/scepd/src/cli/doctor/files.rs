@@ -5,18 +5,18 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 use der::Decode;
+use keys::keystore;
+use keys::pem;
 use x509_cert::Certificate;
 
 use super::finding::{Finding, Severity, finding};
 use crate::config::{Config, KeyBackend};
-use crate::keystore;
-use crate::pem;
 
 /// The enrollment agent (RA host or all-in-one): a separate key counter-signs, or the data
 /// directory predates it and the reply-signing key does that job too.
 pub fn agent_findings(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
     let keys = &config.keys;
-    match keystore::agent_location(config) {
+    match keystore::agent_location(&config.key_locations()) {
         Err(e) => vec![finding(Severity::Fail, e)],
         Ok(None) => vec![finding(
             Severity::Warn,

@@ -10,11 +10,11 @@ use std::path::{Path, PathBuf};
 
 use clap::Args;
 use der::Decode;
+use keys::keystore;
+use keys::pem;
 use x509_cert::Certificate;
 
 use crate::config::{Config, KeyBackend};
-use crate::keystore;
-use crate::pem;
 use files::{agent_findings, certificate_lifetime, key_file};
 use finding::{Finding, Severity, finding};
 
@@ -91,7 +91,7 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
             ),
         )),
     }
-    if let Err(e) = keystore::check_distinct_locations(&config) {
+    if let Err(e) = keystore::check_distinct_locations(&config.key_locations()) {
         findings.push(finding(Severity::Fail, e));
     }
     findings.extend(agent_findings(dir, &config, now));

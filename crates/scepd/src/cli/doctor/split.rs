@@ -188,7 +188,7 @@ async fn ra_host(dir: &Path, config: &Config, now: i64, findings: &mut Vec<Findi
 /// CA's allow-list.
 async fn reach_ca(dir: &Path, config: &Config) -> Finding {
     let attempt = async {
-        let read = |p: &Path| crate::pem::read_certificate(&dir.join(p));
+        let read = |p: &Path| keys::pem::read_certificate(&dir.join(p));
         let ca_certificate = read(&config.keys.ca_certificate)?;
         let tls_certificate = read(&config.remote_ca.tls_certificate)?;
         let mut config = config.clone();

@@ -7,13 +7,13 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use edge::tls::{VERSIONS, provider, read_key, write_private_key};
+use keys::io_context::Context;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 
 use crate::config::{AdminSection, Config};
-use crate::io_context::Context;
 use crate::services::tls::TlsError;
 
 /// Where the development certificate of the admin listener lives, inside the data directory.
@@ -112,7 +112,7 @@ pub fn server_config(
     };
     let client_ca_what = || format!("{}: admin client CA", client_ca.display());
     let mut roots = RootCertStore::empty();
-    for der in crate::pem::read_certificates(&client_ca)? {
+    for der in keys::pem::read_certificates(&client_ca)? {
         roots
             .add(CertificateDer::from(der))
             .map_err(|source| TlsError::Rustls {

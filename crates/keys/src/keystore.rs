@@ -5,10 +5,11 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use keys::role_fit::RoleFitError;
-
-use crate::config::{Config, KeyBackend};
+use crate::locations::{Backend, KeyLocations};
 use crate::pem::{self, PemError};
+use crate::pkcs11::Pkcs11Token;
+use crate::role_fit::RoleFitError;
+use crate::{Decrypter, KeyError, KeyRole, Signer};
 
 /// The roles, as operators read them in messages.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,21 +28,21 @@ impl Role {
         Role::RaEncryption,
     ];
 
-    pub fn key_role(self) -> keys::KeyRole {
+    pub fn key_role(self) -> KeyRole {
         match self {
-            Role::CaSigning => keys::KeyRole::CaSigning,
-            Role::RaSigning => keys::KeyRole::RaSigning,
-            Role::RaAgent => keys::KeyRole::RaAgent,
-            Role::RaEncryption => keys::KeyRole::RaDecryption,
+            Role::CaSigning => KeyRole::CaSigning,
+            Role::RaSigning => KeyRole::RaSigning,
+            Role::RaAgent => KeyRole::RaAgent,
+            Role::RaEncryption => KeyRole::RaDecryption,
         }
     }
 
-    pub fn of_key_role(role: keys::KeyRole) -> Role {
+    pub fn of_key_role(role: KeyRole) -> Role {
         match role {
-            keys::KeyRole::CaSigning => Role::CaSigning,
-            keys::KeyRole::RaSigning => Role::RaSigning,
-            keys::KeyRole::RaAgent => Role::RaAgent,
-            keys::KeyRole::RaDecryption => Role::RaEncryption,
+            KeyRole::CaSigning => Role::CaSigning,
+            KeyRole::RaSigning => Role::RaSigning,
+            KeyRole::RaAgent => Role::RaAgent,
+            KeyRole::RaDecryption => Role::RaEncryption,
         }
     }
 
@@ -96,28 +97,26 @@ pub enum KeystoreError {
     UnreadableExtensions { role: Role, source: der::Error },
     #[error("the {} certificate does not fit its role: {why}", role.name())]
     UnfitCertificate { role: Role, why: &'static str },
-    #[error("the {} certificate: {source}", role.name())]
-    RoleFit { role: Role, source: RoleFitError },
     #[error("key passphrase: {0}")]
-    Passphrase(#[source] keys::KeyError),
+    Passphrase(#[source] KeyError),
     #[error("{}: {source}", path.display())]
     KeyFile {
         path: std::path::PathBuf,
-        source: keys::KeyError,
+        source: KeyError,
     },
     #[error("PKCS#11 PIN: {0}")]
-    Pin(#[source] keys::KeyError),
+    Pin(#[source] KeyError),
     #[error("PKCS#11 token {label:?} in {}: {source}", module.display())]
     Token {
         label: String,
         module: std::path::PathBuf,
-        source: keys::KeyError,
+        source: KeyError,
     },
     #[error("PKCS#11 key {label:?} ({role}): {source}")]
     TokenKey {
         label: String,
-        role: keys::KeyRole,
-        source: keys::KeyError,
+        role: KeyRole,
+        source: KeyError,
     },
 }
 
@@ -138,16 +137,16 @@ pub struct RoleCertificates {
 }
 
 impl RoleCertificates {
-    pub fn read(dir: &Path, config: &Config) -> Result<Self, PemError> {
-        let keys = &config.keys;
+    pub fn read(dir: &Path, locations: &KeyLocations) -> Result<Self, PemError> {
+        let files = &locations.certificates;
         Ok(Self {
-            ca: pem::read_certificate(&dir.join(&keys.ca_certificate))?,
-            ra_signing: pem::read_certificate(&dir.join(&keys.ra_signing_certificate))?,
-            ra_agent: match &keys.ra_agent_certificate {
+            ca: pem::read_certificate(&dir.join(&files.ca))?,
+            ra_signing: pem::read_certificate(&dir.join(&files.ra_signing))?,
+            ra_agent: match &files.ra_agent {
                 Some(path) => Some(pem::read_certificate(&dir.join(path))?),
                 None => None,
             },
-            ra_encryption: pem::read_certificate(&dir.join(&keys.ra_encryption_certificate))?,
+            ra_encryption: pem::read_certificate(&dir.join(&files.ra_encryption))?,
         })
     }
 
@@ -168,15 +167,15 @@ impl RoleCertificates {
 
 /// The private keys, each usable only for its job.
 pub struct RoleKeys {
-    pub ca: Arc<dyn keys::Signer>,
-    pub ra_signing: Arc<dyn keys::Signer>,
+    pub ca: Arc<dyn Signer>,
+    pub ra_signing: Arc<dyn Signer>,
     /// `None` exactly when [`RoleCertificates::ra_agent`] is.
-    pub ra_agent: Option<Arc<dyn keys::Signer>>,
-    pub ra_decryption: Arc<dyn keys::Decrypter>,
+    pub ra_agent: Option<Arc<dyn Signer>>,
+    pub ra_decryption: Arc<dyn Decrypter>,
     /// Whether any key sits unencrypted on disk (the embedded development default).
     pub unencrypted_software_keys: bool,
     /// The token the keys are in (logged in once for the whole process), if any.
-    pub token: Option<Arc<keys::pkcs11::Pkcs11Token>>,
+    pub token: Option<Arc<Pkcs11Token>>,
 }
 
 impl RoleKeys {
@@ -190,26 +189,31 @@ impl RoleKeys {
     }
 
     /// The key that counter-signs: the agent, or the signing key without one.
-    pub fn counter_signer(&self) -> Arc<dyn keys::Signer> {
+    pub fn counter_signer(&self) -> Arc<dyn Signer> {
         Arc::clone(self.ra_agent.as_ref().unwrap_or(&self.ra_signing))
     }
 }
 
 /// The enrollment-agent key's location for the configured backend, if the data directory has
 /// one; an agent certificate without its key (or the reverse) is refused, naming the setting.
-pub fn agent_location(config: &Config) -> Result<Option<(&'static str, String)>, KeystoreError> {
-    let keys = &config.keys;
-    let (setting, value) = match keys.backend {
-        KeyBackend::Software => (
+pub fn agent_location(
+    locations: &KeyLocations,
+) -> Result<Option<(&'static str, String)>, KeystoreError> {
+    let (setting, value) = match locations.backend {
+        Backend::Software => (
             "keys.ra_agent_key",
-            keys.ra_agent_key.as_ref().map(|p| p.display().to_string()),
+            locations
+                .key_files
+                .ra_agent
+                .as_ref()
+                .map(|p| p.display().to_string()),
         ),
-        KeyBackend::Pkcs11 => (
+        Backend::Pkcs11 => (
             "pkcs11.ra_agent_key_label",
-            config.pkcs11.ra_agent_key_label.clone(),
+            locations.token.ra_agent_label.clone(),
         ),
     };
-    match (value, &keys.ra_agent_certificate) {
+    match (value, &locations.certificates.ra_agent) {
         (Some(value), Some(_)) => Ok(Some((setting, value))),
         (None, None) => Ok(None),
         (Some(_), None) => Err(KeystoreError::AgentCertificateMissing { setting }),
@@ -218,47 +222,43 @@ pub fn agent_location(config: &Config) -> Result<Option<(&'static str, String)>,
 }
 
 /// Refuses configurations that point two roles at one key file or token label.
-pub fn check_distinct_locations(config: &Config) -> Result<(), KeystoreError> {
-    let keys = &config.keys;
-    let p11 = &config.pkcs11;
+pub fn check_distinct_locations(locations: &KeyLocations) -> Result<(), KeystoreError> {
+    let files = &locations.key_files;
+    let p11 = &locations.token;
     let path = |p: &Path| p.display().to_string();
-    let mut locations: Vec<(Role, &'static str, String)> = match keys.backend {
-        KeyBackend::Software => vec![
-            (Role::CaSigning, "keys.ca_key", path(&keys.ca_key)),
+    let mut found: Vec<(Role, &'static str, String)> = match locations.backend {
+        Backend::Software => vec![
+            (Role::CaSigning, "keys.ca_key", path(&files.ca)),
             (
                 Role::RaSigning,
                 "keys.ra_signing_key",
-                path(&keys.ra_signing_key),
+                path(&files.ra_signing),
             ),
             (
                 Role::RaEncryption,
                 "keys.ra_encryption_key",
-                path(&keys.ra_encryption_key),
+                path(&files.ra_encryption),
             ),
         ],
-        KeyBackend::Pkcs11 => vec![
-            (
-                Role::CaSigning,
-                "pkcs11.ca_key_label",
-                p11.ca_key_label.clone(),
-            ),
+        Backend::Pkcs11 => vec![
+            (Role::CaSigning, "pkcs11.ca_key_label", p11.ca_label.clone()),
             (
                 Role::RaSigning,
                 "pkcs11.ra_signing_key_label",
-                p11.ra_signing_key_label.clone(),
+                p11.ra_signing_label.clone(),
             ),
             (
                 Role::RaEncryption,
                 "pkcs11.ra_encryption_key_label",
-                p11.ra_encryption_key_label.clone(),
+                p11.ra_encryption_label.clone(),
             ),
         ],
     };
-    if let Some((setting, value)) = agent_location(config)? {
-        locations.push((Role::RaAgent, setting, value));
+    if let Some((setting, value)) = agent_location(locations)? {
+        found.push((Role::RaAgent, setting, value));
     }
-    for (i, (role_a, setting_a, value_a)) in locations.iter().enumerate() {
-        for (role_b, setting_b, value_b) in locations.iter().skip(i + 1) {
+    for (i, (role_a, setting_a, value_a)) in found.iter().enumerate() {
+        for (role_b, setting_b, value_b) in found.iter().skip(i + 1) {
             if value_a == value_b {
                 return Err(KeystoreError::SharedLocation {
                     first: (*role_a, setting_a),
@@ -272,17 +272,17 @@ pub fn check_distinct_locations(config: &Config) -> Result<(), KeystoreError> {
 }
 
 /// Refuses keys and certificates that would let one key do two jobs or a certificate
-/// vouch for a role it does not fit (the rules are `keys::role_fit`'s).
+/// vouch for a role it does not fit (the rules are [`crate::role_fit`]'s).
 pub fn check_roles(keys: &RoleKeys, certificates: &RoleCertificates) -> Result<(), KeystoreError> {
     let present: Vec<Role> = Role::ALL
         .into_iter()
         .filter(|role| keys.public_key(*role).is_some() || certificates.of(*role).is_some())
         .collect();
-    let public_keys: Vec<(keys::KeyRole, &[u8])> = present
+    let public_keys: Vec<(KeyRole, &[u8])> = present
         .iter()
         .filter_map(|role| keys.public_key(*role).map(|key| (role.key_role(), key)))
         .collect();
-    if let Some((a, b)) = keys::role_fit::shared_key(&public_keys) {
+    if let Some((a, b)) = crate::role_fit::shared_key(&public_keys) {
         return Err(KeystoreError::SharedKey(
             Role::of_key_role(a),
             Role::of_key_role(b),
@@ -292,7 +292,7 @@ pub fn check_roles(keys: &RoleKeys, certificates: &RoleCertificates) -> Result<(
         let (Some(der), Some(public_key)) = (certificates.of(role), keys.public_key(role)) else {
             return Err(KeystoreError::Incomplete(role));
         };
-        keys::role_fit::check_certificate(
+        crate::role_fit::check_certificate(
             role.key_role(),
             der,
             public_key,
@@ -308,10 +308,6 @@ pub fn check_roles(keys: &RoleKeys, certificates: &RoleCertificates) -> Result<(
                 KeystoreError::UnreadableExtensions { role, source }
             }
             RoleFitError::Unfit(why) => KeystoreError::UnfitCertificate { role, why },
-            other => KeystoreError::RoleFit {
-                role,
-                source: other,
-            },
         })?;
     }
     Ok(())
@@ -321,29 +317,29 @@ pub fn check_roles(keys: &RoleKeys, certificates: &RoleCertificates) -> Result<(
 /// certificates.
 pub fn load(
     dir: &Path,
-    config: &Config,
+    locations: &KeyLocations,
     certificates: &RoleCertificates,
 ) -> Result<RoleKeys, KeystoreError> {
-    check_loaded(dir, config, certificates, None)
+    check_loaded(dir, locations, certificates, None)
 }
 
 /// [`load`] through a token this process is already logged in to (PKCS#11 login belongs to
 /// the whole process: a second login is refused), e.g. to check a prepared rollover.
 pub fn check_loaded(
     dir: &Path,
-    config: &Config,
+    locations: &KeyLocations,
     certificates: &RoleCertificates,
-    token: Option<&Arc<keys::pkcs11::Pkcs11Token>>,
+    token: Option<&Arc<Pkcs11Token>>,
 ) -> Result<RoleKeys, KeystoreError> {
-    check_distinct_locations(config)?;
-    let keys = match config.keys.backend {
-        KeyBackend::Software => load_software(dir, config)?,
-        KeyBackend::Pkcs11 => {
+    check_distinct_locations(locations)?;
+    let keys = match locations.backend {
+        Backend::Software => load_software(dir, locations)?,
+        Backend::Pkcs11 => {
             let token = match token {
                 Some(token) => Arc::clone(token),
-                None => open_token(dir, config)?,
+                None => open_token(dir, locations)?,
             };
-            load_pkcs11(token, config)?
+            load_pkcs11(token, locations)?
         }
     };
     check_roles(&keys, certificates)?;
@@ -351,29 +347,28 @@ pub fn check_loaded(
 }
 
 /// Environment variables the secrets may come from when no file is configured.
-pub const PASSPHRASE_ENV: &str = "SCEPD_KEY_PASSPHRASE";
-pub const PIN_ENV: &str = "SCEPD_PKCS11_PIN";
+pub const PASSPHRASE_ENV: &str = crate::secret::KEY_PASSPHRASE_ENV;
+pub const PIN_ENV: &str = crate::secret::PKCS11_PIN_ENV;
 
 /// The key passphrase, if the operator gave one (a configured file, else the environment).
 pub fn passphrase(
     dir: &Path,
-    config: &Config,
+    locations: &KeyLocations,
 ) -> Result<Option<zeroize::Zeroizing<String>>, KeystoreError> {
-    let file = config.keys.passphrase_file.as_ref().map(|f| dir.join(f));
+    let file = locations.passphrase_file.as_ref().map(|f| dir.join(f));
     if file.is_none() && std::env::var_os(PASSPHRASE_ENV).is_none() {
         return Ok(None);
     }
-    keys::secret::read_secret(file.as_deref(), PASSPHRASE_ENV)
+    crate::secret::read_secret(file.as_deref(), PASSPHRASE_ENV)
         .map(Some)
         .map_err(KeystoreError::Passphrase)
 }
 
-fn load_software(dir: &Path, config: &Config) -> Result<RoleKeys, KeystoreError> {
-    use keys::KeyRole;
-    use keys::software::SoftwareKey;
-    let k = &config.keys;
+fn load_software(dir: &Path, locations: &KeyLocations) -> Result<RoleKeys, KeystoreError> {
+    use crate::software::SoftwareKey;
+    let k = &locations.key_files;
     // With a passphrase every key must be encrypted: a plain file is refused, not accepted.
-    let passphrase = passphrase(dir, config)?;
+    let passphrase = passphrase(dir, locations)?;
     let load = |role: KeyRole, path: &Path| {
         let path = dir.join(path);
         let key = match &passphrase {
@@ -382,18 +377,18 @@ fn load_software(dir: &Path, config: &Config) -> Result<RoleKeys, KeystoreError>
         };
         key.map_err(|source| KeystoreError::KeyFile { path, source })
     };
-    let ca = load(KeyRole::CaSigning, &k.ca_key)?;
-    let ra_signing = load(KeyRole::RaSigning, &k.ra_signing_key)?;
-    let ra_agent = match agent_location(config)? {
+    let ca = load(KeyRole::CaSigning, &k.ca)?;
+    let ra_signing = load(KeyRole::RaSigning, &k.ra_signing)?;
+    let ra_agent = match agent_location(locations)? {
         Some(_) => k
-            .ra_agent_key
+            .ra_agent
             .as_deref()
             .map(|path| load(KeyRole::RaAgent, path))
             .transpose()?
-            .map(|key| Arc::new(key) as Arc<dyn keys::Signer>),
+            .map(|key| Arc::new(key) as Arc<dyn Signer>),
         None => None,
     };
-    let ra_decryption = load(KeyRole::RaDecryption, &k.ra_encryption_key)?;
+    let ra_decryption = load(KeyRole::RaDecryption, &k.ra_encryption)?;
     Ok(RoleKeys {
         ca: Arc::new(ca),
         ra_signing: Arc::new(ra_signing),
@@ -405,29 +400,23 @@ fn load_software(dir: &Path, config: &Config) -> Result<RoleKeys, KeystoreError>
 }
 
 /// Opens the configured token once (PKCS#11 login belongs to the whole process).
-pub fn open_token(
-    dir: &Path,
-    config: &Config,
-) -> Result<Arc<keys::pkcs11::Pkcs11Token>, KeystoreError> {
-    let p11 = &config.pkcs11;
+pub fn open_token(dir: &Path, locations: &KeyLocations) -> Result<Arc<Pkcs11Token>, KeystoreError> {
+    let p11 = &locations.token;
     let pin_file = p11.pin_file.as_ref().map(|f| dir.join(f));
     let pin =
-        keys::secret::read_secret(pin_file.as_deref(), PIN_ENV).map_err(KeystoreError::Pin)?;
-    keys::pkcs11::Pkcs11Token::open(&p11.module, &p11.token_label, pin).map_err(|source| {
-        KeystoreError::Token {
-            label: p11.token_label.clone(),
-            module: p11.module.clone(),
-            source,
-        }
+        crate::secret::read_secret(pin_file.as_deref(), PIN_ENV).map_err(KeystoreError::Pin)?;
+    Pkcs11Token::open(&p11.module, &p11.token_label, pin).map_err(|source| KeystoreError::Token {
+        label: p11.token_label.clone(),
+        module: p11.module.clone(),
+        source,
     })
 }
 
 fn load_pkcs11(
-    token: Arc<keys::pkcs11::Pkcs11Token>,
-    config: &Config,
+    token: Arc<Pkcs11Token>,
+    locations: &KeyLocations,
 ) -> Result<RoleKeys, KeystoreError> {
-    use keys::KeyRole;
-    let p11 = &config.pkcs11;
+    let p11 = &locations.token;
     let load = |role: KeyRole, label: &str| {
         let key = token
             .load_key(role, label)
@@ -443,15 +432,13 @@ fn load_pkcs11(
         }
         Ok::<_, KeystoreError>(key)
     };
-    let ca = load(KeyRole::CaSigning, &p11.ca_key_label)?;
-    let ra_signing = load(KeyRole::RaSigning, &p11.ra_signing_key_label)?;
-    let ra_agent = match agent_location(config)? {
-        Some((_, label)) => {
-            Some(Arc::new(load(KeyRole::RaAgent, &label)?) as Arc<dyn keys::Signer>)
-        }
+    let ca = load(KeyRole::CaSigning, &p11.ca_label)?;
+    let ra_signing = load(KeyRole::RaSigning, &p11.ra_signing_label)?;
+    let ra_agent = match agent_location(locations)? {
+        Some((_, label)) => Some(Arc::new(load(KeyRole::RaAgent, &label)?) as Arc<dyn Signer>),
         None => None,
     };
-    let ra_decryption = load(KeyRole::RaDecryption, &p11.ra_encryption_key_label)?;
+    let ra_decryption = load(KeyRole::RaDecryption, &p11.ra_encryption_label)?;
     Ok(RoleKeys {
         ca: Arc::new(ca),
         ra_signing: Arc::new(ra_signing),
@@ -466,18 +453,92 @@ fn load_pkcs11(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use ca::dev::RaCertPurpose::{self, Agent, Encryption, Signing};
-    use keys::KeyRole;
-    use keys::software::SoftwareKey;
+    use crate::software::SoftwareKey;
+    use Purpose::{Agent, Encryption, Signing};
 
-    fn issue(ca: &RoleKeys, ca_cert: &[u8], spki: &[u8], purpose: RaCertPurpose) -> Vec<u8> {
-        ca::dev::issue_ra_certificate(ca.ca.as_ref(), ca_cert, spki, "t", purpose, 10).unwrap()
+    /// The certificate profiles of `ca::dev` the checks look at: basicConstraints, keyUsage
+    /// and extendedKeyUsage.
+    #[derive(Clone, Copy)]
+    enum Purpose {
+        Ca,
+        Signing,
+        Agent,
+        Encryption,
+        TlsClient,
+    }
+
+    /// A role key's public key, for rcgen to certify.
+    struct PublicKey(Vec<u8>, &'static rcgen::SignatureAlgorithm);
+
+    impl rcgen::PublicKeyData for PublicKey {
+        fn der_bytes(&self) -> &[u8] {
+            &self.0
+        }
+
+        fn algorithm(&self) -> &'static rcgen::SignatureAlgorithm {
+            self.1
+        }
+    }
+
+    /// A certificate of `purpose` for the key `spki`. The checks compare keys and usages, not
+    /// signatures, so a throwaway key signs it.
+    fn issue(spki: &[u8], purpose: Purpose) -> Vec<u8> {
+        use der::{Decode, Encode};
+        use rcgen::{
+            BasicConstraints, ExtendedKeyUsagePurpose as Eku, IsCa, KeyUsagePurpose as Ku,
+        };
+        let info = spki::SubjectPublicKeyInfoRef::from_der(spki).unwrap();
+        let algorithm = if info.algorithm.oid == const_oid::db::rfc5912::RSA_ENCRYPTION {
+            &rcgen::PKCS_RSA_SHA256
+        } else {
+            &rcgen::PKCS_ECDSA_P256_SHA256
+        };
+        let key = PublicKey(info.subject_public_key.raw_bytes().to_vec(), algorithm);
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, "t");
+        let agent = Eku::Other(vec![1, 3, 6, 1, 4, 1, 311, 20, 2, 1]);
+        (params.is_ca, params.key_usages, params.extended_key_usages) = match purpose {
+            Purpose::Ca => (
+                IsCa::Ca(BasicConstraints::Constrained(0)),
+                vec![Ku::DigitalSignature, Ku::KeyCertSign, Ku::CrlSign],
+                vec![],
+            ),
+            Signing | Agent => (IsCa::ExplicitNoCa, vec![Ku::DigitalSignature], vec![agent]),
+            Encryption => (
+                IsCa::ExplicitNoCa,
+                vec![Ku::KeyEncipherment, Ku::DataEncipherment],
+                vec![],
+            ),
+            Purpose::TlsClient => (
+                IsCa::ExplicitNoCa,
+                vec![Ku::DigitalSignature],
+                vec![Eku::ClientAuth],
+            ),
+        };
+        let issuer_key = rcgen::KeyPair::generate().unwrap();
+        let issuer_params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        let issuer = rcgen::Issuer::new(issuer_params, issuer_key);
+        let certificate = params.signed_by(&key, &issuer).unwrap();
+        let der = certificate.der().to_vec();
+        assert_eq!(
+            x509_cert::Certificate::from_der(&der)
+                .unwrap()
+                .tbs_certificate()
+                .subject_public_key_info()
+                .to_der()
+                .unwrap(),
+            spki,
+            "the certificate must certify the role key"
+        );
+        der
     }
 
     /// A complete, valid set of role keys and certificates.
     fn set() -> (RoleKeys, RoleCertificates) {
         let ca = SoftwareKey::generate_ec_p256(KeyRole::CaSigning).unwrap();
-        let ca_cert = ca::dev::self_signed_ca(&ca, "t CA", 10).unwrap();
+        let ca_cert = issue(ca.public_key_spki_der(), Purpose::Ca);
         let keys = RoleKeys {
             ca: Arc::new(ca),
             ra_signing: Arc::new(SoftwareKey::generate_rsa(KeyRole::RaSigning, 2048).unwrap()),
@@ -492,19 +553,9 @@ mod tests {
         };
         let agent = keys.ra_agent.clone().unwrap();
         let certificates = RoleCertificates {
-            ra_signing: issue(
-                &keys,
-                &ca_cert,
-                keys.ra_signing.public_key_spki_der(),
-                Signing,
-            ),
-            ra_agent: Some(issue(&keys, &ca_cert, agent.public_key_spki_der(), Agent)),
-            ra_encryption: issue(
-                &keys,
-                &ca_cert,
-                keys.ra_decryption.public_key_spki_der(),
-                Encryption,
-            ),
+            ra_signing: issue(keys.ra_signing.public_key_spki_der(), Signing),
+            ra_agent: Some(issue(agent.public_key_spki_der(), Agent)),
+            ra_encryption: issue(keys.ra_decryption.public_key_spki_der(), Encryption),
             ca: ca_cert,
         };
         (keys, certificates)
@@ -520,12 +571,7 @@ mod tests {
     fn an_agent_certificate_without_the_agent_eku_is_refused() {
         let (keys, mut certificates) = set();
         let agent = keys.ra_agent.clone().unwrap();
-        certificates.ra_agent = Some(issue(
-            &keys,
-            &certificates.ca,
-            agent.public_key_spki_der(),
-            Encryption,
-        ));
+        certificates.ra_agent = Some(issue(agent.public_key_spki_der(), Encryption));
         let error = check_roles(&keys, &certificates).unwrap_err().to_string();
         assert!(
             error.contains("the RA enrollment agent certificate does not fit its role")
@@ -555,17 +601,7 @@ mod tests {
         certificates.ra_agent = None;
         check_roles(&keys, &certificates).unwrap();
         // A signing certificate without the EKU is fine beside an agent, not without one.
-        let plain = ca::dev::issue_tls_certificate(
-            keys.ca.as_ref(),
-            &certificates.ca,
-            keys.ra_signing.public_key_spki_der(),
-            "t",
-            ca::dev::TlsPurpose::Client,
-            &[],
-            &[],
-            10,
-        )
-        .unwrap();
+        let plain = issue(keys.ra_signing.public_key_spki_der(), Purpose::TlsClient);
         certificates.ra_signing = plain;
         let error = check_roles(&keys, &certificates).unwrap_err().to_string();
         assert!(

@@ -8,10 +8,13 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::config::Config;
 use crate::io_context::{Context, FileError};
 use crate::keystore::{self, KeystoreError};
+use crate::locations::KeyLocations;
 use crate::pem::{self, PemError};
+use crate::pkcs11::Pkcs11Token;
+use crate::software::SoftwareKey;
+use crate::{Decrypter, KeyError, KeyRole};
 
 pub const PREVIOUS: &str = "previous";
 pub const NEXT: &str = "next";
@@ -26,21 +29,15 @@ pub enum KeyHistoryError {
     #[error(transparent)]
     File(#[from] FileError),
     #[error("{}: {source}", path.display())]
-    KeyFile {
-        path: PathBuf,
-        source: keys::KeyError,
-    },
+    KeyFile { path: PathBuf, source: KeyError },
     #[error("{}: a token key, but no PKCS#11 token is configured", path.display())]
     NoToken { path: PathBuf },
     #[error("previous RA key {label:?}: {source}")]
-    TokenKey {
-        label: String,
-        source: keys::KeyError,
-    },
+    TokenKey { label: String, source: KeyError },
 }
 
 /// A replaced RA encryption key with its certificate (DER).
-pub type PreviousEncryption = (Arc<dyn keys::Decrypter>, Vec<u8>);
+pub type PreviousEncryption = (Arc<dyn Decrypter>, Vec<u8>);
 
 pub fn previous_encryption_key(dir: &Path, stamp: i64) -> PathBuf {
     dir.join("keys")
@@ -85,15 +82,15 @@ fn stamps(dir: &Path, prefix: &str, ext: &str) -> Vec<i64> {
 /// certificates. The RA ignores those whose certificate has expired.
 pub fn previous_encryption(
     dir: &Path,
-    config: &Config,
-    token: Option<&Arc<keys::pkcs11::Pkcs11Token>>,
+    locations: &KeyLocations,
+    token: Option<&Arc<Pkcs11Token>>,
 ) -> Result<Vec<PreviousEncryption>, KeyHistoryError> {
     let found = stamps(&dir.join("certs").join(PREVIOUS), "ra-encryption-", ".pem");
     if found.is_empty() {
         return Ok(Vec::new());
     }
-    let passphrase = keystore::passphrase(dir, config)?;
-    let role = keys::KeyRole::RaDecryption;
+    let passphrase = keystore::passphrase(dir, locations)?;
+    let role = KeyRole::RaDecryption;
     let mut previous = Vec::new();
     for stamp in found {
         let cert = pem::read_certificate(&previous_certificate(
@@ -102,12 +99,10 @@ pub fn previous_encryption(
         ))?;
         let key_path = previous_encryption_key(dir, stamp);
         let label_path = previous_encryption_label(dir, stamp);
-        let decrypter: Arc<dyn keys::Decrypter> = if key_path.exists() {
+        let decrypter: Arc<dyn Decrypter> = if key_path.exists() {
             let key = match &passphrase {
-                Some(p) => {
-                    keys::software::SoftwareKey::load_encrypted(role, &key_path, p.as_bytes())
-                }
-                None => keys::software::SoftwareKey::load(role, &key_path),
+                Some(p) => SoftwareKey::load_encrypted(role, &key_path, p.as_bytes()),
+                None => SoftwareKey::load(role, &key_path),
             };
             Arc::new(key.map_err(|source| KeyHistoryError::KeyFile {
                 path: key_path.clone(),

@@ -1,4 +1,5 @@
-//! Every I/O error scepd reports names the file it was about, and what was being done to it.
+//! I/O errors that name the file they were about, and what was being done to it: how scepd
+//! reports every I/O error.
 
 use std::path::{Path, PathBuf};
 
