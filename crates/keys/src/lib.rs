@@ -13,6 +13,7 @@
 #![forbid(unsafe_code)]
 
 mod algorithm;
+mod algorithm_id;
 pub mod cipher;
 mod envelope;
 mod error;
