@@ -28,21 +28,6 @@ pub enum AdminStartError {
     Hashing(#[source] accounts::AccountError),
 }
 
-/// Why a request was refused as cross-site (see `csrf`).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CrossSite {
-    /// `Sec-Fetch-Site` is present and neither `same-origin` nor `none`.
-    #[error(
-        "cross-site request refused: Sec-Fetch-Site is {0:?}; the admin listener accepts changes only from its own pages"
-    )]
-    FetchSite(String),
-    /// `Origin` is present and is not `https://` followed by the request's `Host`.
-    #[error(
-        "cross-site request refused: Origin {origin:?} is not this listener's origin {expected:?}"
-    )]
-    Origin { origin: String, expected: String },
-}
-
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
     #[error(
@@ -61,7 +46,7 @@ pub enum AdminError {
     Forbidden(#[from] accounts::Denied),
     /// A browser was made to send a state-changing request from another site.
     #[error("{0}")]
-    CrossSite(#[from] CrossSite),
+    CrossSite(#[from] edge::cross_site::CrossSite),
     #[error("{0}")]
     BadRequest(String),
     /// The body exceeds the admin listener's limit: not malformed, too large, so that a client
