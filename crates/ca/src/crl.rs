@@ -37,7 +37,7 @@ use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::CrlNumber;
 use x509_cert::time::Time;
 
-use crate::error::CaError;
+use crate::error::{CaError, CrlRejection};
 use crate::extensions;
 use crate::x509::{ParsedCertificate, time};
 
@@ -223,6 +223,61 @@ pub fn build_crl(
     .to_der()?)
 }
 
+/// What [`inspect_crl`] read from a CRL whose signature checked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InspectedCrl {
+    /// Its cRLNumber (RFC 5280 §5.2.3).
+    pub number: u64,
+    /// thisUpdate and nextUpdate (Unix seconds).
+    pub this_update: i64,
+    pub next_update: i64,
+}
+
+/// Reads a CRL made elsewhere (an RA mirrors its CA's): its number, thisUpdate and nextUpdate,
+/// once its signature checks against the CA public key `ca_spki_der` (a DER
+/// SubjectPublicKeyInfo). A CRL without nextUpdate, or without a cRLNumber of at most 8
+/// octets, is refused: it could not be served or ordered.
+pub fn inspect_crl(der: &[u8], ca_spki_der: &[u8]) -> Result<InspectedCrl, CrlRejection> {
+    let crl = x509_cert::crl::CertificateList::<x509_cert::certificate::Rfc5280>::from_der(der)
+        .map_err(CrlRejection::DoesNotDecode)?;
+    let tbs = crl.tbs_cert_list.to_der().map_err(CrlRejection::Encoding)?;
+    let alg = crl
+        .signature_algorithm
+        .to_der()
+        .map_err(CrlRejection::Encoding)?;
+    let alg = keys::SignatureAlgorithm::from_x509(&alg).map_err(CrlRejection::Algorithm)?;
+    let signature = crl
+        .signature
+        .as_bytes()
+        .ok_or(CrlRejection::UnalignedSignature)?;
+    keys::verify::verify_signature(ca_spki_der, alg, &tbs, signature)
+        .map_err(CrlRejection::NotSignedByCa)?;
+    let secs = |t: &Time| i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX);
+    let number = crl
+        .tbs_cert_list
+        .crl_extensions
+        .iter()
+        .flatten()
+        .find(|e| e.extn_id == <CrlNumber as AssociatedOid>::OID)
+        .and_then(|e| CrlNumber::from_der(e.extn_value.as_bytes()).ok())
+        .and_then(|n| {
+            let bytes = n.0.as_bytes();
+            (bytes.len() <= 8).then(|| bytes.iter().fold(0u64, |a, b| (a << 8) | u64::from(*b)))
+        })
+        .ok_or(CrlRejection::NoNumber)?;
+    let next_update = crl
+        .tbs_cert_list
+        .next_update
+        .as_ref()
+        .map(secs)
+        .ok_or(CrlRejection::NoNextUpdate)?;
+    Ok(InspectedCrl {
+        number,
+        this_update: secs(&crl.tbs_cert_list.this_update),
+        next_update,
+    })
+}
+
 /// The content octets of `revokedCertificates` (the SEQUENCE OF without its header), or
 /// `None` when nothing is revoked: RFC 5280 §5.1.2.6 wants the field absent then.
 fn encode_entries(revoked: &[RevokedEntry]) -> Result<Option<Vec<u8>>, CaError> {
@@ -327,5 +382,48 @@ mod tests {
         }
         assert_eq!(serial_hex(&[0, 0, 0x0a, 0xff]), "0aff");
         assert_eq!(serial_hex(&[]), "");
+    }
+
+    #[test]
+    fn inspect_crl_reads_a_crl_of_the_ca_and_refuses_any_other() {
+        use keys::software::SoftwareKey;
+        const NOW: i64 = 1_800_000_000;
+        let ca = |name: &str| {
+            let key = SoftwareKey::generate_ec_p256(KeyRole::CaSigning)
+                .unwrap()
+                .into_signer(KeyRole::CaSigning)
+                .unwrap();
+            let cert = crate::dev::self_signed_ca_at(key.as_ref(), name, 30, NOW).unwrap();
+            (key, cert)
+        };
+        let (key, cert) = ca("inspect CA");
+        let (other_key, _) = ca("inspect CA");
+        let entry = RevokedEntry {
+            serial_hex: "0abc".into(),
+            revoked_at: NOW - 5,
+            reason: Some(RevocationReason::Superseded),
+        };
+        let der = build_crl(key.as_ref(), &cert, &[entry], 258, NOW, NOW + 600).unwrap();
+        assert_eq!(
+            inspect_crl(&der, key.public_key_spki_der()).unwrap(),
+            InspectedCrl {
+                number: 258,
+                this_update: NOW,
+                next_update: NOW + 600,
+            }
+        );
+        assert!(matches!(
+            inspect_crl(&der, other_key.public_key_spki_der()),
+            Err(CrlRejection::NotSignedByCa(_))
+        ));
+        assert!(matches!(
+            inspect_crl(b"not a CRL", key.public_key_spki_der()),
+            Err(CrlRejection::DoesNotDecode(_))
+        ));
+        // One flipped bit in the signed part.
+        let mut tampered = der.clone();
+        let at = tampered.len() / 2;
+        tampered[at] ^= 0x01;
+        assert!(inspect_crl(&tampered, key.public_key_spki_der()).is_err());
     }
 }

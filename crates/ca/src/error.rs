@@ -100,6 +100,27 @@ pub enum ImportRejection {
     Constraints(&'static str),
 }
 
+/// Why a CRL made elsewhere is not taken (`ca::crl::inspect_crl`): an RA mirrors only a CRL
+/// its CA signed, with a number and a nextUpdate.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CrlRejection {
+    #[error("CRL: {0}")]
+    DoesNotDecode(der::Error),
+    #[error("CRL: {0}")]
+    Encoding(der::Error),
+    #[error("CRL signature algorithm: {0}")]
+    Algorithm(VerifyError),
+    #[error("CRL signature is not octet-aligned")]
+    UnalignedSignature,
+    #[error("the CRL is not signed by the CA key: {0}")]
+    NotSignedByCa(VerifyError),
+    #[error("the CRL has no usable cRLNumber")]
+    NoNumber,
+    #[error("the CRL has no nextUpdate")]
+    NoNextUpdate,
+}
+
 /// Why a statement is rejected. Detail for the audit log; the client sees badRequest.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

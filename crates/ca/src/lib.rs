@@ -14,7 +14,9 @@
 //! [`fingerprint_sha256`] is what devices and MDM profiles pin.
 //!
 //! Revocation: [`crl::build_crl`] signs CRLs (RFC 5280 §5) and [`ocsp::respond`] answers OCSP
-//! requests (RFC 6960) from what storage says about each serial.
+//! requests (RFC 6960) from what storage says about each serial; [`RevocationAuthority`]
+//! ([`revocation_authority`]) is the CA's authority over them: it revokes, issues a CRL when
+//! one is due and answers OCSP, over a `ledger::revoking::RevocationLedger`.
 #![forbid(unsafe_code)]
 
 mod authority;
@@ -27,18 +29,20 @@ mod fingerprint;
 pub mod import;
 pub mod ocsp;
 mod profile;
+pub mod revocation_authority;
 pub mod rollover;
 mod serial;
 mod x509;
 
 pub use authority::{Ca, IssuedCertificate, VerifiedStatement};
 pub use crl::{RevocationReason, RevokedEntry, build_crl};
-pub use error::{CaError, ImportRejection, StatementRejection};
+pub use error::{CaError, CrlRejection, ImportRejection, StatementRejection};
 pub use fingerprint::fingerprint_sha256;
 pub use profile::{
     CaProfile, MIN_CA_RSA_BITS, RECOMMENDED_CA_RSA_BITS, ca_key_strength_warning, parse_dn,
     rsa_modulus_bits,
 };
+pub use revocation_authority::{RevocationAuthority, RevokeError};
 pub use rollover::ra_certificate_expiry;
 
 /// Certificate Request Agent EKU (enrollment agent, 1.3.6.1.4.1.311.20.2.1): an RA signing

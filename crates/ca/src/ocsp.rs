@@ -611,6 +611,80 @@ struct RevokedInfoAsn1 {
     revocation_reason: Option<CrlReason>,
 }
 
+/// OCSP requests and the statuses of answers, for the crate's other tests (the revocation
+/// authority's).
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+pub(crate) mod testing {
+    use super::*;
+
+    /// What a successful response says about one CertID.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    pub(crate) enum Answer {
+        Good,
+        Revoked { at: i64, reason: Option<CrlReason> },
+        Unknown,
+    }
+
+    /// A request (SHA-1 CertIDs) for `serials` (positive big-endian magnitudes) of the CA of
+    /// `ca_signer` / `ca_certificate`.
+    pub(crate) fn request(
+        ca_signer: &dyn Signer,
+        ca_certificate: &[u8],
+        serials: &[&[u8]],
+    ) -> Vec<u8> {
+        let issuer = Issuer::new(ca_signer, ca_certificate).unwrap();
+        let hash = CertIdHash::Sha1;
+        OcspRequestAsn1 {
+            tbs_request: TbsRequestAsn1 {
+                version: None,
+                requestor_name: None,
+                request_list: serials
+                    .iter()
+                    .map(|serial| RequestAsn1 {
+                        req_cert: CertIdAsn1 {
+                            hash_algorithm: AlgorithmIdentifierOwned {
+                                oid: hash.oid(),
+                                parameters: None,
+                            },
+                            issuer_name_hash: OctetString::new(hash.digest(&issuer.subject_der))
+                                .unwrap(),
+                            issuer_key_hash: OctetString::new(hash.digest(&issuer.public_key_bits))
+                                .unwrap(),
+                            serial_number: Int::new(serial).unwrap(),
+                        },
+                        single_request_extensions: None,
+                    })
+                    .collect(),
+                request_extensions: None,
+            },
+            optional_signature: None,
+        }
+        .to_der()
+        .unwrap()
+    }
+
+    /// The answers of a successful response, in request order.
+    pub(crate) fn answers(response: &[u8]) -> Vec<Answer> {
+        let outer = OcspResponseAsn1::from_der(response).unwrap();
+        assert_eq!(outer.response_status, ResponseStatusAsn1::Successful);
+        let bytes = outer.response_bytes.unwrap();
+        let basic = BasicOcspResponseAsn1::from_der(bytes.response.as_bytes()).unwrap();
+        let data = ResponseDataAsn1::from_der(&basic.tbs_response_data.to_der().unwrap()).unwrap();
+        data.responses
+            .into_iter()
+            .map(|single| match single.cert_status {
+                CertStatusAsn1::Good(_) => Answer::Good,
+                CertStatusAsn1::Unknown(_) => Answer::Unknown,
+                CertStatusAsn1::Revoked(info) => Answer::Revoked {
+                    at: i64::try_from(info.revocation_time.to_unix_duration().as_secs()).unwrap(),
+                    reason: info.revocation_reason,
+                },
+            })
+            .collect()
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {

@@ -16,6 +16,7 @@ mod listing;
 mod pending;
 mod ra_registry;
 mod revocation;
+pub mod revoking;
 
 pub use audit::{AuditEvent, AuditKind, AuditRecord, UnknownAuditKind};
 pub use challenge::{ChallengeRecord, ChallengeStatus, NewChallenge, challenge_audit_id};

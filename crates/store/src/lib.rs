@@ -24,6 +24,7 @@ mod migrate;
 mod pending;
 mod ra_registry;
 mod revocation;
+mod revocation_ledger;
 
 #[cfg(test)]
 mod tests;
