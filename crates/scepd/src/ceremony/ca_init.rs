@@ -5,13 +5,14 @@
 use std::net::IpAddr;
 use std::path::Path;
 
+use crate::ceremony::error::CeremonyError;
 use crate::config::Config;
 
 /// The configuration text with `[deployment] mode = "ca"`.
-pub fn config_text(text: String) -> Result<String, String> {
+pub fn config_text(text: String) -> Result<String, CeremonyError> {
     let commented = "# mode = \"all-in-one\"";
     if !text.contains(commented) {
-        return Err("internal: deployment.mode not in the default configuration".into());
+        return Err(CeremonyError::NoDeploymentMode);
     }
     Ok(text.replacen(commented, "mode = \"ca\"", 1))
 }
@@ -39,7 +40,7 @@ pub fn make_tls_identity(
     ca_key: &dyn keys::Signer,
     ca_certificate: &[u8],
     names: &[String],
-) -> Result<(&'static str, String, String), String> {
+) -> Result<(&'static str, String, String), CeremonyError> {
     let names = if names.is_empty() {
         vec!["localhost".to_owned(), "127.0.0.1".to_owned()]
     } else {
@@ -57,7 +58,10 @@ pub fn make_tls_identity(
         &ips,
         config.ca_service.ra_validity_days.max(365),
     )
-    .map_err(|e| format!("making the CA service TLS certificate: {e}"))?;
+    .map_err(|source| CeremonyError::Certify {
+        what: "CA service TLS",
+        source,
+    })?;
     keys::pem::write_certificate(&dir.join(&config.ca_service.tls_certificate), &certificate)?;
     Ok((
         "CA TLS server",

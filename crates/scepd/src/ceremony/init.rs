@@ -15,6 +15,7 @@ use keys::keystore::{self, PASSPHRASE_ENV};
 use keys::pem;
 use keys::software::SoftwareKey;
 
+use crate::ceremony::error::CeremonyError;
 use crate::config::{CONFIG_FILE, Config, DEFAULT_CONFIG_TEXT};
 use crate::x509::subject_of;
 
@@ -137,7 +138,7 @@ impl Keymaker {
         dir: &Path,
         config: &Config,
         keys: &keystore::RoleKeys,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, CeremonyError> {
         Ok(match &keys.token {
             Some(token) => Keymaker::Token(Arc::clone(token)),
             None => Keymaker::Software {
@@ -154,19 +155,20 @@ impl Keymaker {
         }
     }
 
-    pub(crate) fn new(dir: &Path, protection: &KeyProtection) -> Result<Self, String> {
+    pub(crate) fn new(dir: &Path, protection: &KeyProtection) -> Result<Self, CeremonyError> {
         Ok(match protection {
             KeyProtection::Unencrypted => Keymaker::Software { passphrase: None },
             KeyProtection::Passphrase { file } => {
                 let passphrase = keys::secret::read_secret(file.as_deref(), PASSPHRASE_ENV)
-                    .map_err(|e| format!("key passphrase: {e}"))?;
+                    .map_err(CeremonyError::Passphrase)?;
                 Keymaker::Software {
                     passphrase: Some(passphrase),
                 }
             }
             KeyProtection::Hsm { .. } => {
                 let config = config_text_for(protection, None, None)?;
-                let config: Config = toml::from_str(&config).map_err(|e| e.to_string())?;
+                let config: Config =
+                    toml::from_str(&config).map_err(CeremonyError::TokenConfigText)?;
                 Keymaker::Token(keystore::open_token(dir, &config.key_locations())?)
             }
         })
@@ -181,8 +183,8 @@ impl Keymaker {
         label: &str,
         rsa_bits: usize,
         ec: Option<keys::pkcs11::EcCurve>,
-    ) -> Result<Arc<dyn keys::Signer>, String> {
-        let what = |e: keys::KeyError| format!("generating the {role} key: {e}");
+    ) -> Result<Arc<dyn keys::Signer>, CeremonyError> {
+        let what = |source| CeremonyError::GenerateKey { role, source };
         match self {
             Keymaker::Software { passphrase } => {
                 let key = match ec {
@@ -211,13 +213,13 @@ impl Keymaker {
         key: &SoftwareKey,
         file: &Path,
         passphrase: Option<&str>,
-    ) -> Result<(), String> {
+    ) -> Result<(), CeremonyError> {
         let path = dir.join(file);
         match passphrase {
             Some(p) => key.write_encrypted_pkcs8_pem(&path, p.as_bytes()),
             None => key.write_pkcs8_pem(&path),
         }
-        .map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|source| CeremonyError::KeyFile { path, source })
     }
 
     /// The CA key of an imported CA, brought under this ceremony's protection.
@@ -226,33 +228,38 @@ impl Keymaker {
         dir: &Path,
         key: &ImportedKey,
         file: &Path,
-    ) -> Result<Arc<dyn keys::Signer>, String> {
+    ) -> Result<Arc<dyn keys::Signer>, CeremonyError> {
         match (self, key) {
             (Keymaker::Software { passphrase }, ImportedKey::File(source)) => {
                 let loaded = match SoftwareKey::load(KeyRole::CaSigning, source) {
                     Err(keys::KeyError::PassphraseNeeded { .. }) => match passphrase {
-                        Some(p) => SoftwareKey::load_encrypted(KeyRole::CaSigning, source, p.as_bytes()),
+                        Some(p) => {
+                            SoftwareKey::load_encrypted(KeyRole::CaSigning, source, p.as_bytes())
+                        }
                         None => SoftwareKey::load(KeyRole::CaSigning, source),
                     },
                     other => other,
                 }
-                .map_err(|e| format!("--import-ca-key {}: {e}", source.display()))?;
+                .map_err(|e| CeremonyError::ImportKeyFile {
+                    path: source.clone(),
+                    source: e,
+                })?;
                 self.store_software(dir, &loaded, file, passphrase.as_ref().map(|p| p.as_str()))?;
                 Ok(Arc::new(loaded))
             }
             (Keymaker::Token(token), ImportedKey::Label(label)) => {
                 let key = token
                     .load_key(KeyRole::CaSigning, label)
-                    .map_err(|e| format!("--import-ca-key-label {label:?}: {e}"))?;
+                    .map_err(|source| CeremonyError::ImportKeyLabel {
+                        label: label.clone(),
+                        source,
+                    })?;
                 Ok(Arc::new(key))
             }
             (Keymaker::Software { .. }, ImportedKey::Label(_)) => {
-                Err("--import-ca-key-label needs an HSM (--hsm-module, --hsm-token)".into())
+                Err(CeremonyError::ImportLabelWithoutHsm)
             }
-            (Keymaker::Token(_), ImportedKey::File(_)) => Err(
-                "with an HSM, import the CA key into the token and give --import-ca-key-label; a key file would leave a copy outside it"
-                    .into(),
-            ),
+            (Keymaker::Token(_), ImportedKey::File(_)) => Err(CeremonyError::ImportFileWithHsm),
         }
     }
 }
@@ -307,7 +314,7 @@ const DEFAULT_AGENT_LABEL: &str = "scepd-ra-agent";
 
 /// Turns on the separate enrollment-agent key in a configuration text (`scepd init` of an
 /// all-in-one or RA data directory): its file or token label, and its certificate.
-pub(crate) fn enable_agent(text: &mut String, hsm: bool) -> Result<(), String> {
+pub(crate) fn enable_agent(text: &mut String, hsm: bool) -> Result<(), CeremonyError> {
     let key = if hsm {
         format!("ra_agent_key_label = {DEFAULT_AGENT_LABEL:?}")
     } else {
@@ -317,9 +324,7 @@ pub(crate) fn enable_agent(text: &mut String, hsm: bool) -> Result<(), String> {
     for line in [key, certificate] {
         let commented = format!("# {line}");
         if !text.contains(&commented) {
-            return Err(format!(
-                "internal: {commented:?} not in the default configuration"
-            ));
+            return Err(CeremonyError::NoDefaultLine { commented });
         }
         *text = text.replacen(&commented, &line, 1);
     }
@@ -338,7 +343,7 @@ pub(crate) fn issue_ra_pair(
     ca_key: &dyn keys::Signer,
     ca_certificate: &[u8],
     validity_days: u32,
-) -> Result<Vec<(&'static str, String, String)>, String> {
+) -> Result<Vec<(&'static str, String, String)>, CeremonyError> {
     let mut fingerprints = Vec::new();
     let mut keys = vec![(
         KeyRole::RaSigning,
@@ -385,7 +390,7 @@ pub(crate) fn issue_ra_pair(
             purpose,
             validity_days,
         )
-        .map_err(|e| format!("making the {what} certificate: {e}"))?;
+        .map_err(|source| CeremonyError::Certify { what, source })?;
         pem::write_certificate(&dir.join(cert_path), &cert)?;
         fingerprints.push((what, ca::fingerprint_sha256(&cert), subject_of(&cert)));
     }
@@ -398,16 +403,16 @@ pub(crate) fn config_text_for(
     protection: &KeyProtection,
     ca_label: Option<&str>,
     ca_chain: Option<&str>,
-) -> Result<String, String> {
+) -> Result<String, CeremonyError> {
     let mut text = format!(
         "{DEFAULT_CONFIG_TEXT}{}",
         crate::config::deployment::DEFAULT_TEXT
     );
-    let mut set = |commented: &str, line: String| -> Result<(), String> {
+    let mut set = |commented: &str, line: String| -> Result<(), CeremonyError> {
         if !text.contains(commented) {
-            return Err(format!(
-                "internal: {commented:?} not in the default configuration"
-            ));
+            return Err(CeremonyError::NoDefaultLine {
+                commented: commented.to_owned(),
+            });
         }
         text = text.replacen(commented, &line, 1);
         Ok(())
@@ -462,12 +467,11 @@ pub(crate) fn config_text_for(
 
 /// Runs the ceremony. Refuses to touch a directory that already holds a configuration, so
 /// keys are never overwritten.
-pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String> {
+pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, CeremonyError> {
     if dir.join(CONFIG_FILE).exists() {
-        return Err(format!(
-            "{} already holds {CONFIG_FILE}; not overwriting",
-            dir.display()
-        ));
+        return Err(CeremonyError::AlreadyInitialised {
+            dir: dir.to_owned(),
+        });
     }
     create_data_directory(dir)?;
 
@@ -489,9 +493,9 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
     } else if options.mode == crate::config::deployment::Mode::Ca {
         config_text = crate::ceremony::ca_init::config_text(config_text)?;
     } else if options.mode == crate::config::deployment::Mode::Ra {
-        return Err("internal: the RA side is prepared by split::ra_init".into());
+        return Err(CeremonyError::RaModeHere);
     }
-    let config: Config = toml::from_str(&config_text).map_err(|e| format!("internal: {e}"))?;
+    let config: Config = toml::from_str(&config_text).map_err(CeremonyError::ConfigText)?;
     let paths = &config.keys;
     let labels = &config.pkcs11;
     let keymaker = Keymaker::new(dir, &options.protection)?;
@@ -519,21 +523,27 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
                 bits,
                 curve,
             )?;
-            let mut profile = ca::CaProfile::new(subject, *validity_days)
-                .map_err(|e| format!("--ca-subject {subject:?}: {e}"))?;
+            let mut profile = ca::CaProfile::new(subject, *validity_days).map_err(|source| {
+                CeremonyError::CaSubject {
+                    subject: subject.clone(),
+                    source,
+                }
+            })?;
             for name in permitted_dns {
-                profile = profile
-                    .permit_dns(name)
-                    .map_err(|e| format!("--ca-permit-dns {name:?}: {e}"))?;
+                let refused = |source| CeremonyError::CaPermitDns {
+                    name: name.clone(),
+                    source,
+                };
+                profile = profile.permit_dns(name).map_err(refused)?;
             }
             if *eku_constraint {
                 profile = profile
                     .eku_constraint(&CA_EKU_CONSTRAINT)
-                    .map_err(|e| e.to_string())?;
+                    .map_err(CeremonyError::CaProfile)?;
             }
             let certificate = profile
                 .self_signed(signer.as_ref())
-                .map_err(|e| format!("making the CA certificate: {e}"))?;
+                .map_err(|source| CeremonyError::Certify { what: "CA", source })?;
             (signer, certificate, Vec::new())
         }
         CaSource::Import {
@@ -548,7 +558,10 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
                 None => Vec::new(),
             };
             let imported = ca::import::check_ca_with_chain(&cert, &chain, signer.as_ref())
-                .map_err(|e| format!("--import-ca-cert {}: {e}", certificate.display()))?;
+                .map_err(|source| CeremonyError::ImportCaCertificate {
+                    path: certificate.clone(),
+                    source,
+                })?;
             (signer, imported.certificate_der, imported.chain)
         }
     };
@@ -588,7 +601,7 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
     create_database_file(dir, &config)?;
     let store = store::Store::open(&config.database_url(dir))
         .await
-        .map_err(|e| format!("creating the database: {e}"))?;
+        .map_err(CeremonyError::CreateDatabase)?;
     let protection = match &options.protection {
         KeyProtection::Unencrypted => "software keys, unencrypted (development default)".to_owned(),
         KeyProtection::Passphrase { .. } => {
@@ -617,7 +630,7 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, String
 
 /// The data directory with `keys/` and `certs/`, none of them readable by others (an
 /// existing `keys/` is tightened too).
-pub(crate) fn create_data_directory(dir: &Path) -> Result<(), String> {
+pub(crate) fn create_data_directory(dir: &Path) -> Result<(), CeremonyError> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true).mode(0o700);
     for sub in ["", "keys", "certs"] {
@@ -632,7 +645,7 @@ pub(crate) fn create_data_directory(dir: &Path) -> Result<(), String> {
 
 /// An empty file is a valid empty SQLite database; creating it here gives it (and the
 /// -wal/-shm files SQLite derives from it) mode 0600 from the first byte.
-pub(crate) fn create_database_file(dir: &Path, config: &Config) -> Result<(), String> {
+pub(crate) fn create_database_file(dir: &Path, config: &Config) -> Result<(), CeremonyError> {
     if config.database.url.is_empty() {
         let db = dir.join("scepd.db");
         fs::OpenOptions::new()

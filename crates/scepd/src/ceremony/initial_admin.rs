@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use keys::io_context::Context;
 use zeroize::Zeroizing;
 
+use crate::ceremony::error::CeremonyError;
+
 pub const INITIAL_ADMIN: &str = "admin";
 pub const PASSWORD_FILE: &str = "initial-admin-password";
 
@@ -25,16 +27,16 @@ pub fn password_path(dir: &Path) -> PathBuf {
 pub async fn create_initial_admin(
     dir: &Path,
     store: &store::Store,
-) -> Result<Option<Zeroizing<String>>, String> {
+) -> Result<Option<Zeroizing<String>>, CeremonyError> {
     let users = store
         .count_users()
         .await
-        .map_err(|e| format!("counting users: {e}"))?;
+        .map_err(CeremonyError::CountUsers)?;
     if users > 0 {
         return Ok(None);
     }
-    let password = accounts::generate_password().map_err(|e| e.to_string())?;
-    let phc = accounts::hash_password(&password).map_err(|e| e.to_string())?;
+    let password = accounts::generate_password().map_err(CeremonyError::AdminPassword)?;
+    let phc = accounts::hash_password(&password).map_err(CeremonyError::AdminPassword)?;
     // The file first: if it cannot be written, no account exists whose password nobody has.
     let path = password_path(dir);
     let mut file = std::fs::OpenOptions::new()
@@ -59,7 +61,7 @@ pub async fn create_initial_admin(
         Err(e) => {
             // Leave no password file for an account that does not exist.
             let _ = std::fs::remove_file(&path);
-            return Err(format!("creating the initial administrator: {e}"));
+            return Err(CeremonyError::CreateAdmin(e));
         }
     };
     crate::audit_trail::record_cli(
@@ -75,7 +77,7 @@ pub async fn create_initial_admin(
 }
 
 /// Creates the initial administrator if needed and tells the operator, once, on stdout.
-pub async fn announce(dir: &Path, store: &store::Store) -> Result<(), String> {
+pub async fn announce(dir: &Path, store: &store::Store) -> Result<(), CeremonyError> {
     if let Some(password) = create_initial_admin(dir, store).await? {
         println!(
             "initial administrator: {INITIAL_ADMIN}, password in {}",

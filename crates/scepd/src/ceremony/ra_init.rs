@@ -60,7 +60,8 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
     );
     url_check.map_err(|e| format!("--ca-url: {e}"))?;
 
-    let mut text = crate::ceremony::init::config_text_for(&options.protection, None, None)?;
+    let mut text = crate::ceremony::init::config_text_for(&options.protection, None, None)
+        .map_err(|e| e.to_string())?;
     set(&mut text, "# mode = \"all-in-one\"", "mode = \"ra\"".into())?;
     set(
         &mut text,
@@ -68,41 +69,47 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
         format!("url = {:?}", options.ca_url),
     )?;
     let hsm = matches!(options.protection, KeyProtection::Hsm { .. });
-    crate::ceremony::init::enable_agent(&mut text, hsm)?;
+    crate::ceremony::init::enable_agent(&mut text, hsm).map_err(|e| e.to_string())?;
     let config: Config = toml::from_str(&text).map_err(|e| format!("internal: {e}"))?;
 
-    crate::ceremony::init::create_data_directory(dir)?;
-    let keymaker = Keymaker::new(dir, &options.protection)?;
+    crate::ceremony::init::create_data_directory(dir).map_err(|e| e.to_string())?;
+    let keymaker = Keymaker::new(dir, &options.protection).map_err(|e| e.to_string())?;
     let (k, p) = (&config.keys, &config.pkcs11);
-    let signing = keymaker.make(
-        dir,
-        KeyRole::RaSigning,
-        &k.ra_signing_key,
-        &p.ra_signing_key_label,
-        2048,
-        None,
-    )?;
+    let signing = keymaker
+        .make(
+            dir,
+            KeyRole::RaSigning,
+            &k.ra_signing_key,
+            &p.ra_signing_key_label,
+            2048,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
     let agent_paths = crate::ceremony::init::RaPaths::current(&config)
         .agent
         .ok_or("internal: the enrollment agent is not configured")?;
     let agent_certificate_path = &agent_paths.certificate;
     // Only the CA reads the agent's statements: P-256 (see init::issue_ra_pair).
-    let agent = keymaker.make(
-        dir,
-        KeyRole::RaAgent,
-        &agent_paths.key,
-        &agent_paths.label,
-        0,
-        Some(keys::pkcs11::EcCurve::P256),
-    )?;
-    let encryption = keymaker.make(
-        dir,
-        KeyRole::RaDecryption,
-        &k.ra_encryption_key,
-        &p.ra_encryption_key_label,
-        2048,
-        None,
-    )?;
+    let agent = keymaker
+        .make(
+            dir,
+            KeyRole::RaAgent,
+            &agent_paths.key,
+            &agent_paths.label,
+            0,
+            Some(keys::pkcs11::EcCurve::P256),
+        )
+        .map_err(|e| e.to_string())?;
+    let encryption = keymaker
+        .make(
+            dir,
+            KeyRole::RaDecryption,
+            &k.ra_encryption_key,
+            &p.ra_encryption_key_label,
+            2048,
+            None,
+        )
+        .map_err(|e| e.to_string())?;
     let tls_spki =
         crate::services::ca_link::tls::generate_key(&dir.join(&config.remote_ca.tls_key))?;
 
@@ -181,7 +188,7 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
 
     let config_path = dir.join(CONFIG_FILE);
     fs::write(&config_path, &text).context(&config_path, "writing")?;
-    crate::ceremony::init::create_database_file(dir, &config)?;
+    crate::ceremony::init::create_database_file(dir, &config).map_err(|e| e.to_string())?;
     let store = store::Store::open(&config.database_url(dir))
         .await
         .map_err(|e| format!("creating the database: {e}"))?;
@@ -224,6 +231,8 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
             .join("; ")
     );
     crate::audit_trail::record_cli(&store, store::AuditKind::ConfigChanged, detail).await?;
-    crate::ceremony::initial_admin::announce(dir, &store).await?;
+    crate::ceremony::initial_admin::announce(dir, &store)
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(InitReport { fingerprints })
 }

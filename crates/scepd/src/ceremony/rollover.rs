@@ -34,6 +34,7 @@ use x509_cert::Certificate;
 use x509_cert::ext::pkix::name::GeneralName;
 use x509_cert::ext::pkix::{ExtendedKeyUsage, NameConstraints};
 
+use crate::ceremony::error::CeremonyError;
 use crate::ceremony::init::{
     AgentPaths, CaKeyType, DEFAULT_AGENT_CERTIFICATE, DEFAULT_AGENT_KEY, Keymaker, RaPaths,
     issue_ra_pair,
@@ -45,7 +46,7 @@ const NEW_WITH_OLD: &str = "certs/ca-new-with-old.pem";
 
 pub type Fingerprints = Vec<(&'static str, String, String)>;
 
-fn make_dirs(dir: &Path, sub: &str) -> Result<(), String> {
+fn make_dirs(dir: &Path, sub: &str) -> Result<(), CeremonyError> {
     let mut builder = fs::DirBuilder::new();
     builder.recursive(true).mode(0o700);
     for parent in ["keys", "certs"] {
@@ -55,7 +56,7 @@ fn make_dirs(dir: &Path, sub: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn remove_dirs(dir: &Path, sub: &str) -> Result<(), String> {
+fn remove_dirs(dir: &Path, sub: &str) -> Result<(), CeremonyError> {
     for parent in ["keys", "certs"] {
         let path = dir.join(parent).join(sub);
         fs::remove_dir(&path).context(&path, "removing")?;
@@ -63,18 +64,22 @@ fn remove_dirs(dir: &Path, sub: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn move_file(from: &Path, to: &Path) -> Result<(), String> {
-    fs::rename(from, to).map_err(|e| format!("moving {} to {}: {e}", from.display(), to.display()))
+fn move_file(from: &Path, to: &Path) -> Result<(), CeremonyError> {
+    fs::rename(from, to).map_err(|source| CeremonyError::Move {
+        from: from.to_owned(),
+        to: to.to_owned(),
+        source,
+    })
 }
 
-fn write_label(path: &Path, label: &str) -> Result<(), String> {
+fn write_label(path: &Path, label: &str) -> Result<(), CeremonyError> {
     fs::write(path, format!("{label}\n")).context(path, "writing")?;
     Ok(())
 }
 
 /// Sets `key = "value"` in scepd.toml, replacing the line that holds the key (commented or
 /// not), written to a temporary file and renamed so a crash never leaves half a file.
-fn set_config_value(dir: &Path, key: &str, value: &str) -> Result<(), String> {
+fn set_config_value(dir: &Path, key: &'static str, value: &str) -> Result<(), CeremonyError> {
     let path = dir.join(CONFIG_FILE);
     let text = fs::read_to_string(&path).context(&path, "reading")?;
     let mut found = false;
@@ -95,7 +100,7 @@ fn set_config_value(dir: &Path, key: &str, value: &str) -> Result<(), String> {
         })
         .collect();
     if !found {
-        return Err(format!("{}: no line for {key} to update", path.display()));
+        return Err(CeremonyError::NoConfigLine { path, key });
     }
     let tmp = dir.join(format!("{CONFIG_FILE}.tmp"));
     fs::write(&tmp, lines.join("\n") + "\n").context(&tmp, "writing")?;
@@ -104,7 +109,12 @@ fn set_config_value(dir: &Path, key: &str, value: &str) -> Result<(), String> {
 
 /// [`set_config_value`], or, in a scepd.toml without any line for the key (written before
 /// the key existed), a new line right under `[section]`.
-fn add_config_value(dir: &Path, section: &str, key: &str, value: &str) -> Result<(), String> {
+fn add_config_value(
+    dir: &Path,
+    section: &str,
+    key: &'static str,
+    value: &str,
+) -> Result<(), CeremonyError> {
     if set_config_value(dir, key, value).is_ok() {
         return Ok(());
     }
@@ -126,7 +136,7 @@ fn add_config_value(dir: &Path, section: &str, key: &str, value: &str) -> Result
     move_file(&tmp, &path)
 }
 
-async fn audit(dir: &Path, config: &Config, detail: String) -> Result<(), String> {
+async fn audit(dir: &Path, config: &Config, detail: String) -> Result<(), CeremonyError> {
     let store = config.open_store(dir).await?;
     crate::audit_trail::record_cli(&store, store::AuditKind::ConfigChanged, detail).await?;
     Ok(())
@@ -173,7 +183,7 @@ fn retire_ra(
     config: &Config,
     keymaker: &Keymaker,
     stamp: i64,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, CeremonyError> {
     let k = &config.keys;
     move_file(
         &dir.join(&k.ra_encryption_certificate),
@@ -216,7 +226,7 @@ fn install_ra(
     config: &Config,
     keymaker: &Keymaker,
     staged: &RaPaths,
-) -> Result<(), String> {
+) -> Result<(), CeremonyError> {
     let k = &config.keys;
     let default_agent_key = PathBuf::from(DEFAULT_AGENT_KEY);
     let default_agent_certificate = PathBuf::from(DEFAULT_AGENT_CERTIFICATE);
@@ -265,20 +275,20 @@ fn install_ra(
     )
 }
 
-fn destroy_retired(keymaker: &Keymaker, labels: Vec<String>) -> Result<(), String> {
+fn destroy_retired(keymaker: &Keymaker, labels: Vec<String>) -> Result<(), CeremonyError> {
     if let Some(token) = keymaker.token() {
         for label in labels {
-            token
-                .destroy_key_pair(&label)
-                .map_err(|e| format!("destroying the retired key {label:?}: {e}"))?;
+            if let Err(source) = token.destroy_key_pair(&label) {
+                return Err(CeremonyError::DestroyRetired { label, source });
+            }
         }
     }
     Ok(())
 }
 
 /// `scepd ra renew`.
-pub async fn renew_ra(dir: &Path, validity_days: u32) -> Result<Fingerprints, String> {
-    let config = Config::load(dir).map_err(|e| e.to_string())?;
+pub async fn renew_ra(dir: &Path, validity_days: u32) -> Result<Fingerprints, CeremonyError> {
+    let config = Config::load(dir)?;
     let certificates = RoleCertificates::read(dir, &config.key_locations())?;
     let role_keys = keystore::load(dir, &config.key_locations(), &certificates)?;
     let keymaker = Keymaker::for_keys(dir, &config, &role_keys)?;
@@ -351,9 +361,9 @@ fn unique_stamp(dir: &Path, config: &Config) -> i64 {
 }
 
 /// The key type of the current CA, for a next CA of the same kind.
-fn key_type_of(spki: &[u8]) -> Result<CaKeyType, String> {
+fn key_type_of(spki: &[u8]) -> Result<CaKeyType, CeremonyError> {
     use keys::verify::PublicKeyKind;
-    match keys::verify::describe_public_key(spki).map_err(|e| format!("current CA key: {e}"))? {
+    match keys::verify::describe_public_key(spki).map_err(CeremonyError::CurrentCaKey)? {
         PublicKeyKind::Rsa { bits } if bits > 3072 => Ok(CaKeyType::Rsa4096),
         PublicKeyKind::Rsa { .. } => Ok(CaKeyType::Rsa3072),
         PublicKeyKind::EcP256 => Ok(CaKeyType::P256),
@@ -362,26 +372,23 @@ fn key_type_of(spki: &[u8]) -> Result<CaKeyType, String> {
 }
 
 /// The current CA's profile (name, name constraints, EKU constraint) for its successor.
-fn profile_like(current: &[u8], validity_days: u32) -> Result<ca::CaProfile, String> {
+fn profile_like(current: &[u8], validity_days: u32) -> Result<ca::CaProfile, CeremonyError> {
     let certificate =
-        Certificate::from_der(current).map_err(|e| format!("current CA certificate: {e}"))?;
+        Certificate::from_der(current).map_err(CeremonyError::CurrentCaCertificate)?;
     let tbs = certificate.tbs_certificate();
     let subject = tbs.subject().to_string();
-    let mut profile = ca::CaProfile::new(&subject, validity_days).map_err(|e| e.to_string())?;
-    let unreadable = |e: der::Error| format!("current CA certificate extensions: {e}");
+    let mut profile =
+        ca::CaProfile::new(&subject, validity_days).map_err(CeremonyError::CaProfile)?;
+    let unreadable = CeremonyError::CurrentCaExtensions;
     if let Some((_, constraints)) = tbs.get_extension::<NameConstraints>().map_err(unreadable)? {
         for subtree in constraints.permitted_subtrees.unwrap_or_default() {
             match subtree.base {
                 GeneralName::DnsName(name) => {
                     profile = profile
                         .permit_dns(name.as_str())
-                        .map_err(|e| e.to_string())?;
+                        .map_err(CeremonyError::CaProfile)?;
                 }
-                other => {
-                    return Err(format!(
-                        "current CA has a name constraint scepd cannot carry over: {other:?}"
-                    ));
-                }
+                other => return Err(CeremonyError::UnsupportedNameConstraint(other)),
             }
         }
     }
@@ -391,7 +398,9 @@ fn profile_like(current: &[u8], validity_days: u32) -> Result<ca::CaProfile, Str
     {
         let oids: Vec<String> = eku.0.iter().map(ToString::to_string).collect();
         let oids: Vec<&str> = oids.iter().map(String::as_str).collect();
-        profile = profile.eku_constraint(&oids).map_err(|e| e.to_string())?;
+        profile = profile
+            .eku_constraint(&oids)
+            .map_err(CeremonyError::CaProfile)?;
     }
     Ok(profile)
 }
@@ -406,13 +415,11 @@ pub async fn prepare_ca(
     key: Option<CaKeyType>,
     validity_days: u32,
     ra_validity_days: u32,
-) -> Result<Fingerprints, String> {
-    let config = Config::load(dir).map_err(|e| e.to_string())?;
+) -> Result<Fingerprints, CeremonyError> {
+    let config = Config::load(dir)?;
     let next_dir = dir.join("certs").join(NEXT);
     if next_dir.join("ca.pem").exists() {
-        return Err(
-            "a rollover is already prepared (certs/next/): activate it with --activate".into(),
-        );
+        return Err(CeremonyError::RolloverPrepared);
     }
     let certificates = RoleCertificates::read(dir, &config.key_locations())?;
     let role_keys = keystore::load(dir, &config.key_locations(), &certificates)?;
@@ -446,7 +453,7 @@ pub async fn prepare_ca(
         next_key.as_ref(),
         &profile,
     )
-    .map_err(|e| format!("making the next CA: {e}"))?;
+    .map_err(CeremonyError::NextCa)?;
     pem::write_certificate(&next_dir.join("ca.pem"), &next.certificate)?;
     pem::write_certificate(&next_dir.join("ca-old-with-new.pem"), &next.old_with_new)?;
     pem::write_certificate(&next_dir.join("ca-new-with-old.pem"), &next.new_with_old)?;
@@ -485,11 +492,11 @@ pub async fn prepare_ca(
 }
 
 /// `scepd ca rollover --activate`: the prepared CA becomes current.
-pub async fn activate_ca(dir: &Path) -> Result<(), String> {
-    let config = Config::load(dir).map_err(|e| e.to_string())?;
+pub async fn activate_ca(dir: &Path) -> Result<(), CeremonyError> {
+    let config = Config::load(dir)?;
     let next_dir = dir.join("certs").join(NEXT);
     if !next_dir.join("ca.pem").exists() {
-        return Err("no rollover is prepared: run `scepd ca rollover` first".into());
+        return Err(CeremonyError::NoRolloverPrepared);
     }
     let stamp = unique_stamp(dir, &config);
     let token_labels = next_dir.join("ca-signing.label").exists();

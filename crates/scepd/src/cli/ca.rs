@@ -106,7 +106,9 @@ pub async fn run(args: CaArgs) -> Result<(), String> {
             ra_validity_days,
         } => {
             if activate {
-                rollover::activate_ca(&data_dir).await?;
+                rollover::activate_ca(&data_dir)
+                    .await
+                    .map_err(|e| e.to_string())?;
                 println!(
                     "the next CA is now current in {}; restart serve",
                     data_dir.display()
@@ -114,7 +116,8 @@ pub async fn run(args: CaArgs) -> Result<(), String> {
             } else {
                 let fingerprints =
                     rollover::prepare_ca(&data_dir, ca_key, ca_validity_days, ra_validity_days)
-                        .await?;
+                        .await
+                        .map_err(|e| e.to_string())?;
                 println!(
                     "next CA prepared in {}; restart serve to publish it with GetNextCACert",
                     data_dir.display()

@@ -8,8 +8,23 @@ use clap::Args;
 use keys::keystore;
 
 use super::report::print_fingerprints;
+use crate::ceremony::error::CeremonyError;
 use crate::ceremony::{init, ra_init};
 use crate::config::deployment::Mode;
+
+/// Why `scepd init` failed: an argument missing for the chosen mode, or the ceremony.
+#[derive(Debug, thiserror::Error)]
+pub enum InitCommandError {
+    #[error("--import-ca-cert needs --import-ca-key FILE or --import-ca-key-label LABEL")]
+    ImportKeyMissing,
+    #[error("--mode ra needs --registration-code or SCEPD_REGISTRATION_CODE")]
+    RegistrationCodeMissing,
+    #[error(transparent)]
+    Ceremony(#[from] CeremonyError),
+    /// The RA side of a split deployment ([`ra_init::run`]), whose errors are still messages.
+    #[error("{0}")]
+    RaInit(String),
+}
 
 #[derive(Args)]
 pub struct InitArgs {
@@ -84,7 +99,7 @@ pub struct InitArgs {
     registration_code: Option<String>,
 }
 
-pub async fn run(args: InitArgs) -> Result<(), String> {
+pub async fn run(args: InitArgs) -> Result<(), InitCommandError> {
     let InitArgs {
         data_dir,
         ca_subject,
@@ -127,9 +142,7 @@ pub async fn run(args: InitArgs) -> Result<(), String> {
             key: match (import_ca_key, import_ca_key_label) {
                 (Some(file), None) => init::ImportedKey::File(file),
                 (None, Some(label)) => init::ImportedKey::Label(label),
-                _ => {
-                    return Err("--import-ca-cert needs --import-ca-key FILE or --import-ca-key-label LABEL".into());
-                }
+                _ => return Err(InitCommandError::ImportKeyMissing),
             },
             chain: import_ca_chain,
         },
@@ -149,11 +162,12 @@ pub async fn run(args: InitArgs) -> Result<(), String> {
             registration_url: ca_registration_url.unwrap_or_default(),
             ca_fingerprint: ca_fingerprint.unwrap_or_default(),
             registration_code: zeroize::Zeroizing::new(
-                registration_code
-                    .ok_or("--mode ra needs --registration-code or SCEPD_REGISTRATION_CODE")?,
+                registration_code.ok_or(InitCommandError::RegistrationCodeMissing)?,
             ),
         };
-        ra_init::run(&data_dir, &options).await?
+        ra_init::run(&data_dir, &options)
+            .await
+            .map_err(InitCommandError::RaInit)?
     } else {
         init::run(
             &data_dir,

@@ -90,13 +90,13 @@ pub enum Command {
 /// Runs one subcommand; the error is the message the binary prints.
 pub async fn run(command: Command) -> Result<(), String> {
     match command {
-        Command::Init(args) => init::run(args).await,
+        Command::Init(args) => init::run(args).await.map_err(|e| e.to_string()),
         Command::Serve(args) => serve::run(args).await,
         Command::Ra(args) => ra::run(args).await,
         Command::Ca(args) => ca::run(args).await,
-        Command::Request { command } => request::run(command).await,
+        Command::Request { command } => request::run(command).await.map_err(|e| e.to_string()),
         Command::Cert { command } => cert::run(command).await,
-        Command::Audit { command } => audit::run(command).await,
+        Command::Audit { command } => audit::run(command).await.map_err(|e| e.to_string()),
         Command::Doctor(args) => doctor::command(args).await,
         Command::Challenge { command } => challenge::run(command).await,
         Command::User { command } => user::run(command).await.map_err(|e| e.to_string()),

@@ -50,7 +50,9 @@ pub async fn run(args: RaArgs) -> Result<(), String> {
             data_dir,
             validity_days,
         }) => {
-            let fingerprints = rollover::renew_ra(&data_dir, validity_days).await?;
+            let fingerprints = rollover::renew_ra(&data_dir, validity_days)
+                .await
+                .map_err(|e| e.to_string())?;
             println!(
                 "RA renewed in {}; restart serve to use the new certificates",
                 data_dir.display()

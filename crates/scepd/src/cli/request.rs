@@ -7,7 +7,20 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use crate::config::open_store;
+use crate::config::{ConfigError, open_store};
+
+/// Why `scepd request list|approve|deny` failed; each message names the request.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestCommandError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("listing requests: {0}")]
+    List(#[source] store::StoreError),
+    #[error("approving request {id}: {source}")]
+    Approve { id: i64, source: store::StoreError },
+    #[error("denying request {id}: {source}")]
+    Deny { id: i64, source: store::StoreError },
+}
 use crate::timefmt::rfc3339;
 
 #[derive(Subcommand)]
@@ -34,7 +47,7 @@ pub enum RequestCommand {
     },
 }
 
-pub async fn run(command: RequestCommand) -> Result<(), String> {
+pub async fn run(command: RequestCommand) -> Result<(), RequestCommandError> {
     let now = crate::clock::unix_now();
     let output = match command {
         RequestCommand::List { data_dir } => list(&data_dir).await?,
@@ -49,12 +62,12 @@ pub async fn run(command: RequestCommand) -> Result<(), String> {
     Ok(())
 }
 
-pub async fn list(dir: &Path) -> Result<String, String> {
+pub async fn list(dir: &Path) -> Result<String, RequestCommandError> {
     let store = open_store(dir).await?;
     let held = store
         .list_pending()
         .await
-        .map_err(|e| format!("listing requests: {e}"))?;
+        .map_err(RequestCommandError::List)?;
     let mut out = format!(
         "{:<6} {:<9} {:<21} {:<10} {}\n",
         "ID", "STATE", "RECEIVED", "TEMPLATE", "SUBJECT / SANS"
@@ -74,25 +87,51 @@ pub async fn list(dir: &Path) -> Result<String, String> {
     Ok(out)
 }
 
-pub async fn approve(dir: &Path, id: i64, now: i64) -> Result<String, String> {
+pub async fn approve(dir: &Path, id: i64, now: i64) -> Result<String, RequestCommandError> {
     let store = open_store(dir).await?;
     let record = store
         .approve_pending(id, &crate::audit_trail::cli_actor(), now)
         .await
-        .map_err(|e| format!("approving request {id}: {e}"))?;
+        .map_err(|source| RequestCommandError::Approve { id, source })?;
     Ok(format!(
         "request {id} approved ({}); the certificate is issued when the device polls\n",
         record.subject
     ))
 }
 
-pub async fn deny(dir: &Path, id: i64, reason: &str, now: i64) -> Result<String, String> {
+pub async fn deny(
+    dir: &Path,
+    id: i64,
+    reason: &str,
+    now: i64,
+) -> Result<String, RequestCommandError> {
     let store = open_store(dir).await?;
     store
         .deny_pending(id, &crate::audit_trail::cli_actor(), reason, now)
         .await
-        .map_err(|e| format!("denying request {id}: {e}"))?;
+        .map_err(|source| RequestCommandError::Deny { id, source })?;
     Ok(format!(
         "request {id} denied; the device's next poll gets FAILURE\n"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The messages are the ones `scepd request` printed when its errors were strings.
+    #[test]
+    fn messages_name_the_request() {
+        let busy = store::StoreError::Busy;
+        let approve = RequestCommandError::Approve {
+            id: 7,
+            source: store::StoreError::Busy,
+        };
+        assert_eq!(approve.to_string(), format!("approving request 7: {busy}"));
+        let deny = RequestCommandError::Deny {
+            id: 7,
+            source: store::StoreError::Busy,
+        };
+        assert_eq!(deny.to_string(), format!("denying request 7: {busy}"));
+    }
 }

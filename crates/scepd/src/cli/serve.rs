@@ -33,7 +33,9 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             "scepd: {} is empty: creating the embedded default (development CA, RA certificates, SQLite)",
             data_dir.display()
         );
-        let report = init::run(&data_dir, &init::InitOptions::default()).await?;
+        let report = init::run(&data_dir, &init::InitOptions::default())
+            .await
+            .map_err(|e| e.to_string())?;
         print_fingerprints(&report.fingerprints);
     }
     serve::run(&data_dir, scep_listen, admin_listen).await?;
