@@ -48,6 +48,7 @@ mod caps;
 mod certificate;
 mod envelope;
 mod error;
+pub mod http_query;
 mod identifiers;
 mod message_data;
 mod message_type;

@@ -9,7 +9,6 @@ pub mod metrics;
 pub mod ra_service;
 pub mod revocation;
 pub mod scep_http;
-pub mod scep_query;
 pub mod serve;
 #[cfg(test)]
 pub mod test_support;

@@ -14,10 +14,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use edge::listener::REQUEST_TIMEOUT;
+use scep::http_query::{self, Operation};
 use tower_http::timeout::TimeoutLayer;
 
 use crate::clock::unix_now;
-use crate::services::scep_query::{self, Operation};
 
 /// 64 KiB: SCEP messages are a few KiB; Intune's large GET URLs still fit.
 pub const MAX_MESSAGE_BYTES: usize = 64 * 1024;
@@ -122,7 +122,7 @@ async fn handle(
     raw_query: &str,
     body: Option<Bytes>,
 ) -> Response {
-    let query = match scep_query::parse(raw_query) {
+    let query = match http_query::parse(raw_query) {
         Ok(q) => q,
         Err(e) => {
             tracing::info!(peer = %peer, error = %e, "bad SCEP query");

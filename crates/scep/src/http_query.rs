@@ -1,4 +1,5 @@
-//! SCEP query-string parsing, done on the raw query: a `+` in base64 must stay a `+`
+//! The query string of a SCEP HTTP request (RFC 8894 §4.1: `operation` and `message`),
+//! parsed on the raw query: a `+` in base64 must stay a `+`
 //! (form decoding would turn it into a space), and repeated or odd parameters are refused.
 
 use percent_encoding::percent_decode_str;
