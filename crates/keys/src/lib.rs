@@ -19,6 +19,7 @@ mod envelope;
 mod error;
 pub mod io_context;
 pub mod key_history;
+pub mod keymaker;
 pub mod keystore;
 pub mod locations;
 pub mod oids;

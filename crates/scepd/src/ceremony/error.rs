@@ -6,7 +6,6 @@
 
 use std::path::PathBuf;
 
-use keys::KeyRole;
 use keys::io_context::FileError;
 use keys::keystore::KeystoreError;
 use keys::pem::PemError;
@@ -64,17 +63,8 @@ pub enum CeremonyError {
     /// The passphrase that encrypts new key files (file or `SCEPD_KEY_PASSPHRASE`).
     #[error("key passphrase: {0}")]
     Passphrase(#[source] keys::KeyError),
-    #[error("generating the {role} key: {source}")]
-    GenerateKey {
-        role: KeyRole,
-        source: keys::KeyError,
-    },
-    /// Writing a new software key file.
-    #[error("{}: {source}", path.display())]
-    KeyFile {
-        path: PathBuf,
-        source: keys::KeyError,
-    },
+    #[error(transparent)]
+    Keymaker(#[from] keys::keymaker::KeymakerError),
     #[error("--import-ca-key {}: {source}", path.display())]
     ImportKeyFile {
         path: PathBuf,

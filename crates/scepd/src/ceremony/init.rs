@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use keys::KeyRole;
 use keys::io_context::Context;
+use keys::keymaker::Keymaker;
 use keys::keystore::{self, PASSPHRASE_ENV};
 use keys::pem;
 use keys::software::SoftwareKey;
@@ -122,145 +123,64 @@ pub fn is_uninitialised(dir: &Path) -> bool {
     }
 }
 
-/// How keys are created: as software files (encrypted when a passphrase is given) or inside
-/// the token.
-pub(crate) enum Keymaker {
-    Software {
-        passphrase: Option<zeroize::Zeroizing<String>>,
-    },
-    Token(Arc<keys::pkcs11::Pkcs11Token>),
+/// The key maker of a new data directory: software keys (encrypted under the passphrase, in
+/// clear only for the embedded development default) or the token `scepd.toml` will name.
+pub(crate) fn keymaker(dir: &Path, protection: &KeyProtection) -> Result<Keymaker, CeremonyError> {
+    Ok(match protection {
+        KeyProtection::Unencrypted => Keymaker::Software { passphrase: None },
+        KeyProtection::Passphrase { file } => {
+            let passphrase = keys::secret::read_secret(file.as_deref(), PASSPHRASE_ENV)
+                .map_err(CeremonyError::Passphrase)?;
+            Keymaker::Software {
+                passphrase: Some(passphrase),
+            }
+        }
+        KeyProtection::Hsm { .. } => {
+            let config = config_text_for(protection, None, None)?;
+            let config: Config = toml::from_str(&config).map_err(CeremonyError::TokenConfigText)?;
+            Keymaker::Token(keystore::open_token(dir, &config.key_locations())?)
+        }
+    })
 }
 
-impl Keymaker {
-    /// The key maker for keys already loaded from a data directory (rollovers): the same
-    /// token session, or software keys under the same passphrase.
-    pub(crate) fn for_keys(
-        dir: &Path,
-        config: &Config,
-        keys: &keystore::RoleKeys,
-    ) -> Result<Self, CeremonyError> {
-        Ok(match &keys.token {
-            Some(token) => Keymaker::Token(Arc::clone(token)),
-            None => Keymaker::Software {
-                passphrase: keystore::passphrase(dir, &config.key_locations())?,
-            },
-        })
-    }
-
-    /// The token keys are made in, if any.
-    pub(crate) fn token(&self) -> Option<&Arc<keys::pkcs11::Pkcs11Token>> {
-        match self {
-            Keymaker::Token(token) => Some(token),
-            Keymaker::Software { .. } => None,
+/// The CA key of an imported CA, brought under this ceremony's protection.
+fn import_ca_key(
+    keymaker: &Keymaker,
+    dir: &Path,
+    key: &ImportedKey,
+    file: &Path,
+) -> Result<Arc<dyn keys::Signer>, CeremonyError> {
+    match (keymaker, key) {
+        (Keymaker::Software { passphrase }, ImportedKey::File(source)) => {
+            let loaded = match SoftwareKey::load(KeyRole::CaSigning, source) {
+                Err(keys::KeyError::PassphraseNeeded { .. }) => match passphrase {
+                    Some(p) => {
+                        SoftwareKey::load_encrypted(KeyRole::CaSigning, source, p.as_bytes())
+                    }
+                    None => SoftwareKey::load(KeyRole::CaSigning, source),
+                },
+                other => other,
+            }
+            .map_err(|e| CeremonyError::ImportKeyFile {
+                path: source.clone(),
+                source: e,
+            })?;
+            keymaker.store_software(dir, &loaded, file)?;
+            Ok(Arc::new(loaded))
         }
-    }
-
-    pub(crate) fn new(dir: &Path, protection: &KeyProtection) -> Result<Self, CeremonyError> {
-        Ok(match protection {
-            KeyProtection::Unencrypted => Keymaker::Software { passphrase: None },
-            KeyProtection::Passphrase { file } => {
-                let passphrase = keys::secret::read_secret(file.as_deref(), PASSPHRASE_ENV)
-                    .map_err(CeremonyError::Passphrase)?;
-                Keymaker::Software {
-                    passphrase: Some(passphrase),
-                }
-            }
-            KeyProtection::Hsm { .. } => {
-                let config = config_text_for(protection, None, None)?;
-                let config: Config =
-                    toml::from_str(&config).map_err(CeremonyError::TokenConfigText)?;
-                Keymaker::Token(keystore::open_token(dir, &config.key_locations())?)
-            }
-        })
-    }
-
-    /// Makes a key for `role`: an RSA key of `rsa_bits` unless `ec` names a curve.
-    pub(crate) fn make(
-        &self,
-        dir: &Path,
-        role: KeyRole,
-        file: &Path,
-        label: &str,
-        rsa_bits: usize,
-        ec: Option<keys::pkcs11::EcCurve>,
-    ) -> Result<Arc<dyn keys::Signer>, CeremonyError> {
-        let what = |source| CeremonyError::GenerateKey { role, source };
-        match self {
-            Keymaker::Software { passphrase } => {
-                let key = match ec {
-                    Some(keys::pkcs11::EcCurve::P256) => SoftwareKey::generate_ec_p256(role),
-                    Some(_) => SoftwareKey::generate_ec_p384(role),
-                    None => SoftwareKey::generate_rsa(role, rsa_bits),
-                }
-                .map_err(what)?;
-                self.store_software(dir, &key, file, passphrase.as_ref().map(|p| p.as_str()))?;
-                Ok(Arc::new(key))
-            }
-            Keymaker::Token(token) => {
-                let key = match ec {
-                    Some(curve) => token.generate_ec(role, label, curve),
-                    None => token.generate_rsa(role, label, rsa_bits),
-                }
-                .map_err(what)?;
-                Ok(Arc::new(key))
-            }
-        }
-    }
-
-    fn store_software(
-        &self,
-        dir: &Path,
-        key: &SoftwareKey,
-        file: &Path,
-        passphrase: Option<&str>,
-    ) -> Result<(), CeremonyError> {
-        let path = dir.join(file);
-        match passphrase {
-            Some(p) => key.write_encrypted_pkcs8_pem(&path, p.as_bytes()),
-            None => key.write_pkcs8_pem(&path),
-        }
-        .map_err(|source| CeremonyError::KeyFile { path, source })
-    }
-
-    /// The CA key of an imported CA, brought under this ceremony's protection.
-    fn import_ca_key(
-        &self,
-        dir: &Path,
-        key: &ImportedKey,
-        file: &Path,
-    ) -> Result<Arc<dyn keys::Signer>, CeremonyError> {
-        match (self, key) {
-            (Keymaker::Software { passphrase }, ImportedKey::File(source)) => {
-                let loaded = match SoftwareKey::load(KeyRole::CaSigning, source) {
-                    Err(keys::KeyError::PassphraseNeeded { .. }) => match passphrase {
-                        Some(p) => {
-                            SoftwareKey::load_encrypted(KeyRole::CaSigning, source, p.as_bytes())
-                        }
-                        None => SoftwareKey::load(KeyRole::CaSigning, source),
-                    },
-                    other => other,
-                }
-                .map_err(|e| CeremonyError::ImportKeyFile {
-                    path: source.clone(),
-                    source: e,
+        (Keymaker::Token(token), ImportedKey::Label(label)) => {
+            let key = token
+                .load_key(KeyRole::CaSigning, label)
+                .map_err(|source| CeremonyError::ImportKeyLabel {
+                    label: label.clone(),
+                    source,
                 })?;
-                self.store_software(dir, &loaded, file, passphrase.as_ref().map(|p| p.as_str()))?;
-                Ok(Arc::new(loaded))
-            }
-            (Keymaker::Token(token), ImportedKey::Label(label)) => {
-                let key = token
-                    .load_key(KeyRole::CaSigning, label)
-                    .map_err(|source| CeremonyError::ImportKeyLabel {
-                        label: label.clone(),
-                        source,
-                    })?;
-                Ok(Arc::new(key))
-            }
-            (Keymaker::Software { .. }, ImportedKey::Label(_)) => {
-                Err(CeremonyError::ImportLabelWithoutHsm)
-            }
-            (Keymaker::Token(_), ImportedKey::File(_)) => Err(CeremonyError::ImportFileWithHsm),
+            Ok(Arc::new(key))
         }
+        (Keymaker::Software { .. }, ImportedKey::Label(_)) => {
+            Err(CeremonyError::ImportLabelWithoutHsm)
+        }
+        (Keymaker::Token(_), ImportedKey::File(_)) => Err(CeremonyError::ImportFileWithHsm),
     }
 }
 
@@ -498,7 +418,7 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, Ceremo
     let config: Config = toml::from_str(&config_text).map_err(CeremonyError::ConfigText)?;
     let paths = &config.keys;
     let labels = &config.pkcs11;
-    let keymaker = Keymaker::new(dir, &options.protection)?;
+    let keymaker = keymaker(dir, &options.protection)?;
 
     let (ca_key, ca_certificate, chain) = match &options.ca {
         CaSource::Generate {
@@ -551,7 +471,7 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, Ceremo
             key,
             chain,
         } => {
-            let signer = keymaker.import_ca_key(dir, key, &paths.ca_key)?;
+            let signer = import_ca_key(&keymaker, dir, key, &paths.ca_key)?;
             let cert = pem::read_certificate(certificate)?;
             let chain = match chain {
                 Some(path) => pem::read_certificates(path)?,

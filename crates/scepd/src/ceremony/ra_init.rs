@@ -12,7 +12,7 @@ use std::time::Duration;
 use keys::KeyRole;
 use keys::io_context::Context;
 
-use crate::ceremony::init::{InitReport, KeyProtection, Keymaker};
+use crate::ceremony::init::{self, InitReport, KeyProtection};
 use crate::config::{CONFIG_FILE, Config};
 use crate::services::ca_link::protocol;
 
@@ -73,7 +73,7 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
     let config: Config = toml::from_str(&text).map_err(|e| format!("internal: {e}"))?;
 
     crate::ceremony::init::create_data_directory(dir).map_err(|e| e.to_string())?;
-    let keymaker = Keymaker::new(dir, &options.protection).map_err(|e| e.to_string())?;
+    let keymaker = init::keymaker(dir, &options.protection).map_err(|e| e.to_string())?;
     let (k, p) = (&config.keys, &config.pkcs11);
     let signing = keymaker
         .make(

@@ -28,6 +28,7 @@ use keys::key_history::{
     NEXT, PREVIOUS, previous_certificate, previous_encryption_key, previous_encryption_label,
     read_label,
 };
+use keys::keymaker::Keymaker;
 use keys::keystore::{self, RoleCertificates};
 use keys::pem;
 use x509_cert::Certificate;
@@ -36,8 +37,7 @@ use x509_cert::ext::pkix::{ExtendedKeyUsage, NameConstraints};
 
 use crate::ceremony::error::CeremonyError;
 use crate::ceremony::init::{
-    AgentPaths, CaKeyType, DEFAULT_AGENT_CERTIFICATE, DEFAULT_AGENT_KEY, Keymaker, RaPaths,
-    issue_ra_pair,
+    AgentPaths, CaKeyType, DEFAULT_AGENT_CERTIFICATE, DEFAULT_AGENT_KEY, RaPaths, issue_ra_pair,
 };
 use crate::config::{CONFIG_FILE, Config};
 
@@ -291,7 +291,7 @@ pub async fn renew_ra(dir: &Path, validity_days: u32) -> Result<Fingerprints, Ce
     let config = Config::load(dir)?;
     let certificates = RoleCertificates::read(dir, &config.key_locations())?;
     let role_keys = keystore::load(dir, &config.key_locations(), &certificates)?;
-    let keymaker = Keymaker::for_keys(dir, &config, &role_keys)?;
+    let keymaker = Keymaker::for_keys(dir, &config.key_locations(), &role_keys)?;
     let stamp = unique_stamp(dir, &config);
     make_dirs(dir, STAGING)?;
     make_dirs(dir, PREVIOUS)?;
@@ -423,7 +423,7 @@ pub async fn prepare_ca(
     }
     let certificates = RoleCertificates::read(dir, &config.key_locations())?;
     let role_keys = keystore::load(dir, &config.key_locations(), &certificates)?;
-    let keymaker = Keymaker::for_keys(dir, &config, &role_keys)?;
+    let keymaker = Keymaker::for_keys(dir, &config.key_locations(), &role_keys)?;
     let key = match key {
         Some(k) => k,
         None => key_type_of(role_keys.ca.public_key_spki_der())?,
@@ -528,7 +528,7 @@ pub async fn activate_ca(dir: &Path) -> Result<(), CeremonyError> {
     // loaded (and the token logged in) once; the next keys through the same session.
     let certificates = RoleCertificates::read(dir, &config.key_locations())?;
     let role_keys = keystore::load(dir, &config.key_locations(), &certificates)?;
-    let keymaker = Keymaker::for_keys(dir, &config, &role_keys)?;
+    let keymaker = Keymaker::for_keys(dir, &config.key_locations(), &role_keys)?;
     let next_certificates = RoleCertificates::read(dir, &next_config.key_locations())?;
     keystore::check_loaded(
         dir,
