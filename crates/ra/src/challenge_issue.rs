@@ -66,10 +66,10 @@ pub enum ChallengeIssueError {
     #[error("storage: templates: {0}")]
     Templates(#[source] Box<dyn std::error::Error + Send + Sync>),
     #[error("storage: storing the challenge: {0}")]
-    Store(#[source] store::StoreError),
+    Store(#[source] ledger::StoreError),
     /// The challenge was stored but its audit entry was not appended.
     #[error("storage: audit log: {0}")]
-    Audit(#[source] store::StoreError),
+    Audit(#[source] ledger::StoreError),
 }
 
 impl ChallengeIssueError {
@@ -108,7 +108,7 @@ pub struct ChallengePolicy {
 /// The quota is counted in the insert's write transaction, so concurrent requests of one
 /// administrator never overshoot it.
 pub async fn issue_challenge(
-    store: &store::Store,
+    ledger: &dyn ledger::ra::RaLedger,
     policy: &ChallengePolicy,
     templates: &[policy::Template],
     request: IssueRequest,
@@ -141,9 +141,9 @@ pub async fn issue_challenge(
         .map_err(ChallengeIssueError::Random)?;
     let expires_at = now.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
     // The quota is counted in the same write transaction as the insert (NDES PasswordMax).
-    store
+    ledger
         .insert_challenge_within_quota(
-            store::NewChallenge {
+            ledger::NewChallenge {
                 hash: challenge.hash,
                 template: template.clone(),
                 binding_subject: request.subject.clone(),
@@ -156,7 +156,7 @@ pub async fn issue_challenge(
         )
         .await
         .map_err(|e| match e {
-            store::StoreError::ChallengeQuota { outstanding } => {
+            ledger::StoreError::ChallengeQuota { outstanding } => {
                 ChallengeIssueError::QuotaExceeded {
                     limit: policy.max_outstanding_per_admin,
                     outstanding,
@@ -166,15 +166,15 @@ pub async fn issue_challenge(
         })?;
     let detail = format!(
         "challenge {} for template {template}, subject {:?}, sans {:?}, expires {expires_at}{}",
-        store::challenge_audit_id(&challenge.hash),
+        ledger::challenge_audit_id(&challenge.hash),
         request.subject,
         request.sans,
         insecure_modes_note(policy)
     );
-    store
-        .append_audit(store::AuditEvent {
+    ledger
+        .append_audit(ledger::AuditEvent {
             at: now,
-            kind: store::AuditKind::ChallengeIssued,
+            kind: ledger::AuditKind::ChallengeIssued,
             actor: issued_by.to_owned(),
             detail,
         })

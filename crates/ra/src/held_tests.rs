@@ -75,6 +75,7 @@ fn manual_device_template() -> policy::Template {
 /// A CA, the RA's three keys under it, and the RA in front of a capturing CA.
 struct Setup {
     ra: Ra,
+    store: store::Store,
     ca: Arc<CapturingCa>,
     ca_subject_der: Vec<u8>,
     encryption_certificate: Vec<u8>,
@@ -146,7 +147,8 @@ async fn setup() -> Setup {
     let store = store::Store::open_in_memory().await.unwrap();
     let authority: Arc<dyn CertificateAuthority> = ca.clone();
     Setup {
-        ra: Ra::new(config, identity, store, authority).unwrap(),
+        ra: Ra::new(config, identity, Arc::new(store.clone()), authority).unwrap(),
+        store,
         ca,
         ca_subject_der: scep::parse_certificate_lenient(&ca_certificate)
             .unwrap()
@@ -182,10 +184,10 @@ async fn poll(setup: &Setup, device: &Device, transaction_id: &str) -> PkiStatus
     status_of(&setup.ra, &poll).await
 }
 
-async fn approve_the_only_held_request(ra: &Ra) {
-    let held = ra.store().list_pending().await.unwrap();
+async fn approve_the_only_held_request(store: &store::Store) {
+    let held = store.list_pending().await.unwrap();
     assert_eq!(held.len(), 1);
-    ra.store()
+    store
         .approve_pending(held[0].id, "officer", now())
         .await
         .unwrap();
@@ -196,8 +198,7 @@ async fn a_held_request_reaches_the_ca_with_its_challenge_binding_once_approved(
     let setup = setup().await;
     let at = now();
     setup
-        .ra
-        .store()
+        .store
         .insert_challenge(store::NewChallenge {
             hash: crate::challenge::hash(CHALLENGE.as_bytes()),
             template: policy::Template::DEVICE.into(),
@@ -222,7 +223,7 @@ async fn a_held_request_reaches_the_ca_with_its_challenge_binding_once_approved(
     assert!(setup.ca.bindings().is_empty());
     assert_eq!(poll(&setup, &device, "held-tx-1").await, PkiStatus::Pending);
 
-    approve_the_only_held_request(&setup.ra).await;
+    approve_the_only_held_request(&setup.store).await;
     assert_eq!(poll(&setup, &device, "held-tx-1").await, PkiStatus::Success);
 
     // The CA decided the request within the names the challenge was minted for, exactly as
@@ -246,8 +247,7 @@ async fn a_request_held_before_bindings_were_recorded_reaches_the_ca_without_one
     let csr = csr(&device, SUBJECT, DNS, Some(CHALLENGE));
     // As a store before schema 6 loads it: no binding recorded.
     setup
-        .ra
-        .store()
+        .store
         .record_pending(store::PendingRequest {
             transaction_id: "held-tx-old".into(),
             signer_key_sha256: Sha256::digest(device.signer.public_key_spki_der()).into(),
@@ -269,7 +269,7 @@ async fn a_request_held_before_bindings_were_recorded_reaches_the_ca_without_one
         })
         .await
         .unwrap();
-    approve_the_only_held_request(&setup.ra).await;
+    approve_the_only_held_request(&setup.store).await;
     assert_eq!(
         poll(&setup, &device, "held-tx-old").await,
         PkiStatus::Success

@@ -118,9 +118,17 @@ impl CertificateAuthority for NoCa {
     }
 }
 
-async fn ra(identity: RaIdentity) -> Ra {
+/// The RA with an in-memory ledger, and that ledger.
+async fn ra(identity: RaIdentity) -> (Ra, store::Store) {
     let store = store::Store::open_in_memory().await.unwrap();
-    Ra::new(RaConfig::default(), identity, store, Arc::new(NoCa)).unwrap()
+    let ra = Ra::new(
+        RaConfig::default(),
+        identity,
+        Arc::new(store.clone()),
+        Arc::new(NoCa),
+    )
+    .unwrap();
+    (ra, store)
 }
 
 /// A certificate for a device key, issued by `ca` and recorded as ours.
@@ -285,9 +293,9 @@ fn after_rollover() -> AfterRollover {
 #[tokio::test]
 async fn an_envelope_to_the_previous_ra_encryption_certificate_opens() {
     let setup = after_rollover();
-    let ra = ra(setup.identity.clone()).await;
+    let (ra, store) = ra(setup.identity.clone()).await;
     // A device enrolled under the previous CA asks for its certificate (GetCert).
-    let device = record_device_certificate(ra.store(), &setup.previous_ca, "device-1").await;
+    let device = record_device_certificate(&store, &setup.previous_ca, "device-1").await;
     let device = scep::parse_certificate_lenient(&device).unwrap();
     let client = client();
     for recipient in [
@@ -317,8 +325,8 @@ async fn an_envelope_to_an_unknown_or_expired_certificate_is_not_ours() {
     let expired = ra_encryption(&setup.current_ca, "RA encryption 0", now() - 3 * DAY, 2);
     let mut identity = setup.identity.clone();
     identity.previous_encryption.push(expired.clone());
-    let ra = ra(identity).await;
-    let device = record_device_certificate(ra.store(), &setup.current_ca, "device-2").await;
+    let (ra, store) = ra(identity).await;
+    let device = record_device_certificate(&store, &setup.current_ca, "device-2").await;
     let device = scep::parse_certificate_lenient(&device).unwrap();
     let client = client();
     let unknown = ra_encryption(&setup.current_ca, "someone else", now(), 365);
@@ -356,7 +364,12 @@ async fn a_previous_key_must_match_its_certificate() {
         setup.previous_encryption.1.clone(),
     )];
     let store = store::Store::open_in_memory().await.unwrap();
-    let refused = Ra::new(RaConfig::default(), identity, store, Arc::new(NoCa));
+    let refused = Ra::new(
+        RaConfig::default(),
+        identity,
+        Arc::new(store),
+        Arc::new(NoCa),
+    );
     assert!(
         matches!(refused, Err(EnrollError::Internal(m)) if m.contains("previous RA encryption certificate #1"))
     );
@@ -427,9 +440,9 @@ async fn get_cert_finds_certificates_of_a_previous_ca_by_its_name() {
     identity
         .previous_ca_certificates
         .push(other.certificate.clone());
-    let ra = ra(identity).await;
+    let (ra, store) = ra(identity).await;
     let client = client();
-    let device = record_device_certificate(ra.store(), &other, "device-5").await;
+    let device = record_device_certificate(&store, &other, "device-5").await;
     let device = scep::parse_certificate_lenient(&device).unwrap();
     let request = get_cert_request(
         &client,
@@ -470,7 +483,7 @@ async fn rfc8894_4_7_get_next_ca_cert_reply_is_signed_by_the_current_ra() {
         previous_encryption: Vec::new(),
         previous_ca_certificates: Vec::new(),
     };
-    let ra = ra(identity).await;
+    let (ra, _store) = ra(identity).await;
     let (next_ca, rollover) = next_ca(&current_ca);
     let next_signing = ra_signing(&next_ca, "RA signing 2");
     let (_, next_encryption) = ra_encryption(&next_ca, "RA encryption 2", now(), 365);
