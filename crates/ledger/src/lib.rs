@@ -14,6 +14,7 @@ mod error;
 mod issuance;
 mod listing;
 mod pending;
+pub mod ra;
 mod ra_registry;
 mod revocation;
 pub mod revoking;

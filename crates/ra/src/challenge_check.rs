@@ -8,7 +8,7 @@
 //! binding the verifier answered: the gate reads only a proof's template and binding, and the
 //! other proofs do not change.
 
-use store::ChallengeStatus;
+use ledger::ChallengeStatus;
 
 use crate::config::{INSECURE_NO_CHALLENGE, INSECURE_STATIC_CHALLENGE, InsecureChallenges};
 use crate::error::{ChallengeFailure, EnrollError};

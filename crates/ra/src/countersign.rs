@@ -20,7 +20,7 @@ fn requester_facts(
     use sha2::Digest as _;
     request::statement::RequesterFacts {
         certificate_sha256: sha2::Sha256::digest(requester_certificate_der).into(),
-        challenge_id: challenge_hash.map(store::challenge_audit_id),
+        challenge_id: challenge_hash.map(ledger::challenge_audit_id),
         source: (!source.is_empty()).then(|| source.chars().take(MAX_SOURCE_LEN).collect()),
     }
 }
@@ -131,7 +131,7 @@ mod tests {
         let facts = requester_facts(b"requester cert", Some(&challenge_hash), "192.0.2.7");
         assert_eq!(
             facts.challenge_id.as_deref(),
-            Some(store::challenge_audit_id(&challenge_hash).as_str())
+            Some(ledger::challenge_audit_id(&challenge_hash).as_str())
         );
         assert_eq!(facts.challenge_id.as_deref(), Some("abababababababab"));
         use sha2::Digest as _;

@@ -3,8 +3,8 @@
 //! the content to the step for its message type, and put what it granted (or why not) on the
 //! wire. The one place an error becomes a FAILURE reply and an audit entry.
 
+use ledger::AuditKind;
 use scep::{ContentCipher, MessageData, MessageType, MessageTypeField, PkiMessage, PkiStatus};
-use store::AuditKind;
 
 use crate::context::RequestContext;
 use crate::enrollment::{self, RequestKind};
@@ -38,7 +38,7 @@ impl Ra {
             Ok(m) => m,
             Err(e) => {
                 record::audit(
-                    self.store(),
+                    self.ledger(),
                     context,
                     AuditKind::RequestMalformed,
                     format!("unparseable: {e}"),
@@ -52,7 +52,7 @@ impl Ra {
         let nonce = scep::validate_nonce(message.sender_nonce.as_deref()).map(<[u8]>::to_vec);
         let (Some(transaction_id), Ok(nonce)) = (transaction_id, nonce) else {
             record::audit(
-                self.store(),
+                self.ledger(),
                 context,
                 AuditKind::RequestMalformed,
                 "no transactionID, or senderNonce missing or not 1..=32 octets".into(),
@@ -92,7 +92,7 @@ impl Ra {
                     .map_err(|e| EnrollError::Internal(format!("certs-only: {e}")))
                     .and_then(|inner| success(&signer, &reply_context, &requester, cipher, &inner));
                 if let (Ok(_), Some(Ok(serial))) = (&reply, &to_mark) {
-                    record::mark_delivered(self.store(), serial, context.now).await;
+                    record::mark_delivered(self.ledger(), serial, context.now).await;
                 }
                 reply
             }
@@ -130,7 +130,7 @@ impl Ra {
         };
         tracing::info!(transaction_id = %transaction_id, peer = %context.peer, reason = %error, "enrollment refused");
         record::audit(
-            self.store(),
+            self.ledger(),
             context,
             kind,
             format!("transaction {transaction_id}: {error}"),
@@ -238,7 +238,7 @@ impl Ra {
             }
             (MessageType::GetCert, MessageData::IssuerAndSerial { issuer_der, serial }) => {
                 lookup::get_cert(
-                    self.store(),
+                    self.ledger(),
                     self.ca_certificates(),
                     &issuer_der,
                     &serial,
@@ -247,7 +247,7 @@ impl Ra {
                 .await?
             }
             (MessageType::GetCrl, MessageData::IssuerAndSerial { issuer_der, .. }) => {
-                lookup::get_crl(self.store(), self.ca_certificates(), &issuer_der, cipher).await?
+                lookup::get_crl(self.ledger(), self.ca_certificates(), &issuer_der, cipher).await?
             }
             _ => return Err(EnrollError::Undecipherable),
         };

@@ -61,7 +61,7 @@ pub(crate) async fn enroll(
     let signer_key_hash = signature.signer_key_sha256();
     let request_hash: [u8; 32] = Sha256::digest(csr.der()).into();
     let subject_key_hash: [u8; 32] = Sha256::digest(&csr.inspected().public_key_spki_der).into();
-    // Every store read this request needs before issuing, in one statement; the checks
+    // Every ledger read this request needs before issuing, in one statement; the checks
     // below still run in their order on its answers, and only what it found (a retry, a
     // held request) is read in full.
     let stored_challenge = match authorisation {
@@ -69,8 +69,8 @@ pub(crate) async fn enroll(
         Authorisation::PreviousCertificate => None,
     };
     let mut facts = ra
-        .store()
-        .enrollment_facts(store::EnrollmentQuery {
+        .ledger()
+        .enrollment_facts(ledger::EnrollmentQuery {
             transaction_id,
             signer_key_sha256: &signer_key_hash,
             challenge_hash: stored_challenge.as_ref(),
@@ -94,7 +94,7 @@ pub(crate) async fn enroll(
     // The same request held earlier: its state answers (PENDING, the certificate once
     // approved, or FAILURE if denied); the challenge was spent when it was held.
     let held = if facts.held_seen {
-        pending::held_requests(ra.store(), transaction_id, &signer_key_hash).await?
+        pending::held_requests(ra.ledger(), transaction_id, &signer_key_hash).await?
     } else {
         Vec::new()
     };
@@ -119,7 +119,7 @@ pub(crate) async fn enroll(
                 signature.signer_certificate_der(),
                 signature.signer(),
                 ra.ca_certificates(),
-                ra.store(),
+                ra.ledger(),
                 context.now,
             )
             .await?;
@@ -139,28 +139,22 @@ pub(crate) async fn enroll(
         .counter_signer()
         .issue(approved, transaction_id, &context.peer, context.now)
         .await?;
-    let certificate = match record::issuance(
-        ra.store(),
-        &countersigned,
-        transaction_id,
-        hashes,
-        context,
-    )
-    .await?
-    {
-        Recorded::Now => {
-            trace.delivery_recorded = true;
-            countersigned.issued.der
-        }
-        // A concurrent identical request won: its certificate is the answer (and this one,
-        // signed but never recorded, never leaves the process).
-        Recorded::TransactionTaken => {
-            match replay(ra, transaction_id, &signer_key_hash, &request_hash).await? {
-                Some(previous) => previous,
-                None => return Err(EnrollError::TransactionConflict),
+    let certificate =
+        match record::issuance(ra.ledger(), &countersigned, transaction_id, hashes, context).await?
+        {
+            Recorded::Now => {
+                trace.delivery_recorded = true;
+                countersigned.issued.der
             }
-        }
-    };
+            // A concurrent identical request won: its certificate is the answer (and this one,
+            // signed but never recorded, never leaves the process).
+            Recorded::TransactionTaken => {
+                match replay(ra, transaction_id, &signer_key_hash, &request_hash).await? {
+                    Some(previous) => previous,
+                    None => return Err(EnrollError::TransactionConflict),
+                }
+            }
+        };
     Ok(Granted::Certificate {
         certificate,
         cipher,
@@ -175,7 +169,7 @@ async fn replay(
     signer_key_hash: &[u8; 32],
     request_hash: &[u8; 32],
 ) -> Result<Option<Vec<u8>>, EnrollError> {
-    let previous = crate::lookup::transactions(ra.store(), transaction_id).await?;
+    let previous = crate::lookup::transactions(ra.ledger(), transaction_id).await?;
     // A transactionID belongs to the key that first used it.
     if previous
         .iter()
@@ -193,7 +187,7 @@ async fn replay(
 
 /// RFC 8894 §8.6: a public key certified to one subject is never certified to another (a
 /// stolen or shared device key must not move to a new identity). `certified_to` is a subject
-/// other than the CSR's that the store found certified for the CSR's key.
+/// other than the CSR's that the ledger found certified for the CSR's key.
 fn key_not_certified_elsewhere(certified_to: Option<String>) -> Result<(), EnrollError> {
     match certified_to {
         Some(other) => Err(EnrollError::Policy(format!(

@@ -33,7 +33,7 @@ use crate::verify::VerifiedSignature;
 ///
 /// ```compile_fail
 /// // ...nor made from a held request, approved or not: only the RA does that, on the poll.
-/// fn forge(held: store::PendingRecord) -> ra::proofs::Approved {
+/// fn forge(held: ledger::PendingRecord) -> ra::proofs::Approved {
 ///     ra::proofs::Approved::from_held(held).unwrap()
 /// }
 /// ```
@@ -51,8 +51,8 @@ pub struct Approved {
 impl Approved {
     /// A held request an officer approved, as it was recorded when it was held: the binding
     /// and challenge it was accepted under go to the CA as if it were issued at once.
-    pub(crate) fn from_held(record: store::PendingRecord) -> Result<Self, EnrollError> {
-        if !matches!(record.state, store::PendingState::Approved { .. }) {
+    pub(crate) fn from_held(record: ledger::PendingRecord) -> Result<Self, EnrollError> {
+        if !matches!(record.state, ledger::PendingState::Approved { .. }) {
             return Err(EnrollError::Internal(format!(
                 "held request {} is {}, not approved",
                 record.id,
@@ -329,7 +329,7 @@ mod tests {
             subject: Some("CN=held".into()),
             sans: vec!["dns:held.example".into()],
         };
-        let record = |state| store::PendingRecord {
+        let record = |state| ledger::PendingRecord {
             id: 7,
             transaction_id: "held-tx".into(),
             signer_key_sha256: [1; 32],
@@ -345,8 +345,8 @@ mod tests {
             state,
         };
         for waiting in [
-            store::PendingState::Pending,
-            store::PendingState::Denied {
+            ledger::PendingState::Pending,
+            ledger::PendingState::Denied {
                 by: "officer".into(),
                 at: now(),
                 reason: "no".into(),
@@ -357,7 +357,7 @@ mod tests {
                 Err(EnrollError::Internal(_))
             ));
         }
-        let approved = Approved::from_held(record(store::PendingState::Approved {
+        let approved = Approved::from_held(record(ledger::PendingState::Approved {
             by: "officer".into(),
             at: now(),
         }))

@@ -27,11 +27,11 @@ mod reply;
 mod service;
 mod verify;
 
+// The device the unit tests sign with is the one of the integration tests (`tests/common`):
+// one file, so the pure tests kept here and the ledger-backed ones in `tests/` build requests
+// alike.
 #[cfg(test)]
-mod held_tests;
-#[cfg(test)]
-mod rollover_tests;
-#[cfg(test)]
+#[path = "../tests/common/device.rs"]
 mod test_support;
 
 pub use authority::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};

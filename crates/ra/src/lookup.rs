@@ -1,18 +1,18 @@
 //! What the RA answers from its records alone, never reaching the CA: GetCert, GetCRL, a
 //! certificate by serial, and the certificates a transactionID already led to.
 
+use ledger::ra::RaLedger;
 use scep::ContentCipher;
-use store::Store;
 
 use crate::error::EnrollError;
 use crate::reply::Granted;
 
 /// Every certificate issued under `transaction_id`, whatever key asked.
 pub(crate) async fn transactions(
-    store: &Store,
+    ledger: &dyn RaLedger,
     transaction_id: &str,
-) -> Result<Vec<store::TransactionRecord>, EnrollError> {
-    store
+) -> Result<Vec<ledger::TransactionRecord>, EnrollError> {
+    ledger
         .find_transactions(transaction_id)
         .await
         .map_err(|e| EnrollError::Internal(e.to_string()))
@@ -21,11 +21,11 @@ pub(crate) async fn transactions(
 /// A certificate our records say was issued (a held request's, once it was): its absence is
 /// our fault, not the client's.
 pub(crate) async fn issued_certificate(
-    store: &Store,
+    ledger: &dyn RaLedger,
     serial_hex: &str,
     cipher: ContentCipher,
 ) -> Result<Granted, EnrollError> {
-    let found = store
+    let found = ledger
         .find_certificate(serial_hex)
         .await
         .map_err(|e| EnrollError::Internal(e.to_string()))?;
@@ -43,7 +43,7 @@ pub(crate) async fn issued_certificate(
 /// GetCert: a certificate we issued, by issuer and serial. `cas` are our CA certificates, the
 /// current one first.
 pub(crate) async fn get_cert(
-    store: &Store,
+    ledger: &dyn RaLedger,
     cas: &[scep::LenientCertificate],
     issuer_der: &[u8],
     serial: &[u8],
@@ -55,7 +55,7 @@ pub(crate) async fn get_cert(
         return Err(EnrollError::NotFound("issuer is not our CA".into()));
     }
     let serial_hex = crate::facts::serial_hex(serial);
-    let found = store
+    let found = ledger
         .find_certificate(&serial_hex)
         .await
         .map_err(|e| EnrollError::Internal(e.to_string()))?;
@@ -70,7 +70,7 @@ pub(crate) async fn get_cert(
 
 /// GetCRL (RFC 8894 §3.3.4): the current CRL of our CA (`cas`, the current one first).
 pub(crate) async fn get_crl(
-    store: &Store,
+    ledger: &dyn RaLedger,
     cas: &[scep::LenientCertificate],
     issuer_der: &[u8],
     cipher: ContentCipher,
@@ -81,7 +81,7 @@ pub(crate) async fn get_crl(
             "GetCRL for an issuer that is not our current CA".into(),
         ));
     }
-    let state = store
+    let state = ledger
         .crl_state()
         .await
         .map_err(|e| EnrollError::Internal(e.to_string()))?;

@@ -3,8 +3,8 @@
 //! CertPoll / GetCertInitial (§3.3.3) that asks. An approved request is issued on the
 //! device's next poll, through the same gate and CA check as any request.
 
+use ledger::ra::RaLedger;
 use scep::ContentCipher;
-use store::Store;
 
 use crate::context::RequestContext;
 use crate::error::EnrollError;
@@ -24,7 +24,7 @@ pub(crate) async fn hold(
     hashes: ([u8; 32], [u8; 32]),
     context: &RequestContext,
 ) -> Result<Granted, EnrollError> {
-    let id = record::held(ra.store(), &held, transaction_id, hashes, context).await?;
+    let id = record::held(ra.ledger(), &held, transaction_id, hashes, context).await?;
     tracing::info!(transaction_id, request = id, "request held for approval");
     Ok(Granted::Pending)
 }
@@ -32,11 +32,11 @@ pub(crate) async fn hold(
 /// Requests held for approval under this transactionID and signer key (never another
 /// requester's), oldest first.
 pub(crate) async fn held_requests(
-    store: &Store,
+    ledger: &dyn RaLedger,
     transaction_id: &str,
     signer_key_hash: &[u8; 32],
-) -> Result<Vec<store::PendingRecord>, EnrollError> {
-    store
+) -> Result<Vec<ledger::PendingRecord>, EnrollError> {
+    ledger
         .find_pending(transaction_id, signer_key_hash)
         .await
         .map_err(|e| EnrollError::Internal(e.to_string()))
@@ -46,17 +46,17 @@ pub(crate) async fn held_requests(
 /// (issued now, on this poll, through the CA like any other request), FAILURE if denied.
 pub(crate) async fn answer(
     ra: &Ra,
-    record: store::PendingRecord,
+    record: ledger::PendingRecord,
     context: &RequestContext,
     cipher: ContentCipher,
 ) -> Result<Granted, EnrollError> {
     match &record.state {
-        store::PendingState::Pending => Ok(Granted::Pending),
-        store::PendingState::Denied { reason, .. } => Err(EnrollError::Denied(reason.clone())),
-        store::PendingState::Issued { serial_hex, .. } => {
-            crate::lookup::issued_certificate(ra.store(), serial_hex, cipher).await
+        ledger::PendingState::Pending => Ok(Granted::Pending),
+        ledger::PendingState::Denied { reason, .. } => Err(EnrollError::Denied(reason.clone())),
+        ledger::PendingState::Issued { serial_hex, .. } => {
+            crate::lookup::issued_certificate(ra.ledger(), serial_hex, cipher).await
         }
-        store::PendingState::Approved { .. } => issue_approved(ra, record, context, cipher).await,
+        ledger::PendingState::Approved { .. } => issue_approved(ra, record, context, cipher).await,
         _ => Err(EnrollError::Internal("unknown held request state".into())),
     }
 }
@@ -66,7 +66,7 @@ pub(crate) async fn answer(
 /// to denied so the device stops polling.
 async fn issue_approved(
     ra: &Ra,
-    record: store::PendingRecord,
+    record: ledger::PendingRecord,
     context: &RequestContext,
     cipher: ContentCipher,
 ) -> Result<Granted, EnrollError> {
@@ -79,12 +79,12 @@ async fn issue_approved(
     {
         Ok(countersigned) => countersigned,
         Err(error) => {
-            record::ca_refusal(ra.store(), id, &error.to_string(), context.now).await;
+            record::ca_refusal(ra.ledger(), id, &error.to_string(), context.now).await;
             return Err(error);
         }
     };
     let issued = &countersigned.issued;
-    match record::approved_issuance(ra.store(), (id, &transaction_id), issued, context).await? {
+    match record::approved_issuance(ra.ledger(), (id, &transaction_id), issued, context).await? {
         Completed::Now(certificate) => Ok(Granted::Certificate {
             certificate,
             cipher,
@@ -92,13 +92,13 @@ async fn issue_approved(
         // A concurrent poll completed it first: answer with that certificate.
         Completed::Before => {
             let again = ra
-                .store()
+                .ledger()
                 .pending_request(id)
                 .await
                 .map_err(|e| EnrollError::Internal(e.to_string()))?;
             match again.map(|r| r.state) {
-                Some(store::PendingState::Issued { serial_hex, .. }) => {
-                    crate::lookup::issued_certificate(ra.store(), &serial_hex, cipher).await
+                Some(ledger::PendingState::Issued { serial_hex, .. }) => {
+                    crate::lookup::issued_certificate(ra.ledger(), &serial_hex, cipher).await
                 }
                 _ => Err(EnrollError::Internal("held request changed state".into())),
             }
@@ -118,7 +118,7 @@ pub(crate) async fn poll(
     trace: &mut Trace,
 ) -> Result<Granted, EnrollError> {
     let signer_key_hash = signature.signer_key_sha256();
-    let found = crate::lookup::transactions(ra.store(), transaction_id)
+    let found = crate::lookup::transactions(ra.ledger(), transaction_id)
         .await?
         .into_iter()
         .filter(|t| t.signer_key_sha256 == signer_key_hash)
@@ -134,7 +134,7 @@ pub(crate) async fn poll(
         });
     }
     // A held request of this requester, for this subject: its state answers.
-    let held = held_requests(ra.store(), transaction_id, &signer_key_hash)
+    let held = held_requests(ra.ledger(), transaction_id, &signer_key_hash)
         .await?
         .into_iter()
         .rev()

@@ -1,8 +1,9 @@
-//! What the RA writes to the store, and the audit text that goes with it: an issued
+//! What the RA writes to its ledger, and the audit text that goes with it: an issued
 //! certificate (spending its challenge), a held request, an approved request's certificate or
 //! the CA's refusal of it, deliveries and audit entries.
 
-use store::{AuditEvent, AuditKind, Issuance, Store, StoreError};
+use ledger::ra::RaLedger;
+use ledger::{AuditEvent, AuditKind, Issuance, StoreError};
 
 use crate::authority::IssuedCertificate;
 use crate::challenge_check::ChallengeKind;
@@ -13,7 +14,7 @@ use crate::gate::ForApproval;
 
 /// Appends an audit entry; a failure is logged, never turned into a different answer.
 pub(crate) async fn audit(
-    store: &Store,
+    ledger: &dyn RaLedger,
     context: &RequestContext,
     kind: AuditKind,
     detail: String,
@@ -24,15 +25,15 @@ pub(crate) async fn audit(
         actor: context.peer.clone(),
         detail,
     };
-    if let Err(e) = store.append_audit(event).await {
+    if let Err(e) = ledger.append_audit(event).await {
         tracing::error!(error = %e, "audit append failed");
     }
 }
 
 /// RFC 8894 §8.4: records that a SUCCESS reply carrying this certificate was produced
 /// (first answer, retry, CertPoll or GetCert), so uncollected certificates can be found.
-pub(crate) async fn mark_delivered(store: &Store, serial_hex: &str, now: i64) {
-    if let Err(e) = store.mark_delivered(serial_hex, now).await {
+pub(crate) async fn mark_delivered(ledger: &dyn RaLedger, serial_hex: &str, now: i64) {
+    if let Err(e) = ledger.mark_delivered(serial_hex, now).await {
         tracing::warn!(serial = serial_hex, error = %e, "could not record delivery");
     }
 }
@@ -42,7 +43,7 @@ pub(crate) async fn mark_delivered(store: &Store, serial_hex: &str, now: i64) {
 fn challenge_note(challenge: Option<&ChallengeKind>) -> String {
     challenge
         .and_then(ChallengeKind::spent_hash)
-        .map(|h| format!(", challenge {} used", store::challenge_audit_id(h)))
+        .map(|h| format!(", challenge {} used", ledger::challenge_audit_id(h)))
         .unwrap_or_default()
 }
 
@@ -66,7 +67,7 @@ pub(crate) enum Recorded {
 /// Commits the certificate (and consumes its challenge) before any reply leaves, recorded as
 /// delivered (the SUCCESS reply is built from it next).
 pub(crate) async fn issuance(
-    store: &Store,
+    ledger: &dyn RaLedger,
     countersigned: &Countersigned,
     transaction_id: &str,
     (signer_key_sha256, request_sha256): ([u8; 32], [u8; 32]),
@@ -102,7 +103,7 @@ pub(crate) async fn issuance(
             ),
         },
     };
-    match store.record_issuance(issuance).await {
+    match ledger.record_issuance(issuance).await {
         Ok(()) => {
             tracing::info!(transaction_id, serial = %issued.serial_hex, subject = %issued.subject, "certificate issued");
             Ok(Recorded::Now)
@@ -121,7 +122,7 @@ pub(crate) async fn issuance(
 /// its challenge in the same transaction so it cannot be replayed meanwhile. Returns the
 /// request id.
 pub(crate) async fn held(
-    store: &Store,
+    ledger: &dyn RaLedger,
     held: &ForApproval,
     transaction_id: &str,
     (signer_key_sha256, request_sha256): ([u8; 32], [u8; 32]),
@@ -129,7 +130,7 @@ pub(crate) async fn held(
 ) -> Result<i64, EnrollError> {
     let request = held.request();
     let challenge = request.challenge();
-    let pending = store::PendingRequest {
+    let pending = ledger::PendingRequest {
         transaction_id: transaction_id.to_owned(),
         signer_key_sha256,
         request_sha256,
@@ -153,7 +154,7 @@ pub(crate) async fn held(
             ),
         },
     };
-    match store.record_pending(pending).await {
+    match ledger.record_pending(pending).await {
         Ok(id) => Ok(id),
         Err(StoreError::ChallengeUnavailable) => {
             Err(EnrollError::Challenge(ChallengeFailure::Used))
@@ -174,12 +175,12 @@ pub(crate) enum Completed {
 /// Records the certificate the CA signed for held request `id` (approved by an officer),
 /// with its transaction row and audit entry.
 pub(crate) async fn approved_issuance(
-    store: &Store,
+    ledger: &dyn RaLedger,
     (id, transaction_id): (i64, &str),
     issued: &IssuedCertificate,
     context: &RequestContext,
 ) -> Result<Completed, EnrollError> {
-    let completion = store::PendingIssuance {
+    let completion = ledger::PendingIssuance {
         serial_hex: issued.serial_hex.clone(),
         certificate_der: issued.der.clone(),
         subject_key_sha256: crate::facts::certified_key_sha256(&issued.der)?,
@@ -197,7 +198,7 @@ pub(crate) async fn approved_issuance(
             ),
         },
     };
-    match store.complete_pending(id, completion).await {
+    match ledger.complete_pending(id, completion).await {
         Ok(certificate) => Ok(Completed::Now(certificate.certificate_der)),
         Err(StoreError::RequestState { .. }) => Ok(Completed::Before),
         Err(e) => Err(EnrollError::Internal(e.to_string())),
@@ -206,8 +207,8 @@ pub(crate) async fn approved_issuance(
 
 /// The CA refused an approved request: it moves to denied, so the device stops polling. A
 /// failure to record that is logged; the device still gets the refusal.
-pub(crate) async fn ca_refusal(store: &Store, id: i64, reason: &str, now: i64) {
-    if let Err(e) = store.refuse_approved(id, "ca", reason, now).await {
+pub(crate) async fn ca_refusal(ledger: &dyn RaLedger, id: i64, reason: &str, now: i64) {
+    if let Err(e) = ledger.refuse_approved(id, "ca", reason, now).await {
         tracing::warn!(request = id, error = %e, "could not record the CA's refusal");
     }
 }

@@ -52,7 +52,7 @@ pub(crate) async fn check_provenance(
     signer_der: &[u8],
     signer: &scep::LenientCertificate,
     cas: &[scep::LenientCertificate],
-    store: &store::Store,
+    ledger: &dyn ledger::ra::RaLedger,
     now: i64,
 ) -> Result<RenewedCertificate, EnrollError> {
     // After a CA rollover the previous and the current CA have the same name, and anyone can
@@ -84,7 +84,7 @@ pub(crate) async fn check_provenance(
         return Err(refuse("signer certificate not signed by our CA key"));
     }
     let serial_hex = crate::facts::serial_hex(&signer.serial);
-    let record = store
+    let record = ledger
         .find_certificate(&serial_hex)
         .await
         .map_err(|e| EnrollError::Internal(e.to_string()))?
@@ -92,11 +92,11 @@ pub(crate) async fn check_provenance(
     if record.certificate_der != signer_der {
         return Err(refuse("signer certificate differs from our record"));
     }
-    let revocation = store
+    let revocation = ledger
         .revocation_status(&serial_hex)
         .await
         .map_err(|e| EnrollError::Internal(e.to_string()))?;
-    if !matches!(revocation, store::RevocationStatus::Good) {
+    if !matches!(revocation, ledger::RevocationStatus::Good) {
         return Err(refuse("signer certificate is revoked"));
     }
     let _ = now; // the window and grace are the template's: see policy::renewal_decision

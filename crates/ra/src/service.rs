@@ -1,10 +1,10 @@
-//! The RA itself: what it holds (its configuration, its keys and certificates parsed once, the
-//! store and the CA) and its entry points other than a PKIOperation. The steps of a request
+//! The RA itself: what it holds (its configuration, its keys and certificates parsed once, its
+//! ledger and the CA) and its entry points other than a PKIOperation. The steps of a request
 //! live in their own modules and borrow from here only what they need.
 
 use std::sync::Arc;
 
-use store::Store;
+use ledger::ra::RaLedger;
 
 use crate::authority::CertificateAuthority;
 use crate::config::{RaConfig, RaIdentity};
@@ -21,7 +21,7 @@ pub struct Ra {
     encryption: Vec<EncryptionKey>,
     /// The current CA certificate first, then the previous ones.
     ca_certificates: Vec<scep::LenientCertificate>,
-    store: Store,
+    ledger: Arc<dyn RaLedger>,
     ca: Arc<dyn CertificateAuthority>,
 }
 
@@ -44,7 +44,7 @@ impl Ra {
     pub fn new(
         config: RaConfig,
         identity: RaIdentity,
-        store: Store,
+        ledger: Arc<dyn RaLedger>,
         ca: Arc<dyn CertificateAuthority>,
     ) -> Result<Self, EnrollError> {
         let current = EncryptionKey {
@@ -77,17 +77,13 @@ impl Ra {
             identity,
             encryption,
             ca_certificates,
-            store,
+            ledger,
             ca,
         })
     }
 
     pub fn identity(&self) -> &RaIdentity {
         &self.identity
-    }
-
-    pub fn store(&self) -> &Store {
-        &self.store
     }
 
     /// The GetNextCACert reply body: `next_certificates` (the next CA certificate and the next
@@ -103,6 +99,11 @@ impl Ra {
 
     pub(crate) fn config(&self) -> &RaConfig {
         &self.config
+    }
+
+    /// What the RA keeps and reads (see [`RaLedger`]).
+    pub(crate) fn ledger(&self) -> &dyn RaLedger {
+        self.ledger.as_ref()
     }
 
     /// The current CA certificate first, then the previous ones.

@@ -282,6 +282,67 @@ mod tests {
         }
     }
 
+    /// The key is chosen by the envelope's recipient identifier alone: an envelope to a
+    /// certificate that is not one of ours is refused before any key touches it, and the same
+    /// envelope to our certificate opens.
+    #[test]
+    fn an_envelope_to_a_certificate_not_ours_is_not_addressed_to_us() {
+        use keys::KeyRole;
+        use keys::software::SoftwareKey;
+        use scep::{MessageData, MessageType};
+
+        use crate::test_support::{device, name_der, pki_message};
+
+        let ca_signer = SoftwareKey::generate_ec_p256(KeyRole::CaSigning)
+            .unwrap()
+            .into_signer(KeyRole::CaSigning)
+            .unwrap();
+        let ca_certificate = ca::CaProfile::new("CN=Envelope Test CA", 365)
+            .unwrap()
+            .self_signed(ca_signer.as_ref())
+            .unwrap();
+        let encryption = |cn: &str| {
+            let key = SoftwareKey::generate_rsa(KeyRole::RaDecryption, 2048).unwrap();
+            let certificate = ca::dev::issue_ra_certificate(
+                ca_signer.as_ref(),
+                &ca_certificate,
+                key.public_key_spki_der(),
+                cn,
+                ca::dev::RaCertPurpose::Encryption,
+                365,
+            )
+            .unwrap();
+            (key.into_decrypter().unwrap(), certificate)
+        };
+        let (ours, our_certificate) = encryption("RA encryption");
+        let (_, their_certificate) = encryption("someone else");
+        let current = scep::parse_certificate_lenient(&our_certificate).unwrap();
+        let keys = [RecipientKey {
+            certificate: &current,
+            decrypter: ours.as_ref(),
+        }];
+        let device = device();
+        let envelope_to = |recipient: &[u8]| {
+            let message = pki_message(
+                &device,
+                recipient,
+                MessageType::GetCert,
+                "envelope-tx",
+                &MessageData::IssuerAndSerial {
+                    issuer_der: name_der("CN=Envelope Test CA"),
+                    serial: vec![0x01],
+                },
+            );
+            let message = scep::parse_pki_message(&message).unwrap();
+            scep::parse_envelope(message.content.as_deref().unwrap()).unwrap()
+        };
+        assert!(matches!(
+            open_envelope(&envelope_to(&their_certificate), &keys, STRICT),
+            Err(EnrollError::NotAddressedToUs)
+        ));
+        assert!(open_envelope(&envelope_to(&our_certificate), &keys, STRICT).is_ok());
+    }
+
     #[test]
     fn a_flipped_content_byte_breaks_the_message_digest() {
         let message = fixture("certmonger-pkcsreq-GET-aes256-sha256-33octet-serial.der");

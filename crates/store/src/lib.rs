@@ -22,6 +22,7 @@ mod issuance;
 mod listing;
 mod migrate;
 mod pending;
+mod ra_ledger;
 mod ra_registry;
 mod revocation;
 mod revocation_ledger;

@@ -30,6 +30,9 @@ const ADMISSION_WAIT: Duration = Duration::from_secs(10);
 /// Everything the handlers need, built once at start.
 pub struct ScepService {
     pub ra: ra::Ra,
+    /// The database the RA keeps its ledger in, for what the service reads besides the RA
+    /// (readiness, lockout alerts, metrics, the admin listener).
+    pub store: store::Store,
     pub ca_caps: String,
     /// GetCACert: RA signing + RA encryption + CA certificates as a certs-only SignedData.
     pub ca_cert_bundle: Vec<u8>,
@@ -251,7 +254,7 @@ async fn record_failure(
     }
     for detail in alerts {
         crate::audit_trail::append_or_log(
-            service.ra.store(),
+            &service.store,
             store::AuditKind::ChallengeRejected,
             &source.to_string(),
             detail,
@@ -267,7 +270,7 @@ async fn healthz() -> Response {
 
 /// Readiness: the database answers too (a one-row read).
 async fn readyz(State(service): State<Arc<ScepService>>) -> Response {
-    match service.ra.store().crl_state().await {
+    match service.store.crl_state().await {
         Ok(_) => plain(StatusCode::OK, "ready\n"),
         Err(e) => {
             tracing::warn!(error = %e, "not ready: database");

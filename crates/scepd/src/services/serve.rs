@@ -260,7 +260,9 @@ pub fn assemble(
         insecure_challenges,
         ..ra::RaConfig::default()
     };
-    let ra = ra::Ra::new(ra_config, identity, store, authority).map_err(ServeError::Ra)?;
+    // The RA keeps its ledger in the same database the service reads (`ScepService::store`).
+    let ra = ra::Ra::new(ra_config, identity, Arc::new(store.clone()), authority)
+        .map_err(ServeError::Ra)?;
     let mut bundle = vec![signing_certificate, encryption_certificate, ca_certificate];
     bundle.extend(chain);
     let next_ca_reply = match key_history::next_certificates(dir)? {
@@ -277,6 +279,7 @@ pub fn assemble(
     let ca_cert_bundle = scep::build_certs_only(&bundle).map_err(ServeError::CaCertBundle)?;
     let service = Arc::new(ScepService {
         ra,
+        store,
         ca_caps: scep::ca_caps(&capabilities),
         ca_cert_bundle,
         next_ca_reply,
@@ -326,8 +329,7 @@ pub async fn run_loaded(
     let (listener, local) = listener::bind(addr, None).await?;
     loaded
         .service
-        .ra
-        .store()
+        .store
         .append_audit(store::AuditEvent {
             at: crate::clock::unix_now(),
             kind: store::AuditKind::ServiceStarted,

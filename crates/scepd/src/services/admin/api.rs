@@ -389,7 +389,7 @@ pub async fn metrics(
     let p = principal(&state, &connection, &headers).await?;
     p.authorize(Action::ReadMetrics)?;
     let scep = &state.scep;
-    let text = scep.metrics.render(scep.ra.store(), &scep.limiter).await;
+    let text = scep.metrics.render(&scep.store, &scep.limiter).await;
     Ok((
         [(
             axum::http::header::CONTENT_TYPE,

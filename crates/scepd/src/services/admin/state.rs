@@ -63,7 +63,7 @@ impl AdminState {
         let decoy_password_hash =
             accounts::hash_password(&decoy).map_err(AdminStartError::Hashing)?;
         Ok(AdminState {
-            store: scep.ra.store().clone(),
+            store: scep.store.clone(),
             trusted_proxies: config.admin.proxy_ranges()?,
             login_limiter: edge::limiter::FailureLimiter::new(edge::limiter::Limits {
                 max_failures: config.admin.max_failed_logins,

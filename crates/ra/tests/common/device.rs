@@ -1,5 +1,7 @@
-//! What the in-process tests of the RA share: a device (an RSA key and its self-signed
-//! certificate), the PKCS#10 it asks with and the PKIOperation it sends.
+//! A device for the RA's tests: an RSA key and its self-signed certificate, the PKCS#10 it
+//! asks with and the PKIOperation it sends. Shared by the integration tests (`common`) and the
+//! unit tests that need no ledger (`src/lib.rs` includes this file as `test_support`), so it
+//! names nothing private to the crate.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
 use std::sync::Arc;

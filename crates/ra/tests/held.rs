@@ -5,66 +5,18 @@
 //! no longer in sight: only what was recorded when it was held can reach the CA.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::sync::{Arc, Mutex};
+mod common;
 
-use keys::KeyRole;
-use keys::software::SoftwareKey;
+use ra::{Ra, RaConfig, RequestContext};
 use scep::{MessageData, MessageType, PkiStatus};
 use sha2::{Digest as _, Sha256};
 
-use crate::authority::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};
-use crate::test_support::{Device, csr, device, name_der, now, pki_message};
-use crate::{Ra, RaConfig, RaIdentity, RequestContext};
+use common::device::{Device, csr, device, name_der, now, pki_message};
+use common::{Setup, setup};
 
 const SUBJECT: &str = "CN=held-device";
 const DNS: &str = "held.example";
 const CHALLENGE: &str = "HeldChallenge0123456789abcdefXYZ";
-
-/// The real CA, and every statement the RA handed it.
-struct CapturingCa {
-    ca: ca::Ca,
-    statements: Mutex<Vec<Vec<u8>>>,
-}
-
-impl CapturingCa {
-    fn bindings(&self) -> Vec<Option<request::statement::StatementBinding>> {
-        self.statements
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|der| {
-                request::statement::parse_statement(der)
-                    .unwrap()
-                    .statement
-                    .binding
-            })
-            .collect()
-    }
-}
-
-impl CertificateAuthority for CapturingCa {
-    fn issue<'a>(&'a self, statement_der: &'a [u8], now: i64) -> IssueFuture<'a> {
-        self.statements.lock().unwrap().push(statement_der.to_vec());
-        let issued = self
-            .ca
-            .verify_statement(statement_der, now)
-            .and_then(|verified| self.ca.issue(verified, now));
-        Box::pin(async move {
-            let issued = issued.map_err(|e| CaRefusal {
-                bad_alg: e.is_bad_alg(),
-                reason: e.to_string(),
-            })?;
-            Ok(IssuedCertificate {
-                der: issued.der,
-                serial_hex: issued.serial_hex,
-                subject: issued.subject,
-                not_before: issued.not_before,
-                not_after: issued.not_after,
-                template: issued.template,
-            })
-        })
-    }
-}
 
 fn manual_device_template() -> policy::Template {
     let mut spec = policy::TemplateSpec::device();
@@ -72,87 +24,13 @@ fn manual_device_template() -> policy::Template {
     policy::Template::new(spec).unwrap()
 }
 
-/// A CA, the RA's three keys under it, and the RA in front of a capturing CA.
-struct Setup {
-    ra: Ra,
-    ca: Arc<CapturingCa>,
-    ca_subject_der: Vec<u8>,
-    encryption_certificate: Vec<u8>,
-}
-
-async fn setup() -> Setup {
-    let ca_signer = SoftwareKey::generate_ec_p256(KeyRole::CaSigning)
-        .unwrap()
-        .into_signer(KeyRole::CaSigning)
-        .unwrap();
-    let ca_certificate = ca::CaProfile::new("CN=Held Test CA,O=scepd", 3650)
-        .unwrap()
-        .self_signed(ca_signer.as_ref())
-        .unwrap();
-    let ra_certificate = |role, purpose, cn: &str| {
-        let key = SoftwareKey::generate_rsa(role, 2048).unwrap();
-        let certificate = ca::dev::issue_ra_certificate(
-            ca_signer.as_ref(),
-            &ca_certificate,
-            key.public_key_spki_der(),
-            cn,
-            purpose,
-            365,
-        )
-        .unwrap();
-        (key, certificate)
-    };
-    let (signing, signing_certificate) = ra_certificate(
-        KeyRole::RaSigning,
-        ca::dev::RaCertPurpose::Signing,
-        "RA signing",
-    );
-    let (agent, agent_certificate) = ra_certificate(
-        KeyRole::RaSigning,
-        ca::dev::RaCertPurpose::Agent,
-        "RA agent",
-    );
-    let (encryption, encryption_certificate) = ra_certificate(
-        KeyRole::RaDecryption,
-        ca::dev::RaCertPurpose::Encryption,
-        "RA encryption",
-    );
-    let templates = vec![manual_device_template()];
-    let ca = Arc::new(CapturingCa {
-        ca: ca::Ca::new(
-            Arc::clone(&ca_signer),
-            ca_certificate.clone(),
-            templates.clone(),
-            vec![agent_certificate.clone()],
-        )
-        .unwrap(),
-        statements: Mutex::new(Vec::new()),
-    });
-    let identity = RaIdentity {
-        signer: signing.into_signer(KeyRole::RaSigning).unwrap(),
-        signing_certificate,
-        agent: agent.into_signer(KeyRole::RaSigning).unwrap(),
-        agent_certificate,
-        decrypter: encryption.into_decrypter().unwrap(),
-        encryption_certificate: encryption_certificate.clone(),
-        ca_certificate: ca_certificate.clone(),
-        previous_encryption: Vec::new(),
-        previous_ca_certificates: Vec::new(),
-    };
-    let config = RaConfig {
-        templates,
+/// The RA and the CA with the device template under manual approval.
+async fn held_setup() -> Setup {
+    setup(RaConfig {
+        templates: vec![manual_device_template()],
         ..RaConfig::default()
-    };
-    let store = store::Store::open_in_memory().await.unwrap();
-    let authority: Arc<dyn CertificateAuthority> = ca.clone();
-    Setup {
-        ra: Ra::new(config, identity, store, authority).unwrap(),
-        ca,
-        ca_subject_der: scep::parse_certificate_lenient(&ca_certificate)
-            .unwrap()
-            .subject_der,
-        encryption_certificate,
-    }
+    })
+    .await
 }
 
 async fn status_of(ra: &Ra, message: &[u8]) -> PkiStatus {
@@ -182,10 +60,10 @@ async fn poll(setup: &Setup, device: &Device, transaction_id: &str) -> PkiStatus
     status_of(&setup.ra, &poll).await
 }
 
-async fn approve_the_only_held_request(ra: &Ra) {
-    let held = ra.store().list_pending().await.unwrap();
+async fn approve_the_only_held_request(store: &store::Store) {
+    let held = store.list_pending().await.unwrap();
     assert_eq!(held.len(), 1);
-    ra.store()
+    store
         .approve_pending(held[0].id, "officer", now())
         .await
         .unwrap();
@@ -193,13 +71,12 @@ async fn approve_the_only_held_request(ra: &Ra) {
 
 #[tokio::test]
 async fn a_held_request_reaches_the_ca_with_its_challenge_binding_once_approved() {
-    let setup = setup().await;
+    let setup = held_setup().await;
     let at = now();
     setup
-        .ra
-        .store()
+        .store
         .insert_challenge(store::NewChallenge {
-            hash: crate::challenge::hash(CHALLENGE.as_bytes()),
+            hash: ra::challenge::hash(CHALLENGE.as_bytes()),
             template: policy::Template::DEVICE.into(),
             binding_subject: Some(SUBJECT.into()),
             binding_sans: vec![format!("dns:{DNS}")],
@@ -222,7 +99,7 @@ async fn a_held_request_reaches_the_ca_with_its_challenge_binding_once_approved(
     assert!(setup.ca.bindings().is_empty());
     assert_eq!(poll(&setup, &device, "held-tx-1").await, PkiStatus::Pending);
 
-    approve_the_only_held_request(&setup.ra).await;
+    approve_the_only_held_request(&setup.store).await;
     assert_eq!(poll(&setup, &device, "held-tx-1").await, PkiStatus::Success);
 
     // The CA decided the request within the names the challenge was minted for, exactly as
@@ -241,13 +118,12 @@ async fn a_held_request_reaches_the_ca_with_its_challenge_binding_once_approved(
 
 #[tokio::test]
 async fn a_request_held_before_bindings_were_recorded_reaches_the_ca_without_one() {
-    let setup = setup().await;
+    let setup = held_setup().await;
     let device = device();
     let csr = csr(&device, SUBJECT, DNS, Some(CHALLENGE));
     // As a store before schema 6 loads it: no binding recorded.
     setup
-        .ra
-        .store()
+        .store
         .record_pending(store::PendingRequest {
             transaction_id: "held-tx-old".into(),
             signer_key_sha256: Sha256::digest(device.signer.public_key_spki_der()).into(),
@@ -269,7 +145,7 @@ async fn a_request_held_before_bindings_were_recorded_reaches_the_ca_without_one
         })
         .await
         .unwrap();
-    approve_the_only_held_request(&setup.ra).await;
+    approve_the_only_held_request(&setup.store).await;
     assert_eq!(
         poll(&setup, &device, "held-tx-old").await,
         PkiStatus::Success

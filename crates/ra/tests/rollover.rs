@@ -4,23 +4,20 @@
 //! `ca::rollover`.
 #![allow(clippy::unwrap_used, clippy::panic)]
 
-use std::sync::Arc;
+mod common;
+
+use std::sync::{Arc, Mutex};
 
 use keys::software::SoftwareKey;
 use keys::{KeyRole, SignatureAlgorithm};
-use scep::{FailInfo, PkiStatus};
+use ra::{CaRefusal, CertificateAuthority, EnrollError, IssueFuture};
+use ra::{Ra, RaConfig, RaIdentity, RequestContext};
+use scep::{FailInfo, MessageData, MessageType, PkiStatus};
 
-use crate::authority::{CaRefusal, CertificateAuthority, IssueFuture};
-use crate::{EnrollError, Ra, RaConfig, RaIdentity, RequestContext};
+use common::device::now;
+use common::serial_hex;
 
 const DAY: i64 = 86_400;
-
-fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_secs()).unwrap())
-        .unwrap()
-}
 
 /// A CA key and its certificate.
 struct TestCa {
@@ -104,11 +101,33 @@ fn ra_encryption(ca: &TestCa, cn: &str, at: i64, days: u32) -> (Arc<dyn keys::De
     (key.into_decrypter().unwrap(), certificate)
 }
 
-/// The RA never reaches its CA in these tests.
-struct NoCa;
+/// The RA never gets a certificate from its CA in these tests: the CA refuses, and keeps the
+/// statements it was handed (a renewal that reached it passed the RA's provenance check).
+#[derive(Default)]
+struct NoCa {
+    statements: Mutex<Vec<Vec<u8>>>,
+}
+
+impl NoCa {
+    /// The template of each statement the CA was handed, in order.
+    fn templates(&self) -> Vec<String> {
+        self.statements
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|der| {
+                request::statement::parse_statement(der)
+                    .unwrap()
+                    .statement
+                    .template
+            })
+            .collect()
+    }
+}
 
 impl CertificateAuthority for NoCa {
-    fn issue<'a>(&'a self, _statement_der: &'a [u8], _now: i64) -> IssueFuture<'a> {
+    fn issue<'a>(&'a self, statement_der: &'a [u8], _now: i64) -> IssueFuture<'a> {
+        self.statements.lock().unwrap().push(statement_der.to_vec());
         Box::pin(async {
             Err(CaRefusal {
                 reason: "not in these tests".into(),
@@ -118,13 +137,35 @@ impl CertificateAuthority for NoCa {
     }
 }
 
-async fn ra(identity: RaIdentity) -> Ra {
+/// The RA with an in-memory ledger, and that ledger.
+async fn ra(identity: RaIdentity) -> (Ra, store::Store) {
+    let (ra, store, _) = ra_and_ca(identity).await;
+    (ra, store)
+}
+
+/// [`ra`], and the CA behind it.
+async fn ra_and_ca(identity: RaIdentity) -> (Ra, store::Store, Arc<NoCa>) {
     let store = store::Store::open_in_memory().await.unwrap();
-    Ra::new(RaConfig::default(), identity, store, Arc::new(NoCa)).unwrap()
+    let ca = Arc::new(NoCa::default());
+    let authority: Arc<dyn CertificateAuthority> = ca.clone();
+    let ra = Ra::new(
+        RaConfig::default(),
+        identity,
+        Arc::new(store.clone()),
+        authority,
+    )
+    .unwrap();
+    (ra, store, ca)
 }
 
 /// A certificate for a device key, issued by `ca` and recorded as ours.
 async fn record_device_certificate(store: &store::Store, ca: &TestCa, cn: &str) -> Vec<u8> {
+    record_device(store, ca, cn).await.certificate
+}
+
+/// A device key and its certificate, issued by `ca` and recorded as ours (subject
+/// `CN=device`, template `device`, no SAN).
+async fn record_device(store: &store::Store, ca: &TestCa, cn: &str) -> Client {
     let key = SoftwareKey::generate_rsa(KeyRole::RaSigning, 2048).unwrap();
     let certificate = ca::dev::issue_ra_certificate(
         ca.signer.as_ref(),
@@ -136,13 +177,16 @@ async fn record_device_certificate(store: &store::Store, ca: &TestCa, cn: &str) 
     )
     .unwrap();
     record(store, &certificate).await;
-    certificate
+    Client {
+        signer: key.into_signer(KeyRole::RaSigning).unwrap(),
+        certificate,
+    }
 }
 
 async fn record(store: &store::Store, certificate: &[u8]) {
     let parsed = scep::parse_certificate_lenient(certificate).unwrap();
     let at = now();
-    let serial_hex = crate::facts::serial_hex(&parsed.serial);
+    let serial_hex = serial_hex(&parsed.serial);
     store
         .record_issuance(store::Issuance {
             challenge_hash: None,
@@ -285,9 +329,9 @@ fn after_rollover() -> AfterRollover {
 #[tokio::test]
 async fn an_envelope_to_the_previous_ra_encryption_certificate_opens() {
     let setup = after_rollover();
-    let ra = ra(setup.identity.clone()).await;
+    let (ra, store) = ra(setup.identity.clone()).await;
     // A device enrolled under the previous CA asks for its certificate (GetCert).
-    let device = record_device_certificate(ra.store(), &setup.previous_ca, "device-1").await;
+    let device = record_device_certificate(&store, &setup.previous_ca, "device-1").await;
     let device = scep::parse_certificate_lenient(&device).unwrap();
     let client = client();
     for recipient in [
@@ -317,8 +361,8 @@ async fn an_envelope_to_an_unknown_or_expired_certificate_is_not_ours() {
     let expired = ra_encryption(&setup.current_ca, "RA encryption 0", now() - 3 * DAY, 2);
     let mut identity = setup.identity.clone();
     identity.previous_encryption.push(expired.clone());
-    let ra = ra(identity).await;
-    let device = record_device_certificate(ra.store(), &setup.current_ca, "device-2").await;
+    let (ra, store) = ra(identity).await;
+    let device = record_device_certificate(&store, &setup.current_ca, "device-2").await;
     let device = scep::parse_certificate_lenient(&device).unwrap();
     let client = client();
     let unknown = ra_encryption(&setup.current_ca, "someone else", now(), 365);
@@ -328,23 +372,22 @@ async fn an_envelope_to_an_unknown_or_expired_certificate_is_not_ours() {
             status_of(&ra, &request).await,
             PkiStatus::Failure(FailInfo::BadMessageCheck)
         );
+        // The envelope was not ours to open (`EnrollError::NotAddressedToUs`), rather than
+        // opened and found wrong: no key was tried on it. (`verify::open_envelope`'s own test
+        // makes the same choice one level down.)
+        assert_eq!(
+            newest_audit_detail(&store).await,
+            format!(
+                "transaction rollover-get-cert: {}",
+                EnrollError::NotAddressedToUs
+            )
+        );
     }
+}
 
-    // The same choice, one level down.
-    let envelope = {
-        let request = get_cert_request(&client, &unknown.1, &device.issuer_der, &device.serial);
-        let message = scep::parse_pki_message(&request).unwrap();
-        scep::parse_envelope(message.content.as_deref().unwrap()).unwrap()
-    };
-    let current = scep::parse_certificate_lenient(&setup.identity.encryption_certificate).unwrap();
-    let keys = [crate::verify::RecipientKey {
-        certificate: &current,
-        decrypter: setup.identity.decrypter.as_ref(),
-    }];
-    assert!(matches!(
-        crate::verify::open_envelope(&envelope, &keys, crate::CryptoPolicy::default()),
-        Err(EnrollError::NotAddressedToUs)
-    ));
+/// The detail of the newest audit entry.
+async fn newest_audit_detail(store: &store::Store) -> String {
+    store.audit_events(1).await.unwrap().pop().unwrap().detail
 }
 
 #[tokio::test]
@@ -356,16 +399,48 @@ async fn a_previous_key_must_match_its_certificate() {
         setup.previous_encryption.1.clone(),
     )];
     let store = store::Store::open_in_memory().await.unwrap();
-    let refused = Ra::new(RaConfig::default(), identity, store, Arc::new(NoCa));
+    let refused = Ra::new(
+        RaConfig::default(),
+        identity,
+        Arc::new(store),
+        Arc::new(NoCa::default()),
+    );
     assert!(
         matches!(refused, Err(EnrollError::Internal(m)) if m.contains("previous RA encryption certificate #1"))
     );
 }
 
+/// A RenewalReq signed by `holder` (the certificate renewed, as recorded by
+/// [`record_device`]) for a new key with the recorded subject and no SAN, encrypted to
+/// `recipient_der`.
+fn renewal_request(holder: &Client, recipient_der: &[u8], transaction_id: &str) -> Vec<u8> {
+    let new_key = scep_client::ClientKey::generate_rsa(2048).unwrap();
+    let csr = scep_client::CsrBuilder::new("CN=device")
+        .build(&new_key)
+        .unwrap();
+    let holder = common::device::Device {
+        signer: Arc::clone(&holder.signer),
+        certificate: holder.certificate.clone(),
+    };
+    common::device::pki_message(
+        &holder,
+        recipient_der,
+        MessageType::RenewalReq,
+        transaction_id,
+        &MessageData::CertificationRequest(csr),
+    )
+}
+
+/// Renewal provenance after a rollover, through the whole pipeline: what the current or the
+/// previous CA issued, recorded as ours, passes (the CA is handed a statement under the old
+/// certificate's template); what a CA of the same name but another key issued is refused
+/// before the CA, even when it sits in our records; and once the previous CA is no longer
+/// configured, what it issued is no longer ours.
 #[tokio::test]
 async fn renewal_provenance_accepts_the_previous_ca_and_refuses_a_namesake() {
     let setup = after_rollover();
-    let store = store::Store::open_in_memory().await.unwrap();
+    let (ra, store, ca) = ra_and_ca(setup.identity.clone()).await;
+    let recipient = &setup.identity.encryption_certificate;
     let cas: Vec<scep::LenientCertificate> = [
         &setup.current_ca.certificate,
         &setup.previous_ca.certificate,
@@ -375,33 +450,55 @@ async fn renewal_provenance_accepts_the_previous_ca_and_refuses_a_namesake() {
     .collect();
     // The rollover kept the name: only the keys tell the CAs apart.
     assert_eq!(cas[0].subject_der, cas[1].subject_der);
-    let provenance = |der: Vec<u8>, cas: Vec<scep::LenientCertificate>| {
-        let store = store.clone();
-        async move {
-            let signer = scep::parse_certificate_lenient(&der).unwrap();
-            crate::renewal::check_provenance(&der, &signer, &cas, &store, now()).await
-        }
-    };
 
-    for ca in [&setup.current_ca, &setup.previous_ca] {
-        let device = record_device_certificate(&store, ca, "device-3").await;
-        let renewed = provenance(device, cas.clone()).await.unwrap();
-        assert_eq!(renewed.template(), "device");
+    for (i, issuer) in [&setup.current_ca, &setup.previous_ca]
+        .into_iter()
+        .enumerate()
+    {
+        let holder = record_device(&store, issuer, "device-3").await;
+        let request = renewal_request(&holder, recipient, &format!("renew-{i}"));
+        // Past the provenance check and the renewal policy: only the CA (which refuses
+        // everything here) stops it.
+        assert_eq!(
+            status_of(&ra, &request).await,
+            PkiStatus::Failure(FailInfo::BadRequest)
+        );
+        assert_eq!(
+            newest_audit_detail(&store).await,
+            format!("transaction renew-{i}: the CA refused: not in these tests")
+        );
+        assert_eq!(ca.templates(), vec!["device".to_owned(); i + 1]);
     }
 
     // A CA of the same name but another key; its certificate even sits in our records.
     let namesake = new_ca();
-    let forged = record_device_certificate(&store, &namesake, "device-3").await;
-    let refused = provenance(forged.clone(), cas.clone()).await;
-    assert!(
-        matches!(&refused, Err(EnrollError::Renewal(m)) if m.contains("not signed by our CA key")),
-        "{:?}",
-        refused.err()
+    let forged = record_device(&store, &namesake, "device-3").await;
+    let request = renewal_request(&forged, recipient, "renew-forged");
+    assert_eq!(
+        status_of(&ra, &request).await,
+        PkiStatus::Failure(FailInfo::BadRequest)
     );
+    assert_eq!(
+        newest_audit_detail(&store).await,
+        "transaction renew-forged: renewal refused: signer certificate not signed by our CA key"
+    );
+    assert_eq!(ca.templates().len(), 2, "the CA was handed the forgery");
 
     // Without the previous CA, what it issued is no longer ours.
-    let device = record_device_certificate(&store, &setup.previous_ca, "device-4").await;
-    assert!(provenance(device, cas[..1].to_vec()).await.is_err());
+    let mut identity = setup.identity.clone();
+    identity.previous_ca_certificates.clear();
+    let (ra, store, ca) = ra_and_ca(identity).await;
+    let holder = record_device(&store, &setup.previous_ca, "device-4").await;
+    let request = renewal_request(&holder, recipient, "renew-previous");
+    assert_eq!(
+        status_of(&ra, &request).await,
+        PkiStatus::Failure(FailInfo::BadRequest)
+    );
+    assert_eq!(
+        newest_audit_detail(&store).await,
+        "transaction renew-previous: renewal refused: signer certificate not signed by our CA key"
+    );
+    assert!(ca.templates().is_empty());
 }
 
 #[tokio::test]
@@ -427,9 +524,9 @@ async fn get_cert_finds_certificates_of_a_previous_ca_by_its_name() {
     identity
         .previous_ca_certificates
         .push(other.certificate.clone());
-    let ra = ra(identity).await;
+    let (ra, store) = ra(identity).await;
     let client = client();
-    let device = record_device_certificate(ra.store(), &other, "device-5").await;
+    let device = record_device_certificate(&store, &other, "device-5").await;
     let device = scep::parse_certificate_lenient(&device).unwrap();
     let request = get_cert_request(
         &client,
@@ -470,7 +567,7 @@ async fn rfc8894_4_7_get_next_ca_cert_reply_is_signed_by_the_current_ra() {
         previous_encryption: Vec::new(),
         previous_ca_certificates: Vec::new(),
     };
-    let ra = ra(identity).await;
+    let (ra, _store) = ra(identity).await;
     let (next_ca, rollover) = next_ca(&current_ca);
     let next_signing = ra_signing(&next_ca, "RA signing 2");
     let (_, next_encryption) = ra_encryption(&next_ca, "RA encryption 2", now(), 365);
