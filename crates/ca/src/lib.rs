@@ -31,7 +31,7 @@ pub mod rollover;
 mod serial;
 mod x509;
 
-pub use authority::{Ca, IssuedCertificate, VerifiedStatement};
+pub use authority::{Ca, VerifiedStatement};
 pub use crl::{RevocationReason, RevokedEntry, build_crl};
 pub use error::{CaError, ImportRejection, StatementRejection};
 pub use fingerprint::fingerprint_sha256;
@@ -39,6 +39,8 @@ pub use profile::{
     CaProfile, MIN_CA_RSA_BITS, RECOMMENDED_CA_RSA_BITS, ca_key_strength_warning, parse_dn,
     rsa_modulus_bits,
 };
+/// The answer's vocabulary is shared with the RA (`request::answer`).
+pub use request::answer::{CaRefusal, IssuedCertificate};
 pub use rollover::ra_certificate_expiry;
 
 /// Certificate Request Agent EKU (enrollment agent, 1.3.6.1.4.1.311.20.2.1): an RA signing

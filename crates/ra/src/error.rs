@@ -5,6 +5,7 @@
 //! or the challenge (decryption, padding, CSR parsing, unknown/expired/used/wrong-binding
 //! challenge) maps to the same failInfo *and* the same text, so the answers are identical.
 
+use request::answer::{CaRefusal, FailInfoChoice};
 use scep::FailInfo;
 
 /// Why an enrollment was not granted. `Display` is for the audit log, never for the client.
@@ -50,8 +51,9 @@ pub enum EnrollError {
     NotFound(String),
     #[error("operation not available: {0}")]
     Unavailable(&'static str),
+    /// The CA refused the counter-signed request, or could not be asked.
     #[error("the CA refused: {0}")]
-    CaRefused(String),
+    CaRefused(CaRefusal),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -106,7 +108,13 @@ impl EnrollError {
             Self::Undecipherable | Self::Challenge(_) | Self::BindingViolated(_) => {
                 (FailInfo::BadRequest, REFUSED_TEXT)
             }
-            Self::Policy(_) | Self::CaRefused(_) | Self::TransactionConflict | Self::Renewal(_) => {
+            Self::CaRefused(refusal) => match refusal.fail_info() {
+                FailInfoChoice::BadAlg => (FailInfo::BadAlg, "algorithm not allowed"),
+                FailInfoChoice::BadRequest => {
+                    (FailInfo::BadRequest, "request not permitted by policy")
+                }
+            },
+            Self::Policy(_) | Self::TransactionConflict | Self::Renewal(_) => {
                 (FailInfo::BadRequest, "request not permitted by policy")
             }
             Self::NotFound(_) => (FailInfo::BadCertId, "no matching certificate"),
@@ -142,5 +150,24 @@ mod tests {
         .collect();
         assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
         assert_eq!(answers[0], (FailInfo::BadRequest, REFUSED_TEXT));
+    }
+
+    #[test]
+    fn a_ca_refusal_answers_as_the_ras_own_would() {
+        let bad_alg = EnrollError::CaRefused(CaRefusal::BadAlgorithm("RSA 1024".into()));
+        assert_eq!(
+            bad_alg.wire(),
+            EnrollError::PolicyAlgorithm("RSA 1024".into()).wire()
+        );
+        for refusal in [
+            CaRefusal::Policy("cA=TRUE".into()),
+            CaRefusal::StatementRejected("expired".into()),
+            CaRefusal::Unavailable("connection refused".into()),
+        ] {
+            assert_eq!(
+                EnrollError::CaRefused(refusal).wire(),
+                EnrollError::Policy("x".into()).wire()
+            );
+        }
     }
 }

@@ -12,7 +12,7 @@ use keys::software::SoftwareKey;
 use scep::{MessageData, MessageType, PkiStatus};
 use sha2::{Digest as _, Sha256};
 
-use crate::authority::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};
+use crate::authority::{CaRefusal, CertificateAuthority, IssueFuture};
 use crate::test_support::{Device, csr, device, name_der, now, pki_message};
 use crate::{Ra, RaConfig, RaIdentity, RequestContext};
 
@@ -49,20 +49,7 @@ impl CertificateAuthority for CapturingCa {
             .ca
             .verify_statement(statement_der, now)
             .and_then(|verified| self.ca.issue(verified, now));
-        Box::pin(async move {
-            let issued = issued.map_err(|e| CaRefusal {
-                bad_alg: e.is_bad_alg(),
-                reason: e.to_string(),
-            })?;
-            Ok(IssuedCertificate {
-                der: issued.der,
-                serial_hex: issued.serial_hex,
-                subject: issued.subject,
-                not_before: issued.not_before,
-                not_after: issued.not_after,
-                template: issued.template,
-            })
-        })
+        Box::pin(async move { issued.map_err(CaRefusal::from) })
     }
 }
 

@@ -109,12 +109,7 @@ struct NoCa;
 
 impl CertificateAuthority for NoCa {
     fn issue<'a>(&'a self, _statement_der: &'a [u8], _now: i64) -> IssueFuture<'a> {
-        Box::pin(async {
-            Err(CaRefusal {
-                reason: "not in these tests".into(),
-                bad_alg: false,
-            })
-        })
+        Box::pin(async { Err(CaRefusal::Unavailable("not in these tests".into())) })
     }
 }
 

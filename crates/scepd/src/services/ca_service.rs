@@ -27,7 +27,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use sha2::{Digest, Sha256};
 
-use super::ca_link::protocol::{self, RefusalCode};
+use ca::CaRefusal;
+
+use super::ca_link::protocol;
 use super::ca_link::tls::AllowList;
 use crate::config::Config;
 use crate::config::deployment::Mode;
@@ -51,35 +53,21 @@ pub struct CaService {
     revocation: Arc<crate::services::revocation::Revocation>,
 }
 
-/// A refusal with what the RA needs to answer the device.
-#[derive(Debug, Clone)]
-pub struct Refused {
-    pub code: RefusalCode,
-    pub reason: String,
-    pub bad_alg: bool,
+/// A refusal with its detail.
+fn refused(make: fn(String) -> CaRefusal, reason: impl Into<String>) -> CaRefusal {
+    make(reason.into())
 }
 
-impl Refused {
-    fn new(code: RefusalCode, reason: impl Into<String>) -> Self {
-        Self {
-            code,
-            reason: reason.into(),
-            bad_alg: false,
-        }
-    }
-}
-
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::FORBIDDEN);
-        let body = protocol::Refusal {
-            version: protocol::VERSION,
-            code: self.code.as_str().to_owned(),
-            reason: self.reason,
-            bad_alg: self.bad_alg,
-        };
-        (status, axum::Json(body)).into_response()
-    }
+/// The one conversion of a refusal to the link's wire form.
+fn refusal_response(refusal: CaRefusal) -> Response {
+    let status = StatusCode::from_u16(refusal.http_status()).unwrap_or(StatusCode::FORBIDDEN);
+    let body = protocol::Refusal {
+        version: protocol::VERSION,
+        code: refusal.wire_code().to_owned(),
+        bad_alg: refusal.is_bad_alg(),
+        reason: refusal.reason().to_owned(),
+    };
+    (status, axum::Json(body)).into_response()
 }
 
 /// Loads the CA key alone (the RA keys are not on this host).
@@ -126,9 +114,13 @@ fn describe(der: &[u8]) -> Result<(String, String, i64, i64), String> {
     ))
 }
 
-fn issued_answer(der: &[u8], template: &str, replayed: bool) -> Result<protocol::Issued, Refused> {
+fn issued_answer(
+    der: &[u8],
+    template: &str,
+    replayed: bool,
+) -> Result<protocol::Issued, CaRefusal> {
     let (serial, subject, not_before, not_after) =
-        describe(der).map_err(|e| Refused::new(RefusalCode::Internal, e))?;
+        describe(der).map_err(|e| refused(CaRefusal::Internal, e))?;
     Ok(protocol::Issued {
         version: protocol::VERSION,
         certificate: protocol::b64(der),
@@ -148,15 +140,11 @@ fn statement_issuance(
     statement: &request::statement::RaStatement,
     ra_name: &str,
     now: i64,
-) -> Result<store::StatementIssuance, String> {
-    use der::{Decode, Encode};
-    let spki = x509_cert::Certificate::from_der(&cert.der)
-        .and_then(|c| c.tbs_certificate().subject_public_key_info().to_der())
-        .map_err(|e| format!("issued certificate: {e}"))?;
-    Ok(store::StatementIssuance {
+) -> store::StatementIssuance {
+    store::StatementIssuance {
         serial_hex: cert.serial_hex.clone(),
         certificate_der: cert.der.clone(),
-        subject_key_sha256: Sha256::digest(&spki).into(),
+        subject_key_sha256: cert.subject_key_sha256,
         subject: cert.subject.clone(),
         not_before: cert.not_before,
         not_after: cert.not_after,
@@ -175,7 +163,7 @@ fn statement_issuance(
                 statement_facts(statement)
             ),
         },
-    })
+    }
 }
 
 /// What the RA stated it checked, for the audit entry.
@@ -287,23 +275,20 @@ impl CaService {
     async fn connected_ra(
         &self,
         client_certificate: Option<[u8; 32]>,
-    ) -> Result<store::RaRecord, Refused> {
+    ) -> Result<store::RaRecord, CaRefusal> {
         let Some(fingerprint) = client_certificate else {
-            return Err(Refused::new(
-                RefusalCode::RaNotRegistered,
+            return Err(refused(
+                CaRefusal::RaNotRegistered,
                 "no TLS client certificate",
             ));
         };
         match self.store.ra_by_tls_certificate(&fingerprint).await {
             Ok(Some(ra)) if ra.is_active() => Ok(ra),
-            Ok(_) => Err(Refused::new(
-                RefusalCode::RaNotRegistered,
+            Ok(_) => Err(refused(
+                CaRefusal::RaNotRegistered,
                 "the TLS client certificate belongs to no active RA",
             )),
-            Err(e) => Err(Refused::new(
-                RefusalCode::Internal,
-                format!("RA registry: {e}"),
-            )),
+            Err(e) => Err(refused(CaRefusal::Internal, format!("RA registry: {e}"))),
         }
     }
 
@@ -315,23 +300,23 @@ impl CaService {
         client_certificate: Option<[u8; 32]>,
         request: protocol::Revoke,
         now: i64,
-    ) -> Result<protocol::Revoked, Refused> {
+    ) -> Result<protocol::Revoked, CaRefusal> {
         let ra = self.connected_ra(client_certificate).await?;
         if request.version != protocol::VERSION {
-            return Err(Refused::new(
-                RefusalCode::BadRequest,
+            return Err(refused(
+                CaRefusal::BadRequest,
                 format!("protocol version {} is not supported", request.version),
             ));
         }
-        let internal = |e: store::StoreError| Refused::new(RefusalCode::Internal, e.to_string());
+        let internal = |e: store::StoreError| refused(CaRefusal::Internal, e.to_string());
         let entry = self
             .store
             .certificate_entry(&request.serial)
             .await
             .map_err(internal)?
             .ok_or_else(|| {
-                Refused::new(
-                    RefusalCode::UnknownSerial,
+                refused(
+                    CaRefusal::UnknownSerial,
                     format!("no certificate with serial {}", request.serial),
                 )
             })?;
@@ -348,8 +333,8 @@ impl CaService {
                 ),
             )
             .await;
-            return Err(Refused::new(
-                RefusalCode::TemplateNotAuthorized,
+            return Err(refused(
+                CaRefusal::TemplateNotAuthorized,
                 format!(
                     "RA {:?} is not authorised for template {template:?}",
                     ra.name
@@ -384,8 +369,8 @@ impl CaService {
         {
             Ok(record) => record,
             Err(RevokeError::UnknownReason(r)) => {
-                return Err(Refused::new(
-                    RefusalCode::BadRequest,
+                return Err(refused(
+                    CaRefusal::BadRequest,
                     format!("unknown revocation reason {r:?}"),
                 ));
             }
@@ -397,7 +382,7 @@ impl CaService {
                     .await
                     .map_err(internal)?
                     .and_then(|e| e.revocation)
-                    .ok_or_else(|| Refused::new(RefusalCode::Internal, "revocation vanished"))?;
+                    .ok_or_else(|| refused(CaRefusal::Internal, "revocation vanished"))?;
                 return Ok(protocol::Revoked {
                     version: protocol::VERSION,
                     serial: entry.certificate.serial_hex.clone(),
@@ -406,7 +391,7 @@ impl CaService {
                     already_revoked: true,
                 });
             }
-            Err(e) => return Err(Refused::new(RefusalCode::Internal, e.to_string())),
+            Err(e) => return Err(refused(CaRefusal::Internal, e.to_string())),
         };
         tracing::info!(ra = %ra.name, serial = %record.serial_hex, reason = record.reason.as_str(), "certificate revoked for an RA");
         Ok(protocol::Revoked {
@@ -425,13 +410,10 @@ impl CaService {
         client_certificate: Option<[u8; 32]>,
         statement: Vec<u8>,
         now: i64,
-    ) -> Result<protocol::Issued, Refused> {
+    ) -> Result<protocol::Issued, CaRefusal> {
         let ra = self.connected_ra(client_certificate).await?;
         let Some(certificates) = &ra.certificates else {
-            return Err(Refused::new(
-                RefusalCode::RaNotRegistered,
-                "RA not registered",
-            ));
+            return Err(refused(CaRefusal::RaNotRegistered, "RA not registered"));
         };
         let actor = format!("ra:{}", ra.name);
         let result = self
@@ -449,11 +431,11 @@ impl CaService {
             // Audited with the certificate row, in one transaction (see `decide`).
             Ok(_) => {}
             Err(refused) => {
-                tracing::warn!(ra = %ra.name, code = refused.code.as_str(), reason = %refused.reason, "statement refused");
+                tracing::warn!(ra = %ra.name, code = refused.wire_code(), reason = refused.reason(), "statement refused");
                 self.audit(
                     store::AuditKind::EnrollmentRefused,
                     &actor,
-                    format!("{}: {}", refused.code.as_str(), refused.reason),
+                    format!("{}: {}", refused.wire_code(), refused.reason()),
                 )
                 .await;
             }
@@ -467,19 +449,19 @@ impl CaService {
         signing_certificate: Vec<u8>,
         statement: Vec<u8>,
         now: i64,
-    ) -> Result<protocol::Issued, Refused> {
+    ) -> Result<protocol::Issued, CaRefusal> {
         let statement_sha256: [u8; 32] = Sha256::digest(&statement).into();
         let ca = Arc::clone(&self.ca);
         let verified = tokio::task::spawn_blocking(move || {
             ca.verify_statement_from(&statement, now, &[signing_certificate])
         })
         .await
-        .map_err(|e| Refused::new(RefusalCode::Internal, format!("CA task: {e}")))?
-        .map_err(|e| Refused::new(RefusalCode::StatementRejected, e.to_string()))?;
+        .map_err(|e| refused(CaRefusal::Internal, format!("CA task: {e}")))?
+        .map_err(|e| refused(CaRefusal::StatementRejected, e.to_string()))?;
         let template = verified.statement().template.clone();
         if !ra.templates.contains(&template) {
-            return Err(Refused::new(
-                RefusalCode::TemplateNotAuthorized,
+            return Err(refused(
+                CaRefusal::TemplateNotAuthorized,
                 format!(
                     "RA {:?} is not authorised for template {template:?}",
                     ra.name
@@ -491,7 +473,7 @@ impl CaService {
             .store
             .claim_statement(&nonce_sha256, &statement_sha256, &ra.name, now)
             .await
-            .map_err(|e| Refused::new(RefusalCode::Internal, format!("statement log: {e}")))?;
+            .map_err(|e| refused(CaRefusal::Internal, format!("statement log: {e}")))?;
         match claim {
             store::StatementClaim::Claimed => {}
             store::StatementClaim::Seen {
@@ -503,20 +485,20 @@ impl CaService {
                     store::StatementOutcome::Issued { certificate } => {
                         issued_answer(&certificate, &template, true)
                     }
-                    store::StatementOutcome::Refused { refusal, bad_alg } => Err(Refused {
-                        code: RefusalCode::PolicyRefused,
-                        reason: refusal,
-                        bad_alg,
+                    store::StatementOutcome::Refused { refusal, bad_alg } => Err(if bad_alg {
+                        CaRefusal::BadAlgorithm(refusal)
+                    } else {
+                        CaRefusal::Policy(refusal)
                     }),
-                    store::StatementOutcome::Pending => Err(Refused::new(
-                        RefusalCode::InProgress,
+                    store::StatementOutcome::Pending => Err(refused(
+                        CaRefusal::InProgress,
                         "this statement is being processed",
                     )),
                 };
             }
             store::StatementClaim::Seen { .. } => {
-                return Err(Refused::new(
-                    RefusalCode::NonceReused,
+                return Err(refused(
+                    CaRefusal::NonceReused,
                     "the statement's nonce was already used",
                 ));
             }
@@ -525,7 +507,7 @@ impl CaService {
         let ca = Arc::clone(&self.ca);
         let issued = tokio::task::spawn_blocking(move || ca.issue(verified, now))
             .await
-            .map_err(|e| Refused::new(RefusalCode::Internal, format!("CA task: {e}")));
+            .map_err(|e| refused(CaRefusal::Internal, format!("CA task: {e}")));
         let outcome = match &issued {
             Ok(Ok(cert)) => store::StatementOutcome::Issued {
                 certificate: cert.der.clone(),
@@ -535,7 +517,7 @@ impl CaService {
                 bad_alg: e.is_bad_alg(),
             },
             Err(e) => store::StatementOutcome::Refused {
-                refusal: e.reason.clone(),
+                refusal: e.reason().to_owned(),
                 bad_alg: false,
             },
         };
@@ -543,21 +525,20 @@ impl CaService {
         // recorded as the CA's own (listing, revocation, CRL, OCSP), with its audit entry.
         let finished = match &issued {
             Ok(Ok(cert)) => {
-                let record = statement_issuance(cert, &facts, &ra.name, now)
-                    .map_err(|e| Refused::new(RefusalCode::Internal, e))?;
+                let record = statement_issuance(cert, &facts, &ra.name, now);
                 self.store
                     .finish_statement_issued(&nonce_sha256, &record)
                     .await
             }
             _ => self.store.finish_statement(&nonce_sha256, &outcome).await,
         };
-        finished.map_err(|e| Refused::new(RefusalCode::Internal, format!("statement log: {e}")))?;
+        finished.map_err(|e| refused(CaRefusal::Internal, format!("statement log: {e}")))?;
         match issued? {
             Ok(cert) => issued_answer(&cert.der, &cert.template, false),
-            Err(e) => Err(Refused {
-                code: RefusalCode::PolicyRefused,
-                bad_alg: e.is_bad_alg(),
-                reason: e.to_string(),
+            Err(e) => Err(if e.is_bad_alg() {
+                CaRefusal::BadAlgorithm(e.to_string())
+            } else {
+                CaRefusal::Policy(e.to_string())
             }),
         }
     }
@@ -569,8 +550,8 @@ impl CaService {
         &self,
         request: protocol::Registration,
         now: i64,
-    ) -> Result<protocol::Registered, Refused> {
-        let refuse = |why: String| Refused::new(RefusalCode::RegistrationRefused, why);
+    ) -> Result<protocol::Registered, CaRefusal> {
+        let refuse = |why: String| CaRefusal::RegistrationRefused(why);
         if request.version != protocol::VERSION {
             return Err(refuse(format!(
                 "protocol version {} is not supported",
@@ -582,7 +563,7 @@ impl CaService {
             .store
             .ra_registration_by_code(&code_sha256, now)
             .await
-            .map_err(|e| Refused::new(RefusalCode::Internal, format!("RA registry: {e}")))?
+            .map_err(|e| refused(CaRefusal::Internal, format!("RA registry: {e}")))?
             .ok_or_else(|| refuse("unknown, used or expired registration code".into()))?;
         let signing = protocol::unb64(&request.signing_spki, "signing_spki").map_err(refuse)?;
         let agent = request
@@ -669,7 +650,7 @@ impl CaService {
             .store
             .complete_ra_registration(&code_sha256, &certificates, now)
             .await
-            .map_err(|e| Refused::new(RefusalCode::Internal, format!("RA registry: {e}")))?;
+            .map_err(|e| refused(CaRefusal::Internal, format!("RA registry: {e}")))?;
         if !done {
             return Err(refuse(
                 "the registration code was used or expired meanwhile".into(),
@@ -715,7 +696,7 @@ async fn issue_handler(
         .await
     {
         Ok(issued) => axum::Json(issued).into_response(),
-        Err(refused) => refused.into_response(),
+        Err(refused) => refusal_response(refused),
     }
 }
 
@@ -727,7 +708,7 @@ async fn revoke_handler(
     let request: protocol::Revoke = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return Refused::new(RefusalCode::BadRequest, format!("body: {e}")).into_response();
+            return refusal_response(refused(CaRefusal::BadRequest, format!("body: {e}")));
         }
     };
     match service
@@ -735,7 +716,7 @@ async fn revoke_handler(
         .await
     {
         Ok(revoked) => axum::Json(revoked).into_response(),
-        Err(refused) => refused.into_response(),
+        Err(refused) => refusal_response(refused),
     }
 }
 
@@ -745,7 +726,7 @@ async fn crl_handler(
     Extension(peer): Extension<Peer>,
 ) -> Response {
     if let Err(refused) = service.connected_ra(peer.client_certificate).await {
-        return refused.into_response();
+        return refusal_response(refused);
     }
     match service.revocation.crl(crate::clock::unix_now()).await {
         Ok(crl) => (
@@ -753,7 +734,7 @@ async fn crl_handler(
             crl,
         )
             .into_response(),
-        Err(e) => Refused::new(RefusalCode::Internal, format!("CRL: {e}")).into_response(),
+        Err(e) => refusal_response(refused(CaRefusal::Internal, format!("CRL: {e}"))),
     }
 }
 
@@ -764,7 +745,7 @@ async fn ocsp_handler(
     body: Bytes,
 ) -> Response {
     if let Err(refused) = service.connected_ra(peer.client_certificate).await {
-        return refused.into_response();
+        return refusal_response(refused);
     }
     let answer = service
         .revocation
@@ -788,8 +769,7 @@ async fn register_handler(
     let request: protocol::Registration = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return Refused::new(RefusalCode::RegistrationRefused, format!("body: {e}"))
-                .into_response();
+            return refusal_response(CaRefusal::RegistrationRefused(format!("body: {e}")));
         }
     };
     match service.register(request, crate::clock::unix_now()).await {
@@ -798,8 +778,8 @@ async fn register_handler(
             axum::Json(registered).into_response()
         }
         Err(refused) => {
-            tracing::warn!(peer = %peer.addr, reason = %refused.reason, "RA registration refused");
-            refused.into_response()
+            tracing::warn!(peer = %peer.addr, reason = refused.reason(), "RA registration refused");
+            refusal_response(refused)
         }
     }
 }

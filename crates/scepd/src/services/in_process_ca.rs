@@ -3,17 +3,10 @@
 
 use std::sync::Arc;
 
-use ra::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};
+use ra::{CaRefusal, CertificateAuthority, IssueFuture};
 
 pub struct InProcessCa {
     pub ca: Arc<ca::Ca>,
-}
-
-fn refusal(e: ca::CaError) -> CaRefusal {
-    CaRefusal {
-        bad_alg: e.is_bad_alg(),
-        reason: e.to_string(),
-    }
 }
 
 impl CertificateAuthority for InProcessCa {
@@ -23,23 +16,13 @@ impl CertificateAuthority for InProcessCa {
         Box::pin(async move {
             // Verifying and signing are blocking key operations (milliseconds with an RSA-3072
             // key, longer in a network HSM): keep them off the async workers.
-            let issued = tokio::task::spawn_blocking(move || {
-                let verified = ca.verify_statement(&statement, now).map_err(refusal)?;
-                ca.issue(verified, now).map_err(refusal)
+            tokio::task::spawn_blocking(move || {
+                let verified = ca.verify_statement(&statement, now)?;
+                ca.issue(verified, now)
             })
             .await
-            .map_err(|e| CaRefusal {
-                bad_alg: false,
-                reason: format!("CA task failed: {e}"),
-            })??;
-            Ok(IssuedCertificate {
-                der: issued.der,
-                serial_hex: issued.serial_hex,
-                subject: issued.subject,
-                not_before: issued.not_before,
-                not_after: issued.not_after,
-                template: issued.template,
-            })
+            .map_err(|e| CaRefusal::Internal(format!("CA task failed: {e}")))?
+            .map_err(CaRefusal::from)
         })
     }
 }
