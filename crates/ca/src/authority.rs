@@ -179,6 +179,11 @@ impl Ca {
         Ok(self)
     }
 
+    /// The CA key, for the certificates the CA service issues to registering RAs.
+    pub(crate) fn signer(&self) -> &dyn Signer {
+        self.signer.as_ref()
+    }
+
     /// The CA certificate, DER.
     pub fn certificate_der(&self) -> &[u8] {
         &self.certificate_der

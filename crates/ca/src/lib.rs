@@ -13,6 +13,11 @@
 //! [`rollover`] makes the next CA (RFC 4210 §4.4) and tells when RA certificates expire;
 //! [`fingerprint_sha256`] is what devices and MDM profiles pin.
 //!
+//! The CA service ([`service`]): which RA is asking, its authorisation per template, the
+//! statement log (one nonce, one answer), issuance and its record, RA registration and
+//! revocation on behalf of an RA — one code path for `scepd serve` (in-process) and `scepd ca`
+//! (behind mutual TLS), over the storage trait `ledger::ca::CaLedger`.
+//!
 //! Revocation: [`crl::build_crl`] signs CRLs (RFC 5280 §5) and [`ocsp::respond`] answers OCSP
 //! requests (RFC 6960) from what storage says about each serial.
 #![forbid(unsafe_code)]
@@ -29,6 +34,7 @@ pub mod ocsp;
 mod profile;
 pub mod rollover;
 mod serial;
+pub mod service;
 mod x509;
 
 pub use authority::{Ca, VerifiedStatement};
