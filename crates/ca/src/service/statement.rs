@@ -60,7 +60,11 @@ impl CaService {
         statement: Vec<u8>,
         now: i64,
     ) -> Result<Answer, CaRefusal> {
-        let statement_sha256: [u8; 32] = Sha256::digest(&statement).into();
+        let recording = self.settings().recording;
+        // The statement log keys the answer by nonce and statement; without it (the RA
+        // records) there is nothing to hash.
+        let statement_sha256: Option<[u8; 32]> =
+            (recording == Recording::ByCa).then(|| Sha256::digest(&statement).into());
         let ca = Arc::clone(self.ca());
         let allowed = vec![ra.counter_signing_certificate().to_vec()];
         let verified =
@@ -70,28 +74,27 @@ impl CaService {
         if !ra.is_authorised_for(&template) {
             return Err(ra.not_authorised(&template));
         }
-        let recording = self.settings().recording;
-        let nonce_sha256: [u8; 32] = Sha256::digest(&verified.statement().nonce).into();
-        if recording == Recording::ByCa {
-            let claim = self
-                .ledger()
-                .claim_statement(&nonce_sha256, &statement_sha256, ra.name(), now)
-                .await
-                .map_err(|e| CaRefusal::Internal(format!("statement log: {e}")))?;
-            if let Some(earlier) = earlier_answer(claim, ra, &template) {
-                return earlier;
+        let log = match statement_sha256 {
+            Some(statement_sha256) => {
+                let nonce_sha256: [u8; 32] = Sha256::digest(&verified.statement().nonce).into();
+                let claim = self
+                    .ledger()
+                    .claim_statement(&nonce_sha256, &statement_sha256, ra.name(), now)
+                    .await
+                    .map_err(|e| CaRefusal::Internal(format!("statement log: {e}")))?;
+                if let Some(earlier) = earlier_answer(claim, ra, &template) {
+                    return earlier;
+                }
+                Some((nonce_sha256, verified.statement().clone()))
             }
-        }
-        let facts = match recording {
-            Recording::ByCa => Some(verified.statement().clone()),
-            Recording::ByRa => None,
+            None => None,
         };
         let ca = Arc::clone(self.ca());
         let issued = match blocking(move || ca.issue(verified, now)).await {
             Ok(issued) => issued.map_err(CaRefusal::from),
             Err(task) => Err(task),
         };
-        if let Some(facts) = facts {
+        if let Some((nonce_sha256, facts)) = log {
             // Recorded before the answer leaves: a replay gets exactly this. A certificate is
             // recorded as the CA's own (listing, revocation, CRL, OCSP), with its audit entry.
             let finished = match &issued {
