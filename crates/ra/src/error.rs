@@ -52,10 +52,20 @@ pub enum EnrollError {
     #[error("operation not available: {0}")]
     Unavailable(&'static str),
     /// The CA refused the counter-signed request, or could not be asked.
-    #[error("the CA refused: {0}")]
+    #[error("{}", ca_refusal_text(.0))]
     CaRefused(CaRefusal),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The audit text of a CA refusal, as the RA always wrote it: a policy refusal with the CA's
+/// reason, a refused algorithm like the RA's own; the other refusals with their code.
+fn ca_refusal_text(refusal: &CaRefusal) -> String {
+    match refusal {
+        CaRefusal::Policy(reason) => format!("the CA refused: {reason}"),
+        CaRefusal::BadAlgorithm(reason) => format!("policy refused the algorithm: {reason}"),
+        other => format!("the CA refused: {other}"),
+    }
 }
 
 /// Which check a challenge failed. All of them give the client the same answer.
@@ -155,9 +165,16 @@ mod tests {
     #[test]
     fn a_ca_refusal_answers_as_the_ras_own_would() {
         let bad_alg = EnrollError::CaRefused(CaRefusal::BadAlgorithm("RSA 1024".into()));
+        let own = EnrollError::PolicyAlgorithm("RSA 1024".into());
+        assert_eq!(bad_alg.wire(), own.wire());
+        assert_eq!(bad_alg.to_string(), own.to_string());
         assert_eq!(
-            bad_alg.wire(),
-            EnrollError::PolicyAlgorithm("RSA 1024".into()).wire()
+            EnrollError::CaRefused(CaRefusal::Policy("cA=TRUE".into())).to_string(),
+            "the CA refused: cA=TRUE"
+        );
+        assert_eq!(
+            EnrollError::CaRefused(CaRefusal::NonceReused("used".into())).to_string(),
+            "the CA refused: nonce-reused: used"
         );
         for refusal in [
             CaRefusal::Policy("cA=TRUE".into()),
