@@ -4,7 +4,9 @@ use std::sync::Arc;
 
 use keys::{KeyRole, SignatureAlgorithm, Signer};
 use policy::{Decision, Template};
+use request::answer::IssuedCertificate;
 use request::{RaStatement, parse_statement};
+use sha2::{Digest, Sha256};
 
 use crate::constraints::{CaConstraints, Candidate};
 use crate::error::{CaError, StatementRejection};
@@ -80,19 +82,6 @@ impl VerifiedStatement {
     pub fn ra_certificate_der(&self) -> &[u8] {
         &self.ra_certificate_der
     }
-}
-
-/// A signed certificate and what the audit log and the store need about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IssuedCertificate {
-    pub der: Vec<u8>,
-    /// Lower-case hex of the serial's 16 octets.
-    pub serial_hex: String,
-    /// RFC 4514 form of the subject.
-    pub subject: String,
-    pub not_before: i64,
-    pub not_after: i64,
-    pub template: String,
 }
 
 impl Ca {
@@ -188,6 +177,11 @@ impl Ca {
             certificate_der: previous_cert_der,
         });
         Ok(self)
+    }
+
+    /// The CA key, for the certificates the CA service issues to registering RAs.
+    pub(crate) fn signer(&self) -> &dyn Signer {
+        self.signer.as_ref()
     }
 
     /// The CA certificate, DER.
@@ -411,6 +405,8 @@ impl Ca {
             extensions: exts,
         }
         .sign(self.signer.as_ref())?;
+        // The certificate carries the CSR's SubjectPublicKeyInfo byte for byte: its hash is
+        // the certified key's, without parsing the certificate again.
         Ok(IssuedCertificate {
             der,
             serial_hex: serial.iter().map(|b| format!("{b:02x}")).collect(),
@@ -418,6 +414,7 @@ impl Ca {
             not_before,
             not_after,
             template: profile.template,
+            subject_key_sha256: Sha256::digest(&csr.public_key_spki_der).into(),
         })
     }
 }

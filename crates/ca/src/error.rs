@@ -171,6 +171,22 @@ impl CaError {
     }
 }
 
+/// The refusal the RA is told: a rejected statement, a bad algorithm (failInfo badAlg), or
+/// else a policy refusal; the detail is this error's text.
+impl From<CaError> for request::answer::CaRefusal {
+    fn from(error: CaError) -> Self {
+        use request::answer::CaRefusal;
+        let reason = error.to_string();
+        if error.is_bad_alg() {
+            CaRefusal::BadAlgorithm(reason)
+        } else if matches!(error, CaError::StatementRejected(_)) {
+            CaRefusal::StatementRejected(reason)
+        } else {
+            CaRefusal::Policy(reason)
+        }
+    }
+}
+
 impl From<StatementRejection> for CaError {
     fn from(r: StatementRejection) -> Self {
         CaError::StatementRejected(r)

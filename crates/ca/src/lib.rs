@@ -13,6 +13,11 @@
 //! [`rollover`] makes the next CA (RFC 4210 §4.4) and tells when RA certificates expire;
 //! [`fingerprint_sha256`] is what devices and MDM profiles pin.
 //!
+//! The CA service ([`service`]): which RA is asking, its authorisation per template, the
+//! statement log (one nonce, one answer), issuance and its record, RA registration and
+//! revocation on behalf of an RA — one code path for `scepd serve` (in-process) and `scepd ca`
+//! (behind mutual TLS), over the storage trait `ledger::ca::CaLedger`.
+//!
 //! Revocation: [`crl::build_crl`] signs CRLs (RFC 5280 §5) and [`ocsp::respond`] answers OCSP
 //! requests (RFC 6960) from what storage says about each serial; [`RevocationAuthority`]
 //! ([`revocation_authority`]) is the CA's authority over them: it revokes, issues a CRL when
@@ -32,9 +37,10 @@ mod profile;
 pub mod revocation_authority;
 pub mod rollover;
 mod serial;
+pub mod service;
 mod x509;
 
-pub use authority::{Ca, IssuedCertificate, VerifiedStatement};
+pub use authority::{Ca, VerifiedStatement};
 pub use crl::{RevocationReason, RevokedEntry, build_crl};
 pub use error::{CaError, CrlRejection, ImportRejection, StatementRejection};
 pub use fingerprint::fingerprint_sha256;
@@ -42,6 +48,8 @@ pub use profile::{
     CaProfile, MIN_CA_RSA_BITS, RECOMMENDED_CA_RSA_BITS, ca_key_strength_warning, parse_dn,
     rsa_modulus_bits,
 };
+/// The answer's vocabulary is shared with the RA (`request::answer`).
+pub use request::answer::{CaRefusal, IssuedCertificate};
 pub use revocation_authority::{RevocationAuthority, RevokeError};
 pub use rollover::ra_certificate_expiry;
 

@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod audit;
+pub mod ca;
 mod challenge;
 mod crl;
 mod enrollment;

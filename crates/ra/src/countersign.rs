@@ -66,13 +66,11 @@ impl CounterSigner<'_> {
             self.agent,
             self.agent_certificate,
         )?;
-        let issued = self.ca.issue(&statement, now).await.map_err(|refusal| {
-            if refusal.bad_alg {
-                EnrollError::PolicyAlgorithm(refusal.reason)
-            } else {
-                EnrollError::CaRefused(refusal.reason)
-            }
-        })?;
+        let issued = self
+            .ca
+            .issue(&statement, now)
+            .await
+            .map_err(EnrollError::CaRefused)?;
         Ok(Countersigned {
             issued,
             challenge: approved.into_challenge(),

@@ -5,6 +5,7 @@
 //! or the challenge (decryption, padding, CSR parsing, unknown/expired/used/wrong-binding
 //! challenge) maps to the same failInfo *and* the same text, so the answers are identical.
 
+use request::answer::{CaRefusal, FailInfoChoice};
 use scep::FailInfo;
 
 /// Why an enrollment was not granted. `Display` is for the audit log, never for the client.
@@ -50,10 +51,21 @@ pub enum EnrollError {
     NotFound(String),
     #[error("operation not available: {0}")]
     Unavailable(&'static str),
-    #[error("the CA refused: {0}")]
-    CaRefused(String),
+    /// The CA refused the counter-signed request, or could not be asked.
+    #[error("{}", ca_refusal_text(.0))]
+    CaRefused(CaRefusal),
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// The audit text of a CA refusal, as the RA always wrote it: a policy refusal with the CA's
+/// reason, a refused algorithm like the RA's own; the other refusals with their code.
+fn ca_refusal_text(refusal: &CaRefusal) -> String {
+    match refusal {
+        CaRefusal::Policy(reason) => format!("the CA refused: {reason}"),
+        CaRefusal::BadAlgorithm(reason) => format!("policy refused the algorithm: {reason}"),
+        other => format!("the CA refused: {other}"),
+    }
 }
 
 /// Which check a challenge failed. All of them give the client the same answer.
@@ -106,7 +118,13 @@ impl EnrollError {
             Self::Undecipherable | Self::Challenge(_) | Self::BindingViolated(_) => {
                 (FailInfo::BadRequest, REFUSED_TEXT)
             }
-            Self::Policy(_) | Self::CaRefused(_) | Self::TransactionConflict | Self::Renewal(_) => {
+            Self::CaRefused(refusal) => match refusal.fail_info() {
+                FailInfoChoice::BadAlg => (FailInfo::BadAlg, "algorithm not allowed"),
+                FailInfoChoice::BadRequest => {
+                    (FailInfo::BadRequest, "request not permitted by policy")
+                }
+            },
+            Self::Policy(_) | Self::TransactionConflict | Self::Renewal(_) => {
                 (FailInfo::BadRequest, "request not permitted by policy")
             }
             Self::NotFound(_) => (FailInfo::BadCertId, "no matching certificate"),
@@ -142,5 +160,31 @@ mod tests {
         .collect();
         assert!(answers.windows(2).all(|w| w[0] == w[1]), "{answers:?}");
         assert_eq!(answers[0], (FailInfo::BadRequest, REFUSED_TEXT));
+    }
+
+    #[test]
+    fn a_ca_refusal_answers_as_the_ras_own_would() {
+        let bad_alg = EnrollError::CaRefused(CaRefusal::BadAlgorithm("RSA 1024".into()));
+        let own = EnrollError::PolicyAlgorithm("RSA 1024".into());
+        assert_eq!(bad_alg.wire(), own.wire());
+        assert_eq!(bad_alg.to_string(), own.to_string());
+        assert_eq!(
+            EnrollError::CaRefused(CaRefusal::Policy("cA=TRUE".into())).to_string(),
+            "the CA refused: cA=TRUE"
+        );
+        assert_eq!(
+            EnrollError::CaRefused(CaRefusal::NonceReused("used".into())).to_string(),
+            "the CA refused: nonce-reused: used"
+        );
+        for refusal in [
+            CaRefusal::Policy("cA=TRUE".into()),
+            CaRefusal::StatementRejected("expired".into()),
+            CaRefusal::Unavailable("connection refused".into()),
+        ] {
+            assert_eq!(
+                EnrollError::CaRefused(refusal).wire(),
+                EnrollError::Policy("x".into()).wire()
+            );
+        }
     }
 }

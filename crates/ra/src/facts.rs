@@ -1,10 +1,6 @@
-//! Small readings several steps share: a serial as the store keys it, the key a certificate
-//! certifies, a SAN as an operator reads it. They sit below every step that uses them, so no
-//! two steps import each other for a helper.
-
-use sha2::{Digest, Sha256};
-
-use crate::error::EnrollError;
+//! Small readings several steps share: a serial as the store keys it, a SAN as an operator
+//! reads it. They sit below every step that uses them, so no two steps import each other for
+//! a helper.
 
 /// A certificate serial as the store keys it: lowercase hex without leading zero octets (a
 /// DER INTEGER may carry one to stay positive; the store's key never does).
@@ -14,13 +10,6 @@ pub(crate) fn serial_hex(serial: &[u8]) -> String {
         .position(|b| *b != 0)
         .unwrap_or(serial.len().saturating_sub(1));
     hex::encode(serial.get(start..).unwrap_or(serial))
-}
-
-/// SHA-256 of the SubjectPublicKeyInfo an issued certificate certifies.
-pub(crate) fn certified_key_sha256(certificate: &[u8]) -> Result<[u8; 32], EnrollError> {
-    let parsed = scep::parse_certificate_lenient(certificate)
-        .map_err(|e| EnrollError::Internal(format!("issued certificate unreadable: {e}")))?;
-    Ok(Sha256::digest(&parsed.spki_der).into())
 }
 
 /// A SAN as the operator reads it in `scepd request list`.

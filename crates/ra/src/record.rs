@@ -82,7 +82,7 @@ pub(crate) async fn issuance(
         request_sha256,
         serial_hex: issued.serial_hex.clone(),
         certificate_der: issued.der.clone(),
-        subject_key_sha256: crate::facts::certified_key_sha256(&issued.der)?,
+        subject_key_sha256: issued.subject_key_sha256,
         subject: issued.subject.clone(),
         not_before: issued.not_before,
         not_after: issued.not_after,
@@ -183,7 +183,7 @@ pub(crate) async fn approved_issuance(
     let completion = ledger::PendingIssuance {
         serial_hex: issued.serial_hex.clone(),
         certificate_der: issued.der.clone(),
-        subject_key_sha256: crate::facts::certified_key_sha256(&issued.der)?,
+        subject_key_sha256: issued.subject_key_sha256,
         subject: issued.subject.clone(),
         not_before: issued.not_before,
         not_after: issued.not_after,

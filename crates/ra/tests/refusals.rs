@@ -974,9 +974,10 @@ async fn a_ca_refusal_records_nothing_and_leaves_the_challenge_usable() {
             "policy refused the algorithm: the CA is unwell",
         ),
     ] {
-        scep.setup.ca.refuse_with(CaRefusal {
-            reason: "the CA is unwell".into(),
-            bad_alg,
+        scep.setup.ca.refuse_with(if bad_alg {
+            CaRefusal::BadAlgorithm("the CA is unwell".into())
+        } else {
+            CaRefusal::Policy("the CA is unwell".into())
         });
         let d = Device::rsa("refused.example");
         let c = scep.challenge().await;

@@ -128,12 +128,7 @@ impl NoCa {
 impl CertificateAuthority for NoCa {
     fn issue<'a>(&'a self, statement_der: &'a [u8], _now: i64) -> IssueFuture<'a> {
         self.statements.lock().unwrap().push(statement_der.to_vec());
-        Box::pin(async {
-            Err(CaRefusal {
-                reason: "not in these tests".into(),
-                bad_alg: false,
-            })
-        })
+        Box::pin(async { Err(CaRefusal::Policy("not in these tests".into())) })
     }
 }
 

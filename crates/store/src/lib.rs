@@ -13,6 +13,7 @@ mod accounts;
 mod audit;
 mod backend;
 mod batch_insert;
+mod ca_ledger;
 mod challenge;
 mod codec;
 mod crl;

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 
 use keys::KeyRole;
 use keys::software::SoftwareKey;
-use ra::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};
+use ra::{CaRefusal, CertificateAuthority, IssueFuture};
 use ra::{Ra, RaConfig, RaIdentity};
 
 /// A certificate serial as the ledger keys it: lowercase hex without leading zero octets.
@@ -69,18 +69,7 @@ impl CertificateAuthority for CapturingCa {
             if let Some(refusal) = refusal {
                 return Err(refusal);
             }
-            let issued = issued.map_err(|e| CaRefusal {
-                bad_alg: e.is_bad_alg(),
-                reason: e.to_string(),
-            })?;
-            Ok(IssuedCertificate {
-                der: issued.der,
-                serial_hex: issued.serial_hex,
-                subject: issued.subject,
-                not_before: issued.not_before,
-                not_after: issued.not_after,
-                template: issued.template,
-            })
+            issued.map_err(CaRefusal::from)
         })
     }
 }

@@ -1,19 +1,13 @@
-//! `scepd ca`: the CA service of a split deployment. It holds the CA key only, and answers
-//! counter-signed statements from registered RAs (DESIGN.md §2; catalogue F):
-//!
-//! 1. the TLS handshake admits only a registered, unrevoked RA TLS certificate (checked in
-//!    the handshake, [`super::ca_link::tls::AllowListVerifier`]);
-//! 2. the RA of that connection is looked up again (revoked since the handshake: refused);
-//! 3. the statement must be signed by *that* RA's registered signing certificate, which must be
-//!    ours, unexpired, with the Certificate Request Agent EKU; the statement fresh
-//!    ([`ca::Ca::verify_statement_from`]);
-//! 4. the RA must be authorised for the statement's template;
-//! 5. the nonce must be new (a replay of the same statement gets the recorded answer back,
-//!    never a second certificate; another statement with a used nonce is refused);
-//! 6. [`ca::Ca::issue`] re-inspects the CSR (the one in the signed statement: a swapped CSR
-//!    breaks the signature) and applies the template, which always wins.
+//! `scepd ca`: the CA service of a split deployment, on its host. It holds the CA key only,
+//! and answers counter-signed statements from registered RAs (DESIGN.md §2; catalogue F;
+//! docs/ra-ca-protocol.md). Every decision is [`ca::service::CaService`]'s (the same service
+//! `scepd serve` calls in-process); this module loads the configuration and the key, serves
+//! the link's endpoints (parse the body, call the service, answer JSON and a status: the one
+//! place the link's wire form is written), runs the TLS listeners and keeps the TLS allow-list
+//! fresh. The handshake admits only a registered, unrevoked RA TLS certificate
+//! ([`super::ca_link::tls::AllowListVerifier`]); the service looks the RA up again for each
+//! request.
 
-use std::collections::HashSet;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
@@ -25,60 +19,130 @@ use axum::extract::{DefaultBodyLimit, Extension, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use ca::CaRefusal;
+use ca::service::{
+    Answer, CaService, Caller, RaPublicKeys, RegisteredRa, RevokeFailure, RevokeFuture,
+    RevokeRequest, Revoked, Revoker, Settings,
+};
 use edge::listener::Peer;
-use sha2::{Digest, Sha256};
 
-use super::ca_link::protocol::{self, RefusalCode};
+use super::ca_link::protocol;
 use super::ca_link::tls::AllowList;
 use crate::config::Config;
 use crate::config::deployment::Mode;
-use crate::services::revocation::RevokeError;
+use crate::services::revocation::{Revocation, RevokeError};
 
 /// How often the allow-list is re-read from the database (`scepd ca revoke-ra` in another
 /// process takes effect within this).
 pub const ALLOW_LIST_REFRESH: Duration = Duration::from_secs(2);
 
-pub struct CaService {
-    ca: Arc<ca::Ca>,
+/// What the handlers share: the CA service, and what the host adds around it.
+pub struct CaHost {
+    service: CaService,
     store: store::Store,
     allow: Arc<AllowList>,
-    ca_signer: Arc<dyn keys::Signer>,
     ca_certificate: Vec<u8>,
     chain: Vec<Vec<u8>>,
-    ra_validity_days: u32,
-    /// The CA's CRL and OCSP answers; the certificates table it reads is filled as
-    /// statements are answered (so `scepd cert list|show|revoke` work on this host).
-    revocation: Arc<crate::services::revocation::Revocation>,
+    /// The CA's CRL and OCSP answers and its revocations; the certificates table it reads is
+    /// filled as statements are answered (so `scepd cert list|show|revoke` work on this host).
+    revocation: Arc<Revocation>,
 }
 
-/// A refusal with what the RA needs to answer the device.
-#[derive(Debug, Clone)]
-pub struct Refused {
-    pub code: RefusalCode,
-    pub reason: String,
-    pub bad_alg: bool,
+// ---------------------------------------------------------------- the link's wire form
+
+/// A refusal as the link sends it.
+fn refusal_response(refusal: CaRefusal) -> Response {
+    let status = StatusCode::from_u16(refusal.http_status()).unwrap_or(StatusCode::FORBIDDEN);
+    let body = protocol::Refusal {
+        version: protocol::VERSION,
+        code: refusal.wire_code().to_owned(),
+        bad_alg: refusal.is_bad_alg(),
+        reason: refusal.reason().to_owned(),
+    };
+    (status, axum::Json(body)).into_response()
 }
 
-impl Refused {
-    fn new(code: RefusalCode, reason: impl Into<String>) -> Self {
-        Self {
-            code,
-            reason: reason.into(),
-            bad_alg: false,
-        }
+fn issued_body(answer: Answer) -> protocol::Issued {
+    let certificate = answer.certificate;
+    protocol::Issued {
+        version: protocol::VERSION,
+        certificate: protocol::b64(&certificate.der),
+        serial: certificate.serial_hex,
+        subject: certificate.subject,
+        not_before: certificate.not_before,
+        not_after: certificate.not_after,
+        template: certificate.template,
+        replayed: answer.replayed,
     }
 }
 
-impl IntoResponse for Refused {
-    fn into_response(self) -> Response {
-        let status = StatusCode::from_u16(self.code.http_status()).unwrap_or(StatusCode::FORBIDDEN);
-        let body = protocol::Refusal {
-            version: protocol::VERSION,
-            code: self.code.as_str().to_owned(),
-            reason: self.reason,
-            bad_alg: self.bad_alg,
-        };
-        (status, axum::Json(body)).into_response()
+fn revoked_body(revoked: Revoked) -> protocol::Revoked {
+    protocol::Revoked {
+        version: protocol::VERSION,
+        serial: revoked.serial_hex,
+        reason: revoked.reason.as_str().to_owned(),
+        revoked_at: revoked.revoked_at,
+        already_revoked: revoked.already_revoked,
+    }
+}
+
+/// The RA's public keys from a registration body (base64 DER).
+fn public_keys(request: &protocol::Registration) -> Result<RaPublicKeys, CaRefusal> {
+    let decode =
+        |b64: &str, what: &str| protocol::unb64(b64, what).map_err(CaRefusal::RegistrationRefused);
+    Ok(RaPublicKeys {
+        signing: decode(&request.signing_spki, "signing_spki")?,
+        agent: request
+            .agent_spki
+            .as_deref()
+            .map(|b64| decode(b64, "agent_spki"))
+            .transpose()?,
+        encryption: decode(&request.encryption_spki, "encryption_spki")?,
+        tls: decode(&request.tls_spki, "tls_spki")?,
+    })
+}
+
+fn registered_body(host: &CaHost, registered: RegisteredRa) -> protocol::Registered {
+    protocol::Registered {
+        version: protocol::VERSION,
+        name: registered.name,
+        templates: registered.templates,
+        ca_certificate: protocol::b64(&host.ca_certificate),
+        ca_chain: host.chain.iter().map(|c| protocol::b64(c)).collect(),
+        signing_certificate: protocol::b64(&registered.signing_certificate),
+        agent_certificate: registered.agent_certificate.as_deref().map(protocol::b64),
+        encryption_certificate: protocol::b64(&registered.encryption_certificate),
+        tls_certificate: protocol::b64(&registered.tls_certificate),
+    }
+}
+
+fn unsupported_version(version: u32) -> String {
+    format!("protocol version {version} is not supported")
+}
+
+// ---------------------------------------------------------------- loading
+
+/// Revocations the CA service decided, committed by this host's revocation service.
+struct RevokeThrough<'a>(&'a Revocation);
+
+impl Revoker for RevokeThrough<'_> {
+    fn revoke<'a>(
+        &'a self,
+        serial_hex: &'a str,
+        reason: &'a str,
+        now: i64,
+        actor: &'a str,
+    ) -> RevokeFuture<'a> {
+        Box::pin(async move {
+            self.0
+                .revoke(serial_hex, reason, now, actor)
+                .await
+                .map_err(|e| match e {
+                    RevokeError::UnknownReason(r) => RevokeFailure::UnknownReason(r),
+                    RevokeError::AlreadyRevoked(_) => RevokeFailure::AlreadyRevoked,
+                    e => RevokeFailure::Failed(e.to_string()),
+                })
+        })
     }
 }
 
@@ -110,106 +174,9 @@ fn load_ca_key(dir: &Path, config: &Config) -> Result<Arc<dyn keys::Signer>, Str
     }
 }
 
-/// Serial, subject and validity of a certificate, for an answer.
-fn describe(der: &[u8]) -> Result<(String, String, i64, i64), String> {
-    use der::Decode;
-    let cert = x509_cert::Certificate::from_der(der).map_err(|e| format!("certificate: {e}"))?;
-    let tbs = cert.tbs_certificate();
-    let secs = |t: &x509_cert::time::Time| {
-        i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
-    };
-    Ok((
-        hex::encode(tbs.serial_number().as_bytes()),
-        tbs.subject().to_string(),
-        secs(&tbs.validity().not_before),
-        secs(&tbs.validity().not_after),
-    ))
-}
-
-fn issued_answer(der: &[u8], template: &str, replayed: bool) -> Result<protocol::Issued, Refused> {
-    let (serial, subject, not_before, not_after) =
-        describe(der).map_err(|e| Refused::new(RefusalCode::Internal, e))?;
-    Ok(protocol::Issued {
-        version: protocol::VERSION,
-        certificate: protocol::b64(der),
-        serial,
-        subject,
-        not_before,
-        not_after,
-        template: template.to_owned(),
-        replayed,
-    })
-}
-
-/// The CA's record of a certificate it signed for `statement`, with the audit entry naming
-/// the RA and the facts the RA stated it checked.
-fn statement_issuance(
-    cert: &ca::IssuedCertificate,
-    statement: &request::statement::RaStatement,
-    ra_name: &str,
-    now: i64,
-) -> Result<store::StatementIssuance, String> {
-    use der::{Decode, Encode};
-    let spki = x509_cert::Certificate::from_der(&cert.der)
-        .and_then(|c| c.tbs_certificate().subject_public_key_info().to_der())
-        .map_err(|e| format!("issued certificate: {e}"))?;
-    Ok(store::StatementIssuance {
-        serial_hex: cert.serial_hex.clone(),
-        certificate_der: cert.der.clone(),
-        subject_key_sha256: Sha256::digest(&spki).into(),
-        subject: cert.subject.clone(),
-        not_before: cert.not_before,
-        not_after: cert.not_after,
-        template: cert.template.clone(),
-        transaction_id: statement.transaction_id.clone(),
-        issued_at: now,
-        audit: store::AuditEvent {
-            at: now,
-            kind: store::AuditKind::CertificateIssued,
-            actor: format!("ra:{ra_name}"),
-            detail: format!(
-                "serial {} subject {} template {} for RA {ra_name}: {}",
-                cert.serial_hex,
-                cert.subject,
-                cert.template,
-                statement_facts(statement)
-            ),
-        },
-    })
-}
-
-/// What the RA stated it checked, for the audit entry.
-fn statement_facts(statement: &request::statement::RaStatement) -> String {
-    let mut out = format!("transaction {}", statement.transaction_id);
-    if let Some(binding) = &statement.binding {
-        if let Some(subject) = &binding.subject {
-            out.push_str(&format!(", bound subject {subject:?}"));
-        }
-        if !binding.sans.is_empty() {
-            out.push_str(&format!(", bound SANs {}", binding.sans.join(",")));
-        }
-    }
-    match &statement.requester {
-        Some(r) => {
-            if let Some(id) = &r.challenge_id {
-                out.push_str(&format!(", challenge {id}"));
-            }
-            out.push_str(&format!(
-                ", requester certificate SHA-256 {}",
-                hex::encode(r.certificate_sha256)
-            ));
-            if let Some(source) = &r.source {
-                out.push_str(&format!(", source {source:?}"));
-            }
-        }
-        None => out.push_str(", statement version 1 (no requester facts)"),
-    }
-    out
-}
-
-impl CaService {
+impl CaHost {
     /// Builds the service from a data directory prepared with `scepd init --mode ca`.
-    pub async fn load(dir: &Path) -> Result<(Arc<CaService>, Config), String> {
+    pub async fn load(dir: &Path) -> Result<(Arc<CaHost>, Config), String> {
         let config = Config::load(dir).map_err(|e| e.to_string())?;
         if config.deployment.mode != Mode::Ca {
             return Err(format!(
@@ -244,533 +211,122 @@ impl CaService {
                 .map_err(|e| format!("previous CA: {e}"))?;
         }
         let store = config.open_store(dir).await?;
-        let revocation = Arc::new(crate::services::revocation::Revocation::new(
-            Arc::clone(&signer),
+        let revocation = Arc::new(Revocation::new(
+            signer,
             ca_certificate.clone(),
             store.clone(),
         ));
-        let service = Arc::new(CaService {
-            ca: Arc::new(ca),
-            revocation,
+        let service = CaService::new(
+            Arc::new(ca),
+            Arc::new(store.clone()),
+            Settings::split(config.ca_service.ra_validity_days),
+        );
+        let host = Arc::new(CaHost {
+            service,
             store,
             allow: Arc::new(AllowList::default()),
-            ca_signer: signer,
             ca_certificate,
             chain,
-            ra_validity_days: config.ca_service.ra_validity_days,
+            revocation,
         });
-        service.refresh_allow_list().await?;
-        Ok((service, config))
+        host.refresh_allow_list().await?;
+        Ok((host, config))
     }
 
     /// Re-reads the registered, unrevoked RA TLS certificates.
     pub async fn refresh_allow_list(&self) -> Result<(), String> {
-        let ras = self
-            .store
-            .ra_registrations()
+        let allowed = self
+            .service
+            .active_ra_tls_certificates()
             .await
             .map_err(|e| format!("RA registry: {e}"))?;
-        let set: HashSet<[u8; 32]> = ras
-            .iter()
-            .filter(|ra| ra.is_active())
-            .filter_map(|ra| ra.certificates.as_ref().map(|c| c.tls_sha256))
-            .collect();
-        self.allow.replace(set);
+        self.allow.replace(allowed);
         Ok(())
-    }
-
-    async fn audit(&self, kind: store::AuditKind, actor: &str, detail: String) {
-        crate::audit_trail::append_or_log(&self.store, kind, actor, detail).await;
-    }
-
-    /// The active RA whose TLS client certificate has this SHA-256 (it may have been revoked
-    /// since the handshake).
-    async fn connected_ra(
-        &self,
-        client_certificate: Option<[u8; 32]>,
-    ) -> Result<store::RaRecord, Refused> {
-        let Some(fingerprint) = client_certificate else {
-            return Err(Refused::new(
-                RefusalCode::RaNotRegistered,
-                "no TLS client certificate",
-            ));
-        };
-        match self.store.ra_by_tls_certificate(&fingerprint).await {
-            Ok(Some(ra)) if ra.is_active() => Ok(ra),
-            Ok(_) => Err(Refused::new(
-                RefusalCode::RaNotRegistered,
-                "the TLS client certificate belongs to no active RA",
-            )),
-            Err(e) => Err(Refused::new(
-                RefusalCode::Internal,
-                format!("RA registry: {e}"),
-            )),
-        }
-    }
-
-    /// Revokes a certificate for an RA: only one of a template the RA is authorised for
-    /// (the template never changes after issuance). Committed, with its audit entry naming
-    /// the RA and who asked there, before the answer; the CRL is renewed at once.
-    pub async fn revoke_for(
-        &self,
-        client_certificate: Option<[u8; 32]>,
-        request: protocol::Revoke,
-        now: i64,
-    ) -> Result<protocol::Revoked, Refused> {
-        let ra = self.connected_ra(client_certificate).await?;
-        if request.version != protocol::VERSION {
-            return Err(Refused::new(
-                RefusalCode::BadRequest,
-                format!("protocol version {} is not supported", request.version),
-            ));
-        }
-        let internal = |e: store::StoreError| Refused::new(RefusalCode::Internal, e.to_string());
-        let entry = self
-            .store
-            .certificate_entry(&request.serial)
-            .await
-            .map_err(internal)?
-            .ok_or_else(|| {
-                Refused::new(
-                    RefusalCode::UnknownSerial,
-                    format!("no certificate with serial {}", request.serial),
-                )
-            })?;
-        let template = &entry.certificate.template;
-        let actor = format!("ra:{}", ra.name);
-        if !ra.templates.contains(template) {
-            tracing::warn!(ra = %ra.name, serial = %request.serial, template = %template, "revocation outside the RA's templates refused");
-            self.audit(
-                store::AuditKind::EnrollmentRefused,
-                &actor,
-                format!(
-                    "revocation of {} (template {template}) refused: RA {} is not authorised for it",
-                    entry.certificate.serial_hex, ra.name
-                ),
-            )
-            .await;
-            return Err(Refused::new(
-                RefusalCode::TemplateNotAuthorized,
-                format!(
-                    "RA {:?} is not authorised for template {template:?}",
-                    ra.name
-                ),
-            ));
-        }
-        if let Some(first) = &entry.revocation {
-            return Ok(protocol::Revoked {
-                version: protocol::VERSION,
-                serial: entry.certificate.serial_hex.clone(),
-                reason: first.reason.as_str().to_owned(),
-                revoked_at: first.revoked_at,
-                already_revoked: true,
-            });
-        }
-        // The requester's name is the RA's claim; the RA itself is what the TLS layer proved.
-        let requested_by: String = request
-            .requested_by
-            .chars()
-            .filter(|c| !c.is_control())
-            .take(128)
-            .collect();
-        let record = match self
-            .revocation
-            .revoke(
-                &entry.certificate.serial_hex,
-                &request.reason,
-                now,
-                &format!("{actor} ({requested_by})"),
-            )
-            .await
-        {
-            Ok(record) => record,
-            Err(RevokeError::UnknownReason(r)) => {
-                return Err(Refused::new(
-                    RefusalCode::BadRequest,
-                    format!("unknown revocation reason {r:?}"),
-                ));
-            }
-            // Lost a race with another revocation: the first one stands.
-            Err(RevokeError::AlreadyRevoked(_)) => {
-                let again = self
-                    .store
-                    .certificate_entry(&entry.certificate.serial_hex)
-                    .await
-                    .map_err(internal)?
-                    .and_then(|e| e.revocation)
-                    .ok_or_else(|| Refused::new(RefusalCode::Internal, "revocation vanished"))?;
-                return Ok(protocol::Revoked {
-                    version: protocol::VERSION,
-                    serial: entry.certificate.serial_hex.clone(),
-                    reason: again.reason.as_str().to_owned(),
-                    revoked_at: again.revoked_at,
-                    already_revoked: true,
-                });
-            }
-            Err(e) => return Err(Refused::new(RefusalCode::Internal, e.to_string())),
-        };
-        tracing::info!(ra = %ra.name, serial = %record.serial_hex, reason = record.reason.as_str(), "certificate revoked for an RA");
-        Ok(protocol::Revoked {
-            version: protocol::VERSION,
-            serial: record.serial_hex,
-            reason: record.reason.as_str().to_owned(),
-            revoked_at: record.revoked_at,
-            already_revoked: false,
-        })
-    }
-
-    /// Answers one statement that arrived on a connection whose client certificate has the
-    /// SHA-256 `client_certificate`.
-    pub async fn answer_statement(
-        &self,
-        client_certificate: Option<[u8; 32]>,
-        statement: Vec<u8>,
-        now: i64,
-    ) -> Result<protocol::Issued, Refused> {
-        let ra = self.connected_ra(client_certificate).await?;
-        let Some(certificates) = &ra.certificates else {
-            return Err(Refused::new(
-                RefusalCode::RaNotRegistered,
-                "RA not registered",
-            ));
-        };
-        let actor = format!("ra:{}", ra.name);
-        let result = self
-            .decide(&ra, certificates.signing.clone(), statement, now)
-            .await;
-        match &result {
-            Ok(issued) if issued.replayed => {
-                self.audit(
-                    store::AuditKind::CertificateResent,
-                    &actor,
-                    format!("replayed statement answered with serial {}", issued.serial),
-                )
-                .await;
-            }
-            // Audited with the certificate row, in one transaction (see `decide`).
-            Ok(_) => {}
-            Err(refused) => {
-                tracing::warn!(ra = %ra.name, code = refused.code.as_str(), reason = %refused.reason, "statement refused");
-                self.audit(
-                    store::AuditKind::EnrollmentRefused,
-                    &actor,
-                    format!("{}: {}", refused.code.as_str(), refused.reason),
-                )
-                .await;
-            }
-        }
-        result
-    }
-
-    async fn decide(
-        &self,
-        ra: &store::RaRecord,
-        signing_certificate: Vec<u8>,
-        statement: Vec<u8>,
-        now: i64,
-    ) -> Result<protocol::Issued, Refused> {
-        let statement_sha256: [u8; 32] = Sha256::digest(&statement).into();
-        let ca = Arc::clone(&self.ca);
-        let verified = tokio::task::spawn_blocking(move || {
-            ca.verify_statement_from(&statement, now, &[signing_certificate])
-        })
-        .await
-        .map_err(|e| Refused::new(RefusalCode::Internal, format!("CA task: {e}")))?
-        .map_err(|e| Refused::new(RefusalCode::StatementRejected, e.to_string()))?;
-        let template = verified.statement().template.clone();
-        if !ra.templates.contains(&template) {
-            return Err(Refused::new(
-                RefusalCode::TemplateNotAuthorized,
-                format!(
-                    "RA {:?} is not authorised for template {template:?}",
-                    ra.name
-                ),
-            ));
-        }
-        let nonce_sha256: [u8; 32] = Sha256::digest(&verified.statement().nonce).into();
-        let claim = self
-            .store
-            .claim_statement(&nonce_sha256, &statement_sha256, &ra.name, now)
-            .await
-            .map_err(|e| Refused::new(RefusalCode::Internal, format!("statement log: {e}")))?;
-        match claim {
-            store::StatementClaim::Claimed => {}
-            store::StatementClaim::Seen {
-                same_statement: true,
-                ra_name,
-                outcome,
-            } if ra_name == ra.name => {
-                return match outcome {
-                    store::StatementOutcome::Issued { certificate } => {
-                        issued_answer(&certificate, &template, true)
-                    }
-                    store::StatementOutcome::Refused { refusal, bad_alg } => Err(Refused {
-                        code: RefusalCode::PolicyRefused,
-                        reason: refusal,
-                        bad_alg,
-                    }),
-                    store::StatementOutcome::Pending => Err(Refused::new(
-                        RefusalCode::InProgress,
-                        "this statement is being processed",
-                    )),
-                };
-            }
-            store::StatementClaim::Seen { .. } => {
-                return Err(Refused::new(
-                    RefusalCode::NonceReused,
-                    "the statement's nonce was already used",
-                ));
-            }
-        }
-        let facts = verified.statement().clone();
-        let ca = Arc::clone(&self.ca);
-        let issued = tokio::task::spawn_blocking(move || ca.issue(verified, now))
-            .await
-            .map_err(|e| Refused::new(RefusalCode::Internal, format!("CA task: {e}")));
-        let outcome = match &issued {
-            Ok(Ok(cert)) => store::StatementOutcome::Issued {
-                certificate: cert.der.clone(),
-            },
-            Ok(Err(e)) => store::StatementOutcome::Refused {
-                refusal: e.to_string(),
-                bad_alg: e.is_bad_alg(),
-            },
-            Err(e) => store::StatementOutcome::Refused {
-                refusal: e.reason.clone(),
-                bad_alg: false,
-            },
-        };
-        // Recorded before the answer leaves: a replay gets exactly this. A certificate is
-        // recorded as the CA's own (listing, revocation, CRL, OCSP), with its audit entry.
-        let finished = match &issued {
-            Ok(Ok(cert)) => {
-                let record = statement_issuance(cert, &facts, &ra.name, now)
-                    .map_err(|e| Refused::new(RefusalCode::Internal, e))?;
-                self.store
-                    .finish_statement_issued(&nonce_sha256, &record)
-                    .await
-            }
-            _ => self.store.finish_statement(&nonce_sha256, &outcome).await,
-        };
-        finished.map_err(|e| Refused::new(RefusalCode::Internal, format!("statement log: {e}")))?;
-        match issued? {
-            Ok(cert) => issued_answer(&cert.der, &cert.template, false),
-            Err(e) => Err(Refused {
-                code: RefusalCode::PolicyRefused,
-                bad_alg: e.is_bad_alg(),
-                reason: e.to_string(),
-            }),
-        }
-    }
-
-    /// Registers an RA with its one-time code: issues its certificates (signing, enrollment
-    /// agent, encryption, TLS client) and puts its TLS certificate on the allow-list; the
-    /// agent's certificate is the one its statements must be signed with.
-    pub async fn register(
-        &self,
-        request: protocol::Registration,
-        now: i64,
-    ) -> Result<protocol::Registered, Refused> {
-        let refuse = |why: String| Refused::new(RefusalCode::RegistrationRefused, why);
-        if request.version != protocol::VERSION {
-            return Err(refuse(format!(
-                "protocol version {} is not supported",
-                request.version
-            )));
-        }
-        let code_sha256: [u8; 32] = Sha256::digest(request.code.trim().as_bytes()).into();
-        let ra = self
-            .store
-            .ra_registration_by_code(&code_sha256, now)
-            .await
-            .map_err(|e| Refused::new(RefusalCode::Internal, format!("RA registry: {e}")))?
-            .ok_or_else(|| refuse("unknown, used or expired registration code".into()))?;
-        let signing = protocol::unb64(&request.signing_spki, "signing_spki").map_err(refuse)?;
-        let agent = request
-            .agent_spki
-            .as_deref()
-            .map(|b64| protocol::unb64(b64, "agent_spki"))
-            .transpose()
-            .map_err(refuse)?;
-        let encryption =
-            protocol::unb64(&request.encryption_spki, "encryption_spki").map_err(refuse)?;
-        let tls = protocol::unb64(&request.tls_spki, "tls_spki").map_err(refuse)?;
-        let ca_spki = self.ca_signer.public_key_spki_der();
-        // One key, one job: distinct keys, none of them the CA's.
-        let mut given = vec![
-            ("signing", &signing),
-            ("encryption", &encryption),
-            ("tls", &tls),
-        ];
-        if let Some(agent) = &agent {
-            given.push(("agent", agent));
-        }
-        let distinct = (1..given.len()).all(|i| given[..i].iter().all(|(_, k)| *k != given[i].1));
-        if !distinct || given.iter().any(|(_, k)| k.as_slice() == ca_spki) {
-            return Err(refuse(
-                "the RA's keys must be distinct and none of them the CA's (one key, one job)"
-                    .into(),
-            ));
-        }
-        for (what, spki) in &given {
-            keys::verify::describe_public_key(spki)
-                .map_err(|e| refuse(format!("{what} key: {e}")))?;
-        }
-        let signer = self.ca_signer.as_ref();
-        let days = self.ra_validity_days;
-        let name = &ra.name;
-        let issue = |spki: &[u8], cn: String, purpose| {
-            ca::dev::issue_ra_certificate(signer, &self.ca_certificate, spki, &cn, purpose, days)
-                .map_err(|e| refuse(format!("{cn}: {e}")))
-        };
-        let signing_certificate = issue(
-            &signing,
-            if agent.is_some() {
-                format!("scepd RA {name} signing")
-            } else {
-                format!("scepd RA {name} enrollment agent")
-            },
-            ca::dev::RaCertPurpose::Signing,
-        )?;
-        let agent_certificate = agent
-            .as_ref()
-            .map(|spki| {
-                issue(
-                    spki,
-                    format!("scepd RA {name} enrollment agent"),
-                    ca::dev::RaCertPurpose::Agent,
-                )
-            })
-            .transpose()?;
-        let encryption_certificate = issue(
-            &encryption,
-            format!("scepd RA {name} CEP encryption"),
-            ca::dev::RaCertPurpose::Encryption,
-        )?;
-        let tls_certificate = ca::dev::issue_tls_certificate(
-            signer,
-            &self.ca_certificate,
-            &tls,
-            &format!("scepd RA {name} TLS client"),
-            ca::dev::TlsPurpose::Client,
-            &[],
-            &[],
-            days,
-        )
-        .map_err(|e| refuse(format!("TLS client certificate: {e}")))?;
-        let certificates = store::RaCertificates {
-            signing: agent_certificate
-                .clone()
-                .unwrap_or_else(|| signing_certificate.clone()),
-            encryption: encryption_certificate.clone(),
-            tls_sha256: super::ca_link::tls::fingerprint(&tls_certificate),
-            tls: tls_certificate.clone(),
-        };
-        let done = self
-            .store
-            .complete_ra_registration(&code_sha256, &certificates, now)
-            .await
-            .map_err(|e| Refused::new(RefusalCode::Internal, format!("RA registry: {e}")))?;
-        if !done {
-            return Err(refuse(
-                "the registration code was used or expired meanwhile".into(),
-            ));
-        }
-        self.allow.insert(certificates.tls_sha256);
-        self.audit(
-            store::AuditKind::ConfigChanged,
-            &format!("ra:{name}"),
-            format!(
-                "RA {name} registered for templates {}: counter-signing {} TLS {}",
-                ra.templates.join(","),
-                ca::fingerprint_sha256(&certificates.signing),
-                ca::fingerprint_sha256(&tls_certificate)
-            ),
-        )
-        .await;
-        Ok(protocol::Registered {
-            version: protocol::VERSION,
-            name: ra.name.clone(),
-            templates: ra.templates.clone(),
-            ca_certificate: protocol::b64(&self.ca_certificate),
-            ca_chain: self.chain.iter().map(|c| protocol::b64(c)).collect(),
-            signing_certificate: protocol::b64(&signing_certificate),
-            agent_certificate: agent_certificate.as_deref().map(protocol::b64),
-            encryption_certificate: protocol::b64(&encryption_certificate),
-            tls_certificate: protocol::b64(&tls_certificate),
-        })
     }
 }
 
+// ---------------------------------------------------------------- handlers
+
+fn caller(peer: &Peer) -> Caller {
+    Caller::Tls(peer.client_certificate)
+}
+
 async fn issue_handler(
-    State(service): State<Arc<CaService>>,
+    State(host): State<Arc<CaHost>>,
     Extension(peer): Extension<Peer>,
     body: Bytes,
 ) -> Response {
-    match service
-        .answer_statement(
-            peer.client_certificate,
-            body.to_vec(),
-            crate::clock::unix_now(),
-        )
-        .await
-    {
-        Ok(issued) => axum::Json(issued).into_response(),
-        Err(refused) => refused.into_response(),
+    let now = crate::clock::unix_now();
+    let answer = match host.service.connected(caller(&peer)).await {
+        Ok(ra) => host.service.answer_statement(&ra, body.to_vec(), now).await,
+        Err(refused) => Err(refused),
+    };
+    match answer {
+        Ok(answer) => axum::Json(issued_body(answer)).into_response(),
+        Err(refused) => refusal_response(refused),
     }
 }
 
 async fn revoke_handler(
-    State(service): State<Arc<CaService>>,
+    State(host): State<Arc<CaHost>>,
     Extension(peer): Extension<Peer>,
     body: Bytes,
 ) -> Response {
     let request: protocol::Revoke = match serde_json::from_slice(&body) {
         Ok(r) => r,
-        Err(e) => {
-            return Refused::new(RefusalCode::BadRequest, format!("body: {e}")).into_response();
-        }
+        Err(e) => return refusal_response(CaRefusal::BadRequest(format!("body: {e}"))),
     };
-    match service
-        .revoke_for(peer.client_certificate, request, crate::clock::unix_now())
+    let ra = match host.service.connected(caller(&peer)).await {
+        Ok(ra) => ra,
+        Err(refused) => return refusal_response(refused),
+    };
+    if request.version != protocol::VERSION {
+        return refusal_response(CaRefusal::BadRequest(unsupported_version(request.version)));
+    }
+    let request = RevokeRequest {
+        serial: request.serial,
+        reason: request.reason,
+        requested_by: request.requested_by,
+    };
+    let revoker = RevokeThrough(&host.revocation);
+    match host
+        .service
+        .revoke_for(&ra, request, &revoker, crate::clock::unix_now())
         .await
     {
-        Ok(revoked) => axum::Json(revoked).into_response(),
-        Err(refused) => refused.into_response(),
+        Ok(revoked) => axum::Json(revoked_body(revoked)).into_response(),
+        Err(refused) => refusal_response(refused),
     }
 }
 
 /// The CA's current CRL, for an RA to serve (`/crl`, GetCRL).
 async fn crl_handler(
-    State(service): State<Arc<CaService>>,
+    State(host): State<Arc<CaHost>>,
     Extension(peer): Extension<Peer>,
 ) -> Response {
-    if let Err(refused) = service.connected_ra(peer.client_certificate).await {
-        return refused.into_response();
+    if let Err(refused) = host.service.connected(caller(&peer)).await {
+        return refusal_response(refused);
     }
-    match service.revocation.crl(crate::clock::unix_now()).await {
+    match host.revocation.crl(crate::clock::unix_now()).await {
         Ok(crl) => (
             [(axum::http::header::CONTENT_TYPE, "application/pkix-crl")],
             crl,
         )
             .into_response(),
-        Err(e) => Refused::new(RefusalCode::Internal, format!("CRL: {e}")).into_response(),
+        Err(e) => refusal_response(CaRefusal::Internal(format!("CRL: {e}"))),
     }
 }
 
 /// An OCSP request relayed by an RA, answered with the CA key.
 async fn ocsp_handler(
-    State(service): State<Arc<CaService>>,
+    State(host): State<Arc<CaHost>>,
     Extension(peer): Extension<Peer>,
     body: Bytes,
 ) -> Response {
-    if let Err(refused) = service.connected_ra(peer.client_certificate).await {
-        return refused.into_response();
+    if let Err(refused) = host.service.connected(caller(&peer)).await {
+        return refusal_response(refused);
     }
-    let answer = service
-        .revocation
-        .ocsp(&body, crate::clock::unix_now())
-        .await;
+    let answer = host.revocation.ocsp(&body, crate::clock::unix_now()).await;
     (
         [(
             axum::http::header::CONTENT_TYPE,
@@ -781,41 +337,59 @@ async fn ocsp_handler(
         .into_response()
 }
 
+/// Registers an RA with its one-time code (checked before anything else is read), then its
+/// keys; its TLS certificate goes on the allow-list at once.
 async fn register_handler(
-    State(service): State<Arc<CaService>>,
+    State(host): State<Arc<CaHost>>,
     Extension(peer): Extension<Peer>,
     body: Bytes,
 ) -> Response {
     let request: protocol::Registration = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
-            return Refused::new(RefusalCode::RegistrationRefused, format!("body: {e}"))
-                .into_response();
+            return refusal_response(CaRefusal::RegistrationRefused(format!("body: {e}")));
         }
     };
-    match service.register(request, crate::clock::unix_now()).await {
+    match register(&host, request).await {
         Ok(registered) => {
             tracing::info!(ra = %registered.name, peer = %peer.addr, "RA registered");
             axum::Json(registered).into_response()
         }
         Err(refused) => {
-            tracing::warn!(peer = %peer.addr, reason = %refused.reason, "RA registration refused");
-            refused.into_response()
+            tracing::warn!(peer = %peer.addr, reason = refused.reason(), "RA registration refused");
+            refusal_response(refused)
         }
     }
+}
+
+async fn register(
+    host: &CaHost,
+    request: protocol::Registration,
+) -> Result<protocol::Registered, CaRefusal> {
+    if request.version != protocol::VERSION {
+        return Err(CaRefusal::RegistrationRefused(unsupported_version(
+            request.version,
+        )));
+    }
+    let now = crate::clock::unix_now();
+    let open = host.service.open_registration(&request.code, now).await?;
+    let keys = public_keys(&request)?;
+    let registered = host.service.complete_registration(open, keys, now).await?;
+    host.allow.insert(registered.tls_sha256);
+    Ok(registered_body(host, registered))
 }
 
 fn tls_identity(
     dir: &Path,
     config: &Config,
-    service: &CaService,
+    host: &CaHost,
 ) -> Result<(Vec<Vec<u8>>, std::path::PathBuf), String> {
     let mut chain = vec![keys::pem::read_certificate(
         &dir.join(&config.ca_service.tls_certificate),
     )?];
     // The CA certificate travels in the chain: a registering RA finds its pin there.
-    chain.push(service.ca_certificate.clone());
-    chain.extend(service.chain.iter().cloned());
+    chain.push(host.ca_certificate.clone());
+    chain.extend(host.chain.iter().cloned());
     Ok((chain, dir.join(&config.ca_service.tls_key)))
 }
 
@@ -834,15 +408,15 @@ pub async fn run(
     listen: Option<SocketAddr>,
     registration_listen: Option<SocketAddr>,
 ) -> Result<(), String> {
-    let (service, config) = CaService::load(dir).await?;
-    let (chain, key_path) = tls_identity(dir, &config, &service)?;
-    let mut client_roots = vec![service.ca_certificate.clone()];
+    let (host, config) = CaHost::load(dir).await?;
+    let (chain, key_path) = tls_identity(dir, &config, &host)?;
+    let mut client_roots = vec![host.ca_certificate.clone()];
     client_roots.extend(keys::key_history::previous_ca_certificates(dir)?);
     let statement_tls = super::ca_link::tls::statement_server_config(
         chain.clone(),
         edge::tls::read_key(&key_path)?,
         &client_roots,
-        Arc::clone(&service.allow),
+        Arc::clone(&host.allow),
     )?;
     let addr = listen.unwrap_or(config.ca_service.listen);
     let listener = tokio::net::TcpListener::bind(addr)
@@ -856,7 +430,7 @@ pub async fn run(
         .route(protocol::OCSP_PATH, post(ocsp_handler))
         .layer(DefaultBodyLimit::max(request::statement::MAX_STATEMENT_LEN))
         .layer(request_timeout())
-        .with_state(Arc::clone(&service));
+        .with_state(Arc::clone(&host));
 
     let limits = edge::listener::Limits::from(&config.connections);
     let (stop, stopped) = tokio::sync::watch::channel(false);
@@ -877,7 +451,7 @@ pub async fn run(
                 .route(protocol::REGISTER_PATH, post(register_handler))
                 .layer(DefaultBodyLimit::max(16 * 1024))
                 .layer(request_timeout())
-                .with_state(Arc::clone(&service));
+                .with_state(Arc::clone(&host));
             let shutdown = wait(stopped.clone());
             tokio::spawn(edge::listener::serve(
                 rlistener,
@@ -890,9 +464,9 @@ pub async fn run(
         }
         None => None,
     };
-    service.revocation.spawn_publisher();
+    host.revocation.spawn_publisher();
     {
-        let service = Arc::clone(&service);
+        let host = Arc::clone(&host);
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
             loop {
@@ -900,19 +474,19 @@ pub async fn run(
                     () = tokio::time::sleep(ALLOW_LIST_REFRESH) => {}
                     _ = stopped.changed() => return,
                 }
-                if let Err(e) = service.refresh_allow_list().await {
+                if let Err(e) = host.refresh_allow_list().await {
                     tracing::error!(error = %e, "RA allow-list refresh failed; keeping the previous one");
                 }
             }
         });
     }
-    service
-        .audit(
-            store::AuditKind::ServiceStarted,
-            "scepd ca",
-            format!("CA service: statements on {local}, registration on {registration:?}"),
-        )
-        .await;
+    crate::audit_trail::append_or_log(
+        &host.store,
+        store::AuditKind::ServiceStarted,
+        "scepd ca",
+        format!("CA service: statements on {local}, registration on {registration:?}"),
+    )
+    .await;
     if let Some(r) = registration {
         println!(
             "scepd ca registration listening: https://{r}{}",

@@ -4,7 +4,6 @@ pub mod admin;
 pub mod ca_link;
 pub mod ca_service;
 pub mod challenges;
-pub mod in_process_ca;
 pub mod metrics;
 pub mod ra_service;
 pub mod revocation;

@@ -14,7 +14,6 @@ use crate::config::deployment::Mode;
 use crate::config::templates::TemplateError;
 use crate::config::{Config, ConfigError, InvalidSetting};
 use crate::services::admin::error::AdminStartError;
-use crate::services::in_process_ca::InProcessCa;
 use crate::services::scep_http::{self, ScepService};
 
 /// The capabilities we advertise (catalogue D1): nothing weaker than AES and SHA-256, even
@@ -142,11 +141,13 @@ pub async fn load(dir: &Path) -> Result<Loaded, ServeError> {
         ca_certificate.clone(),
         store.clone(),
     ));
+    // The accepted counter-signing certificate is the CA service's local RA (below), not a
+    // list inside the CA.
     let ca = ca::Ca::new(
         role_keys.ca,
         ca_certificate.clone(),
         templates.clone(),
-        vec![agent_certificate.clone()],
+        Vec::new(),
     )
     .map_err(ServeError::Ca)?
     .with_legacy_sha1_csr_signatures(crypto.allows_legacy())
@@ -159,6 +160,14 @@ pub async fn load(dir: &Path) -> Result<Loaded, ServeError> {
             .with_previous(previous.clone())
             .map_err(ServeError::PreviousCa)?;
     }
+    // The same CA service as `scepd ca`, configured for the RA of this process: its
+    // enrollment agent's statements only, every template, recorded by the RA (see
+    // `ca::service`).
+    let authority = Arc::new(ca::service::CaService::new(
+        Arc::new(ca),
+        Arc::new(store.clone()),
+        ca::service::Settings::all_in_one(agent_certificate.clone()),
+    ));
     let side = RaSide {
         signer: role_keys.ra_signing,
         signing_certificate,
@@ -172,14 +181,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, ServeError> {
         token,
         unencrypted_keys,
     };
-    let mut loaded = assemble(
-        dir,
-        config,
-        side,
-        store,
-        Arc::new(InProcessCa { ca: Arc::new(ca) }),
-        revocation,
-    )?;
+    let mut loaded = assemble(dir, config, side, store, authority, revocation)?;
     loaded.publishes_crl = true;
     Ok(loaded)
 }

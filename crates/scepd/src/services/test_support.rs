@@ -9,7 +9,6 @@ use keys::KeyRole;
 use keys::software::SoftwareKey;
 
 use crate::config::Config;
-use crate::services::in_process_ca::InProcessCa;
 use crate::services::revocation::Revocation;
 use crate::services::serve::{Loaded, RaSide, assemble};
 
@@ -50,9 +49,14 @@ pub async fn scep_service() -> (tempfile::TempDir, Loaded) {
         Arc::clone(&ca_key),
         ca_certificate.clone(),
         templates,
-        vec![agent_certificate.clone()],
+        Vec::new(),
     )
     .unwrap();
+    let authority = Arc::new(ca::service::CaService::new(
+        Arc::new(ca),
+        Arc::new(store.clone()),
+        ca::service::Settings::all_in_one(agent_certificate.clone()),
+    ));
     let revocation = Arc::new(Revocation::new(
         Arc::clone(&ca_key),
         ca_certificate.clone(),
@@ -71,7 +75,6 @@ pub async fn scep_service() -> (tempfile::TempDir, Loaded) {
         token: None,
         unencrypted_keys: true,
     };
-    let authority = Arc::new(InProcessCa { ca: Arc::new(ca) });
     let loaded = assemble(dir.path(), config, side, store, authority, revocation).unwrap();
     (dir, loaded)
 }

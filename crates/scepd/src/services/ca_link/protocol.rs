@@ -65,7 +65,9 @@ pub struct Revoked {
     pub already_revoked: bool,
 }
 
-/// Why the CA said no; `code` is one of [`RefusalCode`]'s names.
+/// Why the CA said no: the wire form of a `request::answer::CaRefusal` (its `wire_code`,
+/// `reason` and `is_bad_alg`; read back with `CaRefusal::from_wire`). The RA answers the
+/// device failInfo badAlg when `bad_alg`, else badRequest.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Refusal {
     pub version: u32,
@@ -73,63 +75,6 @@ pub struct Refusal {
     pub reason: String,
     /// The RA answers failInfo badAlg instead of badRequest.
     pub bad_alg: bool,
-}
-
-/// The typed refusals. The RA maps every one to SCEP FAILURE (badAlg when `bad_alg`, else
-/// badRequest); the code is for logs, audit and operators.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefusalCode {
-    /// The connection's TLS certificate belongs to no active RA (revoked since the handshake).
-    RaNotRegistered,
-    /// The statement is malformed, unsigned, signed by another certificate than the
-    /// connection's RA signing certificate, or that certificate fails the CA's checks.
-    StatementRejected,
-    /// The RA is not authorised for the statement's template.
-    TemplateNotAuthorized,
-    /// The nonce was already used by another statement.
-    NonceReused,
-    /// The same statement is being processed right now.
-    InProgress,
-    /// The template (or the CA's constraints) refused the request.
-    PolicyRefused,
-    /// Registration: the code is unknown, used or expired, or the keys are unacceptable.
-    RegistrationRefused,
-    /// Revocation: the CA never issued this serial.
-    UnknownSerial,
-    /// Revocation: the request is malformed (unknown reason, version).
-    BadRequest,
-    /// Something failed inside the CA.
-    Internal,
-}
-
-impl RefusalCode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefusalCode::RaNotRegistered => "ra-not-registered",
-            RefusalCode::StatementRejected => "statement-rejected",
-            RefusalCode::TemplateNotAuthorized => "template-not-authorized",
-            RefusalCode::NonceReused => "nonce-reused",
-            RefusalCode::InProgress => "in-progress",
-            RefusalCode::PolicyRefused => "policy-refused",
-            RefusalCode::RegistrationRefused => "registration-refused",
-            RefusalCode::UnknownSerial => "unknown-serial",
-            RefusalCode::BadRequest => "bad-request",
-            RefusalCode::Internal => "internal",
-        }
-    }
-
-    pub fn http_status(self) -> u16 {
-        match self {
-            RefusalCode::RaNotRegistered
-            | RefusalCode::TemplateNotAuthorized
-            | RefusalCode::RegistrationRefused => 403,
-            RefusalCode::NonceReused | RefusalCode::InProgress => 409,
-            RefusalCode::StatementRejected | RefusalCode::PolicyRefused => 422,
-            RefusalCode::UnknownSerial => 404,
-            RefusalCode::BadRequest => 400,
-            RefusalCode::Internal => 500,
-        }
-    }
 }
 
 /// An RA's registration: its one-time code and its public keys (base64 DER

@@ -1,10 +1,11 @@
 //! The RA's way to a CA on another host: the [`ra::CertificateAuthority`] of `scepd ra`. It
-//! POSTs the signed statement over mutual TLS and turns the answer into a certificate or a
-//! refusal (which the pipeline maps to failInfo badRequest, or badAlg when the CA says so).
+//! POSTs the signed statement over mutual TLS and turns the answer into the one vocabulary
+//! (`request::answer`): the only place the RA reads the link's wire form of an answer.
 
 use std::sync::Arc;
 
 use ra::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};
+use sha2::{Digest, Sha256};
 
 use super::client::HttpsClient;
 use super::protocol;
@@ -29,16 +30,10 @@ impl RemoteCa {
     }
 }
 
-fn refusal(reason: String) -> CaRefusal {
-    CaRefusal {
-        reason,
-        bad_alg: false,
-    }
-}
-
 /// Checks that `der` is signed by the CA key (the link is authenticated, but a certificate is
-/// cheap to check and a wrong one must never reach a device).
-fn check_signed_by(der: &[u8], ca_spki: &[u8]) -> Result<(), String> {
+/// cheap to check and a wrong one must never reach a device), and returns the SHA-256 of the
+/// key it certifies, read in the same pass.
+fn check_signed_by(der: &[u8], ca_spki: &[u8]) -> Result<[u8; 32], String> {
     use der::{Decode, Encode};
     let cert = x509_cert::Certificate::from_der(der).map_err(|e| format!("certificate: {e}"))?;
     let tbs = cert.tbs_certificate().to_der().map_err(|e| e.to_string())?;
@@ -52,7 +47,47 @@ fn check_signed_by(der: &[u8], ca_spki: &[u8]) -> Result<(), String> {
         .as_bytes()
         .ok_or("certificate signature is not octet-aligned")?;
     keys::verify::verify_signature(ca_spki, alg, &tbs, signature)
-        .map_err(|e| format!("the CA's answer is not signed by the CA key: {e}"))
+        .map_err(|e| format!("the CA's answer is not signed by the CA key: {e}"))?;
+    let spki = cert
+        .tbs_certificate()
+        .subject_public_key_info()
+        .to_der()
+        .map_err(|e| format!("certificate: {e}"))?;
+    Ok(Sha256::digest(&spki).into())
+}
+
+/// The link's answer (`status`, `body`) as the one vocabulary.
+fn answer(status: u16, body: &[u8], ca_spki: &[u8]) -> Result<IssuedCertificate, CaRefusal> {
+    if status != 200 {
+        let refused: protocol::Refusal = serde_json::from_slice(body).map_err(|_| {
+            CaRefusal::Unavailable(format!("the CA answered HTTP {status} without a refusal"))
+        })?;
+        return Err(CaRefusal::from_wire(
+            &refused.code,
+            refused.reason,
+            refused.bad_alg,
+        ));
+    }
+    let issued: protocol::Issued = serde_json::from_slice(body)
+        .map_err(|e| CaRefusal::Unavailable(format!("the CA's answer does not parse: {e}")))?;
+    if issued.version != protocol::VERSION {
+        return Err(CaRefusal::Unavailable(format!(
+            "CA protocol version {}",
+            issued.version
+        )));
+    }
+    let der =
+        protocol::unb64(&issued.certificate, "certificate").map_err(CaRefusal::Unavailable)?;
+    let subject_key_sha256 = check_signed_by(&der, ca_spki).map_err(CaRefusal::Unavailable)?;
+    Ok(IssuedCertificate {
+        der,
+        serial_hex: issued.serial,
+        subject: issued.subject,
+        not_before: issued.not_before,
+        not_after: issued.not_after,
+        template: issued.template,
+        subject_key_sha256,
+    })
 }
 
 impl CertificateAuthority for RemoteCa {
@@ -69,32 +104,9 @@ impl CertificateAuthority for RemoteCa {
                 .await
                 .map_err(|e| {
                     tracing::error!(error = %e, "the CA could not be reached");
-                    refusal(format!("CA unreachable: {e}"))
+                    CaRefusal::Unavailable(format!("CA unreachable: {e}"))
                 })?;
-            if status != 200 {
-                let refused: protocol::Refusal = serde_json::from_slice(&body).map_err(|_| {
-                    refusal(format!("the CA answered HTTP {status} without a refusal"))
-                })?;
-                return Err(CaRefusal {
-                    reason: format!("CA refused ({}): {}", refused.code, refused.reason),
-                    bad_alg: refused.bad_alg,
-                });
-            }
-            let issued: protocol::Issued = serde_json::from_slice(&body)
-                .map_err(|e| refusal(format!("the CA's answer does not parse: {e}")))?;
-            if issued.version != protocol::VERSION {
-                return Err(refusal(format!("CA protocol version {}", issued.version)));
-            }
-            let der = protocol::unb64(&issued.certificate, "certificate").map_err(refusal)?;
-            check_signed_by(&der, &self.ca_spki).map_err(refusal)?;
-            Ok(IssuedCertificate {
-                der,
-                serial_hex: issued.serial,
-                subject: issued.subject,
-                not_before: issued.not_before,
-                not_after: issued.not_after,
-                template: issued.template,
-            })
+            answer(status, &body, &self.ca_spki)
         })
     }
 }

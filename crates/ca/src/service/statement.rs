@@ -1,0 +1,248 @@
+//! Answering a counter-signed statement (steps 2–5 of the module doc of [`crate::service`]).
+
+use std::sync::Arc;
+
+use ledger::{AuditEvent, AuditKind, StatementClaim, StatementIssuance, StatementOutcome};
+use request::answer::{CaRefusal, IssuedCertificate};
+use request::statement::RaStatement;
+use sha2::{Digest, Sha256};
+
+use super::ca_service::{CaService, blocking};
+use super::connected::ConnectedRa;
+use super::settings::Recording;
+
+/// The CA's certificate for a statement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub certificate: IssuedCertificate,
+    /// True when the statement was answered before and this is that answer again
+    /// ([`Recording::ByCa`] only).
+    pub replayed: bool,
+}
+
+impl CaService {
+    /// Answers one statement (the DER of a signed `request::statement`) from `ra`. With
+    /// [`Recording::ByCa`], a replay is audited as certificate-resent and a refusal as
+    /// enrollment-refused (actor `ra:NAME`); the issuance itself is audited with its
+    /// certificate, in the same transaction.
+    pub async fn answer_statement(
+        &self,
+        ra: &ConnectedRa,
+        statement: Vec<u8>,
+        now: i64,
+    ) -> Result<Answer, CaRefusal> {
+        let result = self.decide(ra, statement, now).await;
+        if self.settings().recording == Recording::ByCa {
+            match &result {
+                Ok(answer) if answer.replayed => {
+                    let detail = format!(
+                        "replayed statement answered with serial {}",
+                        answer.certificate.serial_hex
+                    );
+                    self.audit(AuditKind::CertificateResent, &ra.actor(), detail, now)
+                        .await;
+                }
+                Ok(_) => {}
+                Err(refused) => {
+                    tracing::warn!(ra = %ra.name(), code = refused.wire_code(), reason = refused.reason(), "statement refused");
+                    let detail = format!("{}: {}", refused.wire_code(), refused.reason());
+                    self.audit(AuditKind::EnrollmentRefused, &ra.actor(), detail, now)
+                        .await;
+                }
+            }
+        }
+        result
+    }
+
+    async fn decide(
+        &self,
+        ra: &ConnectedRa,
+        statement: Vec<u8>,
+        now: i64,
+    ) -> Result<Answer, CaRefusal> {
+        let recording = self.settings().recording;
+        // The statement log keys the answer by nonce and statement; without it (the RA
+        // records) there is nothing to hash.
+        let statement_sha256: Option<[u8; 32]> =
+            (recording == Recording::ByCa).then(|| Sha256::digest(&statement).into());
+        let ca = Arc::clone(self.ca());
+        let allowed = vec![ra.counter_signing_certificate().to_vec()];
+        let verified =
+            blocking(move || ca.verify_statement_from(&statement, now, &allowed)).await?;
+        let verified = verified.map_err(|e| CaRefusal::StatementRejected(e.to_string()))?;
+        let template = verified.statement().template.clone();
+        if !ra.is_authorised_for(&template) {
+            return Err(ra.not_authorised(&template));
+        }
+        let log = match statement_sha256 {
+            Some(statement_sha256) => {
+                let nonce_sha256: [u8; 32] = Sha256::digest(&verified.statement().nonce).into();
+                let claim = self
+                    .ledger()
+                    .claim_statement(&nonce_sha256, &statement_sha256, ra.name(), now)
+                    .await
+                    .map_err(|e| CaRefusal::Internal(format!("statement log: {e}")))?;
+                if let Some(earlier) = earlier_answer(claim, ra, &template) {
+                    return earlier;
+                }
+                Some((nonce_sha256, verified.statement().clone()))
+            }
+            None => None,
+        };
+        let ca = Arc::clone(self.ca());
+        let issued = match blocking(move || ca.issue(verified, now)).await {
+            Ok(issued) => issued.map_err(CaRefusal::from),
+            Err(task) => Err(task),
+        };
+        if let Some((nonce_sha256, facts)) = log {
+            // Recorded before the answer leaves: a replay gets exactly this. A certificate is
+            // recorded as the CA's own (listing, revocation, CRL, OCSP), with its audit entry.
+            let finished = match &issued {
+                Ok(certificate) => {
+                    let record = statement_issuance(certificate, &facts, ra, now);
+                    self.ledger()
+                        .finish_statement_issued(&nonce_sha256, &record)
+                        .await
+                }
+                Err(refused) => {
+                    let outcome = StatementOutcome::Refused {
+                        refusal: refused.reason().to_owned(),
+                        bad_alg: refused.is_bad_alg(),
+                    };
+                    self.ledger()
+                        .finish_statement(&nonce_sha256, &outcome)
+                        .await
+                }
+            };
+            finished.map_err(|e| CaRefusal::Internal(format!("statement log: {e}")))?;
+        }
+        Ok(Answer {
+            certificate: issued?,
+            replayed: false,
+        })
+    }
+}
+
+/// What a claimed nonce says: `None` to go on (first time), or the answer to give now (the
+/// recorded one for the same statement from the same RA, else a refusal).
+fn earlier_answer(
+    claim: StatementClaim,
+    ra: &ConnectedRa,
+    template: &str,
+) -> Option<Result<Answer, CaRefusal>> {
+    match claim {
+        StatementClaim::Claimed => None,
+        StatementClaim::Seen {
+            same_statement: true,
+            ra_name,
+            outcome,
+        } if ra_name == ra.name() => Some(match outcome {
+            StatementOutcome::Issued { certificate } => recorded_certificate(certificate, template)
+                .map(|certificate| Answer {
+                    certificate,
+                    replayed: true,
+                }),
+            // The recorded refusal stands: a policy refusal, told apart by its failInfo.
+            StatementOutcome::Refused { refusal, bad_alg } => Err(if bad_alg {
+                CaRefusal::BadAlgorithm(refusal)
+            } else {
+                CaRefusal::Policy(refusal)
+            }),
+            StatementOutcome::Pending => Err(CaRefusal::InProgress(
+                "this statement is being processed".into(),
+            )),
+        }),
+        StatementClaim::Seen { .. } => Some(Err(CaRefusal::NonceReused(
+            "the statement's nonce was already used".into(),
+        ))),
+    }
+}
+
+/// A certificate the statement log recorded, described again for its replay (the log keeps
+/// the DER only).
+fn recorded_certificate(der: Vec<u8>, template: &str) -> Result<IssuedCertificate, CaRefusal> {
+    use der::{Decode, Encode};
+    let internal = |e: der::Error| CaRefusal::Internal(format!("certificate: {e}"));
+    let cert = x509_cert::Certificate::from_der(&der).map_err(internal)?;
+    let tbs = cert.tbs_certificate();
+    let secs = |t: &x509_cert::time::Time| {
+        i64::try_from(t.to_unix_duration().as_secs()).unwrap_or(i64::MAX)
+    };
+    let spki = tbs.subject_public_key_info().to_der().map_err(internal)?;
+    Ok(IssuedCertificate {
+        serial_hex: hex(tbs.serial_number().as_bytes()),
+        subject: tbs.subject().to_string(),
+        not_before: secs(&tbs.validity().not_before),
+        not_after: secs(&tbs.validity().not_after),
+        template: template.to_owned(),
+        subject_key_sha256: Sha256::digest(&spki).into(),
+        der,
+    })
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The CA's record of a certificate it signed for `statement`, with the audit entry naming
+/// the RA and the facts the RA stated it checked.
+fn statement_issuance(
+    certificate: &IssuedCertificate,
+    statement: &RaStatement,
+    ra: &ConnectedRa,
+    now: i64,
+) -> StatementIssuance {
+    StatementIssuance {
+        serial_hex: certificate.serial_hex.clone(),
+        certificate_der: certificate.der.clone(),
+        subject_key_sha256: certificate.subject_key_sha256,
+        subject: certificate.subject.clone(),
+        not_before: certificate.not_before,
+        not_after: certificate.not_after,
+        template: certificate.template.clone(),
+        transaction_id: statement.transaction_id.clone(),
+        issued_at: now,
+        audit: AuditEvent {
+            at: now,
+            kind: AuditKind::CertificateIssued,
+            actor: ra.actor(),
+            detail: format!(
+                "serial {} subject {} template {} for RA {}: {}",
+                certificate.serial_hex,
+                certificate.subject,
+                certificate.template,
+                ra.name(),
+                statement_facts(statement)
+            ),
+        },
+    }
+}
+
+/// What the RA stated it checked, for the audit entry.
+fn statement_facts(statement: &RaStatement) -> String {
+    let mut out = format!("transaction {}", statement.transaction_id);
+    if let Some(binding) = &statement.binding {
+        if let Some(subject) = &binding.subject {
+            out.push_str(&format!(", bound subject {subject:?}"));
+        }
+        if !binding.sans.is_empty() {
+            out.push_str(&format!(", bound SANs {}", binding.sans.join(",")));
+        }
+    }
+    match &statement.requester {
+        Some(r) => {
+            if let Some(id) = &r.challenge_id {
+                out.push_str(&format!(", challenge {id}"));
+            }
+            out.push_str(&format!(
+                ", requester certificate SHA-256 {}",
+                hex(&r.certificate_sha256)
+            ));
+            if let Some(source) = &r.source {
+                out.push_str(&format!(", source {source:?}"));
+            }
+        }
+        None => out.push_str(", statement version 1 (no requester facts)"),
+    }
+    out
+}
