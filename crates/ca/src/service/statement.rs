@@ -61,66 +61,86 @@ impl CaService {
         now: i64,
     ) -> Result<Answer, CaRefusal> {
         let recording = self.settings().recording;
-        // The statement log keys the answer by nonce and statement; without it (the RA
-        // records) there is nothing to hash.
-        let statement_sha256: Option<[u8; 32]> =
-            (recording == Recording::ByCa).then(|| Sha256::digest(&statement).into());
-        let ca = Arc::clone(self.ca());
-        let allowed = vec![ra.counter_signing_certificate().to_vec()];
-        let verified =
-            blocking(move || ca.verify_statement_from(&statement, now, &allowed)).await?;
-        let verified = verified.map_err(|e| CaRefusal::StatementRejected(e.to_string()))?;
-        let template = verified.statement().template.clone();
-        if !ra.is_authorised_for(&template) {
-            return Err(ra.not_authorised(&template));
+        if recording == Recording::ByRa {
+            // Nothing to log between the checks and the signature: one trip to the blocking
+            // pool for both, as the RA's own enrollment costs one.
+            let ca = Arc::clone(self.ca());
+            let ra = ra.clone();
+            let certificate = blocking(move || {
+                let verified = verified_from(&ca, &ra, &statement, now)?;
+                ca.issue(verified, now).map_err(CaRefusal::from)
+            })
+            .await??;
+            return Ok(Answer {
+                certificate,
+                replayed: false,
+            });
         }
-        let log = match statement_sha256 {
-            Some(statement_sha256) => {
-                let nonce_sha256: [u8; 32] = Sha256::digest(&verified.statement().nonce).into();
-                let claim = self
-                    .ledger()
-                    .claim_statement(&nonce_sha256, &statement_sha256, ra.name(), now)
-                    .await
-                    .map_err(|e| CaRefusal::Internal(format!("statement log: {e}")))?;
-                if let Some(earlier) = earlier_answer(claim, ra, &template) {
-                    return earlier;
-                }
-                Some((nonce_sha256, verified.statement().clone()))
-            }
-            None => None,
-        };
+        // The statement log keys the answer by nonce and statement.
+        let statement_sha256: [u8; 32] = Sha256::digest(&statement).into();
+        let ca = Arc::clone(self.ca());
+        let caller = ra.clone();
+        let verified = blocking(move || verified_from(&ca, &caller, &statement, now)).await??;
+        let template = verified.statement().template.clone();
+        let nonce_sha256: [u8; 32] = Sha256::digest(&verified.statement().nonce).into();
+        let claim = self
+            .ledger()
+            .claim_statement(&nonce_sha256, &statement_sha256, ra.name(), now)
+            .await
+            .map_err(|e| CaRefusal::Internal(format!("statement log: {e}")))?;
+        if let Some(earlier) = earlier_answer(claim, ra, &template) {
+            return earlier;
+        }
+        let facts = verified.statement().clone();
         let ca = Arc::clone(self.ca());
         let issued = match blocking(move || ca.issue(verified, now)).await {
             Ok(issued) => issued.map_err(CaRefusal::from),
             Err(task) => Err(task),
         };
-        if let Some((nonce_sha256, facts)) = log {
-            // Recorded before the answer leaves: a replay gets exactly this. A certificate is
-            // recorded as the CA's own (listing, revocation, CRL, OCSP), with its audit entry.
-            let finished = match &issued {
-                Ok(certificate) => {
-                    let record = statement_issuance(certificate, &facts, ra, now);
-                    self.ledger()
-                        .finish_statement_issued(&nonce_sha256, &record)
-                        .await
-                }
-                Err(refused) => {
-                    let outcome = StatementOutcome::Refused {
-                        refusal: refused.reason().to_owned(),
-                        bad_alg: refused.is_bad_alg(),
-                    };
-                    self.ledger()
-                        .finish_statement(&nonce_sha256, &outcome)
-                        .await
-                }
-            };
-            finished.map_err(|e| CaRefusal::Internal(format!("statement log: {e}")))?;
-        }
+        // Recorded before the answer leaves: a replay gets exactly this. A certificate is
+        // recorded as the CA's own (listing, revocation, CRL, OCSP), with its audit entry.
+        let finished = match &issued {
+            Ok(certificate) => {
+                let record = statement_issuance(certificate, &facts, ra, now);
+                self.ledger()
+                    .finish_statement_issued(&nonce_sha256, &record)
+                    .await
+            }
+            Err(refused) => {
+                let outcome = StatementOutcome::Refused {
+                    refusal: refused.reason().to_owned(),
+                    bad_alg: refused.is_bad_alg(),
+                };
+                self.ledger()
+                    .finish_statement(&nonce_sha256, &outcome)
+                    .await
+            }
+        };
+        finished.map_err(|e| CaRefusal::Internal(format!("statement log: {e}")))?;
         Ok(Answer {
             certificate: issued?,
             replayed: false,
         })
     }
+}
+
+/// The statement, verified against the counter-signing certificate of `ra` (its signature,
+/// that certificate's checks, freshness), for a template `ra` is authorised for.
+fn verified_from(
+    ca: &crate::Ca,
+    ra: &ConnectedRa,
+    statement: &[u8],
+    now: i64,
+) -> Result<crate::VerifiedStatement, CaRefusal> {
+    let allowed = [ra.counter_signing_certificate().to_vec()];
+    let verified = ca
+        .verify_statement_from(statement, now, &allowed)
+        .map_err(|e| CaRefusal::StatementRejected(e.to_string()))?;
+    let template = &verified.statement().template;
+    if !ra.is_authorised_for(template) {
+        return Err(ra.not_authorised(template));
+    }
+    Ok(verified)
 }
 
 /// What a claimed nonce says: `None` to go on (first time), or the answer to give now (the
