@@ -12,4 +12,5 @@
 pub mod cross_site;
 pub mod limiter;
 pub mod listener;
+pub mod pinning;
 pub mod tls;

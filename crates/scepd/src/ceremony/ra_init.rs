@@ -49,13 +49,15 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
     // Both URLs are checked before any key is made.
     let registration = crate::services::ca_link::client::HttpsClient::new(
         &options.registration_url,
-        crate::services::ca_link::tls::pinned_client_config(pin)?,
+        crate::services::ca_link::tls::pinned_client_config(pin)
+            .map_err(|e| format!("registration TLS: {e}"))?,
         Duration::from_secs(30),
     )
     .map_err(|e| format!("--ca-registration-url: {e}"))?;
     let url_check = crate::services::ca_link::client::HttpsClient::new(
         &options.ca_url,
-        crate::services::ca_link::tls::pinned_client_config(pin)?,
+        crate::services::ca_link::tls::pinned_client_config(pin)
+            .map_err(|e| format!("registration TLS: {e}"))?,
         Duration::from_secs(1),
     );
     url_check.map_err(|e| format!("--ca-url: {e}"))?;

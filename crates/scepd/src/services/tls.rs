@@ -41,8 +41,6 @@ pub enum TlsError {
         what: String,
         source: rustls::server::VerifierBuilderError,
     },
-    #[error("{text:?} is not a SHA-256 fingerprint (64 hex digits)")]
-    Fingerprint { text: String },
 }
 
 /// For the callers whose errors are still messages.

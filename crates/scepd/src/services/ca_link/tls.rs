@@ -1,23 +1,19 @@
 //! TLS between the split services (the shared versions and suites of
 //! [`edge::tls`]): the CA's statement listener requires a client certificate that chains to the CA
 //! *and* is a registered, unrevoked RA TLS certificate, checked inside the handshake, so an
-//! unlisted client never gets to send a byte of HTTP; the RA pins the CA.
+//! unlisted client never gets to send a byte of HTTP; the RA pins the CA (both mechanisms are
+//! [`edge::pinning`]'s; the configurations are the split deployment's).
 
-use std::collections::HashSet;
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 
+use edge::pinning::AllowListVerifier;
+pub use edge::pinning::{AllowList, fingerprint, parse_fingerprint, pinned_client_config};
 use edge::tls::{VERSIONS, provider, write_private_key};
-use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-use rustls::crypto::CryptoProvider;
-use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::server::WebPkiClientVerifier;
-use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
-use rustls::{
-    CertificateError, ClientConfig, DigitallySignedStruct, DistinguishedName, RootCertStore,
-    ServerConfig, SignatureScheme,
-};
-use sha2::{Digest, Sha256};
+use rustls::server::danger::ClientCertVerifier;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 
 use crate::services::tls::TlsError;
 
@@ -33,99 +29,6 @@ pub fn generate_key(path: &Path) -> Result<Vec<u8>, TlsError> {
     let pem = zeroize::Zeroizing::new(key.serialize_pem());
     write_private_key(path, pem.as_bytes())?;
     Ok(rcgen::PublicKeyData::subject_public_key_info(&key))
-}
-
-/// SHA-256 of a certificate's DER: how the allow-list names a TLS client certificate.
-pub fn fingerprint(der: &[u8]) -> [u8; 32] {
-    Sha256::digest(der).into()
-}
-
-/// The SHA-256 of the TLS client certificates of registered, unrevoked RAs.
-#[derive(Debug, Default)]
-pub struct AllowList(RwLock<HashSet<[u8; 32]>>);
-
-impl AllowList {
-    pub fn replace(&self, entries: HashSet<[u8; 32]>) {
-        if let Ok(mut set) = self.0.write() {
-            *set = entries;
-        }
-    }
-
-    pub fn insert(&self, entry: [u8; 32]) {
-        if let Ok(mut set) = self.0.write() {
-            set.insert(entry);
-        }
-    }
-
-    /// False also when the lock is poisoned: fail closed.
-    pub fn contains(&self, entry: &[u8; 32]) -> bool {
-        self.0.read().is_ok_and(|set| set.contains(entry))
-    }
-}
-
-/// WebPKI client verification against the CA certificate(s), then the allow-list: a
-/// certificate the CA issued to something else (a device, a revoked RA) fails the handshake.
-#[derive(Debug)]
-pub struct AllowListVerifier {
-    inner: Arc<dyn ClientCertVerifier>,
-    allow: Arc<AllowList>,
-}
-
-impl ClientCertVerifier for AllowListVerifier {
-    fn offer_client_auth(&self) -> bool {
-        true
-    }
-
-    fn client_auth_mandatory(&self) -> bool {
-        true
-    }
-
-    fn root_hint_subjects(&self) -> &[DistinguishedName] {
-        self.inner.root_hint_subjects()
-    }
-
-    fn verify_client_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        now: UnixTime,
-    ) -> Result<ClientCertVerified, rustls::Error> {
-        let verified = self
-            .inner
-            .verify_client_cert(end_entity, intermediates, now)?;
-        if !self.allow.contains(&fingerprint(end_entity.as_ref())) {
-            tracing::warn!(
-                certificate_sha256 = %hex::encode(fingerprint(end_entity.as_ref())),
-                "CA service: TLS client certificate is not a registered RA certificate"
-            );
-            return Err(rustls::Error::InvalidCertificate(
-                CertificateError::ApplicationVerificationFailure,
-            ));
-        }
-        Ok(verified)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
-    }
 }
 
 fn rustls_error(what: &'static str) -> impl Fn(rustls::Error) -> TlsError {
@@ -181,7 +84,7 @@ pub fn statement_server_config(
                 what: "CA service client verifier".into(),
                 source,
             })?;
-    let verifier: Arc<dyn ClientCertVerifier> = Arc::new(AllowListVerifier { inner, allow });
+    let verifier: Arc<dyn ClientCertVerifier> = Arc::new(AllowListVerifier::new(inner, allow));
     server_config_with(chain, key, Some(verifier))
 }
 
@@ -213,99 +116,4 @@ pub fn ra_client_config(
         ))?;
     config.alpn_protocols = vec![b"http/1.1".to_vec()];
     Ok(config)
-}
-
-/// Registration, before the RA has the CA certificate: the server's chain must contain a
-/// certificate with the pinned SHA-256, and the server certificate must verify under it.
-#[derive(Debug)]
-struct PinnedCaVerifier {
-    pin: [u8; 32],
-    provider: Arc<CryptoProvider>,
-}
-
-impl ServerCertVerifier for PinnedCaVerifier {
-    fn verify_server_cert(
-        &self,
-        end_entity: &CertificateDer<'_>,
-        intermediates: &[CertificateDer<'_>],
-        server_name: &ServerName<'_>,
-        ocsp_response: &[u8],
-        now: UnixTime,
-    ) -> Result<ServerCertVerified, rustls::Error> {
-        let Some(ca) = intermediates
-            .iter()
-            .find(|c| fingerprint(c.as_ref()) == self.pin)
-        else {
-            return Err(rustls::Error::InvalidCertificate(
-                CertificateError::UnknownIssuer,
-            ));
-        };
-        let mut roots = RootCertStore::empty();
-        roots.add(ca.clone().into_owned())?;
-        let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
-            Arc::new(roots),
-            Arc::clone(&self.provider),
-        )
-        .build()
-        .map_err(|e| rustls::Error::General(e.to_string()))?;
-        verifier.verify_server_cert(end_entity, &[], server_name, ocsp_response, now)
-    }
-
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls12_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        rustls::crypto::verify_tls13_signature(
-            message,
-            cert,
-            dss,
-            &self.provider.signature_verification_algorithms,
-        )
-    }
-
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.provider
-            .signature_verification_algorithms
-            .supported_schemes()
-    }
-}
-
-/// The RA's registration client: no client certificate; the CA is recognised by the
-/// fingerprint of its CA certificate.
-pub fn pinned_client_config(pin: [u8; 32]) -> Result<ClientConfig, TlsError> {
-    let provider = provider();
-    let mut config = ClientConfig::builder_with_provider(Arc::clone(&provider))
-        .with_protocol_versions(VERSIONS)
-        .map_err(rustls_error("registration TLS"))?
-        .dangerous()
-        .with_custom_certificate_verifier(Arc::new(PinnedCaVerifier { pin, provider }))
-        .with_no_client_auth();
-    config.alpn_protocols = vec![b"http/1.1".to_vec()];
-    Ok(config)
-}
-
-/// Parses a SHA-256 fingerprint written as 64 hex digits, with or without colons.
-pub fn parse_fingerprint(text: &str) -> Result<[u8; 32], TlsError> {
-    let digits: String = text.chars().filter(|c| *c != ':').collect();
-    let mut out = [0u8; 32];
-    hex::decode_to_slice(digits.trim(), &mut out).map_err(|_| TlsError::Fingerprint {
-        text: text.to_owned(),
-    })?;
-    Ok(out)
 }
