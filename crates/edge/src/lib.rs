@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod cross_site;
+pub mod https_client;
 pub mod limiter;
 pub mod listener;
 pub mod pinning;

@@ -8,6 +8,7 @@
 
 pub mod answer;
 pub mod csr;
+pub mod link;
 mod oids;
 pub mod statement;
 mod strings;

@@ -14,7 +14,7 @@ use keys::io_context::Context;
 
 use crate::ceremony::init::{self, InitReport, KeyProtection};
 use crate::config::{CONFIG_FILE, Config};
-use crate::services::ca_link::protocol;
+use request::link;
 
 pub struct RaInitOptions {
     pub protection: KeyProtection,
@@ -47,14 +47,14 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
     let pin = crate::services::ca_link::tls::parse_fingerprint(&options.ca_fingerprint)
         .map_err(|e| format!("--ca-fingerprint: {e}"))?;
     // Both URLs are checked before any key is made.
-    let registration = crate::services::ca_link::client::HttpsClient::new(
+    let registration = edge::https_client::HttpsClient::new(
         &options.registration_url,
         crate::services::ca_link::tls::pinned_client_config(pin)
             .map_err(|e| format!("registration TLS: {e}"))?,
         Duration::from_secs(30),
     )
     .map_err(|e| format!("--ca-registration-url: {e}"))?;
-    let url_check = crate::services::ca_link::client::HttpsClient::new(
+    let url_check = edge::https_client::HttpsClient::new(
         &options.ca_url,
         crate::services::ca_link::tls::pinned_client_config(pin)
             .map_err(|e| format!("registration TLS: {e}"))?,
@@ -115,38 +115,39 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
     let tls_spki =
         crate::services::ca_link::tls::generate_key(&dir.join(&config.remote_ca.tls_key))?;
 
-    let request = protocol::Registration {
-        version: protocol::VERSION,
+    let request = link::Registration {
+        version: link::VERSION,
         code: options.registration_code.trim().to_owned(),
-        signing_spki: protocol::b64(signing.public_key_spki_der()),
-        agent_spki: Some(protocol::b64(agent.public_key_spki_der())),
-        encryption_spki: protocol::b64(encryption.public_key_spki_der()),
-        tls_spki: protocol::b64(&tls_spki),
+        signing_spki: link::b64(signing.public_key_spki_der()),
+        agent_spki: Some(link::b64(agent.public_key_spki_der())),
+        encryption_spki: link::b64(encryption.public_key_spki_der()),
+        tls_spki: link::b64(&tls_spki),
     };
     let body = serde_json::to_vec(&request).map_err(|e| format!("internal: {e}"))?;
     let (status, answer) = registration
         .post(
-            protocol::REGISTER_PATH,
+            link::REGISTER_PATH,
             "application/json",
             body,
-            protocol::MAX_ANSWER_LEN,
+            link::MAX_ANSWER_LEN,
         )
         .await
         .map_err(|e| format!("registering at {}: {e}", options.registration_url))?;
     if status != 200 {
-        let reason = serde_json::from_slice::<protocol::Refusal>(&answer)
+        let reason = serde_json::from_slice::<link::Refusal>(&answer)
             .map(|r| format!("{}: {}", r.code, r.reason))
             .unwrap_or_else(|_| format!("HTTP {status}"));
         return Err(format!("the CA refused the registration: {reason}"));
     }
-    let registered: protocol::Registered =
+    let registered: link::Registered =
         serde_json::from_slice(&answer).map_err(|e| format!("the CA's answer: {e}"))?;
-    let ca_certificate = protocol::unb64(&registered.ca_certificate, "ca_certificate")?;
+    let ca_certificate =
+        link::unb64(&registered.ca_certificate, "ca_certificate").map_err(|e| e.to_string())?;
     if crate::services::ca_link::tls::fingerprint(&ca_certificate) != pin {
         return Err("the CA sent a CA certificate that is not the pinned one".into());
     }
     let write = |path: &PathBuf, field: &str, b64: &str| -> Result<Vec<u8>, String> {
-        let der = protocol::unb64(b64, field)?;
+        let der = link::unb64(b64, field).map_err(|e| e.to_string())?;
         keys::pem::write_certificate(&dir.join(path), &der)?;
         Ok(der)
     };
@@ -178,8 +179,9 @@ pub async fn run(dir: &Path, options: &RaInitOptions) -> Result<InitReport, Stri
         let chain = registered
             .ca_chain
             .iter()
-            .map(|c| protocol::unb64(c, "ca_chain"))
-            .collect::<Result<Vec<_>, _>>()?;
+            .map(|c| link::unb64(c, "ca_chain"))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
         keys::pem::write_certificates(&dir.join("certs/ca-chain.pem"), &chain)?;
         set(
             &mut text,

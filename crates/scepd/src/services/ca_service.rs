@@ -26,11 +26,11 @@ use ca::service::{
 };
 use edge::listener::Peer;
 
-use super::ca_link::protocol;
 use super::ca_link::tls::AllowList;
 use crate::config::Config;
 use crate::config::deployment::Mode;
 use crate::services::revocation::{Revocation, RevokeError};
+use request::link;
 
 /// How often the allow-list is re-read from the database (`scepd ca revoke-ra` in another
 /// process takes effect within this).
@@ -53,8 +53,8 @@ pub struct CaHost {
 /// A refusal as the link sends it.
 fn refusal_response(refusal: CaRefusal) -> Response {
     let status = StatusCode::from_u16(refusal.http_status()).unwrap_or(StatusCode::FORBIDDEN);
-    let body = protocol::Refusal {
-        version: protocol::VERSION,
+    let body = link::Refusal {
+        version: link::VERSION,
         code: refusal.wire_code().to_owned(),
         bad_alg: refusal.is_bad_alg(),
         reason: refusal.reason().to_owned(),
@@ -62,11 +62,11 @@ fn refusal_response(refusal: CaRefusal) -> Response {
     (status, axum::Json(body)).into_response()
 }
 
-fn issued_body(answer: Answer) -> protocol::Issued {
+fn issued_body(answer: Answer) -> link::Issued {
     let certificate = answer.certificate;
-    protocol::Issued {
-        version: protocol::VERSION,
-        certificate: protocol::b64(&certificate.der),
+    link::Issued {
+        version: link::VERSION,
+        certificate: link::b64(&certificate.der),
         serial: certificate.serial_hex,
         subject: certificate.subject,
         not_before: certificate.not_before,
@@ -76,9 +76,9 @@ fn issued_body(answer: Answer) -> protocol::Issued {
     }
 }
 
-fn revoked_body(revoked: Revoked) -> protocol::Revoked {
-    protocol::Revoked {
-        version: protocol::VERSION,
+fn revoked_body(revoked: Revoked) -> link::Revoked {
+    link::Revoked {
+        version: link::VERSION,
         serial: revoked.serial_hex,
         reason: revoked.reason.as_str().to_owned(),
         revoked_at: revoked.revoked_at,
@@ -87,9 +87,10 @@ fn revoked_body(revoked: Revoked) -> protocol::Revoked {
 }
 
 /// The RA's public keys from a registration body (base64 DER).
-fn public_keys(request: &protocol::Registration) -> Result<RaPublicKeys, CaRefusal> {
-    let decode =
-        |b64: &str, what: &str| protocol::unb64(b64, what).map_err(CaRefusal::RegistrationRefused);
+fn public_keys(request: &link::Registration) -> Result<RaPublicKeys, CaRefusal> {
+    let decode = |b64: &str, what: &str| {
+        link::unb64(b64, what).map_err(|e| CaRefusal::RegistrationRefused(e.to_string()))
+    };
     Ok(RaPublicKeys {
         signing: decode(&request.signing_spki, "signing_spki")?,
         agent: request
@@ -102,17 +103,17 @@ fn public_keys(request: &protocol::Registration) -> Result<RaPublicKeys, CaRefus
     })
 }
 
-fn registered_body(host: &CaHost, registered: RegisteredRa) -> protocol::Registered {
-    protocol::Registered {
-        version: protocol::VERSION,
+fn registered_body(host: &CaHost, registered: RegisteredRa) -> link::Registered {
+    link::Registered {
+        version: link::VERSION,
         name: registered.name,
         templates: registered.templates,
-        ca_certificate: protocol::b64(&host.ca_certificate),
-        ca_chain: host.chain.iter().map(|c| protocol::b64(c)).collect(),
-        signing_certificate: protocol::b64(&registered.signing_certificate),
-        agent_certificate: registered.agent_certificate.as_deref().map(protocol::b64),
-        encryption_certificate: protocol::b64(&registered.encryption_certificate),
-        tls_certificate: protocol::b64(&registered.tls_certificate),
+        ca_certificate: link::b64(&host.ca_certificate),
+        ca_chain: host.chain.iter().map(|c| link::b64(c)).collect(),
+        signing_certificate: link::b64(&registered.signing_certificate),
+        agent_certificate: registered.agent_certificate.as_deref().map(link::b64),
+        encryption_certificate: link::b64(&registered.encryption_certificate),
+        tls_certificate: link::b64(&registered.tls_certificate),
     }
 }
 
@@ -272,7 +273,7 @@ async fn revoke_handler(
     Extension(peer): Extension<Peer>,
     body: Bytes,
 ) -> Response {
-    let request: protocol::Revoke = match serde_json::from_slice(&body) {
+    let request: link::Revoke = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => return refusal_response(CaRefusal::BadRequest(format!("body: {e}"))),
     };
@@ -280,7 +281,7 @@ async fn revoke_handler(
         Ok(ra) => ra,
         Err(refused) => return refusal_response(refused),
     };
-    if request.version != protocol::VERSION {
+    if request.version != link::VERSION {
         return refusal_response(CaRefusal::BadRequest(unsupported_version(request.version)));
     }
     let request = RevokeRequest {
@@ -344,7 +345,7 @@ async fn register_handler(
     Extension(peer): Extension<Peer>,
     body: Bytes,
 ) -> Response {
-    let request: protocol::Registration = match serde_json::from_slice(&body) {
+    let request: link::Registration = match serde_json::from_slice(&body) {
         Ok(r) => r,
         Err(e) => {
             return refusal_response(CaRefusal::RegistrationRefused(format!("body: {e}")));
@@ -364,9 +365,9 @@ async fn register_handler(
 
 async fn register(
     host: &CaHost,
-    request: protocol::Registration,
-) -> Result<protocol::Registered, CaRefusal> {
-    if request.version != protocol::VERSION {
+    request: link::Registration,
+) -> Result<link::Registered, CaRefusal> {
+    if request.version != link::VERSION {
         return Err(CaRefusal::RegistrationRefused(unsupported_version(
             request.version,
         )));
@@ -424,10 +425,10 @@ pub async fn run(
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
     let statements = Router::new()
-        .route(protocol::ISSUE_PATH, post(issue_handler))
-        .route(protocol::REVOKE_PATH, post(revoke_handler))
-        .route(protocol::CRL_PATH, get(crl_handler))
-        .route(protocol::OCSP_PATH, post(ocsp_handler))
+        .route(link::ISSUE_PATH, post(issue_handler))
+        .route(link::REVOKE_PATH, post(revoke_handler))
+        .route(link::CRL_PATH, get(crl_handler))
+        .route(link::OCSP_PATH, post(ocsp_handler))
         .layer(DefaultBodyLimit::max(request::statement::MAX_STATEMENT_LEN))
         .layer(request_timeout())
         .with_state(Arc::clone(&host));
@@ -448,7 +449,7 @@ pub async fn run(
                 .map_err(|e| format!("cannot listen on {raddr}: {e}"))?;
             let rlocal = rlistener.local_addr().map_err(|e| e.to_string())?;
             let app = Router::new()
-                .route(protocol::REGISTER_PATH, post(register_handler))
+                .route(link::REGISTER_PATH, post(register_handler))
                 .layer(DefaultBodyLimit::max(16 * 1024))
                 .layer(request_timeout())
                 .with_state(Arc::clone(&host));
@@ -490,13 +491,10 @@ pub async fn run(
     if let Some(r) = registration {
         println!(
             "scepd ca registration listening: https://{r}{}",
-            protocol::REGISTER_PATH
+            link::REGISTER_PATH
         );
     }
-    println!(
-        "scepd ca listening: https://{local}{}",
-        protocol::ISSUE_PATH
-    );
+    println!("scepd ca listening: https://{local}{}", link::ISSUE_PATH);
     edge::listener::serve(
         listener,
         edge::listener::Transport::Tls(Arc::new(statement_tls)),

@@ -188,7 +188,7 @@ pub fn ca_client(
     config: &Config,
     ca_certificate: &[u8],
     tls_certificate: Vec<u8>,
-) -> Result<super::ca_link::client::HttpsClient, String> {
+) -> Result<edge::https_client::HttpsClient, String> {
     let mut roots = vec![ca_certificate.to_vec()];
     roots.extend(keys::key_history::previous_ca_certificates(dir)?);
     let tls = super::ca_link::tls::ra_client_config(
@@ -196,7 +196,7 @@ pub fn ca_client(
         vec![tls_certificate],
         edge::tls::read_key(&dir.join(&config.remote_ca.tls_key))?,
     )?;
-    Ok(super::ca_link::client::HttpsClient::new(
+    Ok(edge::https_client::HttpsClient::new(
         &config.remote_ca.url,
         tls,
         config.remote_ca.timeout,

@@ -14,8 +14,8 @@ use std::time::Duration;
 use ca::revocation_authority::{RevocationAuthority, RevokeFailure};
 use tokio::sync::{Mutex, RwLock};
 
-use crate::services::ca_link::client::{ClientError, HttpsClient};
-use crate::services::ca_link::protocol;
+use edge::https_client::{ClientError, HttpsClient};
+use request::link;
 
 pub use ca::revocation_authority::{
     CHECK_INTERVAL, CRL_RENEW_MARGIN_SECS, CRL_VALIDITY_SECS, OCSP_VALIDITY_SECS, RevokeError,
@@ -214,7 +214,7 @@ impl RemoteStatus {
     async fn fetch(&self, now: i64) -> Result<Vec<u8>, CrlError> {
         let (status, der) = self
             .client
-            .get(protocol::CRL_PATH, protocol::MAX_CRL_LEN)
+            .get(link::CRL_PATH, link::MAX_CRL_LEN)
             .await
             .map_err(CrlError::Fetch)?;
         if status != 200 {
@@ -269,8 +269,8 @@ impl RemoteStatus {
         actor: &str,
     ) -> Result<store::RevocationRecord, RevokeError> {
         ca::revocation_authority::parse_reason(reason_name)?;
-        let request = protocol::Revoke {
-            version: protocol::VERSION,
+        let request = link::Revoke {
+            version: link::VERSION,
             serial: serial.to_owned(),
             reason: reason_name.to_owned(),
             requested_by: actor.to_owned(),
@@ -279,15 +279,15 @@ impl RemoteStatus {
         let (status, answer) = self
             .client
             .post(
-                protocol::REVOKE_PATH,
+                link::REVOKE_PATH,
                 "application/json",
                 body,
-                protocol::MAX_ANSWER_LEN,
+                link::MAX_ANSWER_LEN,
             )
             .await
             .map_err(LinkFailure::Unreachable)?;
         if status != 200 {
-            let refused: protocol::Refusal =
+            let refused: link::Refusal =
                 serde_json::from_slice(&answer).map_err(|_| LinkFailure::NoRefusal(status))?;
             return Err(match refused.code.as_str() {
                 "unknown-serial" => RevokeError::UnknownSerial(serial.to_owned()),
@@ -295,7 +295,7 @@ impl RemoteStatus {
                 _ => RevokeError::Refused(format!("{}: {}", refused.code, refused.reason)),
             });
         }
-        let revoked: protocol::Revoked =
+        let revoked: link::Revoked =
             serde_json::from_slice(&answer).map_err(LinkFailure::Unparsable)?;
         // The CA's record is the truth; the RA's copy keeps its own listings and renewal
         // checks in step. A certificate this RA never saw (issued through another RA) has no
@@ -329,16 +329,16 @@ impl RemoteStatus {
     }
 
     async fn ocsp(&self, request: &[u8]) -> Vec<u8> {
-        if request.len() > protocol::MAX_OCSP_REQUEST_LEN {
+        if request.len() > link::MAX_OCSP_REQUEST_LEN {
             return ca::ocsp::error_response(ca::ocsp::ErrorStatus::MalformedRequest);
         }
         match self
             .client
             .post(
-                protocol::OCSP_PATH,
+                link::OCSP_PATH,
                 "application/ocsp-request",
                 request.to_vec(),
-                protocol::MAX_ANSWER_LEN,
+                link::MAX_ANSWER_LEN,
             )
             .await
         {

@@ -196,10 +196,7 @@ async fn reach_ca(dir: &Path, config: &Config) -> Finding {
         let client =
             crate::services::ra_service::ca_client(dir, &config, &ca_certificate, tls_certificate)?;
         let (status, _) = client
-            .get(
-                crate::services::ca_link::protocol::CRL_PATH,
-                crate::services::ca_link::protocol::MAX_CRL_LEN,
-            )
+            .get(request::link::CRL_PATH, request::link::MAX_CRL_LEN)
             .await?;
         if status == 200 {
             Ok(())

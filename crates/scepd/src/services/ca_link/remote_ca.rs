@@ -7,8 +7,8 @@ use std::sync::Arc;
 use ra::{CaRefusal, CertificateAuthority, IssueFuture, IssuedCertificate};
 use sha2::{Digest, Sha256};
 
-use super::client::HttpsClient;
-use super::protocol;
+use edge::https_client::HttpsClient;
+use request::link;
 
 pub struct RemoteCa {
     client: Arc<HttpsClient>,
@@ -59,7 +59,7 @@ fn check_signed_by(der: &[u8], ca_spki: &[u8]) -> Result<[u8; 32], String> {
 /// The link's answer (`status`, `body`) as the one vocabulary.
 fn answer(status: u16, body: &[u8], ca_spki: &[u8]) -> Result<IssuedCertificate, CaRefusal> {
     if status != 200 {
-        let refused: protocol::Refusal = serde_json::from_slice(body).map_err(|_| {
+        let refused: link::Refusal = serde_json::from_slice(body).map_err(|_| {
             CaRefusal::Unavailable(format!("the CA answered HTTP {status} without a refusal"))
         })?;
         return Err(CaRefusal::from_wire(
@@ -68,16 +68,16 @@ fn answer(status: u16, body: &[u8], ca_spki: &[u8]) -> Result<IssuedCertificate,
             refused.bad_alg,
         ));
     }
-    let issued: protocol::Issued = serde_json::from_slice(body)
+    let issued: link::Issued = serde_json::from_slice(body)
         .map_err(|e| CaRefusal::Unavailable(format!("the CA's answer does not parse: {e}")))?;
-    if issued.version != protocol::VERSION {
+    if issued.version != link::VERSION {
         return Err(CaRefusal::Unavailable(format!(
             "CA protocol version {}",
             issued.version
         )));
     }
-    let der =
-        protocol::unb64(&issued.certificate, "certificate").map_err(CaRefusal::Unavailable)?;
+    let der = link::unb64(&issued.certificate, "certificate")
+        .map_err(|e| CaRefusal::Unavailable(e.to_string()))?;
     let subject_key_sha256 = check_signed_by(&der, ca_spki).map_err(CaRefusal::Unavailable)?;
     Ok(IssuedCertificate {
         der,
@@ -96,10 +96,10 @@ impl CertificateAuthority for RemoteCa {
             let (status, body) = self
                 .client
                 .post(
-                    protocol::ISSUE_PATH,
-                    protocol::STATEMENT_CONTENT_TYPE,
+                    link::ISSUE_PATH,
+                    link::STATEMENT_CONTENT_TYPE,
                     statement_der.to_vec(),
-                    protocol::MAX_ANSWER_LEN,
+                    link::MAX_ANSWER_LEN,
                 )
                 .await
                 .map_err(|e| {

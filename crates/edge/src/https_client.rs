@@ -1,5 +1,6 @@
-//! A minimal HTTPS client (one connection per request) for the RA → CA link: hyper's HTTP/1.1
-//! client over tokio-rustls, with the link's own TLS configuration (no system roots).
+//! A minimal HTTPS client (one connection per request), as a split deployment's RA talks to
+//! its CA: hyper's HTTP/1.1 client over tokio-rustls, with the caller's TLS configuration (no
+//! system roots), a timeout and a bound on the answer's size.
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -1,4 +1,5 @@
-//! The RA → CA protocol, version 1 (docs/ra-ca-protocol.md). Endpoints:
+//! The RA → CA link, version 1 (docs/ra-ca-protocol.md): the JSON forms of what crosses it
+//! besides the statement itself, and its endpoints:
 //!
 //! - `POST /scepd-ca/v1/issue` on the statement listener (mutual TLS): body the DER
 //!   ContentInfo of a signed RA statement (`application/vnd.scepd.ra-statement`); answer 200
@@ -113,9 +114,14 @@ pub fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-pub fn unb64(text: &str, what: &str) -> Result<Vec<u8>, String> {
+pub fn unb64(text: &str, what: &str) -> Result<Vec<u8>, NotBase64> {
     use base64::Engine;
     base64::engine::general_purpose::STANDARD
         .decode(text)
-        .map_err(|_| format!("{what}: not base64"))
+        .map_err(|_| NotBase64(what.to_owned()))
 }
+
+/// A field of a link message that should hold base64 does not; it names the field.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}: not base64")]
+pub struct NotBase64(pub String);
