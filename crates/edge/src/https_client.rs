@@ -48,13 +48,6 @@ pub enum ClientError {
     Answer(#[source] axum::Error),
 }
 
-/// For the callers whose errors are still messages.
-impl From<ClientError> for String {
-    fn from(error: ClientError) -> String {
-        error.to_string()
-    }
-}
-
 pub struct HttpsClient {
     connector: TlsConnector,
     authority: String,

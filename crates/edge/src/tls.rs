@@ -37,13 +37,6 @@ pub enum KeyFileError {
     },
 }
 
-/// For the callers whose errors are still messages.
-impl From<KeyFileError> for String {
-    fn from(error: KeyFileError) -> String {
-        error.to_string()
-    }
-}
-
 /// Names the file and what was being done to it.
 fn io(path: &Path, doing: &'static str) -> impl FnOnce(std::io::Error) -> KeyFileError {
     move |source| KeyFileError::Io {

@@ -13,13 +13,6 @@ pub struct FileError {
     pub source: std::io::Error,
 }
 
-/// For the callers whose errors are still messages (the ceremonies and most subcommands).
-impl From<FileError> for String {
-    fn from(error: FileError) -> String {
-        error.to_string()
-    }
-}
-
 pub trait Context<T> {
     /// Names the file and what was being done to it.
     fn context(self, path: &Path, doing: &'static str) -> Result<T, FileError>;
@@ -49,6 +42,6 @@ mod tests {
                 .starts_with("reading /nonexistent/scepd-io-context: "),
             "{err}"
         );
-        assert_eq!(String::from(err).split(": ").count(), 2);
+        assert_eq!(err.to_string().split(": ").count(), 2);
     }
 }

@@ -120,13 +120,6 @@ pub enum KeystoreError {
     },
 }
 
-/// For the callers whose errors are still messages.
-impl From<KeystoreError> for String {
-    fn from(error: KeystoreError) -> String {
-        error.to_string()
-    }
-}
-
 /// The certificates of the roles, DER. `ra_agent` is `None` in a data directory made before
 /// the separate enrollment-agent key: the RA signing key then counter-signs as well.
 pub struct RoleCertificates {

@@ -37,13 +37,6 @@ pub enum PemError {
     Empty { path: PathBuf },
 }
 
-/// For the callers whose errors are still messages.
-impl From<PemError> for String {
-    fn from(error: PemError) -> String {
-        error.to_string()
-    }
-}
-
 fn encode(path: &Path, der: &[u8]) -> Result<String, PemError> {
     der::pem::encode_string(Certificate::PEM_LABEL, LineEnding::LF, der).map_err(|e| {
         PemError::Encoding {

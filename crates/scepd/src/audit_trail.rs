@@ -8,13 +8,6 @@
 #[error("audit log: {0}")]
 pub struct AuditLogError(#[from] store::StoreError);
 
-/// For the callers whose errors are still messages.
-impl From<AuditLogError> for String {
-    fn from(error: AuditLogError) -> String {
-        error.to_string()
-    }
-}
-
 pub async fn append_or_log(
     store: &store::Store,
     kind: store::AuditKind,

@@ -35,8 +35,8 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(cli::run(cli.command)) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(message) => {
-            eprintln!("scepd: {message}");
+        Err(error) => {
+            eprintln!("scepd: {error}");
             ExitCode::FAILURE
         }
     }

@@ -9,10 +9,49 @@ use clap::{Args, Subcommand};
 use sha2::{Digest, Sha256};
 
 use super::report::print_fingerprints;
+use crate::ceremony::error::CeremonyError;
 use crate::ceremony::{init, rollover};
-use crate::config::Config;
 use crate::config::deployment::Mode;
-use crate::services::ca_service;
+use crate::config::{Config, ConfigError};
+use crate::services::ca_service::{self, CaServiceError};
+
+/// Why a `scepd ca` command failed; each message names the argument, RA or setting at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum CaCommandError {
+    #[error("scepd ca needs --data-dir (or SCEPD_DATA_DIR)")]
+    NoDataDir,
+    /// The CA service itself (`scepd ca` without a subcommand).
+    #[error(transparent)]
+    Service(#[from] CaServiceError),
+    /// `scepd ca rollover`.
+    #[error(transparent)]
+    Rollover(#[from] CeremonyError),
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{} is prepared for {}, not scepd ca (deployment.mode)", dir.display(), mode.command())]
+    WrongMode { dir: PathBuf, mode: Mode },
+    #[error(transparent)]
+    Templates(#[from] crate::config::templates::TemplateError),
+    #[error("--templates: template {0:?} is not configured on this CA")]
+    UnknownTemplate(String),
+    #[error("--templates: name at least one template")]
+    NoTemplates,
+    /// Generating the registration code.
+    #[error("random: {0}")]
+    Random(#[source] keys::KeyError),
+    #[error("registering RA {name:?}: {source}")]
+    Register {
+        name: String,
+        source: store::StoreError,
+    },
+    /// Listing or revoking the registered RAs.
+    #[error(transparent)]
+    Store(store::StoreError),
+    #[error("no active RA named {0:?}")]
+    NoActiveRa(String),
+    #[error(transparent)]
+    Audit(#[from] crate::audit_trail::AuditLogError),
+}
 
 #[derive(Args)]
 pub struct CaArgs {
@@ -72,13 +111,13 @@ pub enum CaCommand {
     },
 }
 
-pub async fn run(args: CaArgs) -> Result<(), String> {
+pub async fn run(args: CaArgs) -> Result<(), CaCommandError> {
     let Some(command) = args.command else {
         let data_dir = args
             .data_dir
             .or_else(|| std::env::var_os("SCEPD_DATA_DIR").map(PathBuf::from))
-            .ok_or("scepd ca needs --data-dir (or SCEPD_DATA_DIR)")?;
-        return ca_service::run(&data_dir, args.listen, args.registration_listen).await;
+            .ok_or(CaCommandError::NoDataDir)?;
+        return Ok(ca_service::run(&data_dir, args.listen, args.registration_listen).await?);
     };
     match command {
         CaCommand::RegisterRa {
@@ -106,9 +145,7 @@ pub async fn run(args: CaArgs) -> Result<(), String> {
             ra_validity_days,
         } => {
             if activate {
-                rollover::activate_ca(&data_dir)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                rollover::activate_ca(&data_dir).await?;
                 println!(
                     "the next CA is now current in {}; restart serve",
                     data_dir.display()
@@ -116,8 +153,7 @@ pub async fn run(args: CaArgs) -> Result<(), String> {
             } else {
                 let fingerprints =
                     rollover::prepare_ca(&data_dir, ca_key, ca_validity_days, ra_validity_days)
-                        .await
-                        .map_err(|e| e.to_string())?;
+                        .await?;
                 println!(
                     "next CA prepared in {}; restart serve to publish it with GetNextCACert",
                     data_dir.display()
@@ -129,14 +165,13 @@ pub async fn run(args: CaArgs) -> Result<(), String> {
     Ok(())
 }
 
-async fn open(dir: &Path) -> Result<(Config, store::Store), String> {
-    let config = Config::load(dir).map_err(|e| e.to_string())?;
+async fn open(dir: &Path) -> Result<(Config, store::Store), CaCommandError> {
+    let config = Config::load(dir)?;
     if config.deployment.mode != Mode::Ca {
-        return Err(format!(
-            "{} is prepared for {}, not scepd ca (deployment.mode)",
-            dir.display(),
-            config.deployment.mode.command()
-        ));
+        return Err(CaCommandError::WrongMode {
+            dir: dir.to_owned(),
+            mode: config.deployment.mode,
+        });
     }
     let store = config.open_store(dir).await?;
     Ok((config, store))
@@ -149,20 +184,18 @@ pub async fn register(
     name: &str,
     templates: &[String],
     now: i64,
-) -> Result<(zeroize::Zeroizing<String>, i64), String> {
+) -> Result<(zeroize::Zeroizing<String>, i64), CaCommandError> {
     let (config, store) = open(dir).await?;
-    let known = crate::config::templates::build(&config.templates).map_err(|e| e.to_string())?;
+    let known = crate::config::templates::build(&config.templates)?;
     for t in templates {
         if !known.iter().any(|k| k.name() == t) {
-            return Err(format!(
-                "--templates: template {t:?} is not configured on this CA"
-            ));
+            return Err(CaCommandError::UnknownTemplate(t.clone()));
         }
     }
     if templates.is_empty() {
-        return Err("--templates: name at least one template".into());
+        return Err(CaCommandError::NoTemplates);
     }
-    let bytes = keys::random::bytes(32).map_err(|e| format!("random: {e}"))?;
+    let bytes = keys::random::bytes(32).map_err(CaCommandError::Random)?;
     let code = zeroize::Zeroizing::new(hex::encode(&bytes));
     let expires = now.saturating_add(
         i64::try_from(config.ca_service.registration_code_ttl.as_secs()).unwrap_or(i64::MAX),
@@ -176,7 +209,10 @@ pub async fn register(
             created_at: now,
         })
         .await
-        .map_err(|e| format!("registering RA {name:?}: {e}"))?;
+        .map_err(|source| CaCommandError::Register {
+            name: name.to_owned(),
+            source,
+        })?;
     crate::audit_trail::record_cli(
         &store,
         store::AuditKind::ConfigChanged,
@@ -189,10 +225,14 @@ pub async fn register(
     Ok((code, expires))
 }
 
-pub async fn list(dir: &Path) -> Result<String, String> {
+pub async fn list(dir: &Path) -> Result<String, CaCommandError> {
     let (_, store) = open(dir).await?;
     let mut out = String::new();
-    for ra in store.ra_registrations().await.map_err(|e| e.to_string())? {
+    for ra in store
+        .ra_registrations()
+        .await
+        .map_err(CaCommandError::Store)?
+    {
         let state = match (&ra.certificates, ra.revoked_at) {
             (_, Some(at)) => format!("revoked at {at}"),
             (Some(c), None) => format!("active, TLS SHA-256 {}", ca::fingerprint_sha256(&c.tls)),
@@ -210,14 +250,14 @@ pub async fn list(dir: &Path) -> Result<String, String> {
     Ok(out)
 }
 
-pub async fn revoke(dir: &Path, name: &str, now: i64) -> Result<(), String> {
+pub async fn revoke(dir: &Path, name: &str, now: i64) -> Result<(), CaCommandError> {
     let (_, store) = open(dir).await?;
     if !store
         .revoke_ra(name, now)
         .await
-        .map_err(|e| e.to_string())?
+        .map_err(CaCommandError::Store)?
     {
-        return Err(format!("no active RA named {name:?}"));
+        return Err(CaCommandError::NoActiveRa(name.to_owned()));
     }
     crate::audit_trail::record_cli(
         &store,

@@ -6,7 +6,8 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use crate::config::open_store;
+use crate::config::{ConfigError, open_store};
+use crate::services::ra_service::RaServiceError;
 use crate::timefmt::rfc3339;
 
 #[derive(Subcommand)]
@@ -50,7 +51,41 @@ pub enum CertCommand {
     },
 }
 
-pub async fn run(command: CertCommand) -> Result<(), String> {
+/// Why a `scepd cert` command failed; each message names the certificate at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum CertCommandError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("listing certificates: {0}")]
+    List(#[source] store::StoreError),
+    #[error("reading certificate {serial}: {source}")]
+    Read {
+        serial: String,
+        source: store::StoreError,
+    },
+    #[error("no certificate with serial {0}")]
+    NoSuchCertificate(String),
+    /// Encoding the certificate as PEM.
+    #[error(transparent)]
+    Pem(der::pem::Error),
+    /// On the RA of a split deployment: the link to the CA, which revokes.
+    #[error(transparent)]
+    RemoteRevocation(#[from] RaServiceError),
+    /// The revocation service (on the RA, the CA's answer) refused or failed.
+    #[error("revoking {serial}: {source}")]
+    Revoke {
+        serial: String,
+        source: crate::services::revocation::RevokeError,
+    },
+    /// The store refused or failed to record the revocation.
+    #[error("revoking {serial}: {source}")]
+    RevokeHere {
+        serial: String,
+        source: store::StoreError,
+    },
+}
+
+pub async fn run(command: CertCommand) -> Result<(), CertCommandError> {
     let now = crate::clock::unix_now();
     let output = match command {
         CertCommand::List {
@@ -102,7 +137,7 @@ pub struct ListOptions {
     pub limit: u32,
 }
 
-pub async fn list(dir: &Path, options: ListOptions, now: i64) -> Result<String, String> {
+pub async fn list(dir: &Path, options: ListOptions, now: i64) -> Result<String, CertCommandError> {
     let store = open_store(dir).await?;
     let filter = store::CertificateFilter {
         template: options.template,
@@ -114,7 +149,7 @@ pub async fn list(dir: &Path, options: ListOptions, now: i64) -> Result<String, 
     let entries = store
         .list_certificates(&filter)
         .await
-        .map_err(|e| format!("listing certificates: {e}"))?;
+        .map_err(CertCommandError::List)?;
     let mut out = format!(
         "{:<34} {:<10} {:<21} {:<22} {}\n",
         "SERIAL", "TEMPLATE", "NOT AFTER", "DELIVERED", "STATUS / SUBJECT"
@@ -137,16 +172,19 @@ pub async fn list(dir: &Path, options: ListOptions, now: i64) -> Result<String, 
     Ok(out)
 }
 
-pub async fn show(dir: &Path, serial: &str, now: i64) -> Result<String, String> {
+pub async fn show(dir: &Path, serial: &str, now: i64) -> Result<String, CertCommandError> {
     let store = open_store(dir).await?;
     let entry = store
         .certificate_entry(serial)
         .await
-        .map_err(|e| format!("reading certificate {serial}: {e}"))?
-        .ok_or_else(|| format!("no certificate with serial {serial}"))?;
+        .map_err(|source| CertCommandError::Read {
+            serial: serial.to_owned(),
+            source,
+        })?
+        .ok_or_else(|| CertCommandError::NoSuchCertificate(serial.to_owned()))?;
     let c = &entry.certificate;
     let pem = der::pem::encode_string("CERTIFICATE", der::pem::LineEnding::LF, &c.certificate_der)
-        .map_err(|e| e.to_string())?;
+        .map_err(CertCommandError::Pem)?;
     Ok(format!(
         "serial:       {}\nsubject:      {}\ntemplate:     {}\nnot before:   {}\nnot after:    {}\nissued:       {}\ntransaction:  {}\ndelivered:    {}\nstatus:       {}\nSHA-256:      {}\n{pem}",
         c.serial_hex,
@@ -166,9 +204,14 @@ pub async fn show(dir: &Path, serial: &str, now: i64) -> Result<String, String> 
 
 /// On the RA of a split deployment the revocation goes to the CA, which is the authority for
 /// revocation status, and is recorded here once the CA has committed it.
-pub async fn revoke(dir: &Path, serial: &str, reason: &str, now: i64) -> Result<String, String> {
+pub async fn revoke(
+    dir: &Path,
+    serial: &str,
+    reason: &str,
+    now: i64,
+) -> Result<String, CertCommandError> {
     let store = open_store(dir).await?;
-    let config = crate::config::Config::load(dir).map_err(|e| e.to_string())?;
+    let config = crate::config::Config::load(dir)?;
     let actor = crate::audit_trail::cli_actor();
     let record = if config.deployment.mode == crate::config::deployment::Mode::Ra {
         let revocation =
@@ -176,12 +219,18 @@ pub async fn revoke(dir: &Path, serial: &str, reason: &str, now: i64) -> Result<
         revocation
             .revoke(serial, reason, now, &actor)
             .await
-            .map_err(|e| format!("revoking {serial}: {e}"))?
+            .map_err(|source| CertCommandError::Revoke {
+                serial: serial.to_owned(),
+                source,
+            })?
     } else {
         store
             .revoke(serial, reason, now, &actor)
             .await
-            .map_err(|e| format!("revoking {serial}: {e}"))?
+            .map_err(|source| CertCommandError::RevokeHere {
+                serial: serial.to_owned(),
+                source,
+            })?
     };
     Ok(format!(
         "revoked {} ({}) at {}; the next CRL and OCSP answers include it\n",

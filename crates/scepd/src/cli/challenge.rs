@@ -5,8 +5,18 @@ use std::time::Duration;
 
 use clap::Subcommand;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 use crate::services::challenges::{ChallengeIssueError, IssueRequest, issue_challenge};
+
+/// Why `scepd challenge issue` failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ChallengeCommandError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The challenge was refused; the message names the flag at fault.
+    #[error("{}{}", flag(.0), .0)]
+    Issue(#[source] ChallengeIssueError),
+}
 
 #[derive(Subcommand)]
 pub enum ChallengeCommand {
@@ -29,7 +39,7 @@ pub enum ChallengeCommand {
     },
 }
 
-pub async fn run(command: ChallengeCommand) -> Result<(), String> {
+pub async fn run(command: ChallengeCommand) -> Result<(), ChallengeCommandError> {
     match command {
         ChallengeCommand::Issue {
             data_dir,
@@ -55,8 +65,8 @@ pub async fn run(command: ChallengeCommand) -> Result<(), String> {
 }
 
 /// `scepd challenge issue`: the challenge to print.
-pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> {
-    let config = Config::load(dir).map_err(|e| e.to_string())?;
+pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, ChallengeCommandError> {
+    let config = Config::load(dir)?;
     let store = config.open_store(dir).await?;
     let issued = issue_challenge(
         &store,
@@ -66,14 +76,14 @@ pub async fn issue(dir: &Path, request: IssueRequest) -> Result<String, String> 
         crate::clock::unix_now(),
     )
     .await
-    .map_err(|e| cli_message(&e))?;
+    .map_err(ChallengeCommandError::Issue)?;
     Ok(issued.secret.to_string())
 }
 
-/// The error as the command line says it: naming the flag that was wrong.
-fn cli_message(error: &ChallengeIssueError) -> String {
+/// What the command line puts before the error: the flag that was wrong.
+fn flag(error: &ChallengeIssueError) -> &'static str {
     use ChallengeIssueError as E;
-    let flag = match error {
+    match error {
         E::UnknownTemplate { .. } => "--template: ",
         E::SanNotAllowed { .. } | E::SanInvalid { .. } => "--san: ",
         E::BindingInvalid(_) => "--subject/--san: ",
@@ -81,6 +91,5 @@ fn cli_message(error: &ChallengeIssueError) -> String {
         E::QuotaExceeded { .. } | E::Random(_) | E::Templates(_) | E::Store(_) | E::Audit(_) => {
             "challenge not issued: "
         }
-    };
-    format!("{flag}{error}")
+    }
 }

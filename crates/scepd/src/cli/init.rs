@@ -21,9 +21,9 @@ pub enum InitCommandError {
     RegistrationCodeMissing,
     #[error(transparent)]
     Ceremony(#[from] CeremonyError),
-    /// The RA side of a split deployment ([`ra_init::run`]), whose errors are still messages.
-    #[error("{0}")]
-    RaInit(String),
+    /// The RA side of a split deployment ([`ra_init::run`]).
+    #[error(transparent)]
+    RaInit(#[from] ra_init::RaInitError),
 }
 
 #[derive(Args)]
@@ -165,9 +165,7 @@ pub async fn run(args: InitArgs) -> Result<(), InitCommandError> {
                 registration_code.ok_or(InitCommandError::RegistrationCodeMissing)?,
             ),
         };
-        ra_init::run(&data_dir, &options)
-            .await
-            .map_err(InitCommandError::RaInit)?
+        ra_init::run(&data_dir, &options).await?
     } else {
         init::run(
             &data_dir,

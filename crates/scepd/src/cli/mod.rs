@@ -87,18 +87,123 @@ pub enum Command {
     },
 }
 
-/// Runs one subcommand; the error is the message the binary prints.
-pub async fn run(command: Command) -> Result<(), String> {
+/// Why a subcommand failed: its own error, whose message is what the binary prints.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Init(#[from] init::InitCommandError),
+    #[error(transparent)]
+    Serve(#[from] serve::ServeCommandError),
+    #[error(transparent)]
+    Ra(#[from] ra::RaCommandError),
+    #[error(transparent)]
+    Ca(#[from] ca::CaCommandError),
+    #[error(transparent)]
+    Request(#[from] request::RequestCommandError),
+    #[error(transparent)]
+    Cert(#[from] cert::CertCommandError),
+    #[error(transparent)]
+    Audit(#[from] audit::AuditCommandError),
+    #[error(transparent)]
+    Doctor(#[from] doctor::ChecksFailed),
+    #[error(transparent)]
+    Challenge(#[from] challenge::ChallengeCommandError),
+    #[error(transparent)]
+    User(#[from] user::UserCommandError),
+}
+
+/// Runs one subcommand.
+pub async fn run(command: Command) -> Result<(), CliError> {
     match command {
-        Command::Init(args) => init::run(args).await.map_err(|e| e.to_string()),
-        Command::Serve(args) => serve::run(args).await,
-        Command::Ra(args) => ra::run(args).await,
-        Command::Ca(args) => ca::run(args).await,
-        Command::Request { command } => request::run(command).await.map_err(|e| e.to_string()),
-        Command::Cert { command } => cert::run(command).await,
-        Command::Audit { command } => audit::run(command).await.map_err(|e| e.to_string()),
-        Command::Doctor(args) => doctor::command(args).await,
-        Command::Challenge { command } => challenge::run(command).await,
-        Command::User { command } => user::run(command).await.map_err(|e| e.to_string()),
+        Command::Init(args) => init::run(args).await?,
+        Command::Serve(args) => serve::run(args).await?,
+        Command::Ra(args) => ra::run(args).await?,
+        Command::Ca(args) => ca::run(args).await?,
+        Command::Request { command } => request::run(command).await?,
+        Command::Cert { command } => cert::run(command).await?,
+        Command::Audit { command } => audit::run(command).await?,
+        Command::Doctor(args) => doctor::command(args).await?,
+        Command::Challenge { command } => challenge::run(command).await?,
+        Command::User { command } => user::run(command).await?,
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::config::deployment::Mode;
+    use crate::services::ca_service::CaServiceError;
+    use crate::services::ra_service::RaServiceError;
+
+    /// The messages are the ones the commands printed when their errors were strings, and
+    /// `CliError` adds nothing to them.
+    #[test]
+    fn messages_are_unchanged() {
+        let dir = Path::new("/data/ra");
+        let cases: Vec<(CliError, String)> = vec![
+            (
+                ra::RaCommandError::Service(RaServiceError::WrongMode {
+                    dir: dir.to_owned(),
+                    mode: Mode::AllInOne,
+                })
+                .into(),
+                format!(
+                    "{} is prepared for {}, not scepd ra (deployment.mode)",
+                    dir.display(),
+                    Mode::AllInOne.command()
+                ),
+            ),
+            (
+                ra::RaCommandError::Service(RaServiceError::NotCertified { what: "RA signing" })
+                    .into(),
+                "the RA signing certificate does not certify the RA signing key".into(),
+            ),
+            (
+                ra::RaCommandError::NoDataDir.into(),
+                "scepd ra needs --data-dir (or SCEPD_DATA_DIR)".into(),
+            ),
+            (
+                ca::CaCommandError::Service(CaServiceError::TokenKey {
+                    label: "scepd-ca".into(),
+                    source: keys::KeyError::Backend("gone".into()),
+                })
+                .into(),
+                format!(
+                    "PKCS#11 key {:?}: {}",
+                    "scepd-ca",
+                    keys::KeyError::Backend("gone".into())
+                ),
+            ),
+            (
+                ca::CaCommandError::UnknownTemplate("vpn".into()).into(),
+                format!(
+                    "--templates: template {:?} is not configured on this CA",
+                    "vpn"
+                ),
+            ),
+            (
+                ca::CaCommandError::NoActiveRa("edge-1".into()).into(),
+                format!("no active RA named {:?}", "edge-1"),
+            ),
+            (
+                cert::CertCommandError::NoSuchCertificate("0A".into()).into(),
+                "no certificate with serial 0A".into(),
+            ),
+            (
+                doctor::ChecksFailed { failures: 2 }.into(),
+                "doctor: 2 check(s) failed".into(),
+            ),
+            (
+                init::InitCommandError::RaInit(crate::ceremony::ra_init::RaInitError::NotPinned)
+                    .into(),
+                "the CA sent a CA certificate that is not the pinned one".into(),
+            ),
+        ];
+        for (error, message) in cases {
+            assert_eq!(error.to_string(), message);
+        }
     }
 }

@@ -6,8 +6,22 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 
 use super::report::print_fingerprints;
+use crate::ceremony::error::CeremonyError;
 use crate::ceremony::rollover;
-use crate::services::ra_service;
+use crate::services::ra_service::{self, RaServiceError};
+
+/// Why a `scepd ra` command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RaCommandError {
+    #[error("scepd ra needs --data-dir (or SCEPD_DATA_DIR)")]
+    NoDataDir,
+    /// The RA service itself (`scepd ra` without a subcommand).
+    #[error(transparent)]
+    Service(#[from] RaServiceError),
+    /// `scepd ra renew`.
+    #[error(transparent)]
+    Renew(#[from] CeremonyError),
+}
 
 #[derive(Args)]
 pub struct RaArgs {
@@ -37,22 +51,20 @@ pub enum RaCommand {
     },
 }
 
-pub async fn run(args: RaArgs) -> Result<(), String> {
+pub async fn run(args: RaArgs) -> Result<(), RaCommandError> {
     match args.command {
         None => {
             let data_dir = args
                 .data_dir
                 .or_else(|| std::env::var_os("SCEPD_DATA_DIR").map(PathBuf::from))
-                .ok_or("scepd ra needs --data-dir (or SCEPD_DATA_DIR)")?;
-            ra_service::run(&data_dir, args.scep_listen, args.admin_listen).await
+                .ok_or(RaCommandError::NoDataDir)?;
+            Ok(ra_service::run(&data_dir, args.scep_listen, args.admin_listen).await?)
         }
         Some(RaCommand::Renew {
             data_dir,
             validity_days,
         }) => {
-            let fingerprints = rollover::renew_ra(&data_dir, validity_days)
-                .await
-                .map_err(|e| e.to_string())?;
+            let fingerprints = rollover::renew_ra(&data_dir, validity_days).await?;
             println!(
                 "RA renewed in {}; restart serve to use the new certificates",
                 data_dir.display()

@@ -6,8 +6,18 @@ use std::path::PathBuf;
 use clap::Args;
 
 use super::report::print_fingerprints;
+use crate::ceremony::error::CeremonyError;
 use crate::ceremony::init;
-use crate::services::serve;
+use crate::services::serve::{self, ServeError};
+
+/// Why `scepd serve` failed: initialising an empty data directory, or the service.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeCommandError {
+    #[error(transparent)]
+    Init(#[from] CeremonyError),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -22,7 +32,7 @@ pub struct ServeArgs {
     admin_listen: Option<SocketAddr>,
 }
 
-pub async fn run(args: ServeArgs) -> Result<(), String> {
+pub async fn run(args: ServeArgs) -> Result<(), ServeCommandError> {
     let ServeArgs {
         data_dir,
         scep_listen,
@@ -33,9 +43,7 @@ pub async fn run(args: ServeArgs) -> Result<(), String> {
             "scepd: {} is empty: creating the embedded default (development CA, RA certificates, SQLite)",
             data_dir.display()
         );
-        let report = init::run(&data_dir, &init::InitOptions::default())
-            .await
-            .map_err(|e| e.to_string())?;
+        let report = init::run(&data_dir, &init::InitOptions::default()).await?;
         print_fingerprints(&report.fingerprints);
     }
     serve::run(&data_dir, scep_listen, admin_listen).await?;

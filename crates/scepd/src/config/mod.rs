@@ -383,25 +383,11 @@ pub enum ConfigError {
     Database(#[source] store::StoreError),
 }
 
-/// For the callers whose errors are still messages.
-impl From<ConfigError> for String {
-    fn from(error: ConfigError) -> String {
-        error.to_string()
-    }
-}
-
 /// A setting out of its range, or settings that contradict each other; the message names
 /// them and says what is allowed.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct InvalidSetting(pub String);
-
-/// For the callers whose errors are still messages.
-impl From<InvalidSetting> for String {
-    fn from(error: InvalidSetting) -> String {
-        error.to_string()
-    }
-}
 
 impl Config {
     pub fn load(data_dir: &Path) -> Result<Self, ConfigError> {

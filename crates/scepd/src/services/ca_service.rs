@@ -9,7 +9,7 @@
 //! request.
 
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,11 +25,14 @@ use ca::service::{
     RevokeRequest, Revoked, Revoker, Settings,
 };
 use edge::listener::Peer;
+use keys::keystore::KeystoreError;
+use keys::pem::PemError;
 
 use super::ca_link::tls::AllowList;
-use crate::config::Config;
 use crate::config::deployment::Mode;
+use crate::config::{Config, ConfigError};
 use crate::services::revocation::{Revocation, RevokeError};
+use crate::services::tls::TlsError;
 use request::link;
 
 /// How often the allow-list is re-read from the database (`scepd ca revoke-ra` in another
@@ -46,6 +49,50 @@ pub struct CaHost {
     /// The CA's CRL and OCSP answers and its revocations; the certificates table it reads is
     /// filled as statements are answered (so `scepd cert list|show|revoke` work on this host).
     revocation: Arc<Revocation>,
+}
+
+/// Why the CA service of a split deployment did not start (or its allow-list could not be
+/// read); each message names the setting, file, key or address at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum CaServiceError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{} is prepared for {}, not scepd ca (deployment.mode)", dir.display(), mode.command())]
+    WrongMode { dir: PathBuf, mode: Mode },
+    #[error(transparent)]
+    Certificates(#[from] PemError),
+    /// The passphrase, the token or the key file ([`KeystoreError::KeyFile`]).
+    #[error(transparent)]
+    Keys(#[from] KeystoreError),
+    #[error("PKCS#11 key {label:?}: {source}")]
+    TokenKey {
+        label: String,
+        source: keys::KeyError,
+    },
+    #[error(transparent)]
+    Templates(#[from] crate::config::templates::TemplateError),
+    #[error("CA: {0}")]
+    Ca(#[source] ca::CaError),
+    #[error("CA chain: {0}")]
+    CaChain(#[source] ca::CaError),
+    #[error("previous CA: {0}")]
+    PreviousCa(#[source] ca::CaError),
+    /// Reading the registered RAs for the TLS allow-list.
+    #[error("RA registry: {0}")]
+    RaRegistry(#[source] store::StoreError),
+    /// The TLS key (`ca_service.tls_key`).
+    #[error(transparent)]
+    TlsKey(#[from] edge::tls::KeyFileError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    /// The address a listener is bound to.
+    #[error(transparent)]
+    LocalAddr(std::io::Error),
 }
 
 // ---------------------------------------------------------------- the link's wire form
@@ -148,7 +195,7 @@ impl Revoker for RevokeThrough<'_> {
 }
 
 /// Loads the CA key alone (the RA keys are not on this host).
-fn load_ca_key(dir: &Path, config: &Config) -> Result<Arc<dyn keys::Signer>, String> {
+fn load_ca_key(dir: &Path, config: &Config) -> Result<Arc<dyn keys::Signer>, CaServiceError> {
     use keys::KeyRole;
     match config.keys.backend {
         crate::config::KeyBackend::Software => {
@@ -161,7 +208,7 @@ fn load_ca_key(dir: &Path, config: &Config) -> Result<Arc<dyn keys::Signer>, Str
                 ),
                 None => keys::software::SoftwareKey::load(KeyRole::CaSigning, &path),
             }
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|source| KeystoreError::KeyFile { path, source })?;
             Ok(Arc::new(key))
         }
         crate::config::KeyBackend::Pkcs11 => {
@@ -169,7 +216,10 @@ fn load_ca_key(dir: &Path, config: &Config) -> Result<Arc<dyn keys::Signer>, Str
             let label = &config.pkcs11.ca_key_label;
             let key = token
                 .load_key(KeyRole::CaSigning, label)
-                .map_err(|e| format!("PKCS#11 key {label:?}: {e}"))?;
+                .map_err(|source| CaServiceError::TokenKey {
+                    label: label.clone(),
+                    source,
+                })?;
             Ok(Arc::new(key))
         }
     }
@@ -177,14 +227,13 @@ fn load_ca_key(dir: &Path, config: &Config) -> Result<Arc<dyn keys::Signer>, Str
 
 impl CaHost {
     /// Builds the service from a data directory prepared with `scepd init --mode ca`.
-    pub async fn load(dir: &Path) -> Result<(Arc<CaHost>, Config), String> {
-        let config = Config::load(dir).map_err(|e| e.to_string())?;
+    pub async fn load(dir: &Path) -> Result<(Arc<CaHost>, Config), CaServiceError> {
+        let config = Config::load(dir)?;
         if config.deployment.mode != Mode::Ca {
-            return Err(format!(
-                "{} is prepared for {}, not scepd ca (deployment.mode)",
-                dir.display(),
-                config.deployment.mode.command()
-            ));
+            return Err(CaServiceError::WrongMode {
+                dir: dir.to_owned(),
+                mode: config.deployment.mode,
+            });
         }
         let ca_certificate = keys::pem::read_certificate(&dir.join(&config.keys.ca_certificate))?;
         let chain = match &config.keys.ca_chain {
@@ -192,24 +241,23 @@ impl CaHost {
             None => Vec::new(),
         };
         let signer = load_ca_key(dir, &config)?;
-        let templates =
-            crate::config::templates::build(&config.templates).map_err(|e| e.to_string())?;
+        let templates = crate::config::templates::build(&config.templates)?;
         let mut ca = ca::Ca::new(
             Arc::clone(&signer),
             ca_certificate.clone(),
             templates,
             Vec::new(),
         )
-        .map_err(|e| format!("CA: {e}"))?
+        .map_err(CaServiceError::Ca)?
         .with_legacy_sha1_csr_signatures(
             config.crypto.legacy_crypto || config.crypto.insecure_single_des,
         )
         .with_chain(chain.clone())
-        .map_err(|e| format!("CA chain: {e}"))?;
+        .map_err(CaServiceError::CaChain)?;
         for previous in keys::key_history::previous_ca_certificates(dir)? {
             ca = ca
                 .with_previous(previous)
-                .map_err(|e| format!("previous CA: {e}"))?;
+                .map_err(CaServiceError::PreviousCa)?;
         }
         let store = config.open_store(dir).await?;
         let revocation = Arc::new(Revocation::new(
@@ -235,12 +283,12 @@ impl CaHost {
     }
 
     /// Re-reads the registered, unrevoked RA TLS certificates.
-    pub async fn refresh_allow_list(&self) -> Result<(), String> {
+    pub async fn refresh_allow_list(&self) -> Result<(), CaServiceError> {
         let allowed = self
             .service
             .active_ra_tls_certificates()
             .await
-            .map_err(|e| format!("RA registry: {e}"))?;
+            .map_err(CaServiceError::RaRegistry)?;
         self.allow.replace(allowed);
         Ok(())
     }
@@ -384,7 +432,7 @@ fn tls_identity(
     dir: &Path,
     config: &Config,
     host: &CaHost,
-) -> Result<(Vec<Vec<u8>>, std::path::PathBuf), String> {
+) -> Result<(Vec<Vec<u8>>, PathBuf), PemError> {
     let mut chain = vec![keys::pem::read_certificate(
         &dir.join(&config.ca_service.tls_certificate),
     )?];
@@ -408,7 +456,7 @@ pub async fn run(
     dir: &Path,
     listen: Option<SocketAddr>,
     registration_listen: Option<SocketAddr>,
-) -> Result<(), String> {
+) -> Result<(), CaServiceError> {
     let (host, config) = CaHost::load(dir).await?;
     let (chain, key_path) = tls_identity(dir, &config, &host)?;
     let mut client_roots = vec![host.ca_certificate.clone()];
@@ -422,8 +470,8 @@ pub async fn run(
     let addr = listen.unwrap_or(config.ca_service.listen);
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
-    let local = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(|source| CaServiceError::Listen { addr, source })?;
+    let local = listener.local_addr().map_err(CaServiceError::LocalAddr)?;
     let statements = Router::new()
         .route(link::ISSUE_PATH, post(issue_handler))
         .route(link::REVOKE_PATH, post(revoke_handler))
@@ -446,8 +494,11 @@ pub async fn run(
             )?;
             let rlistener = tokio::net::TcpListener::bind(raddr)
                 .await
-                .map_err(|e| format!("cannot listen on {raddr}: {e}"))?;
-            let rlocal = rlistener.local_addr().map_err(|e| e.to_string())?;
+                .map_err(|source| CaServiceError::Listen {
+                    addr: raddr,
+                    source,
+                })?;
+            let rlocal = rlistener.local_addr().map_err(CaServiceError::LocalAddr)?;
             let app = Router::new()
                 .route(link::REGISTER_PATH, post(register_handler))
                 .layer(DefaultBodyLimit::max(16 * 1024))

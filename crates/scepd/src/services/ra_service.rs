@@ -6,11 +6,60 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
 
+use std::path::PathBuf;
+
+use edge::https_client::ClientError;
 use keys::KeyRole;
+use keys::keystore::KeystoreError;
+use keys::pem::PemError;
 
 use crate::config::deployment::Mode;
-use crate::config::{Config, KeyBackend};
-use crate::services::serve::{Loaded, RaSide};
+use crate::config::{Config, ConfigError, KeyBackend};
+use crate::services::ca_link::remote_ca::UnreadableCaCertificate;
+use crate::services::serve::{Loaded, RaSide, ServeError};
+use crate::services::tls::TlsError;
+use crate::x509::UnreadableCertificate;
+
+/// Why the RA service of a split deployment (or its link to the CA, for a command-line tool)
+/// could not be set up; each message names the setting, file, key or certificate at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum RaServiceError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("{} is prepared for {}, not scepd ra (deployment.mode)", dir.display(), mode.command())]
+    WrongMode { dir: PathBuf, mode: Mode },
+    #[error(transparent)]
+    Certificates(#[from] PemError),
+    /// The passphrase, the token, a key file ([`KeystoreError::KeyFile`]) or the agent's
+    /// settings.
+    #[error(transparent)]
+    Keys(#[from] KeystoreError),
+    #[error("PKCS#11 key {label:?}: {source}")]
+    TokenKey {
+        label: String,
+        source: keys::KeyError,
+    },
+    /// A certificate (RA or TLS client) whose public key cannot be read.
+    #[error(transparent)]
+    Certificate(#[from] UnreadableCertificate),
+    /// `what` names the role ("RA signing", "RA encryption", "RA enrollment agent").
+    #[error("the {what} certificate does not certify the {what} key")]
+    NotCertified { what: &'static str },
+    #[error("the RA signing, enrollment-agent, encryption and TLS keys must be different keys")]
+    SharedKey,
+    /// The TLS client key (`remote_ca.tls_key`).
+    #[error(transparent)]
+    TlsKey(#[from] edge::tls::KeyFileError),
+    #[error(transparent)]
+    Tls(#[from] TlsError),
+    /// The HTTPS client toward `remote_ca.url`.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    CaCertificate(#[from] UnreadableCaCertificate),
+    #[error(transparent)]
+    Serve(#[from] ServeError),
+}
 
 struct RaKeys {
     signer: Arc<dyn keys::Signer>,
@@ -21,7 +70,7 @@ struct RaKeys {
     unencrypted: bool,
 }
 
-fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, String> {
+fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, RaServiceError> {
     let agent = keys::keystore::agent_location(&config.key_locations())?;
     match config.keys.backend {
         KeyBackend::Software => {
@@ -33,7 +82,7 @@ fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, String> {
                     Some(p) => SoftwareKey::load_encrypted(role, &path, p.as_bytes()),
                     None => SoftwareKey::load(role, &path),
                 }
-                .map_err(|e| format!("{}: {e}", path.display()))
+                .map_err(|source| KeystoreError::KeyFile { path, source })
             };
             Ok(RaKeys {
                 signer: Arc::new(load(KeyRole::RaSigning, &config.keys.ra_signing_key)?),
@@ -49,18 +98,20 @@ fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, String> {
         KeyBackend::Pkcs11 => {
             let token = keys::keystore::open_token(dir, &config.key_locations())?;
             let p11 = &config.pkcs11;
-            let signer = token
-                .load_key(KeyRole::RaSigning, &p11.ra_signing_key_label)
-                .map_err(|e| format!("PKCS#11 key {:?}: {e}", p11.ra_signing_key_label))?;
-            let decrypter = token
-                .load_key(KeyRole::RaDecryption, &p11.ra_encryption_key_label)
-                .map_err(|e| format!("PKCS#11 key {:?}: {e}", p11.ra_encryption_key_label))?;
+            let load = |role: KeyRole, label: &str| {
+                token
+                    .load_key(role, label)
+                    .map_err(|source| RaServiceError::TokenKey {
+                        label: label.to_owned(),
+                        source,
+                    })
+            };
+            let signer = load(KeyRole::RaSigning, &p11.ra_signing_key_label)?;
+            let decrypter = load(KeyRole::RaDecryption, &p11.ra_encryption_key_label)?;
             let agent = match agent {
-                Some((_, label)) => Some(Arc::new(
-                    token
-                        .load_key(KeyRole::RaAgent, &label)
-                        .map_err(|e| format!("PKCS#11 key {label:?}: {e}"))?,
-                ) as Arc<dyn keys::Signer>),
+                Some((_, label)) => {
+                    Some(Arc::new(load(KeyRole::RaAgent, &label)?) as Arc<dyn keys::Signer>)
+                }
                 None => None,
             };
             Ok(RaKeys {
@@ -74,19 +125,14 @@ fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, String> {
     }
 }
 
-fn spki_of(certificate: &[u8]) -> Result<Vec<u8>, String> {
-    crate::x509::spki_of(certificate).map_err(|e| e.to_string())
-}
-
 /// Builds the RA service from a data directory prepared with `scepd init --mode ra`.
-pub async fn load(dir: &Path) -> Result<Loaded, String> {
-    let config = Config::load(dir).map_err(|e| e.to_string())?;
+pub async fn load(dir: &Path) -> Result<Loaded, RaServiceError> {
+    let config = Config::load(dir)?;
     if config.deployment.mode != Mode::Ra {
-        return Err(format!(
-            "{} is prepared for {}, not scepd ra (deployment.mode)",
-            dir.display(),
-            config.deployment.mode.command()
-        ));
+        return Err(RaServiceError::WrongMode {
+            dir: dir.to_owned(),
+            mode: config.deployment.mode,
+        });
     }
     let read = |p: &Path| keys::pem::read_certificate(&dir.join(p));
     let ca_certificate = read(&config.keys.ca_certificate)?;
@@ -125,13 +171,11 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
             agent.public_key_spki_der(),
         ),
     ] {
-        if spki_of(certificate)? != key {
-            return Err(format!(
-                "the {what} certificate does not certify the {what} key"
-            ));
+        if crate::x509::spki_of(certificate)? != key {
+            return Err(RaServiceError::NotCertified { what });
         }
     }
-    let tls_spki = spki_of(&tls_certificate)?;
+    let tls_spki = crate::x509::spki_of(&tls_certificate)?;
     // One key, one job: no two of the TLS client, signing, agent and encryption keys agree
     // (the agent is the signing key itself only in a data directory made before it existed).
     let mut distinct = vec![
@@ -143,10 +187,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, String> {
         distinct.push(agent.public_key_spki_der());
     }
     if (1..distinct.len()).any(|i| distinct[..i].contains(&distinct[i])) {
-        return Err(
-            "the RA signing, enrollment-agent, encryption and TLS keys must be different keys"
-                .into(),
-        );
+        return Err(RaServiceError::SharedKey);
     }
     let client = Arc::new(ca_client(dir, &config, &ca_certificate, tls_certificate)?);
     let authority = Arc::new(super::ca_link::remote_ca::RemoteCa::new(
@@ -188,7 +229,7 @@ pub fn ca_client(
     config: &Config,
     ca_certificate: &[u8],
     tls_certificate: Vec<u8>,
-) -> Result<edge::https_client::HttpsClient, String> {
+) -> Result<edge::https_client::HttpsClient, RaServiceError> {
     let mut roots = vec![ca_certificate.to_vec()];
     roots.extend(keys::key_history::previous_ca_certificates(dir)?);
     let tls = super::ca_link::tls::ra_client_config(
@@ -209,17 +250,17 @@ pub async fn remote_revocation(
     dir: &Path,
     config: &Config,
     store: store::Store,
-) -> Result<crate::services::revocation::Revocation, String> {
+) -> Result<crate::services::revocation::Revocation, RaServiceError> {
     let read = |p: &Path| keys::pem::read_certificate(&dir.join(p));
     let ca_certificate = read(&config.keys.ca_certificate)?;
     let tls_certificate = read(&config.remote_ca.tls_certificate)?;
     let client = ca_client(dir, config, &ca_certificate, tls_certificate)?;
-    crate::services::revocation::Revocation::remote(
+    Ok(crate::services::revocation::Revocation::remote(
         Arc::new(client),
         &ca_certificate,
         store,
         config.remote_ca.crl_max_age,
-    )
+    )?)
 }
 
 /// Serves SCEP (and the admin listener) until SIGINT/SIGTERM.
@@ -227,7 +268,7 @@ pub async fn run(
     dir: &Path,
     scep_listen: Option<SocketAddr>,
     admin_listen: Option<SocketAddr>,
-) -> Result<(), String> {
+) -> Result<(), RaServiceError> {
     let loaded = load(dir).await?;
     tracing::info!(ca = %loaded.config.remote_ca.url, "RA service: statements go to the remote CA");
     crate::services::serve::run_loaded(dir, loaded, scep_listen, admin_listen).await?;

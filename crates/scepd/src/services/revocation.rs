@@ -114,11 +114,11 @@ impl Revocation {
         ca_certificate: &[u8],
         store: store::Store,
         max_age: Duration,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, crate::x509::UnreadableCertificate> {
         Ok(Self {
             source: Source::Remote(RemoteStatus {
                 client,
-                ca_spki: crate::x509::spki_of(ca_certificate).map_err(|e| e.to_string())?,
+                ca_spki: crate::x509::spki_of(ca_certificate)?,
                 max_age,
                 fetched: Mutex::new(None),
                 store,

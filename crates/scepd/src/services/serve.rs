@@ -69,13 +69,6 @@ pub enum ServeError {
     Admin(#[from] AdminStartError),
 }
 
-/// For the callers whose errors are still messages (the RA service, the command line).
-impl From<ServeError> for String {
-    fn from(error: ServeError) -> String {
-        error.to_string()
-    }
-}
-
 pub struct Loaded {
     pub config: Config,
     pub service: Arc<ScepService>,

@@ -42,10 +42,3 @@ pub enum TlsError {
         source: rustls::server::VerifierBuilderError,
     },
 }
-
-/// For the callers whose errors are still messages.
-impl From<TlsError> for String {
-    fn from(error: TlsError) -> String {
-        error.to_string()
-    }
-}

@@ -17,7 +17,7 @@ use crate::config::{Config, KeyBackend};
 pub fn agent_findings(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
     let keys = &config.keys;
     match keystore::agent_location(&config.key_locations()) {
-        Err(e) => vec![finding(Severity::Fail, e)],
+        Err(e) => vec![finding(Severity::Fail, e.to_string())],
         Ok(None) => vec![finding(
             Severity::Warn,
             "no separate enrollment-agent key: the RA signing key that signs replies to devices also counter-signs requests for the CA (a data directory made before scepd had one; `scepd ra renew` adds one)",

@@ -24,8 +24,15 @@ pub struct DoctorArgs {
     data_dir: PathBuf,
 }
 
+/// `scepd doctor` found problems: the number of checks that failed.
+#[derive(Debug, thiserror::Error)]
+#[error("doctor: {failures} check(s) failed")]
+pub struct ChecksFailed {
+    pub failures: usize,
+}
+
 /// Prints every finding; an error when any check failed (the exit status is 1).
-pub async fn command(args: DoctorArgs) -> Result<(), String> {
+pub async fn command(args: DoctorArgs) -> Result<(), ChecksFailed> {
     let findings = run(&args.data_dir, crate::clock::unix_now()).await;
     for f in &findings {
         println!("{:4}  {}", f.severity, f.message);
@@ -35,7 +42,7 @@ pub async fn command(args: DoctorArgs) -> Result<(), String> {
         .filter(|f| f.severity == Severity::Fail)
         .count();
     if failures > 0 {
-        return Err(format!("doctor: {failures} check(s) failed"));
+        return Err(ChecksFailed { failures });
     }
     Ok(())
 }
@@ -92,7 +99,7 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
         )),
     }
     if let Err(e) = keystore::check_distinct_locations(&config.key_locations()) {
-        findings.push(finding(Severity::Fail, e));
+        findings.push(finding(Severity::Fail, e.to_string()));
     }
     findings.extend(agent_findings(dir, &config, now));
     findings.push(finding(

@@ -184,6 +184,19 @@ async fn ra_host(dir: &Path, config: &Config, now: i64, findings: &mut Vec<Findi
     }
 }
 
+/// Why the CA could not be reached from the RA.
+#[derive(Debug, thiserror::Error)]
+enum Unreachable {
+    #[error(transparent)]
+    Certificates(#[from] keys::pem::PemError),
+    #[error(transparent)]
+    Client(#[from] crate::services::ra_service::RaServiceError),
+    #[error(transparent)]
+    Get(#[from] edge::https_client::ClientError),
+    #[error("the CA answered HTTP {0}")]
+    Status(u16),
+}
+
 /// Fetches the CA's CRL over the mutual-TLS link: the handshake proves the RA is still on the
 /// CA's allow-list.
 async fn reach_ca(dir: &Path, config: &Config) -> Finding {
@@ -201,7 +214,7 @@ async fn reach_ca(dir: &Path, config: &Config) -> Finding {
         if status == 200 {
             Ok(())
         } else {
-            Err(format!("the CA answered HTTP {status}"))
+            Err(Unreachable::Status(status))
         }
     };
     match attempt.await {

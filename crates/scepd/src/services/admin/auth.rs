@@ -126,10 +126,22 @@ pub async fn authenticate(
     }
 }
 
-/// An account usable for authentication; `Err(name)` when disabled or its role is unknown.
-pub fn principal(user: store::UserRecord) -> Result<Principal, String> {
+/// Why an account cannot authenticate; each names the account.
+#[derive(Debug, thiserror::Error)]
+pub enum UnusableAccount {
+    #[error("user {name:?} is disabled")]
+    Disabled { name: String },
+    #[error("user {name:?}: {source}")]
+    UnknownRole {
+        name: String,
+        source: accounts::UnknownRole,
+    },
+}
+
+/// An account usable for authentication; an error when disabled or its role is unknown.
+pub fn principal(user: store::UserRecord) -> Result<Principal, UnusableAccount> {
     if user.disabled {
-        return Err(user.name);
+        return Err(UnusableAccount::Disabled { name: user.name });
     }
     match user.role.parse::<accounts::Role>() {
         Ok(role) => Ok(Principal {
@@ -138,7 +150,10 @@ pub fn principal(user: store::UserRecord) -> Result<Principal, String> {
             role,
             templates: user.templates,
         }),
-        Err(_) => Err(user.name),
+        Err(source) => Err(UnusableAccount::UnknownRole {
+            name: user.name,
+            source,
+        }),
     }
 }
 

@@ -16,16 +16,25 @@ pub struct RemoteCa {
     ca_spki: Vec<u8>,
 }
 
+/// The CA certificate `remote_ca` was given does not decode, or its public key does not
+/// re-encode.
+#[derive(Debug, thiserror::Error)]
+#[error("CA certificate: {0}")]
+pub struct UnreadableCaCertificate(#[source] der::Error);
+
 impl RemoteCa {
-    pub fn new(client: Arc<HttpsClient>, ca_certificate: &[u8]) -> Result<Self, String> {
+    pub fn new(
+        client: Arc<HttpsClient>,
+        ca_certificate: &[u8],
+    ) -> Result<Self, UnreadableCaCertificate> {
         use der::{Decode, Encode};
-        let ca = x509_cert::Certificate::from_der(ca_certificate)
-            .map_err(|e| format!("CA certificate: {e}"))?;
+        let ca =
+            x509_cert::Certificate::from_der(ca_certificate).map_err(UnreadableCaCertificate)?;
         let ca_spki = ca
             .tbs_certificate()
             .subject_public_key_info()
             .to_der()
-            .map_err(|e| format!("CA certificate: {e}"))?;
+            .map_err(UnreadableCaCertificate)?;
         Ok(Self { client, ca_spki })
     }
 }
