@@ -42,26 +42,31 @@ impl RemoteCa {
 /// Checks that `der` is signed by the CA key (the link is authenticated, but a certificate is
 /// cheap to check and a wrong one must never reach a device), and returns the SHA-256 of the
 /// key it certifies, read in the same pass.
-fn check_signed_by(der: &[u8], ca_spki: &[u8]) -> Result<[u8; 32], String> {
+fn check_signed_by(der: &[u8], ca_spki: &[u8]) -> Result<[u8; 32], CaRefusal> {
     use der::{Decode, Encode};
-    let cert = x509_cert::Certificate::from_der(der).map_err(|e| format!("certificate: {e}"))?;
-    let tbs = cert.tbs_certificate().to_der().map_err(|e| e.to_string())?;
+    let unusable = |what: String| CaRefusal::Unavailable(what);
+    let cert =
+        x509_cert::Certificate::from_der(der).map_err(|e| unusable(format!("certificate: {e}")))?;
+    let tbs = cert
+        .tbs_certificate()
+        .to_der()
+        .map_err(|e| unusable(e.to_string()))?;
     let alg = cert
         .signature_algorithm()
         .to_der()
-        .map_err(|e| e.to_string())?;
-    let alg = keys::SignatureAlgorithm::from_x509(&alg).map_err(|e| e.to_string())?;
+        .map_err(|e| unusable(e.to_string()))?;
+    let alg = keys::SignatureAlgorithm::from_x509(&alg).map_err(|e| unusable(e.to_string()))?;
     let signature = cert
         .signature()
         .as_bytes()
-        .ok_or("certificate signature is not octet-aligned")?;
+        .ok_or_else(|| unusable("certificate signature is not octet-aligned".to_owned()))?;
     keys::verify::verify_signature(ca_spki, alg, &tbs, signature)
-        .map_err(|e| format!("the CA's answer is not signed by the CA key: {e}"))?;
+        .map_err(|e| unusable(format!("the CA's answer is not signed by the CA key: {e}")))?;
     let spki = cert
         .tbs_certificate()
         .subject_public_key_info()
         .to_der()
-        .map_err(|e| format!("certificate: {e}"))?;
+        .map_err(|e| unusable(format!("certificate: {e}")))?;
     Ok(Sha256::digest(&spki).into())
 }
 
@@ -87,7 +92,7 @@ fn answer(status: u16, body: &[u8], ca_spki: &[u8]) -> Result<IssuedCertificate,
     }
     let der = link::unb64(&issued.certificate, "certificate")
         .map_err(|e| CaRefusal::Unavailable(e.to_string()))?;
-    let subject_key_sha256 = check_signed_by(&der, ca_spki).map_err(CaRefusal::Unavailable)?;
+    let subject_key_sha256 = check_signed_by(&der, ca_spki)?;
     Ok(IssuedCertificate {
         der,
         serial_hex: issued.serial,
