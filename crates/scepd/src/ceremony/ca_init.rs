@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::path::Path;
 
 use crate::ceremony::error::CeremonyError;
-use crate::config::Config;
+use config::Config;
 
 /// The configuration text with `[deployment] mode = "ca"`.
 pub fn config_text(text: String) -> Result<String, CeremonyError> {

@@ -12,8 +12,8 @@ use keys::pem::PemError;
 use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::audit_trail::AuditLogError;
-use crate::config::{CONFIG_FILE, ConfigError};
 use crate::services::tls::TlsError;
+use config::{CONFIG_FILE, ConfigError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CeremonyError {

@@ -17,8 +17,8 @@ use keys::pem;
 use keys::software::SoftwareKey;
 
 use crate::ceremony::error::CeremonyError;
-use crate::config::{CONFIG_FILE, Config, DEFAULT_CONFIG_TEXT};
 use crate::x509::subject_of;
+use config::{CONFIG_FILE, Config, DEFAULT_CONFIG_TEXT};
 
 /// extendedKeyUsage values the optional EKU constraint of the CA certificate allows: what
 /// devices get (clientAuth) and what the RA needs (Certificate Request Agent).
@@ -87,7 +87,7 @@ pub struct InitOptions {
     /// All-in-one (the RA keys are made here too) or the CA side of a split deployment
     /// (no RA keys: RAs register with `scepd ca register-ra`). The RA side is
     /// [`crate::ceremony::ra_init`].
-    pub mode: crate::config::deployment::Mode,
+    pub mode: config::deployment::Mode,
     /// Names (DNS or IP) in the CA service's TLS server certificate, in mode `ca`.
     pub ca_tls_names: Vec<String>,
 }
@@ -104,7 +104,7 @@ impl Default for InitOptions {
             },
             protection: KeyProtection::Unencrypted,
             ra_validity_days: 730,
-            mode: crate::config::deployment::Mode::AllInOne,
+            mode: config::deployment::Mode::AllInOne,
             ca_tls_names: Vec::new(),
         }
     }
@@ -324,10 +324,7 @@ pub(crate) fn config_text_for(
     ca_label: Option<&str>,
     ca_chain: Option<&str>,
 ) -> Result<String, CeremonyError> {
-    let mut text = format!(
-        "{DEFAULT_CONFIG_TEXT}{}",
-        crate::config::deployment::DEFAULT_TEXT
-    );
+    let mut text = format!("{DEFAULT_CONFIG_TEXT}{}", config::deployment::DEFAULT_TEXT);
     let mut set = |commented: &str, line: String| -> Result<(), CeremonyError> {
         if !text.contains(commented) {
             return Err(CeremonyError::NoDefaultLine {
@@ -407,12 +404,12 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, Ceremo
         _ => None,
     };
     let mut config_text = config_text_for(&options.protection, ca_label, ca_chain)?;
-    if options.mode == crate::config::deployment::Mode::AllInOne {
+    if options.mode == config::deployment::Mode::AllInOne {
         let hsm = matches!(options.protection, KeyProtection::Hsm { .. });
         enable_agent(&mut config_text, hsm)?;
-    } else if options.mode == crate::config::deployment::Mode::Ca {
+    } else if options.mode == config::deployment::Mode::Ca {
         config_text = crate::ceremony::ca_init::config_text(config_text)?;
-    } else if options.mode == crate::config::deployment::Mode::Ra {
+    } else if options.mode == config::deployment::Mode::Ra {
         return Err(CeremonyError::RaModeHere);
     }
     let config: Config = toml::from_str(&config_text).map_err(CeremonyError::ConfigText)?;
@@ -495,7 +492,7 @@ pub async fn run(dir: &Path, options: &InitOptions) -> Result<InitReport, Ceremo
         ca::fingerprint_sha256(&ca_certificate),
         subject_of(&ca_certificate),
     )];
-    if options.mode == crate::config::deployment::Mode::Ca {
+    if options.mode == config::deployment::Mode::Ca {
         // The CA side holds no RA key: RAs register (scepd ca register-ra).
         fingerprints.push(crate::ceremony::ca_init::make_tls_identity(
             dir,

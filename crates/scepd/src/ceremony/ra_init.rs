@@ -17,8 +17,8 @@ use keys::pem::PemError;
 use crate::audit_trail::AuditLogError;
 use crate::ceremony::error::CeremonyError;
 use crate::ceremony::init::{self, InitReport, KeyProtection};
-use crate::config::{CONFIG_FILE, Config};
 use crate::services::tls::TlsError;
+use config::{CONFIG_FILE, Config};
 use request::link;
 
 /// Why `scepd init --mode ra` failed; each message names the argument, file, key or the step

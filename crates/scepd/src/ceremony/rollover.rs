@@ -39,7 +39,7 @@ use crate::ceremony::error::CeremonyError;
 use crate::ceremony::init::{
     AgentPaths, CaKeyType, DEFAULT_AGENT_CERTIFICATE, DEFAULT_AGENT_KEY, RaPaths, issue_ra_pair,
 };
-use crate::config::{CONFIG_FILE, Config};
+use config::{CONFIG_FILE, Config};
 
 const STAGING: &str = "staging";
 const NEW_WITH_OLD: &str = "certs/ca-new-with-old.pem";

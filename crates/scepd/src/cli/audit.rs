@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use clap::Subcommand;
 use serde::Serialize;
 
-use crate::config::{ConfigError, open_store};
+use config::{ConfigError, open_store};
 
 /// Why `scepd audit verify|export` failed; a broken chain is named as such.
 #[derive(Debug, thiserror::Error)]

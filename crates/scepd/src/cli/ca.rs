@@ -11,9 +11,9 @@ use sha2::{Digest, Sha256};
 use super::report::print_fingerprints;
 use crate::ceremony::error::CeremonyError;
 use crate::ceremony::{init, rollover};
-use crate::config::deployment::Mode;
-use crate::config::{Config, ConfigError};
 use crate::services::ca_service::{self, CaServiceError};
+use config::deployment::Mode;
+use config::{Config, ConfigError};
 
 /// Why a `scepd ca` command failed; each message names the argument, RA or setting at fault.
 #[derive(Debug, thiserror::Error)]
@@ -31,7 +31,7 @@ pub enum CaCommandError {
     #[error("{} is prepared for {}, not scepd ca (deployment.mode)", dir.display(), mode.command())]
     WrongMode { dir: PathBuf, mode: Mode },
     #[error(transparent)]
-    Templates(#[from] crate::config::templates::TemplateError),
+    Templates(#[from] config::templates::TemplateError),
     #[error("--templates: template {0:?} is not configured on this CA")]
     UnknownTemplate(String),
     #[error("--templates: name at least one template")]
@@ -186,7 +186,7 @@ pub async fn register(
     now: i64,
 ) -> Result<(zeroize::Zeroizing<String>, i64), CaCommandError> {
     let (config, store) = open(dir).await?;
-    let known = crate::config::templates::build(&config.templates)?;
+    let known = config::templates::build(&config.templates)?;
     for t in templates {
         if !known.iter().any(|k| k.name() == t) {
             return Err(CaCommandError::UnknownTemplate(t.clone()));

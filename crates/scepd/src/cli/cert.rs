@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use crate::config::{ConfigError, open_store};
 use crate::services::ra_service::RaServiceError;
 use crate::timefmt::rfc3339;
+use config::{ConfigError, open_store};
 
 #[derive(Subcommand)]
 pub enum CertCommand {
@@ -211,9 +211,9 @@ pub async fn revoke(
     now: i64,
 ) -> Result<String, CertCommandError> {
     let store = open_store(dir).await?;
-    let config = crate::config::Config::load(dir)?;
+    let config = config::Config::load(dir)?;
     let actor = crate::audit_trail::cli_actor();
-    let record = if config.deployment.mode == crate::config::deployment::Mode::Ra {
+    let record = if config.deployment.mode == config::deployment::Mode::Ra {
         let revocation =
             crate::services::ra_service::remote_revocation(dir, &config, store.clone()).await?;
         revocation

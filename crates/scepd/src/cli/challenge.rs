@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use clap::Subcommand;
 
-use crate::config::{Config, ConfigError};
 use crate::services::challenges::{ChallengeIssueError, IssueRequest, issue_challenge};
+use config::{Config, ConfigError};
 
 /// Why `scepd challenge issue` failed.
 #[derive(Debug, thiserror::Error)]

@@ -10,7 +10,7 @@ use keys::keystore;
 use super::report::print_fingerprints;
 use crate::ceremony::error::CeremonyError;
 use crate::ceremony::{init, ra_init};
-use crate::config::deployment::Mode;
+use config::deployment::Mode;
 
 /// Why `scepd init` failed: an argument missing for the chosen mode, or the ceremony.
 #[derive(Debug, thiserror::Error)]

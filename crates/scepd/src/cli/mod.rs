@@ -134,9 +134,9 @@ mod tests {
     use std::path::Path;
 
     use super::*;
-    use crate::config::deployment::Mode;
     use crate::services::ca_service::CaServiceError;
     use crate::services::ra_service::RaServiceError;
+    use config::deployment::Mode;
 
     /// The messages are the ones the commands printed when their errors were strings, and
     /// `CliError` adds nothing to them.

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Subcommand;
 
-use crate::config::{ConfigError, open_store};
+use config::{ConfigError, open_store};
 
 /// Why `scepd request list|approve|deny` failed; each message names the request.
 #[derive(Debug, thiserror::Error)]

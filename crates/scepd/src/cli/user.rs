@@ -12,7 +12,7 @@ use sha2::{Digest, Sha256};
 use store::{AuditKind, GrantRevocation, NewUser, Store};
 use zeroize::Zeroizing;
 
-use crate::config::{Config, ConfigError};
+use config::{Config, ConfigError};
 
 /// Why a `scepd user` command failed; each message names the argument or account at fault.
 #[derive(Debug, thiserror::Error)]
@@ -24,7 +24,7 @@ pub enum UserCommandError {
     #[error("--template: unknown template {template:?} (known: {known})")]
     UnknownTemplate { template: String, known: String },
     #[error(transparent)]
-    Templates(#[from] crate::config::templates::TemplateError),
+    Templates(#[from] config::templates::TemplateError),
     #[error("--password-file: {0}")]
     PasswordFile(keys::KeyError),
     #[error("--password-file {path}: {source}")]
@@ -220,7 +220,7 @@ fn check_templates(config: &Config, templates: &[String]) -> Result<(), UserComm
     if templates.is_empty() {
         return Ok(());
     }
-    let known = crate::config::templates::build(&config.templates)?;
+    let known = config::templates::build(&config.templates)?;
     for template in templates {
         if !known.iter().any(|t| t.name() == template) {
             let names: Vec<&str> = known.iter().map(|t| t.name()).collect();

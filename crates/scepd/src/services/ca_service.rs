@@ -29,10 +29,10 @@ use keys::keystore::KeystoreError;
 use keys::pem::PemError;
 
 use super::ca_link::tls::AllowList;
-use crate::config::deployment::Mode;
-use crate::config::{Config, ConfigError};
 use crate::services::revocation::{Revocation, RevokeError};
 use crate::services::tls::TlsError;
+use config::deployment::Mode;
+use config::{Config, ConfigError};
 use request::link;
 
 /// How often the allow-list is re-read from the database (`scepd ca revoke-ra` in another
@@ -70,7 +70,7 @@ pub enum CaServiceError {
         source: keys::KeyError,
     },
     #[error(transparent)]
-    Templates(#[from] crate::config::templates::TemplateError),
+    Templates(#[from] config::templates::TemplateError),
     #[error("CA: {0}")]
     Ca(#[source] ca::CaError),
     #[error("CA chain: {0}")]
@@ -198,7 +198,7 @@ impl Revoker for RevokeThrough<'_> {
 fn load_ca_key(dir: &Path, config: &Config) -> Result<Arc<dyn keys::Signer>, CaServiceError> {
     use keys::KeyRole;
     match config.keys.backend {
-        crate::config::KeyBackend::Software => {
+        config::KeyBackend::Software => {
             let path = dir.join(&config.keys.ca_key);
             let key = match keys::keystore::passphrase(dir, &config.key_locations())? {
                 Some(p) => keys::software::SoftwareKey::load_encrypted(
@@ -211,7 +211,7 @@ fn load_ca_key(dir: &Path, config: &Config) -> Result<Arc<dyn keys::Signer>, CaS
             .map_err(|source| KeystoreError::KeyFile { path, source })?;
             Ok(Arc::new(key))
         }
-        crate::config::KeyBackend::Pkcs11 => {
+        config::KeyBackend::Pkcs11 => {
             let token = keys::keystore::open_token(dir, &config.key_locations())?;
             let label = &config.pkcs11.ca_key_label;
             let key = token
@@ -241,7 +241,7 @@ impl CaHost {
             None => Vec::new(),
         };
         let signer = load_ca_key(dir, &config)?;
-        let templates = crate::config::templates::build(&config.templates)?;
+        let templates = config::templates::build(&config.templates)?;
         let mut ca = ca::Ca::new(
             Arc::clone(&signer),
             ca_certificate.clone(),

@@ -2,7 +2,7 @@
 //! `ra::challenge_issue`'s; this reads them out of `scepd.toml` for the command line and the
 //! admin API.
 
-use crate::config::Config;
+use config::Config;
 
 pub use ra::{ChallengeIssueError, IssueRequest, IssuedChallenge};
 
@@ -34,7 +34,7 @@ pub async fn issue_challenge(
     issued_by: &str,
     now: i64,
 ) -> Result<IssuedChallenge, ChallengeIssueError> {
-    let templates = crate::config::templates::build(&config.templates)
+    let templates = config::templates::build(&config.templates)
         .map_err(|e| ChallengeIssueError::Templates(Box::new(e)))?;
     ra::issue_challenge(
         store,

@@ -13,12 +13,12 @@ use keys::KeyRole;
 use keys::keystore::KeystoreError;
 use keys::pem::PemError;
 
-use crate::config::deployment::Mode;
-use crate::config::{Config, ConfigError, KeyBackend};
 use crate::services::ca_link::remote_ca::UnreadableCaCertificate;
 use crate::services::serve::{Loaded, RaSide, ServeError};
 use crate::services::tls::TlsError;
 use crate::x509::UnreadableCertificate;
+use config::deployment::Mode;
+use config::{Config, ConfigError, KeyBackend};
 
 /// Why the RA service of a split deployment (or its link to the CA, for a command-line tool)
 /// could not be set up; each message names the setting, file, key or certificate at fault.

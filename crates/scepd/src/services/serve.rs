@@ -10,11 +10,11 @@ use keys::keystore::{self, KeystoreError, RoleCertificates};
 use keys::pem::{self, PemError};
 use scep::Capability;
 
-use crate::config::deployment::Mode;
-use crate::config::templates::TemplateError;
-use crate::config::{Config, ConfigError, InvalidSetting};
 use crate::services::admin::error::AdminStartError;
 use crate::services::scep_http::{self, ScepService};
+use config::deployment::Mode;
+use config::templates::TemplateError;
+use config::{Config, ConfigError, InvalidSetting};
 
 /// The capabilities we advertise (catalogue D1): nothing weaker than AES and SHA-256, even
 /// when a legacy opt-in is on — legacy clients ask for what they need anyway.
@@ -124,7 +124,7 @@ pub async fn load(dir: &Path) -> Result<Loaded, ServeError> {
     };
 
     let store = config.open_store(dir).await?;
-    let templates = crate::config::templates::build(&config.templates)?;
+    let templates = config::templates::build(&config.templates)?;
     let crypto = ra::CryptoPolicy {
         legacy_crypto: config.crypto.legacy_crypto,
         insecure_single_des: config.crypto.insecure_single_des,
@@ -201,7 +201,7 @@ pub fn assemble(
         token,
         unencrypted_keys,
     } = side;
-    let templates = crate::config::templates::build(&config.templates)?;
+    let templates = config::templates::build(&config.templates)?;
     let crypto = ra::CryptoPolicy {
         legacy_crypto: config.crypto.legacy_crypto,
         insecure_single_des: config.crypto.insecure_single_des,

@@ -8,9 +8,9 @@ use std::sync::Arc;
 use keys::KeyRole;
 use keys::software::SoftwareKey;
 
-use crate::config::Config;
 use crate::services::revocation::Revocation;
 use crate::services::serve::{Loaded, RaSide, assemble};
+use config::Config;
 
 /// The service, and the directory its database lives in (removed when dropped).
 pub async fn scep_service() -> (tempfile::TempDir, Loaded) {
@@ -44,7 +44,7 @@ pub async fn scep_service() -> (tempfile::TempDir, Loaded) {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
     let store = store::Store::open(&url).await.unwrap();
     let config = Config::default();
-    let templates = crate::config::templates::build(&config.templates).unwrap();
+    let templates = config::templates::build(&config.templates).unwrap();
     let ca = ca::Ca::new(
         Arc::clone(&ca_key),
         ca_certificate.clone(),

@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use super::finding::{Finding, Severity, finding};
-use crate::config::Config;
+use config::Config;
 
 /// The admin listener's exposure and certificate, and the first administrator's password file.
 pub fn findings(dir: &Path, config: &Config) -> Vec<Finding> {

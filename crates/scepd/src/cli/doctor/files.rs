@@ -10,7 +10,7 @@ use keys::pem;
 use x509_cert::Certificate;
 
 use super::finding::{Finding, Severity, finding};
-use crate::config::{Config, KeyBackend};
+use config::{Config, KeyBackend};
 
 /// The enrollment agent (RA host or all-in-one): a separate key counter-signs, or the data
 /// directory predates it and the reply-signing key does that job too.

@@ -14,7 +14,7 @@ use keys::keystore;
 use keys::pem;
 use x509_cert::Certificate;
 
-use crate::config::{Config, KeyBackend};
+use config::{Config, KeyBackend};
 use files::{agent_findings, certificate_lifetime, key_file};
 use finding::{Finding, Severity, finding};
 
@@ -72,7 +72,7 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
     for warning in insecure {
         findings.push(finding(Severity::Fail, warning));
     }
-    if config.deployment.mode != crate::config::deployment::Mode::AllInOne {
+    if config.deployment.mode != config::deployment::Mode::AllInOne {
         findings.extend(split::run(dir, &config, now).await);
         return findings;
     }

@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use super::files::{agent_findings, certificate_lifetime, key_file};
 use super::finding::{Finding, Severity, finding};
-use crate::config::deployment::Mode;
-use crate::config::{Config, KeyBackend};
+use config::deployment::Mode;
+use config::{Config, KeyBackend};
 
 /// How long the RA waits for the CA when the doctor tries the link.
 const REACH_TIMEOUT: Duration = Duration::from_secs(5);

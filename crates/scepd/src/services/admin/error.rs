@@ -19,9 +19,9 @@ pub enum AdminStartError {
     #[error(transparent)]
     Listen(#[from] edge::listener::ListenError),
     #[error(transparent)]
-    Templates(#[from] crate::config::templates::TemplateError),
+    Templates(#[from] config::templates::TemplateError),
     #[error(transparent)]
-    Setting(#[from] crate::config::InvalidSetting),
+    Setting(#[from] config::InvalidSetting),
     #[error("random source: {0}")]
     Random(#[source] accounts::AccountError),
     #[error("password hashing: {0}")]

@@ -24,8 +24,8 @@ use edge::listener::{self, ConnectionTracker, Limits, Transport};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::config::Config;
 use crate::services::scep_http::ScepService;
+use config::Config;
 use error::{AdminStartError, MAX_BODY_BYTES};
 use state::AdminState;
 

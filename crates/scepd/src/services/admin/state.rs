@@ -7,9 +7,9 @@ use std::sync::Arc;
 use accounts::{Action, Principal};
 
 use super::error::{AdminError, AdminStartError};
-use crate::config::Config;
 use crate::services::challenges::{ChallengeIssueError, IssueRequest, IssuedChallenge};
 use crate::services::scep_http::ScepService;
+use config::Config;
 
 /// The audit log's name for an administrator acting through the admin listener.
 pub fn actor(principal: &Principal) -> String {
@@ -55,7 +55,7 @@ impl AdminState {
             ra_signing: ca::fingerprint_sha256(&identity.signing_certificate),
             ra_encryption: ca::fingerprint_sha256(&identity.encryption_certificate),
         };
-        let template_names = crate::config::templates::build(&config.templates)?
+        let template_names = config::templates::build(&config.templates)?
             .iter()
             .map(|t| t.name().to_owned())
             .collect();

@@ -13,8 +13,8 @@ use rustls::pki_types::pem::PemObject;
 use rustls::server::WebPkiClientVerifier;
 use rustls::{RootCertStore, ServerConfig};
 
-use crate::config::{AdminSection, Config};
 use crate::services::tls::TlsError;
+use config::{AdminSection, Config};
 
 /// Where the development certificate of the admin listener lives, inside the data directory.
 pub const DEV_DIR: &str = "admin-tls";

@@ -3,7 +3,7 @@
 
 use keys::locations::{Backend, KeyLocations, RoleFiles, TokenKeys};
 
-use crate::config::{Config, KeyBackend};
+use crate::{Config, KeyBackend};
 
 impl Config {
     /// The key and certificate locations of `[keys]` and `[pkcs11]`.

@@ -1,5 +1,6 @@
 //! `scepd.toml`: every setting has a safe default; unknown keys are refused so a typo never
 //! silently turns a protection off.
+#![forbid(unsafe_code)]
 
 pub mod deployment;
 mod key_locations;
@@ -27,11 +28,11 @@ pub struct Config {
     pub limits: LimitsSection,
     pub admin: AdminSection,
     /// Split deployment (issue 5): which service this directory is for, and its links.
-    pub deployment: crate::config::deployment::DeploymentSection,
-    pub ca_service: crate::config::deployment::CaServiceSection,
-    pub remote_ca: crate::config::deployment::RemoteCaSection,
+    pub deployment: crate::deployment::DeploymentSection,
+    pub ca_service: crate::deployment::CaServiceSection,
+    pub remote_ca: crate::deployment::RemoteCaSection,
     /// Templates besides (or replacing) the built-in `device`.
-    pub templates: Vec<crate::config::templates::TemplateConfig>,
+    pub templates: Vec<crate::templates::TemplateConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
