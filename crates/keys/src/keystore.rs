@@ -325,16 +325,7 @@ pub fn check_loaded(
     token: Option<&Arc<Pkcs11Token>>,
 ) -> Result<RoleKeys, KeystoreError> {
     check_distinct_locations(locations)?;
-    let keys = match locations.backend {
-        Backend::Software => load_software(dir, locations)?,
-        Backend::Pkcs11 => {
-            let token = match token {
-                Some(token) => Arc::clone(token),
-                None => open_token(dir, locations)?,
-            };
-            load_pkcs11(token, locations)?
-        }
-    };
+    let keys = load_all(&KeySource::open(dir, locations, token)?)?;
     check_roles(&keys, certificates)?;
     Ok(keys)
 }
@@ -357,38 +348,161 @@ pub fn passphrase(
         .map_err(KeystoreError::Passphrase)
 }
 
-fn load_software(dir: &Path, locations: &KeyLocations) -> Result<RoleKeys, KeystoreError> {
-    use crate::software::SoftwareKey;
-    let k = &locations.key_files;
-    // With a passphrase every key must be encrypted: a plain file is refused, not accepted.
-    let passphrase = passphrase(dir, locations)?;
-    let load = |role: KeyRole, path: &Path| {
-        let path = dir.join(path);
-        let key = match &passphrase {
-            Some(p) => SoftwareKey::load_encrypted(role, &path, p.as_bytes()),
-            None => SoftwareKey::load(role, &path),
-        };
-        key.map_err(|source| KeystoreError::KeyFile { path, source })
-    };
-    let ca = load(KeyRole::CaSigning, &k.ca)?;
-    let ra_signing = load(KeyRole::RaSigning, &k.ra_signing)?;
-    let ra_agent = match agent_location(locations)? {
-        Some(_) => k
-            .ra_agent
-            .as_deref()
-            .map(|path| load(KeyRole::RaAgent, path))
-            .transpose()?
-            .map(|key| Arc::new(key) as Arc<dyn Signer>),
-        None => None,
-    };
-    let ra_decryption = load(KeyRole::RaDecryption, &k.ra_encryption)?;
+/// Where one data directory's keys are opened from: its key files under one passphrase, or one
+/// token session. Every host loads its role keys through it (`scepd serve` all four, the CA and
+/// the RA of a split deployment theirs), so a key is opened, checked and refused the same way
+/// wherever it is used.
+pub enum KeySource<'a> {
+    Files {
+        dir: &'a Path,
+        locations: &'a KeyLocations,
+        /// With a passphrase every key must be encrypted: a plain file is refused, not accepted.
+        passphrase: Option<zeroize::Zeroizing<String>>,
+    },
+    Token {
+        locations: &'a KeyLocations,
+        token: Arc<Pkcs11Token>,
+    },
+}
+
+/// A role's key as its backend loaded it.
+pub enum RoleKey {
+    Software(crate::software::SoftwareKey),
+    Token(crate::pkcs11::Pkcs11Key),
+}
+
+impl RoleKey {
+    pub fn into_signer(self) -> Arc<dyn Signer> {
+        match self {
+            RoleKey::Software(key) => Arc::new(key),
+            RoleKey::Token(key) => Arc::new(key),
+        }
+    }
+
+    pub fn into_decrypter(self) -> Arc<dyn Decrypter> {
+        match self {
+            RoleKey::Software(key) => Arc::new(key),
+            RoleKey::Token(key) => Arc::new(key),
+        }
+    }
+}
+
+impl<'a> KeySource<'a> {
+    /// The configured backend, opened: the passphrase read, or the token logged in to (through
+    /// `token` when this process is already logged in: PKCS#11 login belongs to the process).
+    pub fn open(
+        dir: &'a Path,
+        locations: &'a KeyLocations,
+        token: Option<&Arc<Pkcs11Token>>,
+    ) -> Result<Self, KeystoreError> {
+        Ok(match locations.backend {
+            Backend::Software => KeySource::Files {
+                dir,
+                locations,
+                passphrase: passphrase(dir, locations)?,
+            },
+            Backend::Pkcs11 => KeySource::Token {
+                locations,
+                token: match token {
+                    Some(token) => Arc::clone(token),
+                    None => open_token(dir, locations)?,
+                },
+            },
+        })
+    }
+
+    /// The key of `role`; `None` only for an enrollment agent the data directory does not have.
+    pub fn key(&self, role: Role) -> Result<Option<RoleKey>, KeystoreError> {
+        let key_role = role.key_role();
+        match self {
+            KeySource::Files {
+                dir,
+                locations,
+                passphrase,
+            } => {
+                use crate::software::SoftwareKey;
+                let files = &locations.key_files;
+                let file = match role {
+                    Role::CaSigning => &files.ca,
+                    Role::RaSigning => &files.ra_signing,
+                    Role::RaEncryption => &files.ra_encryption,
+                    Role::RaAgent => match (agent_location(locations)?, &files.ra_agent) {
+                        (Some(_), Some(file)) => file,
+                        _ => return Ok(None),
+                    },
+                };
+                let path = dir.join(file);
+                let key = match passphrase {
+                    Some(p) => SoftwareKey::load_encrypted(key_role, &path, p.as_bytes()),
+                    None => SoftwareKey::load(key_role, &path),
+                };
+                let key = key.map_err(|source| KeystoreError::KeyFile { path, source })?;
+                Ok(Some(RoleKey::Software(key)))
+            }
+            KeySource::Token { locations, token } => {
+                let p11 = &locations.token;
+                let label = match role {
+                    Role::CaSigning => p11.ca_label.clone(),
+                    Role::RaSigning => p11.ra_signing_label.clone(),
+                    Role::RaEncryption => p11.ra_encryption_label.clone(),
+                    Role::RaAgent => match agent_location(locations)? {
+                        Some((_, label)) => label,
+                        None => return Ok(None),
+                    },
+                };
+                let key =
+                    token
+                        .load_key(key_role, &label)
+                        .map_err(|source| KeystoreError::TokenKey {
+                            label: label.clone(),
+                            role: key_role,
+                            source,
+                        })?;
+                if key.attributes().never_extractable == Some(false)
+                    || key.attributes().always_sensitive == Some(false)
+                {
+                    tracing::warn!(label, role = %key_role, "this token key was imported or was once extractable: a copy may exist outside the HSM");
+                }
+                Ok(Some(RoleKey::Token(key)))
+            }
+        }
+    }
+
+    /// The key of a role every data directory of this kind has.
+    pub fn required(&self, role: Role) -> Result<RoleKey, KeystoreError> {
+        self.key(role)?.ok_or(KeystoreError::AgentKeyMissing {
+            setting: "keys.ra_agent_key",
+        })
+    }
+
+    /// The token the keys are in, if any.
+    pub fn token(&self) -> Option<&Arc<Pkcs11Token>> {
+        match self {
+            KeySource::Token { token, .. } => Some(token),
+            KeySource::Files { .. } => None,
+        }
+    }
+
+    /// Whether the key files sit unencrypted on disk (the embedded development default).
+    pub fn unencrypted(&self) -> bool {
+        matches!(
+            self,
+            KeySource::Files {
+                passphrase: None,
+                ..
+            }
+        )
+    }
+}
+
+fn load_all(source: &KeySource<'_>) -> Result<RoleKeys, KeystoreError> {
     Ok(RoleKeys {
-        ca: Arc::new(ca),
-        ra_signing: Arc::new(ra_signing),
-        ra_agent,
-        ra_decryption: Arc::new(ra_decryption),
-        unencrypted_software_keys: passphrase.is_none(),
-        token: None,
+        ca: source.required(Role::CaSigning)?.into_signer(),
+        ra_signing: source.required(Role::RaSigning)?.into_signer(),
+        ra_agent: source.key(Role::RaAgent)?.map(RoleKey::into_signer),
+        ra_decryption: source.required(Role::RaEncryption)?.into_decrypter(),
+        unencrypted_software_keys: source.unencrypted(),
+        token: source.token().cloned(),
     })
 }
 
@@ -402,43 +516,6 @@ pub fn open_token(dir: &Path, locations: &KeyLocations) -> Result<Arc<Pkcs11Toke
         label: p11.token_label.clone(),
         module: p11.module.clone(),
         source,
-    })
-}
-
-fn load_pkcs11(
-    token: Arc<Pkcs11Token>,
-    locations: &KeyLocations,
-) -> Result<RoleKeys, KeystoreError> {
-    let p11 = &locations.token;
-    let load = |role: KeyRole, label: &str| {
-        let key = token
-            .load_key(role, label)
-            .map_err(|source| KeystoreError::TokenKey {
-                label: label.to_owned(),
-                role,
-                source,
-            })?;
-        if key.attributes().never_extractable == Some(false)
-            || key.attributes().always_sensitive == Some(false)
-        {
-            tracing::warn!(label, %role, "this token key was imported or was once extractable: a copy may exist outside the HSM");
-        }
-        Ok::<_, KeystoreError>(key)
-    };
-    let ca = load(KeyRole::CaSigning, &p11.ca_label)?;
-    let ra_signing = load(KeyRole::RaSigning, &p11.ra_signing_label)?;
-    let ra_agent = match agent_location(locations)? {
-        Some((_, label)) => Some(Arc::new(load(KeyRole::RaAgent, &label)?) as Arc<dyn Signer>),
-        None => None,
-    };
-    let ra_decryption = load(KeyRole::RaDecryption, &p11.ra_encryption_label)?;
-    Ok(RoleKeys {
-        ca: Arc::new(ca),
-        ra_signing: Arc::new(ra_signing),
-        ra_agent,
-        ra_decryption: Arc::new(ra_decryption),
-        unencrypted_software_keys: false,
-        token: Some(token),
     })
 }
 

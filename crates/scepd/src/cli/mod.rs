@@ -166,14 +166,18 @@ mod tests {
                 "scepd ra needs --data-dir (or SCEPD_DATA_DIR)".into(),
             ),
             (
-                ca::CaCommandError::Service(CaServiceError::TokenKey {
-                    label: "scepd-ca".into(),
-                    source: keys::KeyError::Backend("gone".into()),
-                })
+                ca::CaCommandError::Service(CaServiceError::Keys(
+                    keys::keystore::KeystoreError::TokenKey {
+                        label: "scepd-ca".into(),
+                        role: keys::KeyRole::CaSigning,
+                        source: keys::KeyError::Backend("gone".into()),
+                    },
+                ))
                 .into(),
                 format!(
-                    "PKCS#11 key {:?}: {}",
+                    "PKCS#11 key {:?} ({}): {}",
                     "scepd-ca",
+                    keys::KeyRole::CaSigning,
                     keys::KeyError::Backend("gone".into())
                 ),
             ),

@@ -64,11 +64,6 @@ pub enum CaServiceError {
     /// The passphrase, the token or the key file ([`KeystoreError::KeyFile`]).
     #[error(transparent)]
     Keys(#[from] KeystoreError),
-    #[error("PKCS#11 key {label:?}: {source}")]
-    TokenKey {
-        label: String,
-        source: keys::KeyError,
-    },
     #[error(transparent)]
     Templates(#[from] config::templates::TemplateError),
     #[error("CA: {0}")]
@@ -196,33 +191,11 @@ impl Revoker for RevokeThrough<'_> {
 
 /// Loads the CA key alone (the RA keys are not on this host).
 fn load_ca_key(dir: &Path, config: &Config) -> Result<Arc<dyn keys::Signer>, CaServiceError> {
-    use keys::KeyRole;
-    match config.keys.backend {
-        config::KeyBackend::Software => {
-            let path = dir.join(&config.keys.ca_key);
-            let key = match keys::keystore::passphrase(dir, &config.key_locations())? {
-                Some(p) => keys::software::SoftwareKey::load_encrypted(
-                    KeyRole::CaSigning,
-                    &path,
-                    p.as_bytes(),
-                ),
-                None => keys::software::SoftwareKey::load(KeyRole::CaSigning, &path),
-            }
-            .map_err(|source| KeystoreError::KeyFile { path, source })?;
-            Ok(Arc::new(key))
-        }
-        config::KeyBackend::Pkcs11 => {
-            let token = keys::keystore::open_token(dir, &config.key_locations())?;
-            let label = &config.pkcs11.ca_key_label;
-            let key = token
-                .load_key(KeyRole::CaSigning, label)
-                .map_err(|source| CaServiceError::TokenKey {
-                    label: label.clone(),
-                    source,
-                })?;
-            Ok(Arc::new(key))
-        }
-    }
+    let locations = config.key_locations();
+    let source = keys::keystore::KeySource::open(dir, &locations, None)?;
+    Ok(source
+        .required(keys::keystore::Role::CaSigning)?
+        .into_signer())
 }
 
 impl CaHost {

@@ -9,7 +9,6 @@ use std::sync::Arc;
 use std::path::PathBuf;
 
 use edge::https_client::ClientError;
-use keys::KeyRole;
 use keys::keystore::KeystoreError;
 use keys::pem::PemError;
 
@@ -18,7 +17,7 @@ use crate::services::serve::{Loaded, RaSide, ServeError};
 use crate::services::tls::TlsError;
 use crate::x509::UnreadableCertificate;
 use config::deployment::Mode;
-use config::{Config, ConfigError, KeyBackend};
+use config::{Config, ConfigError};
 
 /// Why the RA service of a split deployment (or its link to the CA, for a command-line tool)
 /// could not be set up; each message names the setting, file, key or certificate at fault.
@@ -34,11 +33,6 @@ pub enum RaServiceError {
     /// settings.
     #[error(transparent)]
     Keys(#[from] KeystoreError),
-    #[error("PKCS#11 key {label:?}: {source}")]
-    TokenKey {
-        label: String,
-        source: keys::KeyError,
-    },
     /// A certificate (RA or TLS client) whose public key cannot be read.
     #[error(transparent)]
     Certificate(#[from] UnreadableCertificate),
@@ -71,58 +65,16 @@ struct RaKeys {
 }
 
 fn load_keys(dir: &Path, config: &Config) -> Result<RaKeys, RaServiceError> {
-    let agent = keys::keystore::agent_location(&config.key_locations())?;
-    match config.keys.backend {
-        KeyBackend::Software => {
-            use keys::software::SoftwareKey;
-            let passphrase = keys::keystore::passphrase(dir, &config.key_locations())?;
-            let load = |role: KeyRole, path: &Path| {
-                let path = dir.join(path);
-                match &passphrase {
-                    Some(p) => SoftwareKey::load_encrypted(role, &path, p.as_bytes()),
-                    None => SoftwareKey::load(role, &path),
-                }
-                .map_err(|source| KeystoreError::KeyFile { path, source })
-            };
-            Ok(RaKeys {
-                signer: Arc::new(load(KeyRole::RaSigning, &config.keys.ra_signing_key)?),
-                agent: match agent {
-                    Some((_, path)) => Some(Arc::new(load(KeyRole::RaAgent, Path::new(&path))?)),
-                    None => None,
-                },
-                decrypter: Arc::new(load(KeyRole::RaDecryption, &config.keys.ra_encryption_key)?),
-                token: None,
-                unencrypted: passphrase.is_none(),
-            })
-        }
-        KeyBackend::Pkcs11 => {
-            let token = keys::keystore::open_token(dir, &config.key_locations())?;
-            let p11 = &config.pkcs11;
-            let load = |role: KeyRole, label: &str| {
-                token
-                    .load_key(role, label)
-                    .map_err(|source| RaServiceError::TokenKey {
-                        label: label.to_owned(),
-                        source,
-                    })
-            };
-            let signer = load(KeyRole::RaSigning, &p11.ra_signing_key_label)?;
-            let decrypter = load(KeyRole::RaDecryption, &p11.ra_encryption_key_label)?;
-            let agent = match agent {
-                Some((_, label)) => {
-                    Some(Arc::new(load(KeyRole::RaAgent, &label)?) as Arc<dyn keys::Signer>)
-                }
-                None => None,
-            };
-            Ok(RaKeys {
-                signer: Arc::new(signer),
-                agent,
-                decrypter: Arc::new(decrypter),
-                token: Some(token),
-                unencrypted: false,
-            })
-        }
-    }
+    use keys::keystore::{KeySource, Role, RoleKey};
+    let locations = config.key_locations();
+    let source = KeySource::open(dir, &locations, None)?;
+    Ok(RaKeys {
+        signer: source.required(Role::RaSigning)?.into_signer(),
+        agent: source.key(Role::RaAgent)?.map(RoleKey::into_signer),
+        decrypter: source.required(Role::RaEncryption)?.into_decrypter(),
+        token: source.token().cloned(),
+        unencrypted: source.unencrypted(),
+    })
 }
 
 /// Builds the RA service from a data directory prepared with `scepd init --mode ra`.
