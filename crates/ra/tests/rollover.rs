@@ -14,7 +14,7 @@ use ra::{CaRefusal, CertificateAuthority, EnrollError, IssueFuture};
 use ra::{Ra, RaConfig, RaIdentity, RequestContext};
 use scep::{FailInfo, MessageData, MessageType, PkiStatus};
 
-use common::device::now;
+use common::device::{Device, now, pki_message};
 use common::serial_hex;
 
 const DAY: i64 = 86_400;
@@ -160,7 +160,7 @@ async fn record_device_certificate(store: &store::Store, ca: &TestCa, cn: &str) 
 
 /// A device key and its certificate, issued by `ca` and recorded as ours (subject
 /// `CN=device`, template `device`, no SAN).
-async fn record_device(store: &store::Store, ca: &TestCa, cn: &str) -> Client {
+async fn record_device(store: &store::Store, ca: &TestCa, cn: &str) -> Device {
     let key = SoftwareKey::generate_rsa(KeyRole::RaSigning, 2048).unwrap();
     let certificate = ca::dev::issue_ra_certificate(
         ca.signer.as_ref(),
@@ -172,7 +172,7 @@ async fn record_device(store: &store::Store, ca: &TestCa, cn: &str) -> Client {
     )
     .unwrap();
     record(store, &certificate).await;
-    Client {
+    Device {
         signer: key.into_signer(KeyRole::RaSigning).unwrap(),
         certificate,
     }
@@ -208,70 +208,23 @@ async fn record(store: &store::Store, certificate: &[u8]) {
         .unwrap();
 }
 
-/// A SCEP client: an RSA key and a self-signed certificate.
-struct Client {
-    signer: Arc<dyn keys::Signer>,
-    certificate: Vec<u8>,
-}
-
-fn client() -> Client {
-    let key = SoftwareKey::generate_rsa(KeyRole::RaSigning, 2048).unwrap();
-    let signer = key.into_signer(KeyRole::RaSigning).unwrap();
-    let certificate = ca::dev::self_signed_ca(signer.as_ref(), "client", 1).unwrap();
-    Client {
-        signer,
-        certificate,
-    }
-}
-
 /// A GetCert request for (`issuer_der`, `serial`), encrypted to `recipient_der`.
 fn get_cert_request(
-    client: &Client,
+    client: &Device,
     recipient_der: &[u8],
     issuer_der: &[u8],
     serial: &[u8],
 ) -> Vec<u8> {
-    use keys::cipher::ContentCipher as K;
-    let recipient = scep::parse_certificate_lenient(recipient_der).unwrap();
-    let data = scep::build_message_data(&scep::MessageData::IssuerAndSerial {
-        issuer_der: issuer_der.to_vec(),
-        serial: serial.to_vec(),
-    })
-    .unwrap();
-    let content_key = keys::random::bytes(K::Aes256Cbc.key_len()).unwrap();
-    let iv = keys::random::bytes(K::Aes256Cbc.iv_len()).unwrap();
-    let ciphertext = keys::cipher::encrypt_cbc(K::Aes256Cbc, &content_key, &iv, &data).unwrap();
-    let envelope = scep::build_envelope(scep::EnvelopeParams {
-        recipient: scep::RecipientId::IssuerAndSerial {
-            issuer_der: recipient.issuer_der.clone(),
-            serial: recipient.serial.clone(),
+    pki_message(
+        client,
+        recipient_der,
+        scep::MessageType::GetCert,
+        "rollover-get-cert",
+        &scep::MessageData::IssuerAndSerial {
+            issuer_der: issuer_der.to_vec(),
+            serial: serial.to_vec(),
         },
-        key_encryption: scep::KeyEncryption::RsaPkcs1v15,
-        encrypted_key: keys::cipher::encrypt_rsa_pkcs1v15(&recipient.spki_der, &content_key)
-            .unwrap(),
-        cipher: scep::ContentCipher::Aes256Cbc,
-        iv,
-        ciphertext,
-    })
-    .unwrap();
-    let algorithm = SignatureAlgorithm::RsaPkcs1Sha256;
-    let unsigned = scep::prepare_request(scep::RequestParams {
-        message_type: Some(scep::MessageType::GetCert.as_str().into()),
-        transaction_id: "rollover-get-cert".into(),
-        sender_nonce: vec![0x5C; 16],
-        digest: scep::DigestAlgorithm::Sha256,
-        signature_algorithm_der: algorithm.algorithm_identifier_der().to_vec(),
-        signer_certificate: client.certificate.clone(),
-        extra_certificates: Vec::new(),
-        enveloped_content: envelope,
-        extra_signed_attributes: Vec::new(),
-    })
-    .unwrap();
-    let signature = client
-        .signer
-        .sign(algorithm, unsigned.signed_attributes_der())
-        .unwrap();
-    unsigned.finish(signature)
+    )
 }
 
 async fn status_of(ra: &Ra, request: &[u8]) -> PkiStatus {
@@ -328,7 +281,7 @@ async fn an_envelope_to_the_previous_ra_encryption_certificate_opens() {
     // A device enrolled under the previous CA asks for its certificate (GetCert).
     let device = record_device_certificate(&store, &setup.previous_ca, "device-1").await;
     let device = scep::parse_certificate_lenient(&device).unwrap();
-    let client = client();
+    let client = common::device::device();
     for recipient in [
         &setup.identity.encryption_certificate,
         &setup.previous_encryption.1,
@@ -359,7 +312,7 @@ async fn an_envelope_to_an_unknown_or_expired_certificate_is_not_ours() {
     let (ra, store) = ra(identity).await;
     let device = record_device_certificate(&store, &setup.current_ca, "device-2").await;
     let device = scep::parse_certificate_lenient(&device).unwrap();
-    let client = client();
+    let client = common::device::device();
     let unknown = ra_encryption(&setup.current_ca, "someone else", now(), 365);
     for recipient in [&unknown.1, &expired.1, &setup.identity.signing_certificate] {
         let request = get_cert_request(&client, recipient, &device.issuer_der, &device.serial);
@@ -408,17 +361,13 @@ async fn a_previous_key_must_match_its_certificate() {
 /// A RenewalReq signed by `holder` (the certificate renewed, as recorded by
 /// [`record_device`]) for a new key with the recorded subject and no SAN, encrypted to
 /// `recipient_der`.
-fn renewal_request(holder: &Client, recipient_der: &[u8], transaction_id: &str) -> Vec<u8> {
+fn renewal_request(holder: &Device, recipient_der: &[u8], transaction_id: &str) -> Vec<u8> {
     let new_key = scep_client::ClientKey::generate_rsa(2048).unwrap();
     let csr = scep_client::CsrBuilder::new("CN=device")
         .build(&new_key)
         .unwrap();
-    let holder = common::device::Device {
-        signer: Arc::clone(&holder.signer),
-        certificate: holder.certificate.clone(),
-    };
-    common::device::pki_message(
-        &holder,
+    pki_message(
+        holder,
         recipient_der,
         MessageType::RenewalReq,
         transaction_id,
@@ -520,7 +469,7 @@ async fn get_cert_finds_certificates_of_a_previous_ca_by_its_name() {
         .previous_ca_certificates
         .push(other.certificate.clone());
     let (ra, store) = ra(identity).await;
-    let client = client();
+    let client = common::device::device();
     let device = record_device_certificate(&store, &other, "device-5").await;
     let device = scep::parse_certificate_lenient(&device).unwrap();
     let request = get_cert_request(
