@@ -151,7 +151,7 @@ fn ext<T: Encode>(oid_str: &str, value: &T) -> Extension {
     }
 }
 
-fn dns_san(names: &[&str]) -> Extension {
+pub(crate) fn dns_san(names: &[&str]) -> Extension {
     ext(
         "2.5.29.17",
         &SubjectAltName(
@@ -164,7 +164,7 @@ fn dns_san(names: &[&str]) -> Extension {
 }
 
 /// A PKCS#10 request for `key`, self-signed.
-fn csr(key: &dyn Signer, subject: &str, exts: Vec<Extension>) -> Vec<u8> {
+pub(crate) fn csr(key: &dyn Signer, subject: &str, exts: Vec<Extension>) -> Vec<u8> {
     let mut attributes = SetOfVec::new();
     attributes
         .insert(Attribute {

@@ -4,11 +4,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::collections::HashMap;
-use std::str::FromStr;
 use std::sync::{Arc, Mutex, OnceLock};
 
-use der::asn1::{BitString, Ia5String, OctetString, SetOfVec};
-use der::{Decode, Encode};
 use keys::software::SoftwareKey;
 use keys::{KeyRole, Signer};
 use ledger::ca::CaLedger;
@@ -21,13 +18,6 @@ use policy::{Template, TemplateSpec};
 use request::answer::{CaRefusal, CertificateAuthority};
 use request::statement::{RaStatement, prepare_statement};
 use sha2::{Digest, Sha256};
-use x509_cert::attr::Attribute;
-use x509_cert::ext::Extension;
-use x509_cert::ext::pkix::SubjectAltName;
-use x509_cert::ext::pkix::name::GeneralName;
-use x509_cert::name::Name;
-use x509_cert::request::{CertReq, CertReqInfo, ExtensionReq, Version};
-use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 
 use super::ca_service::CaService;
 use super::connected::{Caller, ConnectedRa};
@@ -287,32 +277,11 @@ fn ca() -> Arc<Ca> {
 
 /// A PKCS#10 request of the test device for `subject` with one dNSName.
 fn csr(subject: &str, dns: &str) -> Vec<u8> {
-    let key = pki().device.as_ref();
-    let san = SubjectAltName(vec![GeneralName::DnsName(Ia5String::new(dns).unwrap())]);
-    let extension = Extension {
-        extn_id: const_oid::db::rfc5280::ID_CE_SUBJECT_ALT_NAME,
-        critical: false,
-        extn_value: OctetString::new(san.to_der().unwrap()).unwrap(),
-    };
-    let mut attributes = SetOfVec::new();
-    attributes
-        .insert(Attribute::try_from(ExtensionReq(vec![extension])).unwrap())
-        .unwrap();
-    let info = CertReqInfo {
-        version: Version::V1,
-        subject: Name::from_str(subject).unwrap(),
-        public_key: SubjectPublicKeyInfoOwned::from_der(key.public_key_spki_der()).unwrap(),
-        attributes,
-    };
-    let alg = key.default_algorithm();
-    let signature = key.sign(alg, &info.to_der().unwrap()).unwrap();
-    CertReq {
-        info,
-        algorithm: AlgorithmIdentifierOwned::from_der(alg.algorithm_identifier_der()).unwrap(),
-        signature: BitString::from_bytes(&signature).unwrap(),
-    }
-    .to_der()
-    .unwrap()
+    crate::tests::csr(
+        pki().device.as_ref(),
+        subject,
+        vec![crate::tests::dns_san(&[dns])],
+    )
 }
 
 /// A statement for `csr` and `template`, with `nonce`, signed by RA number `agent` (0-based).
