@@ -409,7 +409,7 @@ impl Ca {
         // the certified key's, without parsing the certificate again.
         Ok(IssuedCertificate {
             der,
-            serial_hex: serial.iter().map(|b| format!("{b:02x}")).collect(),
+            serial_hex: hex::encode(serial),
             subject: csr.subject_display,
             not_before,
             not_after,

@@ -142,11 +142,14 @@ impl CaConstraints {
             {
                 return refuse(format!(
                     "iPAddress {} is outside the permitted subtrees",
-                    hex(ip)
+                    hex::encode(ip)
                 ));
             }
             if self.excluded.ip.iter().any(|b| ip_within(ip, b)) {
-                return refuse(format!("iPAddress {} is in an excluded subtree", hex(ip)));
+                return refuse(format!(
+                    "iPAddress {} is in an excluded subtree",
+                    hex::encode(ip)
+                ));
             }
         }
         for e in &emails {
@@ -291,10 +294,6 @@ fn attribute_string(value: &der::Any) -> Option<String> {
             .map(|s| s.as_str().to_owned()),
         _ => None,
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Validates and normalises a dNSName subtree given by an operator: `example.net` (the domain

@@ -190,7 +190,7 @@ fn recorded_certificate(der: Vec<u8>, template: &str) -> Result<IssuedCertificat
     };
     let spki = tbs.subject_public_key_info().to_der().map_err(internal)?;
     Ok(IssuedCertificate {
-        serial_hex: hex(tbs.serial_number().as_bytes()),
+        serial_hex: hex::encode(tbs.serial_number().as_bytes()),
         subject: tbs.subject().to_string(),
         not_before: secs(&tbs.validity().not_before),
         not_after: secs(&tbs.validity().not_after),
@@ -198,10 +198,6 @@ fn recorded_certificate(der: Vec<u8>, template: &str) -> Result<IssuedCertificat
         subject_key_sha256: Sha256::digest(&spki).into(),
         der,
     })
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The CA's record of a certificate it signed for `statement`, with the audit entry naming
@@ -256,7 +252,7 @@ fn statement_facts(statement: &RaStatement) -> String {
             }
             out.push_str(&format!(
                 ", requester certificate SHA-256 {}",
-                hex(&r.certificate_sha256)
+                hex::encode(r.certificate_sha256)
             ));
             if let Some(source) = &r.source {
                 out.push_str(&format!(", source {source:?}"));
