@@ -1,6 +1,8 @@
 //! A minimal HTTPS client (one connection per request), as a split deployment's RA talks to
-//! its CA: hyper's HTTP/1.1 client over tokio-rustls, with the caller's TLS configuration (no
-//! system roots), a timeout and a bound on the answer's size.
+//! its CA and the RA talks to an MDM (Intune, a webhook): hyper's HTTP/1.1 client over
+//! tokio-rustls, with the caller's TLS configuration (its trust roots, its client
+//! certificate), a timeout and a bound on the answer's size. Redirects are never followed: a
+//! 3xx is an answer like any other, for the caller to refuse.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -17,7 +19,7 @@ pub enum ClientError {
         url: String,
         source: axum::http::uri::InvalidUri,
     },
-    #[error("{0:?}: only https:// is allowed toward the CA")]
+    #[error("{0:?}: only https:// is allowed")]
     NotHttps(String),
     #[error("{0:?} has no host")]
     NoHost(String),
@@ -118,9 +120,42 @@ impl HttpsClient {
             .map_err(|_| ClientError::Timeout(self.timeout))?
     }
 
+    /// Sends `method` to `path` with `headers` (besides Host and, with a body, Content-Type
+    /// given among `headers`) and `body`; returns the status and at most `limit` bytes of the
+    /// answer. An answer longer than `limit` is an error, never a truncated body.
+    pub async fn send(
+        &self,
+        method: axum::http::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+        limit: usize,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
+        tokio::time::timeout(
+            self.timeout,
+            self.exchange_with_headers(method, path, headers, body, limit),
+        )
+        .await
+        .map_err(|_| ClientError::Timeout(self.timeout))?
+    }
+
     async fn exchange(
         &self,
         (method, path, content_type, body): (axum::http::Method, &str, Option<&str>, Vec<u8>),
+        limit: usize,
+    ) -> Result<(u16, Vec<u8>), ClientError> {
+        let content_type = content_type.map(|value| ("content-type", value));
+        let headers: Vec<(&str, &str)> = content_type.into_iter().collect();
+        self.exchange_with_headers(method, path, &headers, body, limit)
+            .await
+    }
+
+    async fn exchange_with_headers(
+        &self,
+        method: axum::http::Method,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
         limit: usize,
     ) -> Result<(u16, Vec<u8>), ClientError> {
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
@@ -144,15 +179,15 @@ impl HttpsClient {
             .map_err(ClientError::Http)?;
         tokio::spawn(async move {
             if let Err(e) = connection.await {
-                tracing::debug!(error = %e, "CA connection ended with an error");
+                tracing::debug!(error = %e, "HTTPS client connection ended with an error");
             }
         });
         let mut request = axum::http::Request::builder()
             .method(method)
             .uri(path)
             .header(axum::http::header::HOST, &self.authority);
-        if let Some(content_type) = content_type {
-            request = request.header(axum::http::header::CONTENT_TYPE, content_type);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
         }
         let request = request
             .body(axum::body::Body::from(body))
