@@ -40,6 +40,7 @@ async fn fixture() -> Fixture {
         store
             .record_issuance(Issuance {
                 challenge_hash: None,
+                voucher: None,
                 transaction_id: format!("tx{i}"),
                 signer_key_sha256: [7; 32],
                 request_sha256: [8; 32],

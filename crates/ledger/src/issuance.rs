@@ -8,6 +8,9 @@ use crate::{AuditEvent, StoreError};
 pub struct Issuance {
     /// The challenge to consume, if the request needed one (`None` for renewals).
     pub challenge_hash: Option<[u8; 32]>,
+    /// An id an outside verifier vouched with that may be used once only (a signed
+    /// challenge's): spent here, and refused like a used challenge if it was spent before.
+    pub voucher: Option<String>,
     /// The SCEP transactionID (RFC 8894 §3.2.1.1) as received.
     pub transaction_id: String,
     /// SHA-256 of the DER SubjectPublicKeyInfo that signed the SCEP message.

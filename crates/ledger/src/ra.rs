@@ -65,6 +65,10 @@ pub trait RaLedger: Send + Sync {
     /// [`StoreError::SerialConflict`]: crate::StoreError::SerialConflict
     fn record_issuance(&self, issuance: Issuance) -> LedgerFuture<'_, ()>;
 
+    /// Whether a voucher id (see [`Issuance::voucher`]) was spent: read before issuing, so a
+    /// replayed signed challenge costs no CA signature. `record_issuance` still decides a race.
+    fn voucher_spent<'a>(&'a self, voucher: &'a str) -> LedgerFuture<'a, bool>;
+
     /// Holds a request for an officer, in ONE commit: spends its challenge (if any;
     /// [`StoreError::ChallengeUnavailable`] otherwise), refuses a transactionID that belongs
     /// to another signer key or a request already recorded ([`StoreError::TransactionConflict`]),

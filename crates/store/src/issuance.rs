@@ -65,6 +65,15 @@ impl Store {
         Ok(())
     }
 
+    /// Whether this voucher id was spent (see [`Issuance::voucher`]).
+    pub async fn voucher_spent(&self, voucher: &str) -> Result<bool, StoreError> {
+        let row = sqlx::query("SELECT 1 AS hit FROM spent_vouchers WHERE id = $1")
+            .bind(voucher)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Every request recorded under this transaction id, oldest first, each with its
     /// certificate. All of them have the same signer key (see [`Store::record_issuance`]).
     pub async fn find_transactions(
@@ -223,10 +232,27 @@ pub(crate) async fn claim_in(
     let signer_hex = hex32(&i.signer_key_sha256);
     let request_hex = hex32(&i.request_sha256);
     let Some(challenge) = &i.challenge_hash else {
+        // A refusal must leave nothing written (a group commit goes on with the batch), so
+        // the voucher is spent last, once nothing else can refuse.
         let taken =
             transaction_id_taken(conn, &i.transaction_id, &signer_hex, &request_hex).await?;
-        return Ok(taken.then_some(StoreError::TransactionConflict));
+        if taken {
+            return Ok(Some(StoreError::TransactionConflict));
+        }
+        if let Some(voucher) = &i.voucher {
+            if !spend_voucher_in(conn, voucher, &i.transaction_id, i.now).await? {
+                return Ok(Some(StoreError::ChallengeUnavailable));
+            }
+        }
+        return Ok(None);
     };
+    if i.voucher.is_some() {
+        // Nothing vouches twice: a request is authorised by a stored challenge or by a
+        // verifier, never both.
+        return Err(StoreError::InvalidInput(
+            "an issuance spends a challenge or a voucher, not both",
+        ));
+    }
     let challenge_hex = hex32(challenge);
     // The same conditions as `spend_challenge_and_claim_transaction`, in one round trip.
     let updated = sqlx::query(
@@ -260,6 +286,26 @@ pub(crate) async fn claim_in(
     } else {
         StoreError::ChallengeUnavailable
     }))
+}
+
+/// Spends a voucher id (see [`Issuance::voucher`]); false when it was spent before. The
+/// caller's transaction is rolled back on any refusal, which unspends it again.
+async fn spend_voucher_in(
+    conn: &mut AnyConnection,
+    voucher: &str,
+    transaction_id: &str,
+    now: i64,
+) -> Result<bool, StoreError> {
+    let inserted = sqlx::query(
+        "INSERT INTO spent_vouchers (id, transaction_id, spent_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(voucher)
+    .bind(transaction_id)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(inserted.rows_affected() == 1)
 }
 
 /// Writes a claimed issuance: certificate, transaction and audit event after `head`. Any

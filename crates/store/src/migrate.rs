@@ -55,6 +55,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0006_pending_binding.sql"),
         postgres: include_str!("../migrations/postgres/0006_pending_binding.sql"),
     },
+    Migration {
+        version: 8,
+        name: "spent_vouchers",
+        sqlite: include_str!("../migrations/sqlite/0008_spent_vouchers.sql"),
+        postgres: include_str!("../migrations/postgres/0008_spent_vouchers.sql"),
+    },
 ];
 
 /// Any 64-bit constant unique to scepd: PostgreSQL advisory locks are database-wide.

@@ -78,6 +78,10 @@ impl RaLedger for Store {
         Box::pin(self.refuse_approved(id, actor, reason, now))
     }
 
+    fn voucher_spent<'a>(&'a self, voucher: &'a str) -> LedgerFuture<'a, bool> {
+        Box::pin(self.voucher_spent(voucher))
+    }
+
     fn mark_delivered<'a>(&'a self, serial_hex: &'a str, at: i64) -> LedgerFuture<'a, ()> {
         Box::pin(self.mark_delivered(serial_hex, at))
     }

@@ -45,6 +45,7 @@ pub(super) fn issuance(txid: &str, serial: &str, challenge_hash: Option<[u8; 32]
         signer_key_sha256: [7; 32],
         request_sha256: [8; 32],
         challenge_hash,
+        voucher: None,
         serial_hex: serial.into(),
         certificate_der: vec![0x30, 0x03, 0x02, 0x01, 0x01],
         subject_key_sha256: [9; 32],
@@ -681,4 +682,55 @@ async fn subjects_certified_for_a_key_are_found() {
         ["CN=dev1"]
     );
     assert!(store.subjects_for_key(&[43; 32]).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_voucher_is_spent_once_and_a_refused_issuance_writes_nothing() {
+    let (_dir, store) = file_store().await;
+    let mut first = issuance("tx-voucher-1", "0a01", None);
+    first.voucher = Some("signed:mdm1:id-1".into());
+    assert!(!store.voucher_spent("signed:mdm1:id-1").await.unwrap());
+    store.record_issuance(first).await.unwrap();
+    assert!(store.voucher_spent("signed:mdm1:id-1").await.unwrap());
+
+    // Another device (another transaction, key and request) presents the same id.
+    let mut second = issuance("tx-voucher-2", "0a02", None);
+    second.voucher = Some("signed:mdm1:id-1".into());
+    second.signer_key_sha256 = [9; 32];
+    second.request_sha256 = [10; 32];
+    assert!(matches!(
+        store.record_issuance(second).await,
+        Err(StoreError::ChallengeUnavailable)
+    ));
+    assert!(store.find_certificate("0a02").await.unwrap().is_none());
+    assert!(
+        store
+            .find_transactions("tx-voucher-2")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A refused claim (the transaction ID belongs to another key) spends nothing: the
+    // voucher it carried is still good for its own device.
+    let mut conflicting = issuance("tx-voucher-1", "0a03", None);
+    conflicting.voucher = Some("signed:mdm1:id-2".into());
+    conflicting.signer_key_sha256 = [11; 32];
+    assert!(matches!(
+        store.record_issuance(conflicting).await,
+        Err(StoreError::TransactionConflict)
+    ));
+    let mut rightful = issuance("tx-voucher-3", "0a04", None);
+    rightful.voucher = Some("signed:mdm1:id-2".into());
+    rightful.request_sha256 = [12; 32];
+    assert!(!store.voucher_spent("signed:mdm1:id-2").await.unwrap());
+    store.record_issuance(rightful).await.unwrap();
+
+    // A challenge and a voucher together is a caller's bug, refused outright.
+    let mut both = issuance("tx-voucher-4", "0a05", Some([1; 32]));
+    both.voucher = Some("signed:mdm1:id-3".into());
+    assert!(matches!(
+        store.record_issuance(both).await,
+        Err(StoreError::InvalidInput(_))
+    ));
 }
