@@ -2,11 +2,10 @@
 //! an insecure mode the operator enabled) lets the request through, and the proof of it the
 //! counter-signing gate needs, a [`ChallengeProof`] (see [`crate::proofs`]).
 //!
-//! Only the one-time and insecure kinds exist today. A verifier that vouches for a challenge
-//! itself (Intune's validation API, a webhook, a challenge the MDM signed) is one more
-//! [`ChallengeKind`] and one more function here returning a [`ChallengeProof`] with the
-//! binding the verifier answered: the gate reads only a proof's template and binding, and the
-//! other proofs do not change.
+//! A verifier that vouches for a challenge itself (Intune's validation API, a webhook, a
+//! challenge the MDM signed) is asked by `vouching`; what it answered becomes a proof here
+//! ([`vouched`]) like any other: the gate reads only a proof's template, binding and whether
+//! the whole CSR was validated.
 
 use ledger::ChallengeStatus;
 
@@ -24,6 +23,19 @@ pub(crate) enum ChallengeKind {
     OneTime { hash: [u8; 32] },
     /// An NDES insecure mode the operator enabled: nothing to spend.
     Insecure(InsecureMode),
+    /// An outside verifier of a named endpoint vouched for the request.
+    Vouched(VouchedBy),
+}
+
+/// What an outside verifier said when it vouched (see `vouch::Vouched`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct VouchedBy {
+    /// As the audit log names it (`intune`, `webhook`, `signed kid=…`).
+    pub by: String,
+    /// The verifier validated the whole CSR against the MDM's record of the device.
+    pub csr_validated: bool,
+    /// The id to spend once, recorded with the certificate.
+    pub spend_once: Option<String>,
 }
 
 /// NDES's insecure challenge modes (see [`InsecureChallenges`]).
@@ -51,15 +63,23 @@ impl ChallengeKind {
     pub(crate) fn spent_hash(&self) -> Option<&[u8; 32]> {
         match self {
             Self::OneTime { hash } => Some(hash),
-            Self::Insecure(_) => None,
+            Self::Insecure(_) | Self::Vouched(_) => None,
         }
     }
 
     /// The insecure setting that let the request through, if one did.
     pub(crate) fn insecure_setting(&self) -> Option<&'static str> {
         match self {
-            Self::OneTime { .. } => None,
             Self::Insecure(mode) => Some(mode.setting()),
+            Self::OneTime { .. } | Self::Vouched(_) => None,
+        }
+    }
+
+    /// What an outside verifier said, if one vouched.
+    pub(crate) fn vouched_by(&self) -> Option<&VouchedBy> {
+        match self {
+            Self::Vouched(by) => Some(by),
+            Self::OneTime { .. } | Self::Insecure(_) => None,
         }
     }
 }
@@ -100,6 +120,7 @@ impl ChallengeProof {
             ChallengeKind::Insecure(InsecureMode::StaticChallenge) => {
                 ChallengeOutcome::AcceptedInsecureStatic
             }
+            ChallengeKind::Vouched(_) => ChallengeOutcome::AcceptedByVerifier,
         }
     }
 
@@ -176,5 +197,29 @@ pub(crate) fn check(
         Some(ChallengeStatus::Expired) => Err(EnrollError::Challenge(ChallengeFailure::Expired)),
         Some(ChallengeStatus::Used) => Err(EnrollError::Challenge(ChallengeFailure::Used)),
         _ => Err(EnrollError::Challenge(ChallengeFailure::Unknown)),
+    }
+}
+
+/// The proof for a request an outside verifier vouched for, on an endpoint issuing under
+/// `template`: the verifier's binding, but always the endpoint's template (a verifier
+/// narrows names; it never picks another template).
+pub(crate) fn vouched(template: &str, vouched: vouch::Vouched) -> ChallengeProof {
+    let vouch::Vouched {
+        binding,
+        csr_validated,
+        spend_once,
+        by,
+    } = vouched;
+    ChallengeProof {
+        kind: ChallengeKind::Vouched(VouchedBy {
+            by,
+            csr_validated,
+            spend_once,
+        }),
+        template: template.to_owned(),
+        binding: policy::Binding {
+            template: Some(template.to_owned()),
+            ..binding
+        },
     }
 }

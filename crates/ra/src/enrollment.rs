@@ -6,7 +6,9 @@
 use scep::ContentCipher;
 use sha2::{Digest as _, Sha256};
 
+use crate::config::InsecureChallenges;
 use crate::context::RequestContext;
+use crate::endpoint::{ChallengeCheck, Endpoint};
 use crate::error::EnrollError;
 use crate::gate::Admitted;
 use crate::outcome::Trace;
@@ -15,7 +17,7 @@ use crate::record::{self, Recorded};
 use crate::reply::Granted;
 use crate::service::Ra;
 use crate::verify::VerifiedSignature;
-use crate::{challenge_check, gate, pending};
+use crate::{challenge_check, gate, pending, vouching};
 
 /// The two enrollment message types.
 #[derive(Clone, Copy)]
@@ -49,6 +51,19 @@ pub(crate) async fn enroll(
     trace: &mut Trace,
 ) -> Result<Granted, EnrollError> {
     let config = ra.config();
+    let endpoint = match context.endpoint.as_deref() {
+        Some(name) => Some(
+            ra.endpoint(name)
+                .ok_or_else(|| EnrollError::UnknownEndpoint(name.to_owned()))?,
+        ),
+        None => None,
+    };
+    // NDES's insecure modes are the default endpoint's only: a named endpoint is always strict.
+    let strict = InsecureChallenges::default();
+    let insecure = match endpoint {
+        Some(_) => &strict,
+        None => &config.insecure_challenges,
+    };
     let csr = DecryptedCsr::read(csr_der)?;
     let authorisation = match kind {
         RequestKind::PkcsReq if !is_re_enrollment(signature, &csr) => Authorisation::Challenge,
@@ -64,9 +79,15 @@ pub(crate) async fn enroll(
     // Every ledger read this request needs before issuing, in one statement; the checks
     // below still run in their order on its answers, and only what it found (a retry, a
     // held request) is read in full.
+    let verifier = match (authorisation, endpoint.map(|e| &e.challenge)) {
+        (Authorisation::Challenge, Some(ChallengeCheck::Verifier(verifier))) => Some(verifier),
+        _ => None,
+    };
     let stored_challenge = match authorisation {
-        Authorisation::Challenge => challenge_check::stored_hash(&config.insecure_challenges, &csr),
-        Authorisation::PreviousCertificate => None,
+        Authorisation::Challenge if verifier.is_none() => {
+            challenge_check::stored_hash(insecure, &csr)
+        }
+        Authorisation::Challenge | Authorisation::PreviousCertificate => None,
     };
     let mut facts = ra
         .ledger()
@@ -106,10 +127,23 @@ pub(crate) async fn enroll(
         trace.template = config.configured_template_name(&record.template);
         return pending::answer(ra, record, context, cipher).await;
     }
+    let mut asked = None;
     let admitted = match authorisation {
         Authorisation::Challenge => {
-            let challenge =
-                challenge_check::check(&config.insecure_challenges, &csr, facts.challenge.take())?;
+            let challenge = match (endpoint, verifier) {
+                (Some(endpoint), Some(verifier)) => {
+                    let named = (endpoint.name.as_str(), endpoint.template.as_str());
+                    let (proof, verifier_asked) =
+                        vouching::ask(ra, verifier, named, &csr, transaction_id, context).await?;
+                    asked = Some(verifier_asked);
+                    proof
+                }
+                _ => {
+                    let proof = challenge_check::check(insecure, &csr, facts.challenge.take())?;
+                    endpoint_allows(endpoint, proof.template())?;
+                    proof
+                }
+            };
             trace.template = config.configured_template_name(challenge.template());
             trace.challenge = Some(challenge.outcome());
             gate::enrollment(config, signature, csr, challenge)?
@@ -123,6 +157,7 @@ pub(crate) async fn enroll(
                 context.now,
             )
             .await?;
+            endpoint_allows(endpoint, old.template())?;
             trace.template = config.configured_template_name(old.template());
             gate::renewal(config, signature, csr, old, context.now)?
         }
@@ -135,10 +170,26 @@ pub(crate) async fn enroll(
             return pending::hold(ra, held, transaction_id, hashes, context).await;
         }
     };
-    let countersigned = ra
+    let countersigned = match ra
         .counter_signer()
         .issue(approved, transaction_id, &context.peer, context.now)
-        .await?;
+        .await
+    {
+        Ok(countersigned) => countersigned,
+        Err(error) => {
+            if let Some(asked) = &asked {
+                asked.report_failure(&error).await;
+            }
+            return Err(error);
+        }
+    };
+    // No certificate leaves unless the verifier that vouched acknowledged it (Intune's
+    // successNotification); not acknowledged, it is never recorded for delivery.
+    if let Some(asked) = &asked {
+        asked
+            .acknowledge(&countersigned.issued, ra.issuer_name())
+            .await?;
+    }
     let certificate =
         match record::issuance(ra.ledger(), &countersigned, transaction_id, hashes, context).await?
         {
@@ -159,6 +210,21 @@ pub(crate) async fn enroll(
         certificate,
         cipher,
     })
+}
+
+/// A named endpoint issues under its own template only: a one-time challenge minted for
+/// another template, or a certificate of another template renewed there, is refused like a
+/// challenge bound elsewhere.
+fn endpoint_allows(endpoint: Option<&Endpoint>, template: &str) -> Result<(), EnrollError> {
+    match endpoint {
+        Some(endpoint) if endpoint.template != template => {
+            Err(EnrollError::BindingViolated(format!(
+                "template {template:?} presented at endpoint {:?}, which issues {:?}",
+                endpoint.name, endpoint.template
+            )))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A transactionID seen before: the same key and request get the same certificate back (a

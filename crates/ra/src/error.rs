@@ -37,6 +37,24 @@ pub enum EnrollError {
     /// The request asks for names or a template the challenge was not minted for.
     #[error("challenge bound to other names or template: {0}")]
     BindingViolated(String),
+    /// A named endpoint's outside verifier did not vouch (refused, the id was spent, or it
+    /// could not be asked).
+    #[error("{verifier} did not vouch: {refusal}")]
+    Vouching {
+        verifier: &'static str,
+        refusal: vouch::VerifierRefusal,
+    },
+    /// The CA signed a certificate but the verifier did not acknowledge it (Intune's
+    /// successNotification): the certificate never leaves scepd.
+    #[error("certificate {serial} withheld: {verifier} did not acknowledge it: {refusal}")]
+    NotAcknowledged {
+        verifier: &'static str,
+        serial: String,
+        refusal: vouch::VerifierRefusal,
+    },
+    /// No endpoint has this name.
+    #[error("no SCEP endpoint {0:?}")]
+    UnknownEndpoint(String),
     #[error("policy refused: {0}")]
     Policy(String),
     #[error("policy refused the algorithm: {0}")]
@@ -95,10 +113,14 @@ impl EnrollError {
     /// Whether this failure is what guessing a challenge or probing the envelope's encryption
     /// produces: the front end counts these per source and locks a guessing source out.
     pub fn is_secret_failure(&self) -> bool {
-        matches!(
-            self,
-            Self::Undecipherable | Self::Challenge(_) | Self::BindingViolated(_)
-        )
+        match self {
+            Self::Undecipherable | Self::Challenge(_) | Self::BindingViolated(_) => true,
+            // A verifier's no is a wrong challenge; its silence is not the device's doing.
+            Self::Vouching { refusal, .. } => {
+                !matches!(refusal, vouch::VerifierRefusal::Unavailable(_))
+            }
+            _ => false,
+        }
     }
 
     /// The failInfo and client-visible text: the only mapping from errors to the wire.
@@ -118,6 +140,16 @@ impl EnrollError {
             Self::Undecipherable | Self::Challenge(_) | Self::BindingViolated(_) => {
                 (FailInfo::BadRequest, REFUSED_TEXT)
             }
+            // Like a wrong challenge: the device learns nothing of what the MDM said.
+            Self::Vouching {
+                refusal:
+                    vouch::VerifierRefusal::Refused { .. } | vouch::VerifierRefusal::Replayed(_),
+                ..
+            } => (FailInfo::BadRequest, REFUSED_TEXT),
+            Self::Vouching { .. } | Self::NotAcknowledged { .. } => {
+                (FailInfo::BadRequest, "temporary failure, retry later")
+            }
+            Self::UnknownEndpoint(_) => (FailInfo::BadRequest, "request not permitted by policy"),
             Self::CaRefused(refusal) => match refusal.fail_info() {
                 FailInfoChoice::BadAlg => (FailInfo::BadAlg, "algorithm not allowed"),
                 FailInfoChoice::BadRequest => {
@@ -154,6 +186,17 @@ mod tests {
             EnrollError::Challenge(ChallengeFailure::Expired),
             EnrollError::Challenge(ChallengeFailure::Used),
             EnrollError::BindingViolated("CN=other".into()),
+            EnrollError::Vouching {
+                verifier: "intune",
+                refusal: vouch::VerifierRefusal::Refused {
+                    code: "ChallengeExpired".into(),
+                    detail: String::new(),
+                },
+            },
+            EnrollError::Vouching {
+                verifier: "signed",
+                refusal: vouch::VerifierRefusal::Replayed("signed:k:1".into()),
+            },
         ]
         .iter()
         .map(EnrollError::wire)

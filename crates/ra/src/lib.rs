@@ -12,6 +12,7 @@ pub mod config;
 mod context;
 mod countersign;
 mod dispatch;
+pub mod endpoint;
 mod enrollment;
 pub mod error;
 mod facts;
@@ -26,6 +27,7 @@ mod renewal;
 mod reply;
 mod service;
 mod verify;
+mod vouching;
 
 // The device the unit tests sign with is the one of the integration tests (`tests/common`):
 // one file, so the pure tests kept here and the ledger-backed ones in `tests/` build requests
@@ -44,6 +46,7 @@ pub use config::{
 };
 pub use context::RequestContext;
 pub use dispatch::Reply;
+pub use endpoint::{ChallengeCheck, Endpoint};
 pub use error::{BadEnvelope, EnrollError};
 pub use outcome::{ChallengeOutcome, Outcome, OutcomeResult};
 pub use service::Ra;

@@ -45,6 +45,12 @@ pub enum ChallengeOutcome {
     AcceptedInsecureStatic,
     /// No challenge, let through by `insecure_no_challenge`.
     AcceptedInsecureNone,
+    /// A named endpoint's outside verifier (Intune, a webhook, a signed challenge) vouched.
+    AcceptedByVerifier,
+    /// The outside verifier refused, or the signed challenge's id was spent before.
+    RefusedByVerifier,
+    /// The outside verifier could not be asked (network, timeout, an answer off its contract).
+    VerifierUnavailable,
     Missing,
     Unknown,
     Expired,
@@ -59,6 +65,9 @@ impl ChallengeOutcome {
             Self::Accepted => "accepted",
             Self::AcceptedInsecureStatic => "accepted_insecure_static",
             Self::AcceptedInsecureNone => "accepted_insecure_none",
+            Self::AcceptedByVerifier => "accepted_by_verifier",
+            Self::RefusedByVerifier => "refused_by_verifier",
+            Self::VerifierUnavailable => "verifier_unavailable",
             Self::Missing => "missing",
             Self::Unknown => "unknown",
             Self::Expired => "expired",
@@ -75,6 +84,12 @@ impl ChallengeOutcome {
             EnrollError::Challenge(ChallengeFailure::Expired) => Some(Self::Expired),
             EnrollError::Challenge(ChallengeFailure::Used) => Some(Self::Used),
             EnrollError::BindingViolated(_) => Some(Self::BindingViolated),
+            EnrollError::Vouching { refusal, .. } => Some(match refusal {
+                vouch::VerifierRefusal::Unavailable(_) => Self::VerifierUnavailable,
+                vouch::VerifierRefusal::Refused { .. } | vouch::VerifierRefusal::Replayed(_) => {
+                    Self::RefusedByVerifier
+                }
+            }),
             _ => None,
         }
     }

@@ -47,6 +47,21 @@ fn challenge_note(challenge: Option<&ChallengeKind>) -> String {
         .unwrap_or_default()
 }
 
+/// ", vouched by VERIFIER" for audit details of requests an outside verifier vouched for.
+fn vouched_note(challenge: Option<&ChallengeKind>) -> String {
+    challenge
+        .and_then(ChallengeKind::vouched_by)
+        .map(|v| {
+            let validated = if v.csr_validated {
+                " (CSR validated)"
+            } else {
+                ""
+            };
+            format!(", vouched by {}{validated}", v.by)
+        })
+        .unwrap_or_default()
+}
+
 /// ", authorised by SETTING (insecure)" for audit details, empty for the secure paths.
 fn insecure_note(challenge: Option<&ChallengeKind>) -> String {
     challenge
@@ -77,6 +92,9 @@ pub(crate) async fn issuance(
     let challenge = countersigned.challenge.as_ref();
     let issuance = Issuance {
         challenge_hash: challenge.and_then(ChallengeKind::spent_hash).copied(),
+        voucher: challenge
+            .and_then(ChallengeKind::vouched_by)
+            .and_then(|v| v.spend_once.clone()),
         transaction_id: transaction_id.to_owned(),
         signer_key_sha256,
         request_sha256,
@@ -94,11 +112,12 @@ pub(crate) async fn issuance(
             kind: AuditKind::CertificateIssued,
             actor: context.peer.clone(),
             detail: format!(
-                "transaction {transaction_id}: serial {} subject {:?} template {}{}{}",
+                "transaction {transaction_id}: serial {} subject {:?} template {}{}{}{}",
                 issued.serial_hex,
                 issued.subject,
                 issued.template,
                 challenge_note(challenge),
+                vouched_note(challenge),
                 insecure_note(challenge)
             ),
         },

@@ -9,6 +9,7 @@ use ledger::ra::RaLedger;
 use crate::authority::CertificateAuthority;
 use crate::config::{RaConfig, RaIdentity};
 use crate::countersign::CounterSigner;
+use crate::endpoint::{Endpoint, check_endpoints};
 use crate::error::EnrollError;
 use crate::reply::{self, ReplySigner};
 use crate::verify::RecipientKey;
@@ -23,6 +24,10 @@ pub struct Ra {
     ca_certificates: Vec<scep::LenientCertificate>,
     ledger: Arc<dyn RaLedger>,
     ca: Arc<dyn CertificateAuthority>,
+    /// The named SCEP endpoints (`/scep/NAME`).
+    endpoints: Vec<Endpoint>,
+    /// The issuing CA's subject, RFC 4514, as verifiers are told it.
+    issuer_name: String,
 }
 
 /// An RA encryption key with its certificate, parsed once.
@@ -72,6 +77,10 @@ impl Ra {
                     .map_err(|e| EnrollError::Internal(format!("{what}: {e}")))?,
             );
         }
+        let issuer_name = ca_certificates
+            .first()
+            .map(|ca| issuer_display(&ca.subject_der))
+            .unwrap_or_default();
         Ok(Self {
             config,
             identity,
@@ -79,7 +88,32 @@ impl Ra {
             ca_certificates,
             ledger,
             ca,
+            endpoints: Vec::new(),
+            issuer_name,
         })
+    }
+
+    /// The RA with these named endpoints besides the default one. Refused: invalid or
+    /// repeated names, unknown templates, a verifier in front of a manual-approval template.
+    pub fn with_endpoints(mut self, endpoints: Vec<Endpoint>) -> Result<Self, EnrollError> {
+        check_endpoints(&self.config, &endpoints)?;
+        self.endpoints = endpoints;
+        Ok(self)
+    }
+
+    /// The named endpoints.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// The named endpoint called `name`.
+    pub fn endpoint(&self, name: &str) -> Option<&Endpoint> {
+        self.endpoints.iter().find(|e| e.name == name)
+    }
+
+    /// The issuing CA's subject, RFC 4514.
+    pub(crate) fn issuer_name(&self) -> &str {
+        &self.issuer_name
     }
 
     pub fn identity(&self) -> &RaIdentity {
@@ -140,6 +174,15 @@ impl Ra {
             ca: self.ca.as_ref(),
         }
     }
+}
+
+/// A Name (DER) as RFC 4514 text; the hex of the DER if it does not parse (it did, as the
+/// CA certificate was read before).
+fn issuer_display(name_der: &[u8]) -> String {
+    use der::Decode as _;
+    x509_cert::name::Name::from_der(name_der)
+        .map(|name| name.to_string())
+        .unwrap_or_else(|_| hex::encode(name_der))
 }
 
 /// A previous RA encryption key: its certificate must hold its public key (a key paired

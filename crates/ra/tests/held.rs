@@ -37,6 +37,7 @@ async fn status_of(ra: &Ra, message: &[u8]) -> PkiStatus {
     let context = RequestContext {
         now: now(),
         peer: "192.0.2.44".into(),
+        endpoint: None,
     };
     let reply = ra.handle_pki_operation(message, &context).await.unwrap();
     scep::parse_cert_rep(&reply.bytes)

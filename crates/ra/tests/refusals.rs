@@ -157,6 +157,7 @@ impl Scep {
         let context = RequestContext {
             now: at,
             peer: PEER.into(),
+            endpoint: None,
         };
         self.setup.ra.handle_pki_operation(body, &context).await
     }

@@ -185,6 +185,7 @@ async fn record(store: &store::Store, certificate: &[u8]) {
     store
         .record_issuance(store::Issuance {
             challenge_hash: None,
+            voucher: None,
             transaction_id: format!("tid-{serial_hex}"),
             signer_key_sha256: [1; 32],
             request_sha256: [2; 32],
@@ -231,6 +232,7 @@ async fn status_of(ra: &Ra, request: &[u8]) -> PkiStatus {
     let context = RequestContext {
         now: now(),
         peer: "test".into(),
+        endpoint: None,
     };
     let reply = ra
         .handle_pki_operation(request, &context)

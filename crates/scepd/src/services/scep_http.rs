@@ -176,6 +176,7 @@ async fn handle(
             let context = ra::RequestContext {
                 now: unix_now(),
                 peer: peer.ip().to_string(),
+                endpoint: None,
             };
             match service.ra.handle_pki_operation(&message, &context).await {
                 Ok(reply) => {
