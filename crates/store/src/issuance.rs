@@ -239,10 +239,10 @@ pub(crate) async fn claim_in(
         if taken {
             return Ok(Some(StoreError::TransactionConflict));
         }
-        if let Some(voucher) = &i.voucher {
-            if !spend_voucher_in(conn, voucher, &i.transaction_id, i.now).await? {
-                return Ok(Some(StoreError::ChallengeUnavailable));
-            }
+        if let Some(voucher) = &i.voucher
+            && !spend_voucher_in(conn, voucher, &i.transaction_id, i.now).await?
+        {
+            return Ok(Some(StoreError::ChallengeUnavailable));
         }
         return Ok(None);
     };
