@@ -266,8 +266,10 @@ async fn a_vouched_request_is_issued_only_after_the_verifier_acknowledged_it() {
     let certificate = certificate.unwrap();
 
     // The verifier was asked about this very request, after possession was checked...
-    let script = h.verifier.script();
-    let question = &script.questions[0];
+    let (question, told) = {
+        let script = h.verifier.script();
+        (script.questions[0].clone(), script.issued[0].clone())
+    };
     assert_eq!(question.endpoint, "mdm");
     assert_eq!(question.template, "device");
     assert_eq!(question.transaction_id, "mdm-tx-1");
@@ -278,11 +280,9 @@ async fn a_vouched_request_is_issued_only_after_the_verifier_acknowledged_it() {
     assert_eq!(question.key, "rsa-2048");
     assert_eq!(question.source, PEER);
     // ...and told about the certificate that then left.
-    let told = &script.issued[0];
     assert_eq!(told.certificate_der, certificate);
     assert_eq!(told.thumbprint_sha1.len(), 40);
     assert_eq!(told.issuer, "CN=RA Test CA,O=scepd");
-    drop(script);
     let audit = h.audit("mdm-tx-1").await;
     assert!(audit.contains("vouched by scripted"), "{audit}");
     assert!(
