@@ -101,7 +101,7 @@ impl Default for RemoteCaSection {
     }
 }
 
-mod humantime_compat {
+pub(crate) mod humantime_compat {
     use serde::{Deserialize, Deserializer};
     use std::time::Duration;
 

@@ -4,6 +4,7 @@
 
 pub mod deployment;
 mod key_locations;
+pub mod mdm;
 pub mod templates;
 
 use std::net::SocketAddr;
@@ -33,6 +34,10 @@ pub struct Config {
     pub remote_ca: crate::deployment::RemoteCaSection,
     /// Templates besides (or replacing) the built-in `device`.
     pub templates: Vec<crate::templates::TemplateConfig>,
+    /// Named SCEP endpoints (`/scep/NAME`), each with its template and challenge check.
+    pub endpoints: Vec<crate::mdm::EndpointConfig>,
+    /// The Intune tenant, for endpoints with `challenge = "intune"`.
+    pub intune: Option<crate::mdm::IntuneSection>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -438,6 +443,11 @@ impl Config {
             });
         }
         if let Err(InvalidSetting(message)) = config.admin.proxy_ranges() {
+            return Err(ConfigError::Invalid { path, message });
+        }
+        if let Err(InvalidSetting(message)) =
+            crate::mdm::check(&config.endpoints, config.intune.as_ref())
+        {
             return Err(ConfigError::Invalid { path, message });
         }
         Ok(config)

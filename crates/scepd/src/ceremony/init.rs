@@ -324,7 +324,11 @@ pub(crate) fn config_text_for(
     ca_label: Option<&str>,
     ca_chain: Option<&str>,
 ) -> Result<String, CeremonyError> {
-    let mut text = format!("{DEFAULT_CONFIG_TEXT}{}", config::deployment::DEFAULT_TEXT);
+    let mut text = format!(
+        "{DEFAULT_CONFIG_TEXT}{}{}",
+        config::deployment::DEFAULT_TEXT,
+        config::mdm::DEFAULT_TEXT
+    );
     let mut set = |commented: &str, line: String| -> Result<(), CeremonyError> {
         if !text.contains(commented) {
             return Err(CeremonyError::NoDefaultLine {
