@@ -6,7 +6,14 @@
 use std::sync::Arc;
 
 use crate::config::RaConfig;
-use crate::error::EnrollError;
+
+/// An endpoint the RA cannot serve; the message names it and the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("endpoint {endpoint:?}: {reason}")]
+pub struct EndpointConfigError {
+    pub endpoint: String,
+    pub reason: String,
+}
 
 /// How a named endpoint checks the challenge of a PKCSReq.
 #[derive(Clone)]
@@ -64,30 +71,33 @@ pub fn is_valid_endpoint_name(name: &str) -> bool {
 pub(crate) fn check_endpoints(
     config: &RaConfig,
     endpoints: &[Endpoint],
-) -> Result<(), EnrollError> {
-    let invalid = |message: String| Err(EnrollError::Internal(message));
+) -> Result<(), EndpointConfigError> {
     for (i, endpoint) in endpoints.iter().enumerate() {
+        let invalid = |reason: String| {
+            Err(EndpointConfigError {
+                endpoint: endpoint.name.clone(),
+                reason,
+            })
+        };
         if !is_valid_endpoint_name(&endpoint.name) {
             return invalid(format!(
-                "endpoint name {:?}: use 1 to {MAX_ENDPOINT_NAME_LEN} of a-z, 0-9, '-', '_'",
-                endpoint.name
+                "a name is 1 to {MAX_ENDPOINT_NAME_LEN} of a-z, 0-9, '-', '_'"
             ));
         }
         if endpoints[..i].iter().any(|e| e.name == endpoint.name) {
-            return invalid(format!("endpoint {:?} is configured twice", endpoint.name));
+            return invalid("configured twice".into());
         }
-        let template = config.template(&endpoint.template).map_err(|_| {
-            EnrollError::Internal(format!(
-                "endpoint {:?}: template {:?} is not configured",
-                endpoint.name, endpoint.template
-            ))
-        })?;
+        let Ok(template) = config.template(&endpoint.template) else {
+            return invalid(format!(
+                "template {:?} is not configured",
+                endpoint.template
+            ));
+        };
         if matches!(endpoint.challenge, ChallengeCheck::Verifier(_)) && template.manual_approval() {
             return invalid(format!(
-                "endpoint {:?} ({} challenges): template {:?} wants manual approval, which an MDM-verified endpoint cannot offer",
-                endpoint.name,
-                endpoint.challenge.kind(),
-                endpoint.template
+                "template {:?} wants manual approval, which an endpoint with {} challenges cannot offer (the MDM decided already)",
+                endpoint.template,
+                endpoint.challenge.kind()
             ));
         }
     }

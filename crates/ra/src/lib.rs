@@ -46,7 +46,7 @@ pub use config::{
 };
 pub use context::RequestContext;
 pub use dispatch::Reply;
-pub use endpoint::{ChallengeCheck, Endpoint};
+pub use endpoint::{ChallengeCheck, Endpoint, EndpointConfigError};
 pub use error::{BadEnvelope, EnrollError};
 pub use outcome::{ChallengeOutcome, Outcome, OutcomeResult};
 pub use service::Ra;

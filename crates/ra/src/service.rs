@@ -9,7 +9,7 @@ use ledger::ra::RaLedger;
 use crate::authority::CertificateAuthority;
 use crate::config::{RaConfig, RaIdentity};
 use crate::countersign::CounterSigner;
-use crate::endpoint::{Endpoint, check_endpoints};
+use crate::endpoint::{Endpoint, EndpointConfigError, check_endpoints};
 use crate::error::EnrollError;
 use crate::reply::{self, ReplySigner};
 use crate::verify::RecipientKey;
@@ -95,7 +95,7 @@ impl Ra {
 
     /// The RA with these named endpoints besides the default one. Refused: invalid or
     /// repeated names, unknown templates, a verifier in front of a manual-approval template.
-    pub fn with_endpoints(mut self, endpoints: Vec<Endpoint>) -> Result<Self, EnrollError> {
+    pub fn with_endpoints(mut self, endpoints: Vec<Endpoint>) -> Result<Self, EndpointConfigError> {
         check_endpoints(&self.config, &endpoints)?;
         self.endpoints = endpoints;
         Ok(self)

@@ -31,7 +31,9 @@ pub use bundle::{CERTIFICATE_REQUEST_AGENT, CaBundle};
 pub use cert::self_signed_certificate;
 pub use csr::{ChallengeEncoding, CsrBuilder, SanEntry};
 pub use error::ClientError;
-pub use http::{HttpReply, get_ca_caps, get_ca_cert, pki_operation_get, pki_operation_post};
+pub use http::{
+    HttpReply, get_ca_caps, get_ca_cert, http_get, pki_operation_get, pki_operation_post,
+};
 pub use key::ClientKey;
 pub use message::{PkcsReqBuilder, Tamper};
 pub use reply::{CertRepOutcome, decrypt_envelope, open_envelope, read_cert_rep};

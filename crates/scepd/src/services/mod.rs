@@ -4,6 +4,7 @@ pub mod admin;
 pub mod ca_link;
 pub mod ca_service;
 pub mod challenges;
+pub mod endpoints;
 pub mod metrics;
 pub mod ra_service;
 pub mod revocation;

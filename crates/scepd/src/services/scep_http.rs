@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, DefaultBodyLimit, RawQuery, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -55,6 +55,13 @@ pub fn router(service: Arc<ScepService>) -> Router {
         .route("/scep", get(scep_get).post(scep_post))
         .route("/certsrv/mscep/mscep.dll", get(scep_get).post(scep_post))
         .route("/certsrv/mscep", get(scep_get).post(scep_post))
+        // Named endpoints (`[[endpoints]]`): the same protocol, their own template and
+        // challenge check.
+        .route("/scep/{endpoint}", get(named_get).post(named_post))
+        .route(
+            "/certsrv/mscep/mscep.dll/{endpoint}",
+            get(named_get).post(named_post),
+        )
         .route("/crl", get(crl))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -92,14 +99,8 @@ async fn scep_get(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     RawQuery(raw): RawQuery,
 ) -> Response {
-    handle(
-        &service,
-        peer,
-        Method::GET,
-        raw.as_deref().unwrap_or(""),
-        None,
-    )
-    .await
+    let request = (Method::GET, raw.as_deref().unwrap_or(""), None);
+    handle(&service, peer, None, request).await
 }
 
 async fn scep_post(
@@ -108,22 +109,55 @@ async fn scep_post(
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
-    handle(
-        &service,
-        peer,
-        Method::POST,
-        raw.as_deref().unwrap_or(""),
-        Some(body),
+    let request = (Method::POST, raw.as_deref().unwrap_or(""), Some(body));
+    handle(&service, peer, None, request).await
+}
+
+async fn named_get(
+    State(service): State<Arc<ScepService>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(endpoint): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    if service.ra.endpoint(&endpoint).is_none() {
+        return no_such_endpoint(&endpoint);
+    }
+    let request = (Method::GET, raw.as_deref().unwrap_or(""), None);
+    handle(&service, peer, Some(endpoint), request).await
+}
+
+async fn named_post(
+    State(service): State<Arc<ScepService>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Path(endpoint): Path<String>,
+    RawQuery(raw): RawQuery,
+    body: Bytes,
+) -> Response {
+    if service.ra.endpoint(&endpoint).is_none() {
+        return no_such_endpoint(&endpoint);
+    }
+    let request = (Method::POST, raw.as_deref().unwrap_or(""), Some(body));
+    handle(&service, peer, Some(endpoint), request).await
+}
+
+/// 404 for a path under /scep/ that names no configured endpoint. The name is not echoed: it
+/// is client text.
+fn no_such_endpoint(endpoint: &str) -> Response {
+    tracing::info!(
+        endpoint_len = endpoint.len(),
+        "SCEP request for an endpoint that is not configured"
+    );
+    plain(
+        StatusCode::NOT_FOUND,
+        "no such SCEP endpoint: the path after /scep/ must name an endpoint of scepd.toml\n",
     )
-    .await
 }
 
 async fn handle(
     service: &ScepService,
     peer: SocketAddr,
-    method: Method,
-    raw_query: &str,
-    body: Option<Bytes>,
+    endpoint: Option<String>,
+    (method, raw_query, body): (Method, &str, Option<Bytes>),
 ) -> Response {
     let query = match http_query::parse(raw_query) {
         Ok(q) => q,
@@ -176,7 +210,7 @@ async fn handle(
             let context = ra::RequestContext {
                 now: unix_now(),
                 peer: peer.ip().to_string(),
-                endpoint: None,
+                endpoint,
             };
             match service.ra.handle_pki_operation(&message, &context).await {
                 Ok(reply) => {

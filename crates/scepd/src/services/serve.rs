@@ -67,6 +67,10 @@ pub enum ServeError {
     Audit(#[source] store::StoreError),
     #[error(transparent)]
     Admin(#[from] AdminStartError),
+    #[error(transparent)]
+    Endpoint(#[from] crate::services::endpoints::EndpointError),
+    #[error(transparent)]
+    EndpointConfig(#[from] ra::EndpointConfigError),
 }
 
 pub struct Loaded {
@@ -256,8 +260,10 @@ pub fn assemble(
         ..ra::RaConfig::default()
     };
     // The RA keeps its ledger in the same database the service reads (`ScepService::store`).
+    let endpoints = crate::services::endpoints::build(&config, dir)?;
     let ra = ra::Ra::new(ra_config, identity, Arc::new(store.clone()), authority)
-        .map_err(ServeError::Ra)?;
+        .map_err(ServeError::Ra)?
+        .with_endpoints(endpoints)?;
     let mut bundle = vec![signing_certificate, encryption_certificate, ca_certificate];
     bundle.extend(chain);
     let next_ca_reply = match key_history::next_certificates(dir)? {

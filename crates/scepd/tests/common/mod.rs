@@ -448,8 +448,19 @@ pub fn enroll_with(
     subject: &str,
     dns: &[&str],
 ) -> Result<Vec<u8>, scep::FailInfo> {
+    enroll_at(&server.url(), challenge, key, subject, dns)
+}
+
+/// `enroll_with` at a SCEP URL of the server's (a named endpoint's, `…/scep/NAME`).
+pub fn enroll_at(
+    url: &str,
+    challenge: &str,
+    key: &scep_client::ClientKey,
+    subject: &str,
+    dns: &[&str],
+) -> Result<Vec<u8>, scep::FailInfo> {
     use scep_client::{CsrBuilder, PkcsReqBuilder, get_ca_cert, pki_operation_post};
-    let bundle = get_ca_cert(&server.url()).unwrap();
+    let bundle = get_ca_cert(url).unwrap();
     let self_signed = scep_client::self_signed_certificate(key, subject).unwrap();
     let mut csr = CsrBuilder::new(subject).challenge(challenge);
     for name in dns {
@@ -462,7 +473,7 @@ pub fn enroll_with(
         csr.build(key).unwrap(),
     )
     .unwrap();
-    let reply = pki_operation_post(&server.url(), &builder.build().unwrap()).unwrap();
+    let reply = pki_operation_post(url, &builder.build().unwrap()).unwrap();
     assert_eq!(reply.status, 200, "{}", reply.text());
     let outcome =
         scep_client::read_cert_rep(&reply.body, key, &self_signed, builder.get_sender_nonce())

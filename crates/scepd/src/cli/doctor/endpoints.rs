@@ -1,0 +1,167 @@
+//! The named SCEP endpoints and the MDMs behind them: each endpoint's template exists and
+//! can be served by it, its secrets are private, its trust roots and client certificates
+//! read and are current.
+
+use std::path::Path;
+
+use config::Config;
+use config::mdm::{ChallengeKind, EndpointConfig, IntuneSection};
+
+use super::files::{certificate_lifetime, key_file};
+use super::finding::{Finding, Severity, finding};
+
+/// Client certificates toward an MDM should be renewed this many days before they expire.
+const CLIENT_CERTIFICATE_MIN_DAYS: i64 = 30;
+
+pub fn findings(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
+    let mut found = Vec::new();
+    if config.endpoints.is_empty() {
+        return found;
+    }
+    let templates = match config::templates::build(&config.templates) {
+        Ok(templates) => templates,
+        Err(e) => {
+            found.push(finding(Severity::Fail, format!("templates: {e}")));
+            return found;
+        }
+    };
+    for endpoint in &config.endpoints {
+        found.push(template_finding(endpoint, &templates));
+        match endpoint.challenge {
+            ChallengeKind::OneTime => {}
+            ChallengeKind::Intune => {}
+            ChallengeKind::Webhook => {
+                if let Some(webhook) = &endpoint.webhook {
+                    let what = format!("endpoint {:?}: webhook", endpoint.name);
+                    found.push(key_file(
+                        &format!("{what} secret"),
+                        &dir.join(&webhook.secret_file),
+                    ));
+                    if let Some(roots) = &webhook.tls_ca_file {
+                        found.push(trust_roots(&what, &dir.join(roots)));
+                    }
+                    if let (Some(certificate), Some(key)) =
+                        (&webhook.client_certificate, &webhook.client_key)
+                    {
+                        found.push(key_file(&format!("{what} client key"), &dir.join(key)));
+                        found.push(certificate_lifetime(
+                            &format!("{what} client certificate"),
+                            &dir.join(certificate),
+                            now,
+                            CLIENT_CERTIFICATE_MIN_DAYS,
+                        ));
+                    }
+                }
+            }
+            ChallengeKind::Signed => {
+                if let Some(signed) = &endpoint.signed {
+                    for key in &signed.keys {
+                        found.push(public_key(
+                            &endpoint.name,
+                            &key.kid,
+                            &dir.join(&key.public_key_file),
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    if let Some(intune) = &config.intune {
+        found.extend(intune_findings(dir, intune, now));
+    }
+    found
+}
+
+fn template_finding(endpoint: &EndpointConfig, templates: &[policy::Template]) -> Finding {
+    let at = format!(
+        "endpoint {:?} (/scep/{}, {} challenges)",
+        endpoint.name,
+        endpoint.name,
+        endpoint.challenge.as_str()
+    );
+    match templates.iter().find(|t| t.name() == endpoint.template) {
+        None => finding(
+            Severity::Fail,
+            format!("{at}: template {:?} is not configured", endpoint.template),
+        ),
+        Some(template)
+            if endpoint.challenge != ChallengeKind::OneTime && template.manual_approval() =>
+        {
+            finding(
+                Severity::Fail,
+                format!(
+                    "{at}: template {:?} wants manual approval, which an MDM-verified endpoint cannot offer",
+                    endpoint.template
+                ),
+            )
+        }
+        Some(_) => finding(
+            Severity::Pass,
+            format!("{at}: issues template {:?}", endpoint.template),
+        ),
+    }
+}
+
+fn intune_findings(dir: &Path, intune: &IntuneSection, now: i64) -> Vec<Finding> {
+    let mut found = Vec::new();
+    if let Some(secret) = &intune.client_secret_file {
+        found.push(key_file("[intune] client secret", &dir.join(secret)));
+        found.push(finding(
+            Severity::Warn,
+            "[intune] authenticates with a client secret: Microsoft recommends a certificate (client_certificate + client_key)",
+        ));
+    }
+    if let (Some(certificate), Some(key)) = (&intune.client_certificate, &intune.client_key) {
+        found.push(key_file("[intune] client key", &dir.join(key)));
+        found.push(certificate_lifetime(
+            "[intune] client certificate",
+            &dir.join(certificate),
+            now,
+            CLIENT_CERTIFICATE_MIN_DAYS,
+        ));
+    }
+    if let Some(roots) = &intune.tls_ca_file {
+        found.push(trust_roots("[intune]", &dir.join(roots)));
+    }
+    found
+}
+
+/// A PEM file of trust roots: readable, at least one certificate.
+fn trust_roots(what: &str, path: &Path) -> Finding {
+    match keys::pem::read_certificates(path) {
+        Ok(roots) if !roots.is_empty() => finding(
+            Severity::Pass,
+            format!(
+                "{what} trust roots {}: {} certificate(s)",
+                path.display(),
+                roots.len()
+            ),
+        ),
+        Ok(_) => finding(
+            Severity::Fail,
+            format!(
+                "{what} trust roots {}: no certificate in it",
+                path.display()
+            ),
+        ),
+        Err(e) => finding(Severity::Fail, format!("{what} trust roots: {e}")),
+    }
+}
+
+/// A signed-challenge public key: readable as a P-256 or Ed25519 SubjectPublicKeyInfo.
+fn public_key(endpoint: &str, kid: &str, path: &Path) -> Finding {
+    let what = format!(
+        "endpoint {endpoint:?}: signed-challenge key {kid:?} {}",
+        path.display()
+    );
+    match std::fs::read_to_string(path) {
+        Ok(text) if text.contains("-----BEGIN PUBLIC KEY-----") => {
+            finding(Severity::Pass, format!("{what}: readable"))
+        }
+        Ok(_) => finding(
+            Severity::Fail,
+            format!("{what}: not a PEM public key (-----BEGIN PUBLIC KEY-----)"),
+        ),
+        Err(e) => finding(Severity::Fail, format!("{what}: {e}")),
+    }
+}
