@@ -110,6 +110,7 @@ impl Ra {
             template: trace.template,
             result,
             challenge: trace.challenge,
+            verifier: trace.verifier,
         };
         let error = match built {
             Ok(bytes) => {
@@ -122,9 +123,9 @@ impl Ra {
             Err(error) => error,
         };
         let kind = match &error {
-            EnrollError::Challenge(_) | EnrollError::BindingViolated(_) => {
-                AuditKind::ChallengeRejected
-            }
+            EnrollError::Challenge(_)
+            | EnrollError::BindingViolated(_)
+            | EnrollError::Vouching { .. } => AuditKind::ChallengeRejected,
             EnrollError::Internal(_) => AuditKind::InternalError,
             _ => AuditKind::EnrollmentRefused,
         };

@@ -11,7 +11,7 @@ use crate::context::RequestContext;
 use crate::endpoint::{ChallengeCheck, Endpoint};
 use crate::error::EnrollError;
 use crate::gate::Admitted;
-use crate::outcome::Trace;
+use crate::outcome::{Trace, VerifierDecision};
 use crate::possession::DecryptedCsr;
 use crate::record::{self, Recorded};
 use crate::reply::Granted;
@@ -133,8 +133,14 @@ pub(crate) async fn enroll(
             let challenge = match (endpoint, verifier) {
                 (Some(endpoint), Some(verifier)) => {
                     let named = (endpoint.name.as_str(), endpoint.template.as_str());
-                    let (proof, verifier_asked) =
-                        vouching::ask(ra, verifier, named, &csr, transaction_id, context).await?;
+                    let answer =
+                        vouching::ask(ra, verifier, named, &csr, transaction_id, context).await;
+                    trace.verifier = Some(VerifierDecision::of(
+                        &endpoint.name,
+                        verifier.kind(),
+                        answer.as_ref().map(|_| ()),
+                    ));
+                    let (proof, verifier_asked) = answer?;
                     asked = Some(verifier_asked);
                     proof
                 }
@@ -186,9 +192,13 @@ pub(crate) async fn enroll(
     // No certificate leaves unless the verifier that vouched acknowledged it (Intune's
     // successNotification); not acknowledged, it is never recorded for delivery.
     if let Some(asked) = &asked {
-        asked
+        let acknowledged = asked
             .acknowledge(&countersigned.issued, ra.issuer_name())
-            .await?;
+            .await;
+        if let (Err(error), Some(decision)) = (&acknowledged, trace.verifier.as_mut()) {
+            *decision = VerifierDecision::of(&decision.endpoint, decision.verifier, Err(error));
+        }
+        acknowledged?;
     }
     let certificate =
         match record::issuance(ra.ledger(), &countersigned, transaction_id, hashes, context).await?

@@ -48,5 +48,5 @@ pub use context::RequestContext;
 pub use dispatch::Reply;
 pub use endpoint::{ChallengeCheck, Endpoint, EndpointConfigError};
 pub use error::{BadEnvelope, EnrollError};
-pub use outcome::{ChallengeOutcome, Outcome, OutcomeResult};
+pub use outcome::{ChallengeOutcome, Outcome, OutcomeResult, VerifierDecision};
 pub use service::Ra;

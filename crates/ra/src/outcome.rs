@@ -95,6 +95,42 @@ impl ChallengeOutcome {
     }
 }
 
+/// What a named endpoint's outside verifier decided about one request: the endpoint and
+/// verifier as configured, the decision from a closed set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifierDecision {
+    pub endpoint: String,
+    /// `intune`, `webhook`, `signed`.
+    pub verifier: &'static str,
+    /// `vouched`, `refused`, `replayed`, `unavailable`, or `not_acknowledged` (it vouched,
+    /// the CA signed, and the verifier did not acknowledge the certificate).
+    pub decision: &'static str,
+}
+
+impl VerifierDecision {
+    pub(crate) fn of(
+        endpoint: &str,
+        verifier: &'static str,
+        result: Result<(), &EnrollError>,
+    ) -> Self {
+        let decision = match result {
+            Ok(()) => "vouched",
+            Err(EnrollError::Vouching { refusal, .. }) => match refusal {
+                vouch::VerifierRefusal::Refused { .. } => "refused",
+                vouch::VerifierRefusal::Replayed(_) => "replayed",
+                vouch::VerifierRefusal::Unavailable(_) => "unavailable",
+            },
+            Err(EnrollError::NotAcknowledged { .. }) => "not_acknowledged",
+            Err(_) => "error",
+        };
+        Self {
+            endpoint: endpoint.to_owned(),
+            verifier,
+            decision,
+        }
+    }
+}
+
 /// What became of one PKIOperation that was answered with a CertRep.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outcome {
@@ -104,6 +140,8 @@ pub struct Outcome {
     pub template: Option<String>,
     pub result: OutcomeResult,
     pub challenge: Option<ChallengeOutcome>,
+    /// What a named endpoint's verifier decided, when one was asked.
+    pub verifier: Option<VerifierDecision>,
 }
 
 impl Outcome {
@@ -121,6 +159,7 @@ impl Outcome {
 pub(crate) struct Trace {
     pub template: Option<String>,
     pub challenge: Option<ChallengeOutcome>,
+    pub verifier: Option<VerifierDecision>,
     /// The granted certificate was recorded delivered when it was issued (no separate mark).
     pub delivery_recorded: bool,
 }

@@ -51,6 +51,14 @@ struct ChallengeLabels {
     outcome: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerifierLabels {
+    /// A configured endpoint name.
+    endpoint: String,
+    verifier: &'static str,
+    decision: &'static str,
+}
+
 /// The process's metrics. Counters are updated by the SCEP handlers; the CRL age and the
 /// limiter's state are read when scraped.
 #[derive(Debug)]
@@ -59,6 +67,7 @@ pub struct Metrics {
     enrollments: Family<EnrollmentLabels, Counter>,
     duration: Histogram,
     challenge_outcomes: Family<ChallengeLabels, Counter>,
+    verifier_decisions: Family<VerifierLabels, Counter>,
     malformed: Counter,
     /// The listeners whose connections are read at scrape time.
     listeners: Mutex<Vec<Arc<edge::listener::ConnectionTracker>>>,
@@ -103,6 +112,12 @@ impl Metrics {
             "Challenges presented, by outcome (locked_out: refused before the RA, HTTP 429)",
             challenge_outcomes.clone(),
         );
+        let verifier_decisions = Family::<VerifierLabels, Counter>::default();
+        registry.register(
+            "scepd_verifier_decisions",
+            "Decisions of named endpoints' outside verifiers (Intune, webhook, signed), by endpoint, verifier and decision",
+            verifier_decisions.clone(),
+        );
         let malformed = Counter::default();
         registry.register(
             "scepd_malformed_requests",
@@ -114,6 +129,7 @@ impl Metrics {
             enrollments,
             duration,
             challenge_outcomes,
+            verifier_decisions,
             malformed,
             listeners: Mutex::new(Vec::new()),
         }
@@ -139,6 +155,15 @@ impl Metrics {
             self.challenge_outcomes
                 .get_or_create(&ChallengeLabels {
                     outcome: challenge.label(),
+                })
+                .inc();
+        }
+        if let Some(decision) = &outcome.verifier {
+            self.verifier_decisions
+                .get_or_create(&VerifierLabels {
+                    endpoint: decision.endpoint.clone(),
+                    verifier: decision.verifier,
+                    decision: decision.decision,
                 })
                 .inc();
         }
@@ -265,7 +290,7 @@ impl Metrics {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use ra::{ChallengeOutcome, Outcome, OutcomeResult};
+    use ra::{ChallengeOutcome, Outcome, OutcomeResult, VerifierDecision};
     use scep::{FailInfo, MessageType};
 
     fn outcome(template: Option<&str>, result: OutcomeResult) -> Outcome {
@@ -274,6 +299,7 @@ mod tests {
             template: template.map(str::to_owned),
             result,
             challenge: Some(ChallengeOutcome::Accepted),
+            verifier: None,
         }
     }
 
@@ -287,12 +313,21 @@ mod tests {
         let mut refused = outcome(None, OutcomeResult::Failure(FailInfo::BadRequest));
         refused.challenge = Some(ChallengeOutcome::Unknown);
         metrics.observe_pki_operation(Some(&refused), ms);
+        let mut vouched = outcome(Some("device"), OutcomeResult::Failure(FailInfo::BadRequest));
+        vouched.challenge = Some(ChallengeOutcome::RefusedByVerifier);
+        vouched.verifier = Some(VerifierDecision {
+            endpoint: "intune".into(),
+            verifier: "intune",
+            decision: "refused",
+        });
+        metrics.observe_pki_operation(Some(&vouched), ms);
         // GetCRL is not an enrollment: timed, not counted as one.
         let get_crl = Outcome {
             message_type: Some(MessageType::GetCrl),
             template: None,
             result: OutcomeResult::Success,
             challenge: None,
+            verifier: None,
         };
         metrics.observe_pki_operation(Some(&get_crl), ms);
         metrics.observe_pki_operation(None, ms);
@@ -307,10 +342,12 @@ mod tests {
             "scepd_enrollments_total{template=\"device\",result=\"success\",fail_info=\"none\"} 2",
             "scepd_enrollments_total{template=\"vpn\",result=\"pending\",fail_info=\"none\"} 1",
             "scepd_enrollments_total{template=\"none\",result=\"failure\",fail_info=\"badRequest\"} 1",
+            "scepd_verifier_decisions_total{endpoint=\"intune\",verifier=\"intune\",decision=\"refused\"} 1",
+            "scepd_challenge_outcomes_total{outcome=\"refused_by_verifier\"} 1",
             "scepd_challenge_outcomes_total{outcome=\"accepted\"} 3",
             "scepd_challenge_outcomes_total{outcome=\"unknown\"} 1",
             "scepd_challenge_outcomes_total{outcome=\"locked_out\"} 1",
-            "scepd_enrollment_duration_seconds_count 6",
+            "scepd_enrollment_duration_seconds_count 7",
             "scepd_malformed_requests_total 1",
             "scepd_crl_age_seconds 90",
             "scepd_lockouts_total 3",
