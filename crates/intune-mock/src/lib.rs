@@ -314,6 +314,11 @@ impl MockIntune {
         lock(&self.shared).violations.clone()
     }
 
+    /// Every access token the mock issued (for tests that check none is ever logged).
+    pub fn issued_tokens(&self) -> Vec<String> {
+        lock(&self.shared).tokens.keys().cloned().collect()
+    }
+
     /// Whether Intune validated `transaction_id` with `Success`.
     pub fn was_validated(&self, transaction_id: &str) -> bool {
         lock(&self.shared).validated.contains_key(transaction_id)

@@ -654,3 +654,75 @@ fn app_certificate() -> (Vec<u8>, Arc<dyn keys::Signer>) {
     .unwrap();
     (certificate.der().to_vec(), Arc::new(key))
 }
+
+/// A writer the log-leak test reads back.
+#[derive(Clone, Default)]
+struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Neither the client secret, an assertion nor any token appears in a log line (at every
+/// level) or in an error, on success and on each kind of failure.
+#[tokio::test]
+async fn secrets_and_tokens_never_reach_the_log_or_an_error() {
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let mock = mock().await;
+    let client = client(&mock);
+    let csr = csr();
+    let mut errors = Vec::new();
+    client.validate_request("tx-1", &csr).await.unwrap();
+    client
+        .send_success_notification("tx-1", &csr, &issued())
+        .await
+        .unwrap();
+    for answer in [
+        MockAnswer::Code("ChallengeExpired".to_owned()),
+        MockAnswer::Status(500),
+        MockAnswer::NotJson,
+    ] {
+        mock.set_answer(Route::ValidateRequest, answer);
+        errors.push(client.validate_request("tx-2", &csr).await.unwrap_err());
+    }
+    mock.set_answer(Route::ValidateRequest, MockAnswer::Success);
+    let wrong = IntuneClient::new(settings(&mock, secret("wrong-secret-value"))).unwrap();
+    errors.push(wrong.validate_request("tx-3", &csr).await.unwrap_err());
+
+    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("Intune answered Success"),
+        "nothing was logged: {log}"
+    );
+    let tokens = mock.issued_tokens();
+    assert!(tokens.len() >= 2);
+    let everything = format!(
+        "{log}\n{}\n{:?}\n{client:?}",
+        errors
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        errors
+    );
+    for secret in tokens
+        .iter()
+        .map(String::as_str)
+        .chain([intune_mock::CLIENT_SECRET, "wrong-secret-value"])
+    {
+        assert!(!everything.contains(secret), "{secret} leaked");
+    }
+}
