@@ -264,6 +264,19 @@ impl MockIntune {
         self.ca_der.clone()
     }
 
+    /// The same CA certificate as PEM, for a `tls_ca_file`.
+    pub fn ca_certificate_pem(&self) -> String {
+        use base64::Engine as _;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(&self.ca_der);
+        let mut pem = String::from("-----BEGIN CERTIFICATE-----\n");
+        for line in encoded.as_bytes().chunks(64) {
+            pem.push_str(&String::from_utf8_lossy(line));
+            pem.push('\n');
+        }
+        pem.push_str("-----END CERTIFICATE-----\n");
+        pem
+    }
+
     pub fn tenant(&self) -> String {
         lock(&self.shared).config.tenant.clone()
     }

@@ -303,6 +303,16 @@ async fn the_token_endpoint_checks_tenant_client_scope_and_secret() {
     assert_eq!(raw.mock.calls_to(Route::Token).len(), 5);
 }
 
+#[tokio::test]
+async fn the_ca_certificate_comes_as_der_and_as_pem() {
+    let mock = MockIntune::start(MockConfig::default()).await.unwrap();
+    use rustls::pki_types::pem::PemObject as _;
+    let der =
+        rustls::pki_types::CertificateDer::from_pem_slice(mock.ca_certificate_pem().as_bytes())
+            .unwrap();
+    assert_eq!(der.to_vec(), mock.ca_certificate_der());
+}
+
 fn uuid_v4() -> String {
     uuid::Uuid::new_v4().to_string()
 }
