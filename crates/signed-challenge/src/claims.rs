@@ -39,8 +39,7 @@ impl Claims {
     /// Parses claims JSON and checks their shape (the `jti`, the names), not their time or
     /// scope. Duplicate and unknown claims are refused.
     pub fn from_json(json: &[u8]) -> Result<Self, ChallengeError> {
-        let claims: Self = serde_json::from_slice(json)
-            .map_err(|e| ChallengeError::Malformed(format!("claims: {e}")))?;
+        let claims: Self = crate::token::from_json_object("claims", json)?;
         claims.check_shape()?;
         Ok(claims)
     }
@@ -151,6 +150,7 @@ mod tests {
             r#"{"jti":"a","aud":["mdm"],"tpl":"device","exp":2,"iat":1}"#,
             r#"{"jti":"a","aud":"mdm","tpl":"device","iat":1}"#,
             r#"[]"#,
+            r#"["a","mdm","device",2,1]"#,
         ] {
             assert!(
                 matches!(

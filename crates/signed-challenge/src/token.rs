@@ -47,8 +47,7 @@ pub(crate) fn verify(
             "not three base64url parts separated by '.'".into(),
         ));
     };
-    let header: Header = serde_json::from_slice(&decode("header", header_b64)?)
-        .map_err(|e| ChallengeError::Malformed(format!("header: {e}")))?;
+    let header: Header = from_json_object("header", &decode("header", header_b64)?)?;
     if !header.typ.eq_ignore_ascii_case(TOKEN_TYPE) {
         return Err(ChallengeError::Malformed(format!(
             "header typ is not {TOKEN_TYPE:?}"
@@ -88,6 +87,20 @@ pub(crate) fn verify(
     }
     let claims = Claims::from_json(&decode("claims", claims_b64)?)?;
     Ok((header.kid, claims))
+}
+
+/// A JSON object as `T`. serde would read a struct from an array too (`["ES256","k",…]`);
+/// RFC 7515 §4 and RFC 7519 §7.2 say both parts are objects.
+pub(crate) fn from_json_object<T: serde::de::DeserializeOwned>(
+    part: &str,
+    json: &[u8],
+) -> Result<T, ChallengeError> {
+    if json.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ChallengeError::Malformed(format!(
+            "{part} is not a JSON object"
+        )));
+    }
+    serde_json::from_slice(json).map_err(|e| ChallengeError::Malformed(format!("{part}: {e}")))
 }
 
 /// Unpadded base64url, canonical (no padding, no stray bits), as RFC 7515 §2 writes it.

@@ -247,6 +247,7 @@ fn headers_other_than_alg_kid_typ_are_refused() {
         r#"{"alg":"EdDSA","typ":"scepd-challenge+jwt"}"#,
         r#"{"alg":"EdDSA","alg":"EdDSA","kid":"k","typ":"scepd-challenge+jwt"}"#,
         r#"{"alg":"EdDSA","kid":"k:j","typ":"scepd-challenge+jwt"}"#,
+        r#"["EdDSA","k","scepd-challenge+jwt"]"#,
     ] {
         let token = forge(header, &claims(), |input| {
             pair.sign(input).as_ref().to_vec()
