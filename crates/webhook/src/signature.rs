@@ -53,6 +53,23 @@ pub fn sign(secret: &[u8], timestamp: &str, body: &[u8]) -> String {
 /// parsing), `now` the receiver's clock. The MAC is compared in constant time; a timestamp
 /// more than `tolerance` away from `now` is refused whatever the MAC, so a captured delivery
 /// replayed later is refused. (Within the tolerance, remember `x-scepd-delivery` ids.)
+///
+/// ```
+/// use std::time::{Duration, SystemTime};
+/// use webhook::{DEFAULT_TOLERANCE, SignatureError, sign, verify_signature};
+///
+/// let secret = b"the secret from scepd's webhook secret file, 32+ bytes";
+/// let body = br#"{"version":1,"event":"scep.challenge.verify"}"#;
+/// let header = sign(secret, "1767225600", body); // what scepd sends
+/// let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_630);
+/// assert_eq!(verify_signature(secret, "1767225600", body, &header, now, DEFAULT_TOLERANCE), Ok(()));
+///
+/// let replayed_later = now + Duration::from_secs(600);
+/// assert!(matches!(
+///     verify_signature(secret, "1767225600", body, &header, replayed_later, DEFAULT_TOLERANCE),
+///     Err(SignatureError::Stale { .. })
+/// ));
+/// ```
 pub fn verify_signature(
     secret: &[u8],
     timestamp: &str,
