@@ -52,6 +52,10 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{name}/disable", post(users::disable))
         .route("/users/{name}/enable", post(users::enable))
+        .route(
+            "/users/{name}/basic-auth",
+            post(users::allow_basic_auth).delete(users::forbid_basic_auth),
+        )
         .route("/users/{name}/grants", post(users::grant))
         .route(
             "/users/{name}/grants/{template}",
