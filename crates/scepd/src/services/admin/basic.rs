@@ -266,7 +266,10 @@ mod tests {
             assert!(!format!("{got:?}").contains("pass"), "{got:?}");
         }
         let no_padding = credentials(&headers(&["Basic YTpi"])).unwrap().unwrap();
-        assert_eq!((no_padding.user.as_str(), no_padding.password.as_str()), ("a", "b"));
+        assert_eq!(
+            (no_padding.user.as_str(), no_padding.password.as_str()),
+            ("a", "b")
+        );
         let padded = credentials(&headers(&["Basic YTpiYw=="])).unwrap().unwrap();
         assert_eq!(padded.password.as_str(), "bc");
         let unpadded = credentials(&headers(&["Basic YTpiYw"])).unwrap().unwrap();

@@ -56,7 +56,9 @@ pub enum EventRefusal {
     Unreadable(String),
     #[error("not a Jamf Pro webhook event: {0}")]
     Malformed(String),
-    #[error("webhook event {0:?} is not SCEPChallenge: configure this URL for the SCEPChallenge event only")]
+    #[error(
+        "webhook event {0:?} is not SCEPChallenge: configure this URL for the SCEPChallenge event only"
+    )]
     WrongEvent(String),
 }
 
