@@ -418,6 +418,32 @@ fn only_marked_device_admins_get_anything_and_marking_is_audited() {
     let disabled = client.get("/certsrv/mscep_admin/", &[("Authorization", &alice)]);
     assert_eq!(disabled.status, 401);
 
+    // The same over the API, for a pki-admin's token.
+    let token = server.cli(&["user", "token", "admin"]).trim().to_owned();
+    let bearer = format!("Bearer {token}");
+    let api = |method: &str, name: &str| {
+        client.request(
+            method,
+            &format!("/admin/api/v1/users/{name}/basic-auth"),
+            &[("Authorization", &bearer)],
+            None,
+        )
+    };
+    let off = api("DELETE", "alice");
+    assert_eq!(off.status, 200, "{}", off.body);
+    assert_eq!(off.json()["basic_auth"], false);
+    let on = api("POST", "alice");
+    assert_eq!(on.status, 200, "{}", on.body);
+    assert_eq!(on.json()["basic_auth"], true);
+    let refused = api("POST", "admin");
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("only device-admin"),
+        "{}",
+        refused.body
+    );
+    assert_eq!(api("POST", "nobody").status, 404);
+
     let audit = audit_export(&server);
     assert!(
         audit.contains("user alice marked for HTTP Basic"),

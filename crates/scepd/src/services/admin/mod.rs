@@ -243,6 +243,24 @@ mod tests {
                 vec![("content-type", form), ("sec-fetch-site", "cross-site")],
                 StatusCode::FORBIDDEN,
             ),
+            (
+                Method::GET,
+                "/certsrv/mscep_admin/basic/",
+                vec![],
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                Method::GET,
+                "/certsrv/mscep_admin/",
+                vec![("authorization", "Basic bm9ib2R5Om5vdGhpbmc=")],
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                Method::POST,
+                "/certsrv/mscep_admin/jamf",
+                vec![("content-type", "application/json")],
+                StatusCode::UNAUTHORIZED,
+            ),
         ] {
             let (got, answer, _) = send(&state, method.clone(), uri, &headers, Vec::new()).await;
             assert_eq!(got, status, "{method} {uri}");
