@@ -53,6 +53,14 @@ impl Role {
         matches!(self, Role::DeviceAdmin | Role::CertManager)
     }
 
+    /// Whether an account of this role may be marked for HTTP Basic: only a device-admin, whose
+    /// one power is obtaining challenges. Basic sends the password itself with every request
+    /// and MDM connectors keep it in their configuration, so no role that can revoke, approve,
+    /// read or manage may be reached with it.
+    pub const fn may_use_basic_auth(self) -> bool {
+        matches!(self, Role::DeviceAdmin)
+    }
+
     /// The known names, comma separated, for error messages.
     pub fn known() -> String {
         Role::ALL
@@ -376,5 +384,15 @@ mod tests {
         );
         assert!(Role::DeviceAdmin.uses_templates() && Role::CertManager.uses_templates());
         assert!(!Role::PkiAdmin.uses_templates() && !Role::Auditor.uses_templates());
+    }
+
+    #[test]
+    fn only_device_admins_may_use_basic_auth() {
+        let allowed: Vec<Role> = Role::ALL
+            .iter()
+            .copied()
+            .filter(|r| r.may_use_basic_auth())
+            .collect();
+        assert_eq!(allowed, [Role::DeviceAdmin]);
     }
 }

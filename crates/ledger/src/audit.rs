@@ -26,7 +26,8 @@ pub enum AuditKind {
     /// An administrator authenticated (password login, API token or client certificate).
     AdminLogin,
     /// An account was created, disabled, enabled, granted or refused a template, given a
-    /// password, an API token or a client certificate, or had its tokens revoked.
+    /// password, an API token or a client certificate, had its tokens revoked, or was marked
+    /// or unmarked for HTTP Basic.
     AccountChanged,
     /// A failure inside scepd (database, key, CA) that the client saw as a generic failure.
     InternalError,

@@ -54,6 +54,9 @@ pub struct NewUser {
     pub role: String,
     /// argon2id PHC string; `None`: no password login.
     pub password_hash: Option<String>,
+    /// May authenticate with HTTP Basic (a machine account of an MDM connector). Which roles
+    /// may be marked is the caller's rule (`accounts::Role::may_use_basic_auth`).
+    pub basic_auth: bool,
     pub created_at: i64,
 }
 
@@ -77,6 +80,8 @@ pub struct UserRecord {
     pub role: String,
     pub password_hash: Option<String>,
     pub disabled: bool,
+    /// Marked for HTTP Basic (see [`NewUser::basic_auth`]).
+    pub basic_auth: bool,
     pub created_at: i64,
     pub templates: Vec<String>,
 }
@@ -90,26 +95,33 @@ impl std::fmt::Debug for UserRecord {
             .field("role", &self.role)
             .field("has_password", &self.password_hash.is_some())
             .field("disabled", &self.disabled)
+            .field("basic_auth", &self.basic_auth)
             .field("created_at", &self.created_at)
             .field("templates", &self.templates)
             .finish()
     }
 }
 
-const USER_COLUMNS: &str = "u.id, u.name, u.role, u.password_hash, u.disabled, u.created_at";
+const USER_COLUMNS: &str =
+    "u.id, u.name, u.role, u.password_hash, u.disabled, u.basic_auth, u.created_at";
+
+/// A 0/1 flag column of `users`; anything else is a corrupt row.
+fn flag(row: &AnyRow, column: &'static str) -> Result<bool, StoreError> {
+    match row.try_get::<i64, _>(column)? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(StoreError::CorruptRow("users")),
+    }
+}
 
 fn decode_user(row: &AnyRow) -> Result<UserRecord, StoreError> {
-    let disabled: i64 = row.try_get("disabled")?;
     Ok(UserRecord {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
         role: row.try_get("role")?,
         password_hash: row.try_get("password_hash")?,
-        disabled: match disabled {
-            0 => false,
-            1 => true,
-            _ => return Err(StoreError::CorruptRow("users")),
-        },
+        disabled: flag(row, "disabled")?,
+        basic_auth: flag(row, "basic_auth")?,
         created_at: row.try_get("created_at")?,
         templates: Vec::new(),
     })
@@ -120,12 +132,13 @@ impl Store {
     pub async fn create_user(&self, user: NewUser) -> Result<i64, StoreError> {
         with_retry(self.backend, || async {
             let inserted = sqlx::query(
-                "INSERT INTO users (name, role, password_hash, disabled, created_at) \
-                 VALUES ($1, $2, $3, 0, $4) RETURNING id",
+                "INSERT INTO users (name, role, password_hash, disabled, basic_auth, created_at) \
+                 VALUES ($1, $2, $3, 0, $4, $5) RETURNING id",
             )
             .bind(&user.name)
             .bind(&user.role)
             .bind(user.password_hash.as_deref())
+            .bind(i64::from(user.basic_auth))
             .bind(user.created_at)
             .fetch_one(&self.pool)
             .await;
@@ -221,6 +234,20 @@ impl Store {
             }
             tx.commit().await?;
             Ok(Some(tokens))
+        })
+        .await
+    }
+
+    /// Marks or unmarks a user for HTTP Basic. False: no such user. Marking an account that is
+    /// already marked (or unmarking an unmarked one) changes nothing and is not an error.
+    pub async fn set_user_basic_auth(&self, name: &str, allowed: bool) -> Result<bool, StoreError> {
+        with_retry(self.backend, || async {
+            let updated = sqlx::query("UPDATE users SET basic_auth = $1 WHERE name = $2")
+                .bind(i64::from(allowed))
+                .bind(name)
+                .execute(&self.pool)
+                .await?;
+            Ok(updated.rows_affected() == 1)
         })
         .await
     }

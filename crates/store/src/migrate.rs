@@ -11,14 +11,14 @@ use sqlx::{AnyPool, Row};
 use crate::StoreError;
 use crate::backend::Backend;
 
-struct Migration {
-    version: i64,
-    name: &'static str,
-    sqlite: &'static str,
-    postgres: &'static str,
+pub(crate) struct Migration {
+    pub(crate) version: i64,
+    pub(crate) name: &'static str,
+    pub(crate) sqlite: &'static str,
+    pub(crate) postgres: &'static str,
 }
 
-const MIGRATIONS: &[Migration] = &[
+pub(crate) const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "initial",
@@ -54,6 +54,12 @@ const MIGRATIONS: &[Migration] = &[
         name: "pending_binding",
         sqlite: include_str!("../migrations/sqlite/0006_pending_binding.sql"),
         postgres: include_str!("../migrations/postgres/0006_pending_binding.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "basic_auth",
+        sqlite: include_str!("../migrations/sqlite/0007_basic_auth.sql"),
+        postgres: include_str!("../migrations/postgres/0007_basic_auth.sql"),
     },
     Migration {
         version: 8,

@@ -26,6 +26,7 @@ fn user(name: &str, role: &str) -> NewUser {
         password_hash: Some(format!(
             "$argon2id$v=19$m=19456,t=2,p=1$salt-of-{name}$hash"
         )),
+        basic_auth: false,
         created_at: NOW,
     }
 }
@@ -497,6 +498,121 @@ async fn accounts_survive_a_reopen() {
     assert_eq!(again.count_users().await.unwrap(), 1);
 }
 
+pub(super) async fn basic_auth_is_marked_unmarked_and_seen_by_every_lookup(store: Store) {
+    let marked = NewUser {
+        basic_auth: true,
+        ..user("mdm-jamf", "device-admin")
+    };
+    let id = store.create_user(marked).await.unwrap();
+    store
+        .create_user(user("alice", "device-admin"))
+        .await
+        .unwrap();
+    let token = [3u8; 32];
+    assert!(
+        store
+            .add_api_token("mdm-jamf", &token, "jamf", NOW)
+            .await
+            .unwrap()
+    );
+    let jamf = store.user_by_name("mdm-jamf").await.unwrap().unwrap();
+    assert!(jamf.basic_auth);
+    assert!(format!("{jamf:?}").contains("basic_auth: true"));
+    assert_eq!(store.user_by_id(id).await.unwrap().unwrap(), jamf);
+    assert_eq!(store.user_by_token(&token).await.unwrap().unwrap(), jamf);
+    let marks: Vec<(String, bool)> = store
+        .list_users()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| (u.name, u.basic_auth))
+        .collect();
+    assert_eq!(
+        marks,
+        [("alice".to_owned(), false), ("mdm-jamf".to_owned(), true)]
+    );
+
+    // Unmark, mark the other, and mark again: idempotent; the flag is per account.
+    assert!(store.set_user_basic_auth("mdm-jamf", false).await.unwrap());
+    assert!(store.set_user_basic_auth("mdm-jamf", false).await.unwrap());
+    assert!(store.set_user_basic_auth("alice", true).await.unwrap());
+    assert!(store.set_user_basic_auth("alice", true).await.unwrap());
+    assert!(!store.set_user_basic_auth("nobody", true).await.unwrap());
+    let jamf = store.user_by_name("mdm-jamf").await.unwrap().unwrap();
+    let alice = store.user_by_name("alice").await.unwrap().unwrap();
+    assert!(!jamf.basic_auth && alice.basic_auth);
+    // Disabling keeps the mark (enabling again restores the same account), and nothing else
+    // about the account moved.
+    store.set_user_disabled("alice", true).await.unwrap();
+    let disabled = store.user_by_name("alice").await.unwrap().unwrap();
+    assert!(disabled.disabled && disabled.basic_auth);
+    assert_eq!(disabled.password_hash, alice.password_hash);
+    // The database itself refuses a flag other than 0 and 1.
+    assert!(
+        sqlx::query("UPDATE users SET basic_auth = 2 WHERE name = 'alice'")
+            .execute(&store.pool)
+            .await
+            .is_err()
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM users WHERE basic_auth = 1").await,
+        1
+    );
+}
+
+#[tokio::test]
+async fn accounts_of_a_schema_6_database_stay_unmarked_for_basic_auth() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("scepd.db").display()
+    );
+    sqlx::any::install_default_drivers();
+    {
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        sqlx::raw_sql(
+            "CREATE TABLE store_schema (version BIGINT NOT NULL PRIMARY KEY, \
+             name TEXT NOT NULL, sha256 TEXT NOT NULL)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        for m in crate::migrate::MIGRATIONS.iter().filter(|m| m.version <= 6) {
+            sqlx::raw_sql(m.sqlite).execute(&pool).await.unwrap();
+            sqlx::query("INSERT INTO store_schema VALUES ($1, $2, $3)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(crate::migrate::checksum(m.sqlite))
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        sqlx::raw_sql(
+            "INSERT INTO users (name, role, password_hash, disabled, created_at) \
+             VALUES ('old-mdm', 'device-admin', 'x', 0, 1)",
+        )
+        .execute(&pool)
+        .await
+        .unwrap();
+        pool.close().await;
+    }
+    let store = Store::open(&url).await.unwrap();
+    let old = store.user_by_name("old-mdm").await.unwrap().unwrap();
+    assert!(
+        !old.basic_auth,
+        "an upgrade must not open HTTP Basic to anyone"
+    );
+    assert!(store.set_user_basic_auth("old-mdm", true).await.unwrap());
+    assert!(
+        store
+            .user_by_name("old-mdm")
+            .await
+            .unwrap()
+            .unwrap()
+            .basic_auth
+    );
+}
+
 macro_rules! sqlite_scenarios {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -519,4 +635,5 @@ sqlite_scenarios!(
     disabling_ends_sessions_and_marks_every_lookup,
     revoking_a_grant_tells_the_three_cases_apart,
     disabling_deletes_api_tokens_for_good,
+    basic_auth_is_marked_unmarked_and_seen_by_every_lookup,
 );

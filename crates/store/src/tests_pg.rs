@@ -112,6 +112,7 @@ pg_scenarios!(
     disabling_ends_sessions_and_marks_every_lookup,
     revoking_a_grant_tells_the_three_cases_apart,
     disabling_deletes_api_tokens_for_good,
+    basic_auth_is_marked_unmarked_and_seen_by_every_lookup,
 );
 
 #[tokio::test]

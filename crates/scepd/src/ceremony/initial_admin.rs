@@ -53,6 +53,7 @@ pub async fn create_initial_admin(
             name: INITIAL_ADMIN.to_owned(),
             role: accounts::Role::PkiAdmin.as_str().to_owned(),
             password_hash: Some(phc),
+            basic_auth: false,
             created_at: crate::clock::unix_now(),
         })
         .await;

@@ -53,6 +53,15 @@ pub enum UserCommandError {
     CertificateFile(#[from] keys::pem::PemError),
     #[error("--certificate {path}: not an X.509 certificate: {source}")]
     NotACertificate { path: String, source: der::Error },
+    /// `--basic-auth` (or `basic-auth --on`) for a role that may not use HTTP Basic.
+    #[error(
+        "{flag}: user {name:?} has role {role}; only device-admin accounts may use HTTP Basic (their only power is obtaining challenges)"
+    )]
+    BasicAuthRole {
+        flag: &'static str,
+        name: String,
+        role: String,
+    },
     #[error("--certificate {0}: already bound to a user")]
     CertificateBound(String),
     /// The store failed while doing `doing` (e.g. `user "alice"`, `granting "vpn"`).
@@ -85,6 +94,21 @@ pub enum UserCommand {
         /// File holding the password (mode 0600, at least 12 characters).
         #[arg(long)]
         password_file: Option<PathBuf>,
+        /// Let the account authenticate with HTTP Basic on the mscep_admin page and the Jamf
+        /// webhook (a machine account of an MDM connector; device-admin only).
+        #[arg(long)]
+        basic_auth: bool,
+    },
+    /// Mark (--on) or unmark (--off) an account for HTTP Basic on the mscep_admin page and
+    /// the Jamf webhook; only device-admin accounts may be marked.
+    BasicAuth {
+        #[arg(long, env = "SCEPD_DATA_DIR")]
+        data_dir: PathBuf,
+        name: String,
+        #[arg(long, conflicts_with = "off", required_unless_present = "off")]
+        on: bool,
+        #[arg(long)]
+        off: bool,
     },
     /// List accounts: name, role, whether disabled, templates (never credentials).
     List {
@@ -162,16 +186,23 @@ pub async fn run(command: UserCommand) -> Result<(), UserCommandError> {
             role,
             templates,
             password_file,
+            basic_auth,
         } => {
             add(
                 &data_dir,
-                &name,
-                &role,
-                &templates,
-                password_file.as_deref(),
+                &NewAccount {
+                    name: &name,
+                    role: &role,
+                    templates: &templates,
+                    password_file: password_file.as_deref(),
+                    basic_auth,
+                },
             )
             .await
         }
+        UserCommand::BasicAuth {
+            data_dir, name, on, ..
+        } => set_basic_auth(&data_dir, &name, on).await,
         UserCommand::List { data_dir } => {
             print!("{}", list(&data_dir).await?);
             Ok(())
@@ -276,15 +307,44 @@ fn no_such_user(name: &str) -> UserCommandError {
     UserCommandError::NoSuchUser(name.to_owned())
 }
 
-async fn add(
-    dir: &Path,
+/// What `scepd user add` was asked to create.
+struct NewAccount<'a> {
+    name: &'a str,
+    role: &'a str,
+    templates: &'a [String],
+    password_file: Option<&'a Path>,
+    basic_auth: bool,
+}
+
+/// Refuses HTTP Basic for a role that may not use it, naming the flag that asked for it.
+fn check_basic_auth_role(
+    flag: &'static str,
     name: &str,
     role: &str,
-    templates: &[String],
-    password_file: Option<&Path>,
 ) -> Result<(), UserCommandError> {
+    if role.parse::<Role>().is_ok_and(Role::may_use_basic_auth) {
+        return Ok(());
+    }
+    Err(UserCommandError::BasicAuthRole {
+        flag,
+        name: name.to_owned(),
+        role: role.to_owned(),
+    })
+}
+
+async fn add(dir: &Path, account: &NewAccount<'_>) -> Result<(), UserCommandError> {
+    let NewAccount {
+        name,
+        role,
+        templates,
+        password_file,
+        basic_auth,
+    } = *account;
     check_name(name)?;
     let role = parse_role(role)?;
+    if basic_auth {
+        check_basic_auth_role("--basic-auth", name, role.as_str())?;
+    }
     let (config, store) = open(dir).await?;
     check_templates(&config, templates)?;
     let (password, generated) = password(password_file)?;
@@ -293,6 +353,7 @@ async fn add(
             name: name.to_owned(),
             role: role.as_str().to_owned(),
             password_hash: Some(hash(&password)?),
+            basic_auth,
             created_at: crate::clock::unix_now(),
         })
         .await
@@ -312,9 +373,10 @@ async fn add(
     audit(
         &store,
         format!(
-            "user {name} created (id {id}), role {role}, templates [{}], password {}",
+            "user {name} created (id {id}), role {role}, templates [{}], password {}, HTTP Basic {}",
             templates.join(", "),
-            if generated { "generated" } else { "from file" }
+            if generated { "generated" } else { "from file" },
+            if basic_auth { "allowed" } else { "not allowed" }
         ),
     )
     .await?;
@@ -357,8 +419,61 @@ async fn list(dir: &Path) -> Result<String, UserCommandError> {
             }
         ));
     }
+    // Not a column: scripts read the four above by position.
+    let basic: Vec<&str> = users
+        .iter()
+        .filter(|u| u.basic_auth)
+        .map(|u| u.name.as_str())
+        .collect();
+    if !basic.is_empty() {
+        out.push_str(&format!(
+            "HTTP Basic allowed (mscep_admin, Jamf webhook): {}\n",
+            basic.join(", ")
+        ));
+    }
     out.push_str(&format!("{} user(s)\n", users.len()));
     Ok(out)
+}
+
+async fn set_basic_auth(dir: &Path, name: &str, allowed: bool) -> Result<(), UserCommandError> {
+    let (_, store) = open(dir).await?;
+    let user = store
+        .user_by_name(name)
+        .await
+        .map_err(store_error(format!("user {name:?}")))?
+        .ok_or_else(|| no_such_user(name))?;
+    // Unmarking is always allowed: it is how a wrongly marked account is repaired.
+    if allowed {
+        check_basic_auth_role("--on", name, &user.role)?;
+    }
+    if !store
+        .set_user_basic_auth(name, allowed)
+        .await
+        .map_err(store_error(format!("user {name:?}")))?
+    {
+        return Err(no_such_user(name));
+    }
+    let (audited, shown) = if allowed {
+        (
+            format!("user {name} marked for HTTP Basic (mscep_admin page, Jamf webhook)"),
+            format!(
+                "user {name} may authenticate with HTTP Basic on the mscep_admin page and the Jamf webhook"
+            ),
+        )
+    } else {
+        (
+            format!("user {name} unmarked for HTTP Basic"),
+            format!("user {name} may no longer authenticate with HTTP Basic"),
+        )
+    };
+    audit(&store, audited).await?;
+    if user.disabled {
+        eprintln!(
+            "scepd: note: {name} is disabled; enable it (scepd user enable) before it can log in"
+        );
+    }
+    println!("{shown}");
+    Ok(())
 }
 
 async fn set_disabled(dir: &Path, name: &str, disabled: bool) -> Result<(), UserCommandError> {

@@ -1,7 +1,8 @@
 //! Who is asking: an API token (`Authorization: Bearer`), a client certificate bound to an
 //! account, or — for the mscep_admin page only — a login session cookie. No NTLM, no
-//! Negotiate, no Basic. Every failure counts toward the source's login lockout, and every
-//! check still running counts as one until it ends (see `limiter`).
+//! Negotiate; HTTP Basic only for MDM connectors' marked accounts, on the page paths and the
+//! Jamf webhook, and checked in `basic.rs`, not here. Every failure counts toward the source's
+//! login lockout, and every check still running counts as one until it ends (see `limiter`).
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};

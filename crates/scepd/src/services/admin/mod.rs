@@ -1,11 +1,16 @@
 //! The administration listener: the mscep_admin page, the JSON API and /metrics, over TLS
 //! only, with least-privilege accounts (the `accounts` crate) instead of Windows
-//! authentication.
+//! authentication. MDM connectors read the page in NDES's format with HTTP Basic, and Jamf
+//! Pro's SCEPChallenge webhook is answered here too (`basic`, `ndes`, `jamf`): this listener is
+//! always TLS, and the plain-HTTP SCEP listener serves none of it.
 
 pub mod api;
 pub mod auth;
+pub mod basic;
 pub mod csrf;
 pub mod error;
+pub mod jamf;
+pub mod ndes;
 pub mod page;
 pub mod password_gate;
 pub mod state;
@@ -52,6 +57,10 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route("/users", get(users::list).post(users::create))
         .route("/users/{name}/disable", post(users::disable))
         .route("/users/{name}/enable", post(users::enable))
+        .route(
+            "/users/{name}/basic-auth",
+            post(users::allow_basic_auth).delete(users::forbid_basic_auth),
+        )
         .route("/users/{name}/grants", post(users::grant))
         .route(
             "/users/{name}/grants/{template}",
@@ -64,6 +73,17 @@ pub fn router(state: Arc<AdminState>) -> Router {
         .route(page::PAGE_PATH, get(page::show))
         .route("/certsrv/mscep_admin/login", post(page::login))
         .route("/certsrv/mscep_admin/logout", post(page::logout))
+        // MDM connectors (HTTP Basic): NDES's page for those that send credentials only after
+        // a 401, and Jamf Pro's SCEPChallenge webhook.
+        .route(ndes::BASIC_PAGE_PATH, get(ndes::show))
+        .route(
+            ndes::BASIC_PAGE_PATH.trim_end_matches('/'),
+            get(ndes::show),
+        )
+        .route(
+            jamf::JAMF_PATH,
+            post(jamf::scep_challenge).layer(DefaultBodyLimit::max(jamf::MAX_EVENT_BYTES)),
+        )
         .route("/metrics", get(api::metrics))
         .route("/healthz", get(|| async { "ok\n" }))
         .nest("/admin/api/v1", api)
@@ -222,6 +242,24 @@ mod tests {
                 "/certsrv/mscep_admin/login",
                 vec![("content-type", form), ("sec-fetch-site", "cross-site")],
                 StatusCode::FORBIDDEN,
+            ),
+            (
+                Method::GET,
+                "/certsrv/mscep_admin/basic/",
+                vec![],
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                Method::GET,
+                "/certsrv/mscep_admin/",
+                vec![("authorization", "Basic bm9ib2R5Om5vdGhpbmc=")],
+                StatusCode::UNAUTHORIZED,
+            ),
+            (
+                Method::POST,
+                "/certsrv/mscep_admin/jamf",
+                vec![("content-type", "application/json")],
+                StatusCode::UNAUTHORIZED,
             ),
         ] {
             let (got, answer, _) = send(&state, method.clone(), uri, &headers, Vec::new()).await;

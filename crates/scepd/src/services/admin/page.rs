@@ -24,7 +24,7 @@ const COOKIE_PATH: &str = "/certsrv/mscep_admin";
 type Shared = State<Arc<AdminState>>;
 
 /// Escapes text for HTML content and attribute values.
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -80,13 +80,17 @@ pub struct ShowQuery {
     template: Option<String>,
 }
 
-/// The challenge page, or the login form when there is no valid session.
+/// The challenge page, or the login form when there is no valid session. A request with
+/// `Authorization: Basic` is an MDM connector's: it gets NDES's page (`ndes.rs`).
 pub async fn show(
     State(state): Shared,
     Extension(connection): Extension<Connection>,
     headers: HeaderMap,
     Query(query): Query<ShowQuery>,
 ) -> Response {
+    if super::basic::offered(&headers) {
+        return super::ndes::answer(&state, &connection, &headers, query.template).await;
+    }
     let principal =
         match auth::authenticate(&state, &connection, &headers, Accept::PageSession).await {
             Ok(p) => p,
@@ -331,8 +335,23 @@ fn redirect_to_page() -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, PAGE_PATH)]).into_response()
 }
 
-/// `/certsrv/mscep_admin` without the slash, as NDES users type it.
-pub async fn redirect() -> Response {
+/// `/certsrv/mscep_admin` without the slash, as NDES users type it: people are sent to the
+/// page; a connector's HTTP Basic request is answered here, as NDES does, since not every
+/// client sends its credentials again after a redirect.
+pub async fn redirect(
+    State(state): Shared,
+    Extension(connection): Extension<Connection>,
+    headers: HeaderMap,
+    // Malformed query text never stopped the redirect; it does not now.
+    query: Result<Query<ShowQuery>, axum::extract::rejection::QueryRejection>,
+) -> Response {
+    if super::basic::offered(&headers) {
+        let template = match query {
+            Ok(Query(query)) => query.template,
+            Err(e) => return super::basic::plain_text(e.status(), &e.body_text()),
+        };
+        return super::ndes::answer(&state, &connection, &headers, template).await;
+    }
     redirect_to_page()
 }
 

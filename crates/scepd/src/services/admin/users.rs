@@ -33,6 +33,8 @@ pub struct UserJson {
     name: String,
     role: String,
     disabled: bool,
+    /// May authenticate with HTTP Basic (mscep_admin page, Jamf webhook).
+    basic_auth: bool,
     templates: Vec<String>,
     created_at: i64,
 }
@@ -42,6 +44,7 @@ fn user_json(u: store::UserRecord) -> UserJson {
         name: u.name,
         role: u.role,
         disabled: u.disabled,
+        basic_auth: u.basic_auth,
         templates: u.templates,
         created_at: u.created_at,
     }
@@ -65,6 +68,19 @@ pub struct NewUserRequest {
     #[serde(default)]
     templates: Vec<String>,
     password: Option<String>,
+    #[serde(default)]
+    basic_auth: bool,
+}
+
+/// 400 for HTTP Basic on a role that may not use it (`Role::may_use_basic_auth`).
+fn check_basic_auth_role(name: &str, role: accounts::Role) -> Result<(), AdminError> {
+    if role.may_use_basic_auth() {
+        Ok(())
+    } else {
+        Err(AdminError::BadRequest(format!(
+            "basic_auth: user {name} has role {role}; only device-admin accounts may use HTTP Basic"
+        )))
+    }
 }
 
 #[derive(Serialize)]
@@ -92,6 +108,9 @@ pub async fn create(
             request.role
         ))
     })?;
+    if request.basic_auth {
+        check_basic_auth_role(&request.name, role)?;
+    }
     for template in &request.templates {
         state.known_template(template)?;
     }
@@ -117,6 +136,7 @@ pub async fn create(
             name: request.name.clone(),
             role: role.to_string(),
             password_hash: Some(hash),
+            basic_auth: request.basic_auth,
             created_at: now,
         })
         .await
@@ -142,8 +162,14 @@ pub async fn create(
             store::AuditKind::AccountChanged,
             &actor(&p),
             format!(
-                "user {} created with role {role}, templates {:?}",
-                request.name, request.templates
+                "user {} created with role {role}, templates {:?}, HTTP Basic {}",
+                request.name,
+                request.templates,
+                if request.basic_auth {
+                    "allowed"
+                } else {
+                    "not allowed"
+                }
             ),
         )
         .await;
@@ -201,6 +227,59 @@ pub async fn enable(
     Path(name): Path<String>,
 ) -> Result<Json<UserJson>, AdminError> {
     set_disabled(&state, &connection, &headers, &name, false).await
+}
+
+async fn set_basic_auth(
+    state: &AdminState,
+    connection: &Connection,
+    headers: &HeaderMap,
+    name: &str,
+    allowed: bool,
+) -> Result<Json<UserJson>, AdminError> {
+    let p = user_manager(state, connection, headers).await?;
+    let user = state.user(name).await?;
+    if allowed {
+        match user.role.parse::<accounts::Role>() {
+            Ok(role) => check_basic_auth_role(name, role)?,
+            Err(e) => return Err(AdminError::BadRequest(format!("user {name}: {e}"))),
+        }
+    }
+    if !state
+        .store
+        .set_user_basic_auth(name, allowed)
+        .await
+        .map_err(AdminError::store)?
+    {
+        return Err(AdminError::NotFound(format!("no user {name}")));
+    }
+    let detail = if allowed {
+        format!("user {name} marked for HTTP Basic (mscep_admin page, Jamf webhook)")
+    } else {
+        format!("user {name} unmarked for HTTP Basic")
+    };
+    state
+        .audit(store::AuditKind::AccountChanged, &actor(&p), detail)
+        .await;
+    Ok(Json(user_json(state.user(name).await?)))
+}
+
+/// Lets a device-admin account authenticate with HTTP Basic.
+pub async fn allow_basic_auth(
+    State(state): Shared,
+    Extension(connection): Extension<Connection>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<UserJson>, AdminError> {
+    set_basic_auth(&state, &connection, &headers, &name, true).await
+}
+
+pub async fn forbid_basic_auth(
+    State(state): Shared,
+    Extension(connection): Extension<Connection>,
+    headers: HeaderMap,
+    Path(name): Path<String>,
+) -> Result<Json<UserJson>, AdminError> {
+    set_basic_auth(&state, &connection, &headers, &name, false).await
 }
 
 #[derive(Deserialize)]
