@@ -41,6 +41,23 @@ pub struct RenewalFacts {
     pub template: String,
 }
 
+impl RenewalFacts {
+    /// The old certificate's names as a binding lists them (`dns:…`, `ip:…`, `email:…`,
+    /// `upn:…`, `uri:…`), normalized: the binding of a renewal's statement, so that the CA,
+    /// deciding again, holds the new certificate to them too. Names that no longer normalize
+    /// are left out (a renewal cannot carry them anyway).
+    pub fn binding_sans(&self) -> Vec<String> {
+        let mut out: Vec<String> = Vec::new();
+        for name in self.sans.iter().filter_map(normalize_old) {
+            let text = describe(&name);
+            if !out.contains(&text) {
+                out.push(text);
+            }
+        }
+        out
+    }
+}
+
 /// Decides a renewal. `new_key_sha256` is the SHA-256 of the new request's
 /// SubjectPublicKeyInfo DER, computed like [`RenewalFacts::public_key_sha256`]; `now` is in
 /// Unix seconds.
@@ -615,6 +632,32 @@ mod tests {
             panic!("refused")
         };
         assert_eq!(p.extended_key_usages, [oid::EKU_CLIENT_AUTH]);
+    }
+
+    #[test]
+    fn the_old_names_bind_the_renewal_statement() {
+        let mut old = old_user();
+        old.sans.push(SanFact::Ip(vec![10, 0, 0, 1]));
+        old.sans.push(SanFact::Dns("Alice-PC.corp.example".into()));
+        old.sans.push(SanFact::Upn("alice@CORP.example".into()));
+        old.sans.push(SanFact::Other("registeredID".into()));
+        let sans = old.binding_sans();
+        assert_eq!(
+            sans,
+            [
+                "upn:alice@corp.example",
+                &format!("uri:{SID_URI}"),
+                "email:alice@mail.example",
+                "ip:10.0.0.1",
+                "dns:alice-pc.corp.example",
+            ]
+        );
+        let binding = crate::Binding {
+            template: Some("intune-user".into()),
+            subject: None,
+            sans,
+        };
+        assert!(binding.check().is_ok());
     }
 
     #[test]

@@ -254,3 +254,49 @@ fn ca_certificate_with(extra: &Extension) -> Vec<u8> {
     .sign(p.ca_key.as_ref())
     .unwrap()
 }
+
+#[test]
+fn a_vouched_certificate_renews_with_its_own_names_through_the_ca() {
+    // What the RA does for a RenewalReq: read the old certificate, decide the renewal, and
+    // send a statement that names the renewal as the CSR's validator and binds the old names.
+    let old = issue_on(statement("intune-user", Some("intune"))).unwrap();
+    let certified = request::certified_names(&old.der).unwrap();
+    assert_eq!(
+        certified.sans,
+        [
+            policy::SanFact::Email(EMAIL.into()),
+            policy::SanFact::Upn(UPN.into()),
+            policy::SanFact::Uri(SID_URI.into()),
+        ]
+    );
+    assert_eq!(certified.extended_key_usages, [CLIENT_AUTH, IPSEC_TUNNEL]);
+    let old_facts = policy::RenewalFacts {
+        not_before: old.not_before,
+        not_after: old.not_after,
+        subject: policy::parse_subject_display(&old.subject).unwrap(),
+        sans: certified.sans.clone(),
+        public_key_sha256: old.subject_key_sha256,
+        template: old.template.clone(),
+    };
+    // The same names, a new key.
+    let new_csr = user_csr();
+    let inspected = request::csr::inspect(&new_csr).unwrap();
+    let policy::Decision::Issue(profile) = policy::renewal_decision_with_ekus(
+        &old_facts,
+        &certified.extended_key_usages,
+        &inspected.facts,
+        &[0; 32],
+        &intune_user(),
+        old.not_after - 86_400,
+    ) else {
+        panic!("renewal refused")
+    };
+    assert!(profile.mdm_vouched);
+    let mut renewal = statement("intune-user", Some("renewal"));
+    renewal.binding = Some(StatementBinding {
+        subject: Some(old.subject.clone()),
+        sans: old_facts.binding_sans(),
+    });
+    let renewed = issue_on(renewal).unwrap();
+    assert_eq!(request::certified_names(&renewed.der).unwrap(), certified);
+}

@@ -55,7 +55,7 @@ fn key_usage_bits(bits: &BitString) -> u16 {
         })
 }
 
-fn san_fact(name: &GeneralName) -> SanFact {
+pub(crate) fn san_fact(name: &GeneralName) -> SanFact {
     match name {
         GeneralName::DnsName(s) => SanFact::Dns(s.as_str().to_owned()),
         GeneralName::IpAddress(o) => SanFact::Ip(o.as_bytes().to_vec()),
