@@ -104,6 +104,7 @@ fn setup(ca_bits: usize, rsa_agent: bool) -> Setup {
         transaction_id: "TX1".into(),
         binding: None,
         requester: None,
+        csr_validated_by: None,
         approved_at: t,
         // Long enough for the whole benchmark.
         not_after: t + 600,

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use keys::{KeyRole, SignatureAlgorithm, Signer};
-use policy::{Decision, Template};
+use policy::{Decision, Template, Vouching};
 use request::answer::IssuedCertificate;
 use request::{RaStatement, parse_statement};
 use sha2::{Digest, Sha256};
@@ -312,8 +312,9 @@ impl Ca {
     }
 
     /// Issues the certificate for a verified statement: the CSR is inspected and its
-    /// self-signature verified again, the statement's template applied with `policy::decide`
-    /// (with the statement's binding), and the certificate built from the resulting profile
+    /// self-signature verified again, the statement's template applied with
+    /// `policy::decide_vouched` (with the statement's binding, and `Vouching::CsrValidated` iff
+    /// the statement names a CSR validator), and the certificate built from the resulting profile
     /// only (the template's AIA and CRL distribution point URLs included, never the request's).
     /// notBefore is `now` − 5 minutes; notAfter is the template's validity from `now`,
     /// capped at the CA's own notAfter. A certificate that the nameConstraints or EKU
@@ -343,7 +344,15 @@ impl Ca {
             .binding
             .as_ref()
             .map(|b| b.to_policy(&statement.template));
-        let profile = match policy::decide(&csr.facts, template, binding.as_ref()) {
+        // Only a statement saying that the whole CSR was validated (version 3) lets a
+        // template's MDM-vouched names through; the template still decides what they may be.
+        let vouching = if statement.csr_validated_by.is_some() {
+            Vouching::CsrValidated
+        } else {
+            Vouching::None
+        };
+        let profile = match policy::decide_vouched(&csr.facts, template, binding.as_ref(), vouching)
+        {
             Decision::Issue(profile) => profile,
             Decision::Refuse(refusal) => return Err(CaError::Refused(refusal)),
         };
@@ -353,6 +362,8 @@ impl Ca {
             dns_names: &profile.dns_names,
             ip_addresses: &profile.ip_addresses,
             emails: &profile.emails,
+            upns: &profile.upns,
+            uris: &profile.uris,
             extended_key_usages: &profile.extended_key_usages,
         };
         for c in &self.constraints {
@@ -373,9 +384,7 @@ impl Ca {
             extensions::extended_key_usage(&profile.extended_key_usages)?,
         ];
         if let Some(san) = extensions::subject_alt_name(
-            &profile.dns_names,
-            &profile.ip_addresses,
-            &profile.emails,
+            &extensions::SanNames::of(&profile),
             csr.facts.subject.is_empty(),
         )? {
             exts.push(san);

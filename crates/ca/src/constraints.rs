@@ -15,8 +15,11 @@
 //!
 //! The name forms this CA issues are evaluated: dNSName (SANs, and subject CNs that look like
 //! host names, as OpenSSL and older browsers check them), iPAddress, rfc822Name (SANs and the
-//! subject's emailAddress) and directoryName (the subject). Constraints on other forms (URI,
-//! otherName, …) cannot be violated because this CA never writes those forms.
+//! subject's emailAddress) and directoryName (the subject). The SID URI and UPN otherName of
+//! MDM-vouched certificates are not evaluated: a CA (or chain) with URI or otherName subtrees
+//! refuses to sign them, since a `tag:` URI has no host for a URI constraint and verifiers
+//! disagree on otherName constraints. Constraints on forms this CA never writes (x400Address,
+//! ediPartyName, registeredID) cannot be violated.
 //!
 //! An EKU constraint is an extendedKeyUsage extension in a CA certificate: not defined by
 //! RFC 5280 for CAs, but OpenSSL (`-purpose`), Windows CryptoAPI and the CA/Browser Forum treat
@@ -46,6 +49,10 @@ struct Subtrees {
     email: Vec<String>,
     /// DER of each RDN of the base name, in order.
     directory: Vec<Vec<Vec<u8>>>,
+    /// Some uniformResourceIdentifier subtree is listed.
+    uri: bool,
+    /// Some otherName subtree is listed.
+    other_name: bool,
 }
 
 /// The constraints of one CA certificate (this CA's, or one of its chain).
@@ -65,6 +72,8 @@ pub(crate) struct Candidate<'a> {
     pub dns_names: &'a [String],
     pub ip_addresses: &'a [Vec<u8>],
     pub emails: &'a [String],
+    pub upns: &'a [String],
+    pub uris: &'a [String],
     pub extended_key_usages: &'a [String],
 }
 
@@ -162,6 +171,22 @@ impl CaConstraints {
                 return refuse(format!("rfc822Name {e} is in an excluded subtree"));
             }
         }
+        let constrains =
+            |form: fn(&Subtrees) -> bool| form(&self.permitted) || form(&self.excluded);
+        if let Some(uri) = c.uris.first()
+            && constrains(|s| s.uri)
+        {
+            return refuse(format!(
+                "uniformResourceIdentifier {uri} cannot be checked against URI subtrees"
+            ));
+        }
+        if let Some(upn) = c.upns.first()
+            && constrains(|s| s.other_name)
+        {
+            return refuse(format!(
+                "otherName UPN {upn} cannot be checked against otherName subtrees"
+            ));
+        }
         // RFC 5280 §4.2.1.10: directoryName constraints apply to the subject unless it is
         // empty.
         if !subject.is_empty() {
@@ -214,6 +239,8 @@ fn subtrees(list: &[GeneralSubtree]) -> Result<Subtrees, ImportRejection> {
                     .collect::<Result<Vec<_>, _>>()
                     .map_err(|_| ImportRejection::Constraints("directoryName"))?,
             ),
+            GeneralName::UniformResourceIdentifier(_) => out.uri = true,
+            GeneralName::OtherName(_) => out.other_name = true,
             // Forms this CA never writes cannot be violated by it.
             _ => {}
         }

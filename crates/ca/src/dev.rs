@@ -62,7 +62,12 @@ pub fn issue_tls_certificate(
         extensions::key_usage(ku::DIGITAL_SIGNATURE)?,
         extensions::extended_key_usage(&[eku.to_owned()])?,
     ];
-    if let Some(san) = extensions::subject_alt_name(dns_names, ip_addresses, &[], false)? {
+    let names = extensions::SanNames {
+        dns_names,
+        ip_addresses,
+        ..extensions::SanNames::default()
+    };
+    if let Some(san) = extensions::subject_alt_name(&names, false)? {
         usage.push(san);
     }
     issue_service_certificate(
@@ -242,6 +247,8 @@ fn issue_service_certificate(
         dns_names: cert.dns_names,
         ip_addresses: cert.ip_addresses,
         emails: &[],
+        upns: &[],
+        uris: &[],
         extended_key_usages: &[],
     })?;
     usage.push(extensions::subject_key_identifier(cert.spki)?);

@@ -1,12 +1,12 @@
 //! The extensions the CA writes (RFC 5280 §4.2). Each is built from the issuance profile or
 //! the CA's own certificate; none is copied from a request.
 
-use der::Encode;
-use der::asn1::{BitString, Ia5String, ObjectIdentifier, OctetString};
+use der::asn1::{BitString, Ia5String, ObjectIdentifier, OctetString, Utf8StringRef};
+use der::{Any, Encode};
 use sha1::{Digest, Sha1};
 use x509_cert::ext::Extension;
 use x509_cert::ext::pkix::crl::dp::DistributionPoint;
-use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName};
+use x509_cert::ext::pkix::name::{DistributionPointName, GeneralName, OtherName};
 use x509_cert::ext::pkix::{
     AccessDescription, AuthorityInfoAccessSyntax, AuthorityKeyIdentifier, BasicConstraints,
     CrlDistributionPoints, ExtendedKeyUsage, SubjectAltName, SubjectKeyIdentifier,
@@ -28,6 +28,8 @@ pub(crate) const CRL_DISTRIBUTION_POINTS: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("2.5.29.31");
 pub(crate) const AUTHORITY_INFO_ACCESS: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.1.1");
+/// Microsoft's UPN otherName (szOID_NT_PRINCIPAL_NAME).
+pub(crate) const UPN: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.20.2.3");
 const AD_OCSP: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.1");
 const AD_CA_ISSUERS: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.48.2");
 
@@ -82,22 +84,61 @@ pub(crate) fn extended_key_usage(oids: &[String]) -> Result<Extension, CaError> 
     Ok(extension(EXT_KEY_USAGE, false, &ExtendedKeyUsage(oids))?)
 }
 
-/// subjectAltName; critical when the subject is empty (RFC 5280 §4.2.1.6).
+/// The names of a subjectAltName, by form, each already checked by policy.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct SanNames<'a> {
+    pub dns_names: &'a [String],
+    pub ip_addresses: &'a [Vec<u8>],
+    pub emails: &'a [String],
+    /// otherName UPNs (MDM-vouched only).
+    pub upns: &'a [String],
+    /// uniformResourceIdentifiers: the SID URI (MDM-vouched only).
+    pub uris: &'a [String],
+}
+
+impl<'a> SanNames<'a> {
+    /// Every name of an issuance profile.
+    pub(crate) fn of(profile: &'a policy::IssuanceProfile) -> Self {
+        SanNames {
+            dns_names: &profile.dns_names,
+            ip_addresses: &profile.ip_addresses,
+            emails: &profile.emails,
+            upns: &profile.upns,
+            uris: &profile.uris,
+        }
+    }
+}
+
+/// subjectAltName; critical when the subject is empty (RFC 5280 §4.2.1.6). A UPN is the
+/// otherName Microsoft defines (MS-WCCE §2.2.2.7.5):
+///
+/// ```text
+/// OtherName ::= SEQUENCE {
+///     type-id    OBJECT IDENTIFIER,             -- 1.3.6.1.4.1.311.20.2.3
+///     value      [0] EXPLICIT ANY DEFINED BY type-id }  -- UTF8String
+/// ```
 pub(crate) fn subject_alt_name(
-    dns_names: &[String],
-    ip_addresses: &[Vec<u8>],
-    emails: &[String],
+    san: &SanNames<'_>,
     subject_empty: bool,
 ) -> Result<Option<Extension>, der::Error> {
     let mut names = Vec::new();
-    for n in dns_names {
+    for n in san.dns_names {
         names.push(GeneralName::DnsName(Ia5String::new(n)?));
     }
-    for a in ip_addresses {
+    for a in san.ip_addresses {
         names.push(GeneralName::IpAddress(OctetString::new(a.as_slice())?));
     }
-    for e in emails {
+    for e in san.emails {
         names.push(GeneralName::Rfc822Name(Ia5String::new(e)?));
+    }
+    for upn in san.upns {
+        names.push(GeneralName::OtherName(OtherName {
+            type_id: UPN,
+            value: Any::encode_from(&Utf8StringRef::new(upn)?)?,
+        }));
+    }
+    for uri in san.uris {
+        names.push(GeneralName::UniformResourceIdentifier(Ia5String::new(uri)?));
     }
     if names.is_empty() {
         return Ok(None);
@@ -323,14 +364,54 @@ mod tests {
 
     #[test]
     fn san_critical_only_without_subject() {
-        assert!(subject_alt_name(&[], &[], &[], false).unwrap().is_none());
-        let e = subject_alt_name(&["a.example".into()], &[], &[], false)
-            .unwrap()
-            .unwrap();
+        assert!(
+            subject_alt_name(&SanNames::default(), false)
+                .unwrap()
+                .is_none()
+        );
+        let dns = ["a.example".to_owned()];
+        let names = SanNames {
+            dns_names: &dns,
+            ..SanNames::default()
+        };
+        let e = subject_alt_name(&names, false).unwrap().unwrap();
         assert!(!e.critical);
-        let e = subject_alt_name(&["a.example".into()], &[], &[], true)
-            .unwrap()
-            .unwrap();
+        let e = subject_alt_name(&names, true).unwrap().unwrap();
         assert!(e.critical);
+    }
+
+    #[test]
+    fn upn_is_an_other_name_with_a_utf8_string_and_the_sid_a_uri() {
+        let upns = ["alice@corp.example".to_owned()];
+        let uris = ["tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-1104".to_owned()];
+        let names = SanNames {
+            upns: &upns,
+            uris: &uris,
+            ..SanNames::default()
+        };
+        let e = subject_alt_name(&names, false).unwrap().unwrap();
+        let san = SubjectAltName::from_der(e.extn_value.as_bytes()).unwrap();
+        let [
+            GeneralName::OtherName(upn),
+            GeneralName::UniformResourceIdentifier(uri),
+        ] = san.0.as_slice()
+        else {
+            panic!("{san:?}")
+        };
+        assert_eq!(upn.type_id.to_string(), policy::oid::SAN_OTHER_NAME_UPN);
+        // [0] EXPLICIT UTF8String (tag 0x0c), as Windows reads it.
+        assert_eq!(der::Tagged::tag(&upn.value), der::Tag::Utf8String);
+        assert_eq!(
+            Utf8StringRef::try_from(&upn.value).unwrap().as_str(),
+            "alice@corp.example"
+        );
+        assert_eq!(uri.as_str(), uris[0]);
+        // Byte for byte: SEQUENCE { [0] { OID, [0] { UTF8String } }, [6] IA5String }.
+        let der = e.extn_value.as_bytes();
+        let upn_der = [
+            0xa0, 0x22, 0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x14, 0x02, 0x03,
+            0xa0, 0x14, 0x0c, 0x12,
+        ];
+        assert_eq!(der.get(2..2 + upn_der.len()), Some(&upn_der[..]));
     }
 }

@@ -210,6 +210,7 @@ struct StatementSpec<'a> {
     template: &'a str,
     binding: Option<StatementBinding>,
     requester: Option<RequesterFacts>,
+    csr_validated_by: Option<String>,
     approved_at: i64,
     not_after: i64,
     signer: &'a dyn Signer,
@@ -224,6 +225,7 @@ impl<'a> StatementSpec<'a> {
             template: "device",
             binding: None,
             requester: None,
+            csr_validated_by: None,
             approved_at: t,
             not_after: t + 300,
             signer: pki().ra_key.as_ref(),
@@ -238,6 +240,7 @@ impl<'a> StatementSpec<'a> {
             transaction_id: "TX1".into(),
             binding: self.binding.clone(),
             requester: self.requester.clone(),
+            csr_validated_by: self.csr_validated_by.clone(),
             approved_at: self.approved_at,
             not_after: self.not_after,
             nonce: keys::random::bytes(16).unwrap(),
@@ -902,3 +905,4 @@ fn a_thousand_issued_serials_are_unique() {
 
 mod distribution;
 mod lifecycle;
+mod vouched;

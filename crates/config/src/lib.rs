@@ -689,7 +689,8 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 #
 # [[templates]]
 # name = "vpn"
-# extended_key_usages = ["clientAuth"]        # names or dotted OIDs; never anyExtendedKeyUsage
+# extended_key_usages = ["clientAuth"]        # clientAuth, serverAuth, emailProtection, ipsecIKE,
+#                                             # ipsecTunnel or dotted OIDs; never anyExtendedKeyUsage
 # validity_days = 365                         # from the template only, never from the request
 # san_dns = true
 # san_ip = false
@@ -714,6 +715,17 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 # aia_ca_issuers_url = "http://pki.example.net/ca.crt"
 # ocsp_url = "http://pki.example.net/ocsp"
 # crl_distribution_url = "http://pki.example.net/crl"
+#
+# What only an MDM that validated the whole CSR against its profile (Intune's validateRequest,
+# on an endpoint with challenge = "intune") may vouch for. A request with a local one-time
+# challenge, a webhook's yes or a signed challenge never gets these (ESC1), on this template
+# or any other; a renewal keeps them only if the old certificate has them.
+# [templates.mdm_vouched]
+# upn = false               # otherName UPN SAN (user certificates), at most one
+# sid_uri = false           # the strong-mapping SAN tag:microsoft.com,2022-09-14:sid:S-1-...
+# email = false             # rfc822Name SANs at any domain (email_domains still bind the rest)
+# ipsec_tunnel_eku = false  # ipsecTunnel, which extended_key_usages must list; issued only
+#                           # when a validated request asks for it
 
 [crypto]
 # Off by default; each logs a warning at every start and fails `scepd doctor`.

@@ -3,7 +3,10 @@
 use std::net::IpAddr;
 
 use crate::facts::SubjectAttribute;
-use crate::names::{attribute_type_oid, normalize_dns_name, normalize_email, normalize_value};
+use crate::names::{
+    attribute_type_oid, normalize_dns_name, normalize_email, normalize_sid_uri, normalize_upn,
+    normalize_value,
+};
 
 /// What a challenge was issued for. An empty binding (no subject, no SANs) leaves names to the
 /// template; a binding that names anything binds every SAN: a request may then carry only
@@ -15,7 +18,10 @@ pub struct Binding {
     /// The subject as an RFC 4514 string, `CN=dev1,O=Org` (last RDN first), compared after
     /// normalization (white space folded, case-insensitive).
     pub subject: Option<String>,
-    /// `dns:NAME`, `ip:ADDRESS` or `email:ADDRESS`.
+    /// `dns:NAME`, `ip:ADDRESS`, `email:ADDRESS`, or for the names only an MDM-validated
+    /// request or a renewal may carry, `upn:USER@SUFFIX` and
+    /// `uri:tag:microsoft.com,2022-09-14:sid:S-1-…`. Binding a name never allows it: the
+    /// template and the vouching decide that first.
     pub sans: Vec<String>,
 }
 
@@ -25,6 +31,10 @@ pub enum SanBinding {
     Dns(String),
     Ip(Vec<u8>),
     Email(String),
+    /// otherName UPN.
+    Upn(String),
+    /// The strong-mapping SID URI, the only URI scepd issues.
+    Uri(String),
 }
 
 /// A binding that cannot be understood: refused when minted, and refused again if it ever
@@ -34,7 +44,9 @@ pub enum SanBinding {
 pub enum BindingError {
     #[error("bound subject {0:?} is not an RFC 4514 name with single-valued RDNs")]
     Subject(String),
-    #[error("bound SAN {0:?} is not dns:NAME, ip:ADDRESS or email:ADDRESS")]
+    #[error(
+        "bound SAN {0:?} is not dns:NAME, ip:ADDRESS, email:ADDRESS, upn:USER@SUFFIX or uri:tag:microsoft.com,2022-09-14:sid:SID"
+    )]
     San(String),
 }
 
@@ -104,7 +116,8 @@ pub fn parse_subject_display(subject: &str) -> Result<Vec<SubjectAttribute>, Bin
     Ok(out)
 }
 
-/// Parses `dns:NAME`, `ip:ADDRESS`, `email:ADDRESS` (prefix case-insensitive).
+/// Parses `dns:NAME`, `ip:ADDRESS`, `email:ADDRESS`, `upn:USER@SUFFIX`, `uri:SID-URI` (prefix
+/// case-insensitive).
 pub(crate) fn parse_san(s: &str) -> Result<SanBinding, BindingError> {
     let err = || BindingError::San(s.to_owned());
     let (kind, value) = s.split_once(':').ok_or_else(err)?;
@@ -118,6 +131,10 @@ pub(crate) fn parse_san(s: &str) -> Result<SanBinding, BindingError> {
         },
         "email" => normalize_email(value)
             .map(SanBinding::Email)
+            .ok_or_else(err),
+        "upn" => normalize_upn(value).map(SanBinding::Upn).ok_or_else(err),
+        "uri" => normalize_sid_uri(value)
+            .map(SanBinding::Uri)
             .ok_or_else(err),
         _ => Err(err()),
     }
@@ -243,12 +260,24 @@ mod tests {
             parse_san("email:a@B.example"),
             Ok(SanBinding::Email("a@b.example".into()))
         );
+        assert_eq!(
+            parse_san("UPN:Admin@Corp.Example"),
+            Ok(SanBinding::Upn("Admin@corp.example".into()))
+        );
+        assert_eq!(
+            parse_san("uri:tag:microsoft.com,2022-09-14:sid:s-1-5-21-1-500"),
+            Ok(SanBinding::Uri(
+                "tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-500".into()
+            ))
+        );
         for bad in [
             "dev1",
-            "upn:admin@corp",
+            "upn:admin",
             "dns:*.corp",
             "ip:300.1.1.1",
             "uri:x",
+            "uri:https://corp.example/",
+            "x400:admin",
         ] {
             assert!(parse_san(bad).is_err(), "{bad:?}");
         }

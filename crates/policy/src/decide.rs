@@ -8,8 +8,9 @@ use crate::refusal::{Refusal, RefusalReason};
 use crate::san::check_sans;
 use crate::subject::check_subject;
 use crate::template::Template;
+use crate::vouching::Vouching;
 
-/// The outcome of [`decide`].
+/// The outcome of [`decide`] and [`decide_vouched`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Decision {
     Issue(IssuanceProfile),
@@ -32,8 +33,19 @@ pub struct IssuanceProfile {
     pub dns_names: Vec<String>,
     /// iPAddress SANs (only if the template allows them).
     pub ip_addresses: Vec<Vec<u8>>,
-    /// rfc822Name SANs (only if the template allows them).
+    /// rfc822Name SANs (only if the template allows them, or its `mdm_vouched.email` and an
+    /// MDM validated the request).
     pub emails: Vec<String>,
+    /// otherName UPN SANs (at most one; only with `mdm_vouched.upn` on a validated request).
+    pub upns: Vec<String>,
+    /// uniformResourceIdentifier SANs: the SID URI in its canonical form (at most one; only
+    /// with `mdm_vouched.sid_uri` on a validated request).
+    pub uris: Vec<String>,
+    /// Something here passed only because an MDM validated the request (or, on renewal,
+    /// because the old certificate had it): a UPN, the SID URI, an e-mail outside the
+    /// template's rules, a vouched EKU. A statement for this profile must say so
+    /// (`csr_validated_by`), or the CA, deciding again, refuses it.
+    pub mdm_vouched: bool,
     /// From the template; never from the request.
     pub validity_days: u32,
     /// The template wants an operator to approve the request first: the RA answers PENDING.
@@ -46,7 +58,9 @@ pub struct IssuanceProfile {
     pub crl_distribution_url: Option<String>,
 }
 
-/// Decides a request against a template and the binding of the challenge it came with.
+/// Decides a request against a template and the binding of the challenge it came with:
+/// [`decide_vouched`] with [`Vouching::None`], for a request only a challenge (or nothing)
+/// vouched for.
 ///
 /// Refused (badRequest unless noted): a weak or unsupported key (EC curve, explicit curve
 /// parameters or algorithm: badAlg); any requested extension other than subjectAltName,
@@ -54,13 +68,29 @@ pub struct IssuanceProfile {
 /// subjectKeyIdentifier (those are checked, never copied) and the template's non-critical
 /// tolerated ones (ignored); Microsoft and certificate-shaping extensions always; duplicate
 /// extensions; subject attribute types, values or a CN outside the template's subject rules;
-/// SAN kinds the template does not allow (UPN, otherName, URI never); names that are not plain
-/// hostnames or are outside the template's domains and ranges; multi-valued RDNs, several
-/// CNs, control characters in the subject; no name at all; any request attribute other than
-/// challengePassword / extensionRequest / friendlyName (ESC6, EDITF_ATTRIBUTEENDDATE); and
-/// anything outside the binding.
+/// SAN kinds the template does not allow (UPN, the SID URI, other otherNames and URIs never);
+/// names that are not plain hostnames or are outside the template's domains and ranges;
+/// multi-valued RDNs, several CNs, control characters in the subject; no name at all; any
+/// request attribute other than challengePassword / extensionRequest / friendlyName (ESC6,
+/// EDITF_ATTRIBUTEENDDATE); and anything outside the binding.
 pub fn decide(facts: &RequestFacts, template: &Template, binding: Option<&Binding>) -> Decision {
-    match check(facts, template, binding) {
+    decide_vouched(facts, template, binding, Vouching::None)
+}
+
+/// [`decide`], with what vouched for the request. With [`Vouching::CsrValidated`] (an MDM
+/// validated the whole CSR), the template's [`MdmVouched`](crate::MdmVouched) settings let
+/// through a UPN, the SID URI, e-mail at any domain and the vouched EKU, each at most as the
+/// setting says; every other rule stays. With [`Vouching::None`] those are refused
+/// (`NeedsMdmValidation` where the template has the setting, `SanKindNotAllowed` or
+/// `ExtendedKeyUsageNotAllowed` where it has not), and the vouched EKU is left out of the
+/// certificate.
+pub fn decide_vouched(
+    facts: &RequestFacts,
+    template: &Template,
+    binding: Option<&Binding>,
+    vouching: Vouching,
+) -> Decision {
+    match check(facts, template, binding, vouching) {
         Ok(profile) => Decision::Issue(profile),
         Err(refusal) => Decision::Refuse(refusal),
     }
@@ -70,13 +100,16 @@ pub(crate) fn check(
     facts: &RequestFacts,
     template: &Template,
     binding: Option<&Binding>,
+    vouching: Vouching,
 ) -> Result<IssuanceProfile, Refusal> {
     let rsa = check_key(&facts.public_key, template)?;
     let key_usage_bits = template.key_usage_bits(rsa);
     check_attributes(facts)?;
-    check_extensions(facts, template, key_usage_bits)?;
+    check_extensions(facts, template, key_usage_bits, vouching)?;
+    let (extended_key_usages, vouched_eku) = profile_ekus(facts, template, vouching)?;
     check_subject(&facts.subject, template)?;
-    let names = check_sans(&facts.subject_alt_names, template)?;
+    let sans = check_sans(&facts.subject_alt_names, template, vouching)?;
+    let names = sans.names;
     if facts.subject.is_empty() && names.is_empty() {
         return Err(Refusal::bad_request(RefusalReason::NoName));
     }
@@ -86,11 +119,14 @@ pub(crate) fn check(
     let spec = template.spec();
     let mut profile = IssuanceProfile {
         template: template.name().to_owned(),
-        extended_key_usages: template.extended_key_usages().to_vec(),
+        extended_key_usages,
         key_usage_bits,
         dns_names: Vec::new(),
         ip_addresses: Vec::new(),
         emails: Vec::new(),
+        upns: Vec::new(),
+        uris: Vec::new(),
+        mdm_vouched: sans.vouched || vouched_eku,
         validity_days: template.validity_days(),
         manual_approval: spec.manual_approval,
         aia_ca_issuers_url: spec.aia_ca_issuers_url.clone(),
@@ -102,10 +138,55 @@ pub(crate) fn check(
             SanBinding::Dns(n) if !profile.dns_names.contains(&n) => profile.dns_names.push(n),
             SanBinding::Ip(a) if !profile.ip_addresses.contains(&a) => profile.ip_addresses.push(a),
             SanBinding::Email(e) if !profile.emails.contains(&e) => profile.emails.push(e),
+            SanBinding::Upn(u) if !profile.upns.contains(&u) => profile.upns.push(u),
+            SanBinding::Uri(u) if !profile.uris.contains(&u) => profile.uris.push(u),
             _ => {}
         }
     }
+    // One account per certificate: two UPNs or two SIDs would leave the mapping to whichever
+    // the relying party reads first.
+    if profile.upns.len() > 1 {
+        return Err(Refusal::bad_request(RefusalReason::MoreThanOneName {
+            kind: "otherName UPN",
+        }));
+    }
+    if profile.uris.len() > 1 {
+        return Err(Refusal::bad_request(RefusalReason::MoreThanOneName {
+            kind: "SID URI",
+        }));
+    }
     Ok(profile)
+}
+
+/// The template's EKUs, without the vouched ones unless a validated request asked for them;
+/// and whether one of those is in. A certificate without any EKU would be good for every
+/// purpose (ESC2): refused instead.
+fn profile_ekus(
+    facts: &RequestFacts,
+    template: &Template,
+    vouching: Vouching,
+) -> Result<(Vec<String>, bool), Refusal> {
+    let vouched = template.mdm_vouched().extended_key_usages();
+    let requested = |eku: &str| {
+        facts.requested_extensions.iter().any(|ext| {
+            matches!(&ext.value, RequestedValue::ExtendedKeyUsage(ekus) if ekus.iter().any(|e| e == eku))
+        })
+    };
+    let mut with_vouched = false;
+    let mut ekus = Vec::new();
+    for eku in template.extended_key_usages() {
+        if vouched.contains(&eku.as_str()) {
+            if !(vouching.csr_validated() && requested(eku)) {
+                continue;
+            }
+            with_vouched = true;
+        }
+        ekus.push(eku.clone());
+    }
+    if ekus.is_empty() {
+        return Err(Refusal::bad_request(RefusalReason::NoExtendedKeyUsageLeft));
+    }
+    Ok((ekus, with_vouched))
 }
 
 /// Returns whether the key is RSA (it decides keyEncipherment).
@@ -179,7 +260,9 @@ fn check_extensions(
     facts: &RequestFacts,
     template: &Template,
     allowed_key_usage: u16,
+    vouching: Vouching,
 ) -> Result<(), Refusal> {
+    let vouched_ekus = template.mdm_vouched().extended_key_usages();
     let exts = &facts.requested_extensions;
     let not_allowed = |oid: &str| {
         Refusal::bad_request(RefusalReason::ExtensionNotAllowed {
@@ -201,6 +284,14 @@ fn check_extensions(
                     return Err(Refusal::bad_request(
                         RefusalReason::ExtendedKeyUsageNotAllowed { oid: eku.clone() },
                     ));
+                }
+                if !vouching.csr_validated()
+                    && ekus.iter().any(|e| vouched_ekus.contains(&e.as_str()))
+                {
+                    return Err(Refusal::bad_request(RefusalReason::NeedsMdmValidation {
+                        what: "the extended key usage ipsecTunnel",
+                        setting: "ipsec_tunnel_eku",
+                    }));
                 }
                 oid::EXT_EXTENDED_KEY_USAGE
             }
@@ -300,6 +391,8 @@ pub(crate) fn describe(name: &SanBinding) -> String {
         SanBinding::Dns(n) => format!("dns:{n}"),
         SanBinding::Ip(a) => format!("ip:{}", crate::san::display_ip(a)),
         SanBinding::Email(e) => format!("email:{e}"),
+        SanBinding::Upn(u) => format!("upn:{u}"),
+        SanBinding::Uri(u) => format!("uri:{u}"),
     }
 }
 
@@ -393,6 +486,9 @@ mod tests {
                 dns_names: vec!["dev1.corp.example".into()],
                 ip_addresses: vec![],
                 emails: vec![],
+                upns: vec![],
+                uris: vec![],
+                mdm_vouched: false,
                 validity_days: 365,
                 manual_approval: false,
                 aia_ca_issuers_url: None,
@@ -873,7 +969,7 @@ mod tests {
 
     #[test]
     fn invalid_binding_refused() {
-        let r = refusal(&good(), Some(&binding(None, None, &["upn:admin@corp"])));
+        let r = refusal(&good(), Some(&binding(None, None, &["x400:admin"])));
         assert!(matches!(r.reason, RefusalReason::BindingInvalid(_)));
     }
 

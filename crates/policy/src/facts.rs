@@ -39,7 +39,10 @@ pub enum SanFact {
     Email(String),
     /// uniformResourceIdentifier.
     Uri(String),
-    /// otherName, by its type-id (UPN is 1.3.6.1.4.1.311.20.2.3).
+    /// otherName UPN (type-id 1.3.6.1.4.1.311.20.2.3) whose value is a UTF8String, as
+    /// received.
+    Upn(String),
+    /// Any other otherName, by its type-id; a UPN whose value is not a UTF8String is one.
     OtherName { type_id: String },
     /// Any other form (x400Address, directoryName, ediPartyName, registeredID), named for audit.
     Other(String),

@@ -193,6 +193,61 @@ pub(crate) fn normalize_email(address: &str) -> Option<String> {
     Some(format!("{local}@{domain}"))
 }
 
+/// Checks a UPN (`user@suffix`, the otherName 1.3.6.1.4.1.311.20.2.3 of a user certificate)
+/// like an e-mail address: plain ASCII local part, a host-name suffix, lower-cased. Directory
+/// services compare UPNs without regard to case.
+pub(crate) fn normalize_upn(upn: &str) -> Option<String> {
+    normalize_email(upn)
+}
+
+/// Checks the strong-mapping URI SAN (KB5014754) and returns it in its canonical form,
+/// `tag:microsoft.com,2022-09-14:sid:S-1-5-21-…`; `None` for any other URI.
+pub(crate) fn normalize_sid_uri(uri: &str) -> Option<String> {
+    let prefix = crate::oid::SAN_URI_SID_PREFIX;
+    let head = uri.get(..prefix.len())?;
+    if !head.eq_ignore_ascii_case(prefix) {
+        return None;
+    }
+    let sid = normalize_sid(uri.get(prefix.len()..)?)?;
+    Some(format!("{prefix}{sid}"))
+}
+
+/// The most sub-authorities a SID has (MS-DTYP §2.4.2).
+const MAX_SID_SUB_AUTHORITIES: usize = 15;
+
+/// A SID in its string form (MS-DTYP §2.4.2.1): `S-1-` the identifier authority in decimal
+/// (below 2^48), then 1 to 15 sub-authorities, each a decimal 32-bit number. No leading
+/// zeros, signs or spaces, so that one SID has exactly one spelling.
+fn normalize_sid(sid: &str) -> Option<String> {
+    let mut parts = sid.split('-');
+    if !parts.next()?.eq_ignore_ascii_case("s") || parts.next()? != "1" {
+        return None;
+    }
+    let authority = decimal(parts.next()?)?;
+    if authority >= 1 << 48 {
+        return None;
+    }
+    let sub_authorities = parts
+        .map(|p| decimal(p).filter(|v| *v <= u64::from(u32::MAX)))
+        .collect::<Option<Vec<u64>>>()?;
+    if sub_authorities.is_empty() || sub_authorities.len() > MAX_SID_SUB_AUTHORITIES {
+        return None;
+    }
+    let mut out = format!("S-1-{authority}");
+    for sub in sub_authorities {
+        out.push_str(&format!("-{sub}"));
+    }
+    Some(out)
+}
+
+/// Decimal digits without a leading zero (`0` itself allowed), fitting 64 bits.
+fn decimal(s: &str) -> Option<u64> {
+    let plain = !s.is_empty()
+        && s.bytes().all(|b| b.is_ascii_digit())
+        && (s.len() == 1 || !s.starts_with('0'));
+    if plain { s.parse().ok() } else { None }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
@@ -322,5 +377,71 @@ mod tests {
     #[test]
     fn value_normalization() {
         assert_eq!(normalize_value("  Dev   One \t"), "dev one");
+    }
+
+    #[test]
+    fn upns_are_plain_ascii_with_a_host_name_suffix() {
+        assert_eq!(
+            normalize_upn("Alice.Smith@Corp.Example"),
+            Some("Alice.Smith@corp.example".into())
+        );
+        assert_eq!(normalize_upn("svc@corp"), Some("svc@corp".into()));
+        for bad in [
+            "alice",
+            "@corp.example",
+            "alice@",
+            "alice@@corp.example",
+            "al ice@corp.example",
+            "alice@corp.example\0",
+            "alice\0@corp.example",
+            "älice@corp.example",
+            "alice@corp..example",
+            "a\"b@corp.example",
+        ] {
+            assert_eq!(normalize_upn(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn sid_uris_have_one_spelling() {
+        let sid = "tag:microsoft.com,2022-09-14:sid:S-1-5-21-3623811015-3361044348-30300820-1013";
+        assert_eq!(normalize_sid_uri(sid), Some(sid.into()));
+        assert_eq!(
+            normalize_sid_uri("TAG:Microsoft.com,2022-09-14:SID:s-1-5-21-1-2-3-500"),
+            Some("tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-500".into())
+        );
+        assert_eq!(
+            normalize_sid_uri("tag:microsoft.com,2022-09-14:sid:S-1-5-32"),
+            Some("tag:microsoft.com,2022-09-14:sid:S-1-5-32".into())
+        );
+        let fifteen = "-1".repeat(15);
+        assert!(
+            normalize_sid_uri(&format!("tag:microsoft.com,2022-09-14:sid:S-1-5{fifteen}"))
+                .is_some()
+        );
+        for bad in [
+            "https://corp.example/",
+            "tag:microsoft.com,2022-09-14:sid:",
+            "tag:microsoft.com,2022-09-14:sid:S-1-5",
+            "tag:microsoft.com,2022-09-14:sid:S-2-5-21-1",
+            "tag:microsoft.com,2022-09-14:sid:S-1-5-021-1",
+            "tag:microsoft.com,2022-09-14:sid:S-1-5-21-4294967296",
+            "tag:microsoft.com,2022-09-14:sid:S-1-281474976710656-1",
+            "tag:microsoft.com,2022-09-14:sid:S-1-0x5-1",
+            "tag:microsoft.com,2022-09-14:sid:S-1-5-21--1",
+            "tag:microsoft.com,2022-09-14:sid:S-1-5-21-1 ",
+            "tag:microsoft.com,2022-09-14:sid:S-1-5-+21",
+            "tag:microsoft.com,2022-09-14:sid:S-1-5-21-1\0",
+            "tag:microsoft.com,2022-09-14:sid:S-1-5-21-1/../x",
+            "tag:microsoft.com,2021-09-14:sid:S-1-5-21-1",
+            "tag:microsoft.com,2022-09-14:sidé",
+        ] {
+            assert_eq!(normalize_sid_uri(bad), None, "{bad:?}");
+        }
+        let sixteen = "-1".repeat(16);
+        assert_eq!(
+            normalize_sid_uri(&format!("tag:microsoft.com,2022-09-14:sid:S-1-5{sixteen}")),
+            None
+        );
     }
 }

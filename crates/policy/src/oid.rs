@@ -12,6 +12,9 @@ pub const EKU_OCSP_SIGNING: &str = "1.3.6.1.5.5.7.3.9";
 pub const EKU_ANY: &str = "2.5.29.37.0";
 /// Microsoft Certificate Request Agent (enrollment agent): ESC3. Only RA certificates carry it.
 pub const EKU_CERTIFICATE_REQUEST_AGENT: &str = "1.3.6.1.4.1.311.20.2.1";
+/// id-kp-ipsecTunnel (RFC 2459 §4.2.1.13; deprecated by RFC 4945 but still in Intune's SCEP
+/// profiles): issued only where an MDM vouched for it (`MdmVouched::ipsec_tunnel_eku`).
+pub const EKU_IPSEC_TUNNEL: &str = "1.3.6.1.5.5.7.3.6";
 /// Microsoft smart-card logon.
 pub const EKU_SMART_CARD_LOGON: &str = "1.3.6.1.4.1.311.20.2.2";
 

@@ -136,6 +136,28 @@ pub enum RefusalReason {
     RenewalNameAdded { name: String },
     #[error("renewal reuses the old key; the template requires a new one")]
     RenewalKeyReused,
+    #[error("{what} needs an MDM-validated request on a template with mdm_vouched.{setting}")]
+    NeedsMdmValidation {
+        what: &'static str,
+        setting: &'static str,
+    },
+    #[error("otherName UPN {name:?} is not a plain user@domain name in a UTF8String")]
+    InvalidUpn { name: String },
+    #[error(
+        "uniformResourceIdentifier {uri:?} is not tag:microsoft.com,2022-09-14:sid: with a well-formed SID (S-1-…)"
+    )]
+    InvalidSidUri { uri: String },
+    #[error("more than one {kind} subjectAltName")]
+    MoreThanOneName { kind: &'static str },
+    #[error(
+        "every extended key usage of the template is MDM-vouched, and this request has none of them validated"
+    )]
+    NoExtendedKeyUsageLeft,
+    #[error(
+        "renewal adds the extended key usage {oid:?} ({}), which the old certificate does not have",
+        oid_name(oid)
+    )]
+    RenewalExtendedKeyUsageAdded { oid: String },
 }
 
 fn display_exponent(exponent: Option<u64>) -> String {
@@ -156,6 +178,7 @@ fn oid_name(oid: &str) -> &'static str {
         EKU_ANY => "anyExtendedKeyUsage",
         EKU_CERTIFICATE_REQUEST_AGENT => "Certificate Request Agent",
         EKU_SMART_CARD_LOGON => "smart-card logon",
+        EKU_IPSEC_TUNNEL => "ipsecTunnel",
         AT_COMMON_NAME => "CN",
         "2.5.4.10" => "O",
         "2.5.4.11" => "OU",

@@ -1,24 +1,42 @@
 //! subjectAltName rules: the kinds a template allows, plain names only, and the template's DNS
-//! domains, IP ranges and e-mail domains.
+//! domains, IP ranges and e-mail domains; UPN, the SID URI and e-mail at any domain only where
+//! the template's `mdm_vouched` allows them and an MDM validated the request.
 
 use crate::binding::SanBinding;
 use crate::facts::SanFact;
-use crate::names::{normalize_dns_name_or_wildcard, normalize_email, under_domain};
+use crate::names::{
+    normalize_dns_name_or_wildcard, normalize_email, normalize_sid_uri, normalize_upn, under_domain,
+};
 use crate::oid;
 use crate::refusal::{Refusal, RefusalReason};
 use crate::template::Template;
+use crate::vouching::Vouching;
+
+/// The requested SANs, checked and normalized in request order, and whether any of them
+/// passed only because an MDM vouched for it.
+pub(crate) struct CheckedSans {
+    pub(crate) names: Vec<SanBinding>,
+    pub(crate) vouched: bool,
+}
 
 /// Checks every requested SAN and returns them normalized, in request order.
 pub(crate) fn check_sans(
     sans: &[SanFact],
     template: &Template,
-) -> Result<Vec<SanBinding>, Refusal> {
+    vouching: Vouching,
+) -> Result<CheckedSans, Refusal> {
     let kinds = template.san_kinds();
+    let mdm = template.mdm_vouched();
+    let validated = vouching.csr_validated();
     let rules = template.rules();
     let refuse = |reason| Err(Refusal::bad_request(reason));
     let not_allowed =
         |kind: String| Refusal::bad_request(RefusalReason::SanKindNotAllowed { kind });
+    // A vouched kind on a template that has it, on a request nobody validated.
+    let needs_validation =
+        |what, setting| Refusal::bad_request(RefusalReason::NeedsMdmValidation { what, setting });
     let mut names = Vec::with_capacity(sans.len());
+    let mut vouched = false;
     for san in sans {
         let name = match san {
             SanFact::Dns(_) if !kinds.dns => return Err(not_allowed("dNSName".into())),
@@ -48,8 +66,15 @@ pub(crate) fn check_sans(
                 }
                 SanBinding::Ip(octets.clone())
             }
-            SanFact::Email(_) if !kinds.email => return Err(not_allowed("rfc822Name".into())),
             SanFact::Email(address) => {
+                let mdm_vouches = mdm.email && validated;
+                if !kinds.email && !mdm_vouches {
+                    return Err(if mdm.email {
+                        needs_validation("rfc822Name subjectAltName", "email")
+                    } else {
+                        not_allowed("rfc822Name".into())
+                    });
+                }
                 let normalized = normalize_email(address).ok_or_else(|| {
                     Refusal::bad_request(RefusalReason::InvalidEmail {
                         name: address.clone(),
@@ -57,35 +82,65 @@ pub(crate) fn check_sans(
                 })?;
                 // Exactly at a listed domain: mail for a subdomain is another organisation's
                 // mail as often as not.
-                let at_domain = normalized
-                    .rsplit_once('@')
-                    .is_some_and(|(_, d)| rules.email_domains.iter().any(|e| e == d));
+                let at_domain = kinds.email
+                    && normalized
+                        .rsplit_once('@')
+                        .is_some_and(|(_, d)| rules.email_domains.iter().any(|e| e == d));
                 if !at_domain {
-                    return refuse(RefusalReason::EmailOutsideDomains {
-                        address: address.clone(),
-                    });
+                    if !mdm_vouches {
+                        return refuse(RefusalReason::EmailOutsideDomains {
+                            address: address.clone(),
+                        });
+                    }
+                    vouched = true;
                 }
                 SanBinding::Email(normalized)
+            }
+            SanFact::OtherName { type_id } if type_id != oid::SAN_OTHER_NAME_UPN => {
+                return Err(not_allowed(format!("otherName {type_id}")));
+            }
+            // A UPN, readable (`Upn`) or not (an `OtherName` with the UPN type-id).
+            SanFact::Upn(_) | SanFact::OtherName { .. } => {
+                if !mdm.upn {
+                    return Err(not_allowed("otherName UPN".into()));
+                }
+                if !validated {
+                    return Err(needs_validation("UPN subjectAltName", "upn"));
+                }
+                let SanFact::Upn(upn) = san else {
+                    return refuse(RefusalReason::InvalidUpn {
+                        name: "(value not a UTF8String)".into(),
+                    });
+                };
+                let normalized = normalize_upn(upn).ok_or_else(|| {
+                    Refusal::bad_request(RefusalReason::InvalidUpn { name: upn.clone() })
+                })?;
+                vouched = true;
+                SanBinding::Upn(normalized)
             }
             SanFact::Uri(uri)
                 if uri
                     .to_ascii_lowercase()
                     .starts_with(oid::SAN_URI_SID_PREFIX) =>
             {
-                return Err(not_allowed("uniformResourceIdentifier (SID URL)".into()));
+                if !mdm.sid_uri {
+                    return Err(not_allowed("uniformResourceIdentifier (SID URL)".into()));
+                }
+                if !validated {
+                    return Err(needs_validation("SID URI subjectAltName", "sid_uri"));
+                }
+                let normalized = normalize_sid_uri(uri).ok_or_else(|| {
+                    Refusal::bad_request(RefusalReason::InvalidSidUri { uri: uri.clone() })
+                })?;
+                vouched = true;
+                SanBinding::Uri(normalized)
             }
             SanFact::Uri(_) => return Err(not_allowed("uniformResourceIdentifier".into())),
-            SanFact::OtherName { type_id } if type_id == oid::SAN_OTHER_NAME_UPN => {
-                return Err(not_allowed("otherName UPN".into()));
-            }
-            SanFact::OtherName { type_id } => {
-                return Err(not_allowed(format!("otherName {type_id}")));
-            }
             SanFact::Other(kind) => return Err(not_allowed(kind.clone())),
         };
         names.push(name);
     }
-    Ok(names)
+    Ok(CheckedSans { names, vouched })
 }
 
 /// An iPAddress SAN as text, for the audit log.

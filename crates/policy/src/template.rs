@@ -13,8 +13,9 @@ mod check;
 pub use check::TemplateError;
 pub(crate) use check::{is_dotted_oid, never_tolerated};
 
-/// The allowed subjectAltName kinds. UPN / otherName / URI (and so the SID URL) can never be
-/// allowed: there is no field for them.
+/// The allowed subjectAltName kinds for any request. UPN, otherName and URI SANs are not among
+/// them: a challenge alone can never get them (ESC1). UPN and the SID URI are
+/// [`MdmVouched`] names, for MDM-validated requests only.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct SanKinds {
     pub dns: bool,
@@ -29,6 +30,42 @@ impl Default for SanKinds {
             dns: true,
             ip: false,
             email: false,
+        }
+    }
+}
+
+/// What a template lets through only when an MDM validated the whole CSR against its own
+/// record of the device and user (Intune's `validateRequest`; [`crate::Vouching::CsrValidated`]):
+/// never on a challenge alone, a webhook's yes or a signed challenge, so a stolen challenge
+/// still cannot name an administrator (ESC1). All off by default.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MdmVouched {
+    /// otherName UPN SANs (a UTF8String `user@suffix`, at most one), for user certificates.
+    pub upn: bool,
+    /// The strong-mapping SID URI SAN `tag:microsoft.com,2022-09-14:sid:S-1-…` (KB5014754;
+    /// at most one). No other URI, ever.
+    pub sid_uri: bool,
+    /// rfc822Name SANs at any domain (the MDM knows the user's address), whatever
+    /// `san_kinds.email` and `san_rules.email_domains` say; those still govern requests that
+    /// were not validated.
+    pub email: bool,
+    /// id-kp-ipsecTunnel ([`crate::oid::EKU_IPSEC_TUNNEL`]), which the template must then list:
+    /// a certificate gets it only when a validated request asked for it.
+    pub ipsec_tunnel_eku: bool,
+}
+
+impl MdmVouched {
+    /// Whether any of the settings is on.
+    pub fn any(&self) -> bool {
+        self.upn || self.sid_uri || self.email || self.ipsec_tunnel_eku
+    }
+
+    /// The EKUs of the template that only a validated request gets.
+    pub(crate) fn extended_key_usages(&self) -> &'static [&'static str] {
+        if self.ipsec_tunnel_eku {
+            &[oid::EKU_IPSEC_TUNNEL]
+        } else {
+            &[]
         }
     }
 }
@@ -161,6 +198,8 @@ pub struct TemplateSpec {
     pub renewal_requires_new_key: bool,
     /// Requests wait for an operator (SCEP PENDING). Default false.
     pub manual_approval: bool,
+    /// What only an MDM that validated the whole CSR may vouch for. Default nothing.
+    pub mdm_vouched: MdmVouched,
     /// authorityInfoAccess caIssuers URL (http only, RFC 5280 §4.2.2.1). Default none.
     pub aia_ca_issuers_url: Option<String>,
     /// authorityInfoAccess OCSP URL (http only). Default none.
@@ -177,7 +216,7 @@ impl TemplateSpec {
 
     /// A spec with the given name and EKUs and every other field at its default: 365 days,
     /// dNSName SANs under any domain, the default key and subject rules, renewal 30 days
-    /// before expiry with a new key, no manual approval, no AIA/CDP.
+    /// before expiry with a new key, no manual approval, nothing MDM-vouched, no AIA/CDP.
     pub fn named(name: &str, extended_key_usages: &[&str]) -> TemplateSpec {
         TemplateSpec {
             name: name.to_owned(),
@@ -195,6 +234,7 @@ impl TemplateSpec {
             renewal_grace_days: 0,
             renewal_requires_new_key: true,
             manual_approval: false,
+            mdm_vouched: MdmVouched::default(),
             aia_ca_issuers_url: None,
             ocsp_url: None,
             crl_distribution_url: None,
@@ -290,6 +330,10 @@ impl Template {
 
     pub fn manual_approval(&self) -> bool {
         self.spec.manual_approval
+    }
+
+    pub fn mdm_vouched(&self) -> MdmVouched {
+        self.spec.mdm_vouched
     }
 
     pub fn spec(&self) -> &TemplateSpec {

@@ -13,6 +13,7 @@ const EKU_NAMES: &[(&str, &str)] = &[
     ("serverAuth", "1.3.6.1.5.5.7.3.1"),
     ("emailProtection", "1.3.6.1.5.5.7.3.4"),
     ("ipsecIKE", "1.3.6.1.5.5.7.3.17"),
+    ("ipsecTunnel", "1.3.6.1.5.5.7.3.6"),
 ];
 
 /// A `[[templates]]` table scepd cannot issue with; every message names the template.
@@ -37,7 +38,8 @@ pub enum TemplateConfigError {
 #[serde(deny_unknown_fields)]
 pub struct TemplateConfig {
     pub name: String,
-    /// EKU names (clientAuth, serverAuth, emailProtection, ipsecIKE) or dotted OIDs.
+    /// EKU names (clientAuth, serverAuth, emailProtection, ipsecIKE, ipsecTunnel) or dotted
+    /// OIDs.
     pub extended_key_usages: Vec<String>,
     pub validity_days: Option<u32>,
     pub san_dns: Option<bool>,
@@ -70,6 +72,23 @@ pub struct TemplateConfig {
     pub aia_ca_issuers_url: Option<String>,
     pub ocsp_url: Option<String>,
     pub crl_distribution_url: Option<String>,
+    /// `[templates.mdm_vouched]`: what only an MDM that validated the whole CSR may vouch for.
+    #[serde(default)]
+    pub mdm_vouched: MdmVouchedConfig,
+}
+
+/// `[templates.mdm_vouched]` under a `[[templates]]` entry; every key defaults to false.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MdmVouchedConfig {
+    #[serde(default)]
+    pub upn: bool,
+    #[serde(default)]
+    pub sid_uri: bool,
+    #[serde(default)]
+    pub email: bool,
+    #[serde(default)]
+    pub ipsec_tunnel_eku: bool,
 }
 
 fn eku_oid(template: &str, name: &str) -> Result<String, TemplateConfigError> {
@@ -145,6 +164,18 @@ impl TemplateConfig {
         spec.ocsp_url.clone_from(&self.ocsp_url);
         spec.crl_distribution_url
             .clone_from(&self.crl_distribution_url);
+        let MdmVouchedConfig {
+            upn,
+            sid_uri,
+            email,
+            ipsec_tunnel_eku,
+        } = self.mdm_vouched;
+        spec.mdm_vouched = crate::MdmVouched {
+            upn,
+            sid_uri,
+            email,
+            ipsec_tunnel_eku,
+        };
         Ok(spec)
     }
 }
@@ -254,6 +285,59 @@ mod tests {
                 .err()
                 .unwrap_or_default()
                 .contains("defined twice")
+        );
+    }
+
+    #[test]
+    fn mdm_vouched_is_a_table_of_the_template_and_refuses_unknown_keys() {
+        let templates = parse(
+            r#"
+            [[templates]]
+            name = "intune-user"
+            extended_key_usages = ["clientAuth", "ipsecTunnel"]
+
+            [templates.mdm_vouched]
+            upn = true
+            sid_uri = true
+            email = true
+            ipsec_tunnel_eku = true
+
+            [[templates]]
+            name = "plain"
+            extended_key_usages = ["clientAuth"]
+            "#,
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let user = &templates[1];
+        assert_eq!(
+            user.mdm_vouched(),
+            crate::MdmVouched {
+                upn: true,
+                sid_uri: true,
+                email: true,
+                ipsec_tunnel_eku: true
+            }
+        );
+        assert_eq!(
+            user.extended_key_usages(),
+            ["1.3.6.1.5.5.7.3.2", "1.3.6.1.5.5.7.3.6"]
+        );
+        assert!(!templates[2].mdm_vouched().any());
+
+        let unknown = parse(
+            "[[templates]]\nname = \"x\"\nextended_key_usages = [\"clientAuth\"]\n[templates.mdm_vouched]\nsmart_card_logon = true\n",
+        )
+        .err()
+        .unwrap_or_default();
+        assert!(unknown.contains("smart_card_logon"), "{unknown}");
+        let not_listed = parse(
+            "[[templates]]\nname = \"x\"\nextended_key_usages = [\"clientAuth\"]\n[templates.mdm_vouched]\nipsec_tunnel_eku = true\n",
+        )
+        .err()
+        .unwrap_or_default();
+        assert!(
+            not_listed.contains("\"x\"") && not_listed.contains("mdm_vouched.ipsec_tunnel_eku"),
+            "{not_listed}"
         );
     }
 }

@@ -18,7 +18,7 @@
 
 mod attributes;
 mod challenge;
-mod extensions;
+pub(crate) mod extensions;
 mod key;
 
 use der::{Decode, Encode, Header, Reader, SliceReader};

@@ -1,21 +1,24 @@
 //! The RA statement: the RA's counter-signature over an approved request, which is all the CA
 //! accepts (DESIGN.md §2; security-catalogue §3.F). It binds the exact CSR, the template, the
-//! SCEP transaction, the names the challenge was bound to, a short validity and a nonce.
+//! SCEP transaction, the names the challenge was bound to, a short validity and a nonce, and
+//! whether something besides a challenge validated the whole CSR.
 //!
 //! ```text
 //! RaStatement ::= SEQUENCE {
-//!     version        INTEGER (1 | 2),
+//!     version        INTEGER (1 | 2 | 3),
 //!     csr            OCTET STRING,          -- the PKCS#10 DER, exactly as the device sent it
 //!     template       UTF8String,
 //!     transactionId  PrintableString,       -- RFC 8894 §3.2.1.1
 //!     binding        [0] EXPLICIT StatementBinding OPTIONAL,
-//!     requester      [1] EXPLICIT RequesterFacts OPTIONAL,  -- present iff version 2
+//!     requester      [1] EXPLICIT RequesterFacts OPTIONAL,  -- present iff version 2 or 3
+//!     csrValidatedBy [2] EXPLICIT UTF8String OPTIONAL,      -- present iff version 3
 //!     approvedAt     GeneralizedTime,
 //!     notAfter       GeneralizedTime,
 //!     nonce          OCTET STRING }
 //! StatementBinding ::= SEQUENCE {
 //!     subject        UTF8String OPTIONAL,   -- RFC 4514 form
-//!     sans           SEQUENCE OF UTF8String }  -- "dns:NAME", "ip:ADDR", "email:ADDR"
+//!     sans           SEQUENCE OF UTF8String }  -- "dns:NAME", "ip:ADDR", "email:ADDR",
+//!                                              -- "upn:USER@SUFFIX", "uri:SID-URI"
 //! RequesterFacts ::= SEQUENCE {
 //!     certificateSha256  OCTET STRING (SIZE (32)),  -- the SCEP requester's signing certificate
 //!     challengeId        [0] IMPLICIT UTF8String OPTIONAL,  -- the challenge's audit id
@@ -23,7 +26,13 @@
 //! ```
 //!
 //! Version 2 adds the requester facts the RA checked; version 1 (without them) is still
-//! parsed, so a CA accepts an RA that has not been upgraded yet.
+//! parsed, so a CA accepts an RA that has not been upgraded yet. Version 3 adds
+//! `csrValidatedBy`: the kind of verifier that validated the whole CSR before the RA
+//! counter-signed it (`intune`: Intune's validateRequest answered Success), or `renewal` (the
+//! RA held the CSR to the certificate being renewed, whose names the binding lists). Only
+//! then does the CA decide with `policy::Vouching::CsrValidated`, which lets a template's
+//! `mdm_vouched` names and EKUs through. A CA that predates version 3 refuses such a
+//! statement (unknown version) instead of issuing without the names.
 //!
 //! It travels as the eContent of a CMS SignedData (RFC 5652 §5) with eContentType
 //! [`crate::oids::RA_STATEMENT`], signed attributes contentType + messageDigest, one
@@ -62,6 +71,9 @@ pub struct RaStatement {
     pub binding: Option<StatementBinding>,
     /// Who asked and with which challenge (version 2; `None` in a version 1 statement).
     pub requester: Option<RequesterFacts>,
+    /// The kind of verifier that validated the whole CSR (`intune`, or `renewal`); version 3.
+    /// `None`: only a challenge (or nothing) vouched for the request.
+    pub csr_validated_by: Option<String>,
     pub approved_at: i64,
     pub not_after: i64,
     pub nonce: Vec<u8>,
@@ -117,6 +129,8 @@ struct RaStatementAsn1 {
     binding: Option<StatementBindingAsn1>,
     #[asn1(context_specific = "1", tag_mode = "EXPLICIT", optional = "true")]
     requester: Option<RequesterFactsAsn1>,
+    #[asn1(context_specific = "2", tag_mode = "EXPLICIT", optional = "true")]
+    csr_validated_by: Option<String>,
     approved_at: GeneralizedTime,
     not_after: GeneralizedTime,
     nonce: OctetString,
@@ -138,9 +152,13 @@ struct RequesterFactsAsn1 {
     source: Option<String>,
 }
 
-/// Version 1: no requester facts. Version 2: with them.
+/// Version 1: no requester facts. Version 2: with them. Version 3: with them and the CSR's
+/// validator.
 const STATEMENT_VERSION_1: u8 = 1;
 const STATEMENT_VERSION_2: u8 = 2;
+const STATEMENT_VERSION_3: u8 = 3;
+/// The longest verifier kind a statement names.
+const MAX_VERIFIER_KIND_LEN: usize = 32;
 
 /// Why a statement could not be built or parsed. The CA maps every one to a rejected
 /// statement.
@@ -161,6 +179,8 @@ pub enum StatementError {
     VersionMismatch(u8, &'static str),
     #[error("requester certificate hash is not 32 octets")]
     RequesterHash,
+    #[error("CSR validator kind {0:?} is not 1 to 32 lower-case letters, digits or '-'")]
+    VerifierKind(String),
     #[error("time {0} cannot be a GeneralizedTime")]
     Time(i64),
     #[error("digest algorithm is not SHA-256/384/512")]
@@ -199,6 +219,7 @@ impl RaStatement {
             transaction_id,
             binding: binding.as_ref().map(StatementBinding::from_policy),
             requester: None,
+            csr_validated_by: None,
             approved_at,
             not_after,
             nonce,
@@ -217,9 +238,30 @@ impl RaStatement {
         Ok(statement)
     }
 
-    /// 2 when the requester facts are present, else 1.
+    /// The same statement saying that a verifier of kind `kind` (`intune`, `renewal`)
+    /// validated the whole CSR: a version 3 statement. Call it after
+    /// [`RaStatement::with_requester`]: version 3 carries the requester facts too.
+    pub fn with_csr_validated_by(self, kind: &str) -> Result<Self, StatementError> {
+        check_verifier_kind(kind)?;
+        if self.requester.is_none() {
+            return Err(StatementError::VersionMismatch(
+                STATEMENT_VERSION_3,
+                "absent",
+            ));
+        }
+        let statement = RaStatement {
+            csr_validated_by: Some(kind.to_owned()),
+            ..self
+        };
+        statement.to_der()?;
+        Ok(statement)
+    }
+
+    /// 3 when a CSR validator is named, 2 when the requester facts are present, else 1.
     pub fn version(&self) -> u8 {
-        if self.requester.is_some() {
+        if self.csr_validated_by.is_some() {
+            STATEMENT_VERSION_3
+        } else if self.requester.is_some() {
             STATEMENT_VERSION_2
         } else {
             STATEMENT_VERSION_1
@@ -246,6 +288,7 @@ impl RaStatement {
                 sans: b.sans.clone(),
             }),
             requester,
+            csr_validated_by: self.csr_validated_by.clone(),
             approved_at: generalized_time(self.approved_at)?,
             not_after: generalized_time(self.not_after)?,
             nonce: OctetString::new(self.nonce.as_slice())?,
@@ -256,15 +299,26 @@ impl RaStatement {
     /// Parses a DER `RaStatement`.
     pub fn from_der(der: &[u8]) -> Result<Self, StatementError> {
         let asn1 = RaStatementAsn1::from_der(der)?;
+        let validated = asn1.csr_validated_by.is_some();
         match (asn1.version, asn1.requester.is_some()) {
-            (STATEMENT_VERSION_1, false) | (STATEMENT_VERSION_2, true) => {}
+            (STATEMENT_VERSION_1, false)
+            | (STATEMENT_VERSION_2, true)
+            | (STATEMENT_VERSION_3, true) => {}
             (STATEMENT_VERSION_1, true) => {
                 return Err(StatementError::VersionMismatch(1, "present"));
             }
-            (STATEMENT_VERSION_2, false) => {
-                return Err(StatementError::VersionMismatch(2, "absent"));
+            (v @ (STATEMENT_VERSION_2 | STATEMENT_VERSION_3), false) => {
+                return Err(StatementError::VersionMismatch(v, "absent"));
             }
             (v, _) => return Err(StatementError::Version(v)),
+        }
+        // The validator is there exactly in version 3: an older version naming one, or a
+        // version 3 without it, is a statement no RA wrote.
+        if validated != (asn1.version == STATEMENT_VERSION_3) {
+            return Err(StatementError::Version(asn1.version));
+        }
+        if let Some(kind) = &asn1.csr_validated_by {
+            check_verifier_kind(kind)?;
         }
         let requester = match asn1.requester {
             Some(r) => Some(RequesterFacts {
@@ -287,10 +341,25 @@ impl RaStatement {
                 sans: b.sans,
             }),
             requester,
+            csr_validated_by: asn1.csr_validated_by,
             approved_at: unix_seconds(&asn1.approved_at)?,
             not_after: unix_seconds(&asn1.not_after)?,
             nonce: asn1.nonce.as_bytes().to_vec(),
         })
+    }
+}
+
+/// A verifier kind as configuration names it: short, lower-case, safe to log.
+fn check_verifier_kind(kind: &str) -> Result<(), StatementError> {
+    let plain = !kind.is_empty()
+        && kind.len() <= MAX_VERIFIER_KIND_LEN
+        && kind
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    if plain {
+        Ok(())
+    } else {
+        Err(StatementError::VerifierKind(kind.to_owned()))
     }
 }
 
@@ -547,6 +616,7 @@ mod tests {
                 challenge_id: Some("0123456789abcdef".into()),
                 source: Some("192.0.2.7".into()),
             }),
+            csr_validated_by: None,
             approved_at: 1_790_000_000,
             not_after: 1_790_000_300,
             nonce: vec![9; 16],
@@ -698,7 +768,7 @@ mod tests {
 
     #[test]
     fn version_and_facts_must_agree() {
-        // Re-encode with a wrong version number: v1 with facts, v2 without, v3.
+        // Re-encode with a wrong version number: v1 with facts, v2 without, v4.
         let with_facts = statement().to_der().unwrap();
         let without = RaStatement {
             requester: None,
@@ -720,8 +790,8 @@ mod tests {
             Err(StatementError::VersionMismatch(2, _))
         ));
         assert!(matches!(
-            RaStatement::from_der(&set_version(&with_facts, 3)),
-            Err(StatementError::Version(3))
+            RaStatement::from_der(&set_version(&with_facts, 4)),
+            Err(StatementError::Version(4))
         ));
     }
 
@@ -734,5 +804,82 @@ mod tests {
             StatementBinding::from_policy(&b),
             statement().binding.unwrap()
         );
+    }
+
+    #[test]
+    fn version_3_names_the_csr_validator() {
+        let v3 = statement().with_csr_validated_by("intune").unwrap();
+        assert_eq!(v3.version(), 3);
+        assert_eq!(v3.csr_validated_by.as_deref(), Some("intune"));
+        let der = v3.to_der().unwrap();
+        assert_eq!(&der[4..7], [0x02, 0x01, 0x03], "INTEGER 3 first");
+        // [2] EXPLICIT UTF8String "intune".
+        let field = [0xa2, 0x08, 0x0c, 0x06, b'i', b'n', b't', b'u', b'n', b'e'];
+        assert!(der.windows(field.len()).any(|w| w == field));
+        assert_eq!(RaStatement::from_der(&der).unwrap(), v3);
+        let (signed, _) = build(&v3, &[0xab; 256]);
+        assert_eq!(parse_statement(&signed).unwrap().statement, v3);
+        // A version 2 statement still parses, without a validator.
+        let v2 = RaStatement::from_der(&statement().to_der().unwrap()).unwrap();
+        assert_eq!(v2.csr_validated_by, None);
+        assert!(
+            statement()
+                .with_csr_validated_by("renewal")
+                .unwrap()
+                .csr_validated_by
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn the_validator_needs_version_3_the_requester_facts_and_a_plain_kind() {
+        for bad in ["", "Intune", "in tune", "intune\n", &"x".repeat(33)] {
+            assert!(
+                matches!(
+                    statement().with_csr_validated_by(bad),
+                    Err(StatementError::VerifierKind(_))
+                ),
+                "{bad:?}"
+            );
+        }
+        let v1 = RaStatement {
+            requester: None,
+            ..statement()
+        };
+        assert!(matches!(
+            v1.with_csr_validated_by("intune"),
+            Err(StatementError::VersionMismatch(3, "absent"))
+        ));
+        // Re-encoded with a wrong version: a validator in version 2, none in version 3.
+        let v3 = statement()
+            .with_csr_validated_by("intune")
+            .unwrap()
+            .to_der()
+            .unwrap();
+        let v2 = statement().to_der().unwrap();
+        let set_version = |der: &[u8], v: u8| {
+            let mut d = der.to_vec();
+            d[6] = v;
+            d
+        };
+        assert!(matches!(
+            RaStatement::from_der(&set_version(&v3, 2)),
+            Err(StatementError::Version(2))
+        ));
+        assert!(matches!(
+            RaStatement::from_der(&set_version(&v2, 3)),
+            Err(StatementError::Version(3))
+        ));
+        assert!(matches!(
+            RaStatement::from_der(&set_version(&v3, 4)),
+            Err(StatementError::Version(4))
+        ));
+        // A kind no RA writes is refused when parsed.
+        let mut odd = statement().with_csr_validated_by("intune").unwrap();
+        odd.csr_validated_by = Some("INTUNE".into());
+        assert!(matches!(
+            RaStatement::from_der(&odd.to_der().unwrap()),
+            Err(StatementError::VerifierKind(_))
+        ));
     }
 }

@@ -260,5 +260,38 @@ fn statement_facts(statement: &RaStatement) -> String {
         }
         None => out.push_str(", statement version 1 (no requester facts)"),
     }
+    if let Some(kind) = &statement.csr_validated_by {
+        out.push_str(&format!(", CSR validated by {kind}"));
+    }
     out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_names_what_validated_the_csr() {
+        let requester = request::RequesterFacts {
+            certificate_sha256: [1; 32],
+            challenge_id: None,
+            source: None,
+        };
+        let statement = RaStatement::new(
+            vec![0x30, 0x00],
+            "t".into(),
+            "tx".into(),
+            None,
+            1,
+            2,
+            vec![],
+        )
+        .unwrap()
+        .with_requester(requester)
+        .unwrap();
+        assert!(!statement_facts(&statement).contains("CSR validated"));
+        let validated = statement.with_csr_validated_by("intune").unwrap();
+        assert!(statement_facts(&validated).ends_with(", CSR validated by intune"));
+    }
 }

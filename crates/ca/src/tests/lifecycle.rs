@@ -312,9 +312,15 @@ fn openssl_rejects_what_the_constrained_ca_refuses() {
         not_after: now() + DAY,
         extensions: vec![
             crate::extensions::basic_constraints(false, None).unwrap(),
-            crate::extensions::subject_alt_name(&["evil.com".into()], &[], &[], false)
-                .unwrap()
-                .unwrap(),
+            crate::extensions::subject_alt_name(
+                &crate::extensions::SanNames {
+                    dns_names: &["evil.com".into()],
+                    ..Default::default()
+                },
+                false,
+            )
+            .unwrap()
+            .unwrap(),
             crate::extensions::authority_key_identifier(&ski).unwrap(),
         ],
     }

@@ -85,6 +85,14 @@ pub enum TemplateError {
     RenewalWindowTooLong(String),
     #[error("template {0:?} renewal grace is longer than 90 days")]
     RenewalGraceTooLong(String),
+    #[error(
+        "template {template:?} has mdm_vouched.{setting} but does not list the extended key usage {oid} it vouches for"
+    )]
+    MdmVouchedEkuNotListed {
+        template: String,
+        setting: &'static str,
+        oid: &'static str,
+    },
 }
 
 /// Extensions the CA alone decides, whatever a template says: certificate-shaping X.509
@@ -102,6 +110,7 @@ pub(super) fn check(spec: &TemplateSpec) -> Result<Rules, TemplateError> {
         return Err(TemplateError::BadName);
     }
     check_ekus(spec)?;
+    check_mdm_vouched(spec)?;
     if spec.validity_days == 0 || spec.validity_days > MAX_VALIDITY_DAYS {
         return Err(TemplateError::BadValidity(name.clone()));
     }
@@ -195,6 +204,24 @@ fn check_ekus(spec: &TemplateSpec) -> Result<(), TemplateError> {
         if spec.extended_key_usages.iter().take(i).any(|e| e == eku) {
             return Err(TemplateError::DuplicateExtendedKeyUsage(name.clone()));
         }
+    }
+    Ok(())
+}
+
+/// A vouched EKU is one of the template's EKUs that only validated requests get: the template
+/// must list it, so that reading the EKU list tells everything a certificate can carry.
+fn check_mdm_vouched(spec: &TemplateSpec) -> Result<(), TemplateError> {
+    if spec.mdm_vouched.ipsec_tunnel_eku
+        && !spec
+            .extended_key_usages
+            .iter()
+            .any(|e| e == oid::EKU_IPSEC_TUNNEL)
+    {
+        return Err(TemplateError::MdmVouchedEkuNotListed {
+            template: spec.name.clone(),
+            setting: "ipsec_tunnel_eku",
+            oid: oid::EKU_IPSEC_TUNNEL,
+        });
     }
     Ok(())
 }
@@ -637,5 +664,30 @@ mod tests {
         s.renewal_grace_days = 90;
         s.renewal_window_days = 0;
         assert!(Template::new(s).is_ok());
+    }
+
+    #[test]
+    fn a_vouched_eku_must_be_listed() {
+        let mut s = base();
+        s.mdm_vouched.ipsec_tunnel_eku = true;
+        assert_eq!(
+            err(s.clone()),
+            TemplateError::MdmVouchedEkuNotListed {
+                template: "t".into(),
+                setting: "ipsec_tunnel_eku",
+                oid: oid::EKU_IPSEC_TUNNEL,
+            }
+        );
+        s.extended_key_usages.push(oid::EKU_IPSEC_TUNNEL.into());
+        assert!(Template::new(s).is_ok());
+        // Vouched names need no other setting: without validation they are refused anyway,
+        // and e-mail at any domain needs no e-mail domain list.
+        let mut s = base();
+        s.mdm_vouched.upn = true;
+        s.mdm_vouched.sid_uri = true;
+        s.mdm_vouched.email = true;
+        let t = Template::new(s).unwrap();
+        assert!(t.mdm_vouched().any());
+        assert!(!Template::device().mdm_vouched().any());
     }
 }

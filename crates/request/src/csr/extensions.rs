@@ -2,10 +2,10 @@
 //! them is ever copied into a certificate.
 
 use der::Decode;
-use der::asn1::BitString;
+use der::asn1::{BitString, Utf8StringRef};
 use policy::{RequestedExtension, RequestedValue, SanFact};
 use x509_cert::ext::Extension;
-use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::name::{GeneralName, OtherName};
 use x509_cert::ext::pkix::{
     BasicConstraints, ExtendedKeyUsage, SubjectAltName, SubjectKeyIdentifier,
 };
@@ -55,18 +55,30 @@ fn key_usage_bits(bits: &BitString) -> u16 {
         })
 }
 
-fn san_fact(name: &GeneralName) -> SanFact {
+pub(crate) fn san_fact(name: &GeneralName) -> SanFact {
     match name {
         GeneralName::DnsName(s) => SanFact::Dns(s.as_str().to_owned()),
         GeneralName::IpAddress(o) => SanFact::Ip(o.as_bytes().to_vec()),
         GeneralName::Rfc822Name(s) => SanFact::Email(s.as_str().to_owned()),
         GeneralName::UniformResourceIdentifier(s) => SanFact::Uri(s.as_str().to_owned()),
-        GeneralName::OtherName(o) => SanFact::OtherName {
-            type_id: o.type_id.to_string(),
-        },
+        GeneralName::OtherName(o) => other_name(o),
         GeneralName::DirectoryName(_) => SanFact::Other("directoryName".to_owned()),
         GeneralName::EdiPartyName(_) => SanFact::Other("ediPartyName".to_owned()),
         GeneralName::RegisteredId(_) => SanFact::Other("registeredID".to_owned()),
+    }
+}
+
+/// A UPN whose value is a UTF8String (MS-WCCE §2.2.2.7.5: `[0] EXPLICIT UTF8String`) is a
+/// [`SanFact::Upn`]; any other otherName, a UPN of another string type included, is reported
+/// by its type-id only, and policy refuses it.
+fn other_name(name: &OtherName) -> SanFact {
+    if name.type_id == oids::UPN
+        && let Ok(upn) = Utf8StringRef::try_from(&name.value)
+    {
+        return SanFact::Upn(upn.as_str().to_owned());
+    }
+    SanFact::OtherName {
+        type_id: name.type_id.to_string(),
     }
 }
 

@@ -277,6 +277,11 @@ fn subject_alt_names_are_reported_by_kind() {
         type_id: oid("1.3.6.1.4.1.311.20.2.3"),
         value: utf8("administrator@corp"),
     };
+    // A UPN must be a UTF8String: another string type is reported by type-id only.
+    let upn_as_ia5 = OtherName {
+        type_id: oid("1.3.6.1.4.1.311.20.2.3"),
+        value: Any::encode_from(&Ia5String::new("administrator@corp").unwrap()).unwrap(),
+    };
     let san = SubjectAltName(vec![
         GeneralName::DnsName(Ia5String::new("Dev1.Corp.Example").unwrap()),
         GeneralName::IpAddress(OctetString::new([10, 0, 0, 1]).unwrap()),
@@ -285,6 +290,7 @@ fn subject_alt_names_are_reported_by_kind() {
             Ia5String::new("tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-500").unwrap(),
         ),
         GeneralName::OtherName(upn),
+        GeneralName::OtherName(upn_as_ia5),
         GeneralName::RegisteredId(oid("1.2.3.4")),
     ]);
     let csr = simple(vec![ext_req(vec![ext("2.5.29.17", false, &san)])]);
@@ -296,6 +302,7 @@ fn subject_alt_names_are_reported_by_kind() {
             SanFact::Ip(vec![10, 0, 0, 1]),
             SanFact::Email("a@corp.example".into()),
             SanFact::Uri("tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-500".into()),
+            SanFact::Upn("administrator@corp".into()),
             SanFact::OtherName {
                 type_id: "1.3.6.1.4.1.311.20.2.3".into()
             },
