@@ -356,9 +356,7 @@ mod tests {
         assert!(
             facts
                 .subject_alt_names
-                .contains(&policy::SanFact::OtherName {
-                    type_id: oids::UPN.to_string()
-                })
+                .contains(&policy::SanFact::Upn("admin@corp".into()))
         );
         assert_eq!(facts.subject_alt_names.len(), 4);
         let ext_oids: Vec<&str> = facts
