@@ -30,6 +30,8 @@ pub(crate) enum ChallengeKind {
 /// What an outside verifier said when it vouched (see `vouch::Vouched`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct VouchedBy {
+    /// The verifier kind (`intune`, `webhook`, `signed`), as the statement names it.
+    pub kind: &'static str,
     /// As the audit log names it (`intune`, `webhook`, `signed kid=…`).
     pub by: String,
     /// The verifier validated the whole CSR against the MDM's record of the device.
@@ -203,7 +205,11 @@ pub(crate) fn check(
 /// The proof for a request an outside verifier vouched for, on an endpoint issuing under
 /// `template`: the verifier's binding, but always the endpoint's template (a verifier
 /// narrows names; it never picks another template).
-pub(crate) fn vouched(template: &str, vouched: vouch::Vouched) -> ChallengeProof {
+pub(crate) fn vouched(
+    kind: &'static str,
+    template: &str,
+    vouched: vouch::Vouched,
+) -> ChallengeProof {
     let vouch::Vouched {
         binding,
         csr_validated,
@@ -212,6 +218,7 @@ pub(crate) fn vouched(template: &str, vouched: vouch::Vouched) -> ChallengeProof
     } = vouched;
     ChallengeProof {
         kind: ChallengeKind::Vouched(VouchedBy {
+            kind,
             by,
             csr_validated,
             spend_once,

@@ -56,11 +56,14 @@ impl CounterSigner<'_> {
         let spent = approved.challenge().and_then(ChallengeKind::spent_hash);
         let requester = requester_facts(approved.requester_certificate_der(), spent, peer);
         let statement = sign_statement(
-            approved.csr_der(),
-            approved.template(),
-            transaction_id,
-            approved.binding(),
-            requester,
+            StatementFacts {
+                csr_der: approved.csr_der(),
+                template: approved.template(),
+                transaction_id,
+                binding: approved.binding(),
+                requester,
+                csr_validated_by: approved.csr_validated_by(),
+            },
             now,
             self.statement_ttl_secs,
             self.agent,
@@ -78,14 +81,19 @@ impl CounterSigner<'_> {
     }
 }
 
-/// Builds and signs the statement with the enrollment-agent key.
-#[allow(clippy::too_many_arguments)]
-fn sign_statement(
-    csr_der: &[u8],
-    template: &str,
-    transaction_id: &str,
-    binding: Option<&policy::Binding>,
+/// What a statement says about the request.
+struct StatementFacts<'a> {
+    csr_der: &'a [u8],
+    template: &'a str,
+    transaction_id: &'a str,
+    binding: Option<&'a policy::Binding>,
     requester: request::statement::RequesterFacts,
+    csr_validated_by: Option<&'static str>,
+}
+
+/// Builds and signs the statement with the enrollment-agent key.
+fn sign_statement(
+    facts: StatementFacts<'_>,
     now: i64,
     ttl_secs: i64,
     signer: &dyn keys::Signer,
@@ -94,15 +102,19 @@ fn sign_statement(
     let internal = |e: &dyn std::fmt::Display| EnrollError::Internal(format!("statement: {e}"));
     let nonce = keys::random::bytes(16).map_err(|e| internal(&e))?;
     let statement = request::statement::RaStatement::new(
-        csr_der.to_vec(),
-        template.to_owned(),
-        transaction_id.to_owned(),
-        binding.cloned(),
+        facts.csr_der.to_vec(),
+        facts.template.to_owned(),
+        facts.transaction_id.to_owned(),
+        facts.binding.cloned(),
         now,
         now.saturating_add(ttl_secs),
         nonce,
     )
-    .and_then(|s| s.with_requester(requester))
+    .and_then(|s| s.with_requester(facts.requester))
+    .and_then(|s| match facts.csr_validated_by {
+        Some(kind) => s.with_csr_validated_by(kind),
+        None => Ok(s),
+    })
     .map_err(|e| internal(&e))?;
     let algorithm = signer.default_algorithm();
     let unsigned = request::statement::prepare_statement(

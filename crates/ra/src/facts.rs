@@ -17,6 +17,8 @@ pub(crate) fn san_text(san: &policy::SanFact) -> String {
     match san {
         policy::SanFact::Dns(name) => format!("dns:{name}"),
         policy::SanFact::Email(address) => format!("email:{address}"),
+        policy::SanFact::Upn(upn) => format!("upn:{upn}"),
+        policy::SanFact::Uri(uri) => format!("uri:{uri}"),
         policy::SanFact::Ip(octets) => match <[u8; 4]>::try_from(octets.as_slice()) {
             Ok(v4) => format!("ip:{}", std::net::Ipv4Addr::from(v4)),
             Err(_) => format!("ip:{}", hex::encode(octets)),

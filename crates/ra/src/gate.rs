@@ -27,6 +27,7 @@ use crate::verify::VerifiedSignature;
 ///         binding: Some(binding),
 ///         challenge: None,
 ///         requester_certificate_der: Vec::new(),
+///         csr_validated_by: None,
 ///     }
 /// }
 /// ```
@@ -46,6 +47,10 @@ pub struct Approved {
     /// `None` for a renewal.
     challenge: Option<ChallengeKind>,
     requester_certificate_der: Vec<u8>,
+    /// What validated the whole CSR, when the policy let names through only because of it
+    /// (an Intune endpoint's verifier; a renewal of a certificate holding such names): the
+    /// statement says so, and the CA decides it the same way.
+    csr_validated_by: Option<&'static str>,
 }
 
 impl Approved {
@@ -67,6 +72,8 @@ impl Approved {
                 .challenge_hash
                 .map(|hash| ChallengeKind::OneTime { hash }),
             requester_certificate_der: record.requester_certificate_der,
+            // Requests an MDM validated are never held (see `endpoint::check_endpoints`).
+            csr_validated_by: None,
         })
     }
 
@@ -88,6 +95,10 @@ impl Approved {
 
     pub(crate) fn requester_certificate_der(&self) -> &[u8] {
         &self.requester_certificate_der
+    }
+
+    pub(crate) fn csr_validated_by(&self) -> Option<&'static str> {
+        self.csr_validated_by
     }
 
     /// What is left once the statement is signed: the challenge, which the record of the
@@ -143,18 +154,27 @@ pub(crate) fn enrollment(
     }
     let (kind, template_name, binding) = challenge.into_parts();
     let template = config.template(&template_name)?;
-    let profile = match policy::decide(&csr.inspected().facts, &template, Some(&binding)) {
+    let validated_by = kind
+        .vouched_by()
+        .filter(|vouched| vouched.csr_validated)
+        .map(|vouched| vouched.kind);
+    let vouching = match validated_by {
+        Some(_) => policy::Vouching::CsrValidated,
+        None => policy::Vouching::None,
+    };
+    let facts = &csr.inspected().facts;
+    let profile = match policy::decide_vouched(facts, &template, Some(&binding), vouching) {
         policy::Decision::Issue(profile) => profile,
         policy::Decision::Refuse(refusal) => return Err(refusal_error(&refusal)),
     };
-    Ok(admit(
-        profile.manual_approval,
-        csr,
-        template_name,
+    let admission = Admission {
+        manual_approval: profile.manual_approval,
+        template: template_name,
         binding,
-        Some(kind),
-        signature,
-    ))
+        challenge: Some(kind),
+        csr_validated_by: validated_by.filter(|_| profile.mdm_vouched),
+    };
+    Ok(admit(admission, csr, signature))
 }
 
 /// RenewalReq: the old certificate's template and names bound the new one (renewal window,
@@ -166,11 +186,12 @@ pub(crate) fn renewal(
     old: RenewedCertificate,
     now: i64,
 ) -> Result<Admitted, EnrollError> {
-    let (template_name, binding, old_facts) = old.into_parts();
+    let (template_name, binding, old_facts, old_extended_key_usages) = old.into_parts();
     let template = config.template(&template_name)?;
     let new_key_sha256: [u8; 32] = Sha256::digest(&csr.inspected().public_key_spki_der).into();
-    let decision = policy::renewal_decision(
+    let decision = policy::renewal_decision_with_ekus(
         &old_facts,
+        &old_extended_key_usages,
         &csr.inspected().facts,
         &new_key_sha256,
         &template,
@@ -182,31 +203,46 @@ pub(crate) fn renewal(
             return Err(EnrollError::Renewal(refusal.reason.to_string()));
         }
     };
-    Ok(admit(
-        profile.manual_approval,
-        csr,
-        template_name,
+    let admission = Admission {
+        manual_approval: profile.manual_approval,
+        template: template_name,
         binding,
-        None,
-        signature,
-    ))
+        challenge: None,
+        // The old certificate is the proof of names an MDM vouched for when it was issued.
+        csr_validated_by: profile.mdm_vouched.then_some(RENEWAL_OF_VALIDATED),
+    };
+    Ok(admit(admission, csr, signature))
 }
 
-fn admit(
+/// The statement's word for a renewal that keeps names an MDM validated for the certificate
+/// it renews.
+const RENEWAL_OF_VALIDATED: &str = "renewal";
+
+/// What the policy decided for a request, besides the CSR and who signed it.
+struct Admission {
     manual_approval: bool,
-    csr: CheckedCsr,
     template: String,
     binding: policy::Binding,
     challenge: Option<ChallengeKind>,
-    signature: &VerifiedSignature<'_>,
-) -> Admitted {
+    csr_validated_by: Option<&'static str>,
+}
+
+fn admit(admission: Admission, csr: CheckedCsr, signature: &VerifiedSignature<'_>) -> Admitted {
     let (csr_der, inspected) = csr.into_parts();
+    let Admission {
+        manual_approval,
+        template,
+        binding,
+        challenge,
+        csr_validated_by,
+    } = admission;
     let request = Approved {
         csr_der,
         template,
         binding: Some(binding),
         challenge,
         requester_certificate_der: signature.signer_certificate_der().to_vec(),
+        csr_validated_by,
     };
     if !manual_approval {
         return Admitted::CounterSign(request);

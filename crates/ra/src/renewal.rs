@@ -7,8 +7,6 @@
 
 use der::{Decode, Encode};
 use x509_cert::Certificate;
-use x509_cert::ext::pkix::SubjectAltName;
-use x509_cert::ext::pkix::name::GeneralName;
 
 use crate::error::EnrollError;
 
@@ -19,7 +17,12 @@ use crate::error::EnrollError;
 /// ```compile_fail
 /// // Outside the RA a certificate cannot be declared ours, whatever a caller holds.
 /// fn forge(binding: policy::Binding, facts: policy::RenewalFacts) -> ra::proofs::RenewedCertificate {
-///     ra::proofs::RenewedCertificate { template: "device".to_owned(), binding, facts }
+///     ra::proofs::RenewedCertificate {
+///         template: "device".to_owned(),
+///         binding,
+///         facts,
+///         extended_key_usages: Vec::new(),
+///     }
 /// }
 /// ```
 #[derive(Debug)]
@@ -27,6 +30,9 @@ pub struct RenewedCertificate {
     template: String,
     binding: policy::Binding,
     facts: policy::RenewalFacts,
+    /// The old certificate's extended key usages, dotted: an EKU only an MDM could vouch
+    /// for (IPsec tunnel) is kept only if the old certificate had it.
+    extended_key_usages: Vec<String>,
 }
 
 impl RenewedCertificate {
@@ -35,10 +41,15 @@ impl RenewedCertificate {
         &self.template
     }
 
-    /// The template, the names as the certificate holds them, and the facts the renewal
-    /// decision needs, for the gate that consumes the proof.
-    pub(crate) fn into_parts(self) -> (String, policy::Binding, policy::RenewalFacts) {
-        (self.template, self.binding, self.facts)
+    /// The template, the names as the certificate holds them, the facts the renewal
+    /// decision needs and the old extended key usages, for the gate that consumes the proof.
+    pub(crate) fn into_parts(self) -> (String, policy::Binding, policy::RenewalFacts, Vec<String>) {
+        (
+            self.template,
+            self.binding,
+            self.facts,
+            self.extended_key_usages,
+        )
     }
 }
 
@@ -100,18 +111,17 @@ pub(crate) async fn check_provenance(
         return Err(refuse("signer certificate is revoked"));
     }
     let _ = now; // the window and grace are the template's: see policy::renewal_decision
-    let sans = dns_names(&certificate)?;
+    // Every name the old certificate holds binds the new one: the UPN and SID URI an MDM
+    // vouched for too, which the template then decides again.
+    let certified = request::certified_names(signer_der)
+        .map_err(|_| refuse("signer certificate names unreadable"))?;
     let subject = policy::parse_subject_display(&record.subject)
         .map_err(|_| refuse("recorded subject unreadable"))?;
     let facts = policy::RenewalFacts {
         not_before: record.not_before,
         not_after: record.not_after,
         subject,
-        sans: sans
-            .iter()
-            .filter_map(|s| s.strip_prefix("dns:"))
-            .map(|d| policy::SanFact::Dns(d.to_owned()))
-            .collect(),
+        sans: certified.sans,
         public_key_sha256: <sha2::Sha256 as sha2::Digest>::digest(&signer.spki_der).into(),
         template: record.template.clone(),
     };
@@ -120,24 +130,9 @@ pub(crate) async fn check_provenance(
         binding: policy::Binding {
             template: Some(record.template),
             subject: Some(record.subject),
-            sans,
+            sans: facts.binding_sans(),
         },
         facts,
+        extended_key_usages: certified.extended_key_usages,
     })
-}
-
-fn dns_names(certificate: &Certificate) -> Result<Vec<String>, EnrollError> {
-    let found = certificate
-        .tbs_certificate()
-        .get_extension::<SubjectAltName>()
-        .map_err(|_| refuse("signer certificate SAN unreadable"))?;
-    let mut names = Vec::new();
-    if let Some((_, san)) = found {
-        for name in san.0 {
-            if let GeneralName::DnsName(dns) = name {
-                names.push(format!("dns:{}", dns.as_str()));
-            }
-        }
-    }
-    Ok(names)
 }

@@ -57,7 +57,7 @@ pub(crate) async fn ask(
         csr_validated = vouched.csr_validated,
         "challenge vouched for"
     );
-    let proof = challenge_check::vouched(template, vouched);
+    let proof = challenge_check::vouched(verifier.kind(), template, vouched);
     let asked = Asked {
         verifier: Arc::clone(verifier),
         question,

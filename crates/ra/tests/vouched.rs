@@ -475,3 +475,87 @@ async fn insecure_modes_are_the_default_endpoints_only_and_unknown_endpoints_ref
     let (status, _) = h.send(&device, None, "insecure-default", csr).await;
     assert_eq!(status, PkiStatus::Success);
 }
+
+/// A user certificate with a UPN and the strong-mapping SID URI: issued only when the
+/// verifier validated the whole CSR, on a template that allows those names.
+#[tokio::test]
+async fn names_only_a_csr_validating_mdm_vouches_for_need_one() {
+    let mut spec = policy::TemplateSpec::named("user", &[policy::oid::EKU_CLIENT_AUTH]);
+    spec.mdm_vouched = policy::MdmVouched {
+        upn: true,
+        sid_uri: true,
+        ..policy::MdmVouched::default()
+    };
+    let user = policy::Template::new(spec).unwrap();
+    let config = RaConfig {
+        templates: vec![policy::Template::device(), user],
+        ..RaConfig::default()
+    };
+    let setup = setup(config).await;
+    let verifier = ScriptedVerifier::vouching(Vouched {
+        csr_validated: true,
+        ..vouched(None)
+    });
+    let one_time_verifier = ScriptedVerifier::vouching(vouched(None));
+    let h = Harness {
+        ra: setup
+            .ra
+            .with_endpoints(vec![
+                Endpoint {
+                    name: "intune".into(),
+                    template: "user".into(),
+                    challenge: ChallengeCheck::Verifier(verifier.clone()),
+                },
+                Endpoint {
+                    name: "portal".into(),
+                    template: "user".into(),
+                    challenge: ChallengeCheck::Verifier(one_time_verifier.clone()),
+                },
+                Endpoint {
+                    name: "local".into(),
+                    template: "user".into(),
+                    challenge: ChallengeCheck::OneTime,
+                },
+            ])
+            .unwrap(),
+        store: setup.store,
+        ca: setup.ca,
+        encryption_certificate: setup.encryption_certificate,
+        signing_certificate: setup.signing_certificate,
+        config: setup.config,
+        verifier,
+    };
+    let device = device();
+    let user_csr = |challenge: &str| {
+        CsrBuilder::new("CN=alice")
+            .san(scep_client::SanEntry::Upn("alice@corp.example".into()))
+            .san(scep_client::SanEntry::Uri(
+                "tag:microsoft.com,2022-09-14:sid:S-1-5-21-1004336348-1177238915-682003330-1001"
+                    .into(),
+            ))
+            .challenge(challenge)
+            .build(&device.key)
+            .unwrap()
+    };
+
+    // The same CSR on a verifier that saw only the challenge, and with a one-time challenge
+    // of the very template: refused (ESC1 stays closed).
+    let (status, _) = h.send(&device, Some("portal"), "upn-portal", user_csr("c")).await;
+    assert_eq!(status, PkiStatus::Failure(FailInfo::BadRequest));
+    let local = h.mint("user").await;
+    let (status, _) = h.send(&device, Some("local"), "upn-local", user_csr(&local)).await;
+    assert!(matches!(status, PkiStatus::Failure(_)));
+    assert_eq!(h.ca.statement_count(), 0);
+
+    // Validated: issued, and the statement tells the CA what validated it.
+    let (status, certificate) = h.send(&device, Some("intune"), "upn-intune", user_csr("c")).await;
+    assert_eq!(status, PkiStatus::Success);
+    let statement = h.ca.statements().pop().unwrap();
+    assert_eq!(statement.csr_validated_by.as_deref(), Some("scripted"));
+    let names = request::certified_names(&certificate.unwrap()).unwrap();
+    assert!(
+        names.sans.contains(&policy::SanFact::Upn("alice@corp.example".into())),
+        "{:?}",
+        names.sans
+    );
+}
