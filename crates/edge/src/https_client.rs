@@ -50,6 +50,15 @@ pub enum ClientError {
     Answer(#[source] axum::Error),
 }
 
+/// What a server answered to [`HttpsClient::send`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    /// The Content-Type header, when there is one and it is text.
+    pub content_type: Option<String>,
+    pub body: Vec<u8>,
+}
+
 pub struct HttpsClient {
     connector: TlsConnector,
     authority: String,
@@ -120,9 +129,10 @@ impl HttpsClient {
             .map_err(|_| ClientError::Timeout(self.timeout))?
     }
 
-    /// Sends `method` to `path` with `headers` (besides Host and, with a body, Content-Type
-    /// given among `headers`) and `body`; returns the status and at most `limit` bytes of the
-    /// answer. An answer longer than `limit` is an error, never a truncated body.
+    /// Sends `method` to `path` with `headers` (besides Host; a body's Content-Type is given
+    /// among `headers`) and `body`; returns the status, the answer's content type and at most
+    /// `limit` bytes of its body. An answer longer than `limit` is an error, never a
+    /// truncated body.
     pub async fn send(
         &self,
         method: axum::http::Method,
@@ -130,7 +140,7 @@ impl HttpsClient {
         headers: &[(&str, &str)],
         body: Vec<u8>,
         limit: usize,
-    ) -> Result<(u16, Vec<u8>), ClientError> {
+    ) -> Result<Answer, ClientError> {
         tokio::time::timeout(
             self.timeout,
             self.exchange_with_headers(method, path, headers, body, limit),
@@ -146,8 +156,10 @@ impl HttpsClient {
     ) -> Result<(u16, Vec<u8>), ClientError> {
         let content_type = content_type.map(|value| ("content-type", value));
         let headers: Vec<(&str, &str)> = content_type.into_iter().collect();
-        self.exchange_with_headers(method, path, &headers, body, limit)
-            .await
+        let answer = self
+            .exchange_with_headers(method, path, &headers, body, limit)
+            .await?;
+        Ok((answer.status, answer.body))
     }
 
     async fn exchange_with_headers(
@@ -157,7 +169,7 @@ impl HttpsClient {
         headers: &[(&str, &str)],
         body: Vec<u8>,
         limit: usize,
-    ) -> Result<(u16, Vec<u8>), ClientError> {
+    ) -> Result<Answer, ClientError> {
         let tcp = tokio::net::TcpStream::connect((self.host.as_str(), self.port))
             .await
             .map_err(|source| ClientError::Connect {
@@ -197,9 +209,18 @@ impl HttpsClient {
             .await
             .map_err(ClientError::Http)?;
         let status = response.status().as_u16();
+        let content_type = response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .map(str::to_owned);
         let bytes = axum::body::to_bytes(axum::body::Body::new(response.into_body()), limit)
             .await
             .map_err(ClientError::Answer)?;
-        Ok((status, bytes.to_vec()))
+        Ok(Answer {
+            status,
+            content_type,
+            body: bytes.to_vec(),
+        })
     }
 }

@@ -30,7 +30,8 @@ impl Http {
     ) -> Result<(u16, Vec<u8>), Failure> {
         let client = HttpsClient::new(url, self.tls.clone(), self.timeout)?;
         let path = path_and_query(url);
-        Ok(client.send(method, &path, headers, body, limit).await?)
+        let answer = client.send(method, &path, headers, body, limit).await?;
+        Ok((answer.status, answer.body))
     }
 }
 

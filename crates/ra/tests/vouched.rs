@@ -540,21 +540,29 @@ async fn names_only_a_csr_validating_mdm_vouches_for_need_one() {
 
     // The same CSR on a verifier that saw only the challenge, and with a one-time challenge
     // of the very template: refused (ESC1 stays closed).
-    let (status, _) = h.send(&device, Some("portal"), "upn-portal", user_csr("c")).await;
+    let (status, _) = h
+        .send(&device, Some("portal"), "upn-portal", user_csr("c"))
+        .await;
     assert_eq!(status, PkiStatus::Failure(FailInfo::BadRequest));
     let local = h.mint("user").await;
-    let (status, _) = h.send(&device, Some("local"), "upn-local", user_csr(&local)).await;
+    let (status, _) = h
+        .send(&device, Some("local"), "upn-local", user_csr(&local))
+        .await;
     assert!(matches!(status, PkiStatus::Failure(_)));
     assert_eq!(h.ca.statement_count(), 0);
 
     // Validated: issued, and the statement tells the CA what validated it.
-    let (status, certificate) = h.send(&device, Some("intune"), "upn-intune", user_csr("c")).await;
+    let (status, certificate) = h
+        .send(&device, Some("intune"), "upn-intune", user_csr("c"))
+        .await;
     assert_eq!(status, PkiStatus::Success);
     let statement = h.ca.statements().pop().unwrap();
     assert_eq!(statement.csr_validated_by.as_deref(), Some("scripted"));
     let names = request::certified_names(&certificate.unwrap()).unwrap();
     assert!(
-        names.sans.contains(&policy::SanFact::Upn("alice@corp.example".into())),
+        names
+            .sans
+            .contains(&policy::SanFact::Upn("alice@corp.example".into())),
         "{:?}",
         names.sans
     );

@@ -55,13 +55,19 @@ pub(crate) fn read(template: &str, answer: HttpAnswer<'_>) -> Result<Vouched, Ve
         }
         other => return Err(unavailable(format!("answered HTTP {other}, not 200"))),
     }
-    if let Some(content_type) = answer.content_type
-        && !is_json(content_type)
-    {
-        return Err(unavailable(format!(
-            "answered content type {:?}, not application/json",
-            content_type.chars().take(64).collect::<String>()
-        )));
+    match answer.content_type {
+        Some(content_type) if is_json(content_type) => {}
+        Some(content_type) => {
+            return Err(unavailable(format!(
+                "answered content type {:?}, not application/json",
+                content_type.chars().take(64).collect::<String>()
+            )));
+        }
+        None => {
+            return Err(unavailable(
+                "answered without a content type, not application/json".into(),
+            ));
+        }
     }
     serde_json::from_slice::<serde::de::IgnoredAny>(answer.body)
         .map_err(|e| unavailable(format!("answer is not JSON: {e}")))?;
@@ -122,6 +128,22 @@ fn allow(template: &str, binding: Option<AnswerBinding>) -> Result<Vouched, Veri
     binding
         .check()
         .map_err(|e| refused("bad-binding", format!("the allow's binding: {e}")))?;
+    // A webhook saw the request's facts, not the MDM's record of the device: names only a
+    // CSR-validating MDM may vouch for (UPN, URI) are not its to bind.
+    let bindable = |san: &String| {
+        san.split_once(':').is_some_and(|(kind, _)| {
+            ["dns", "ip", "email"].contains(&kind.to_ascii_lowercase().as_str())
+        })
+    };
+    if let Some(san) = binding.sans.iter().find(|san| !bindable(san)) {
+        return Err(refused(
+            "bad-binding",
+            format!(
+                "the allow's binding names {:?}: a webhook binds dns:, ip: and email: names only",
+                san.chars().take(64).collect::<String>()
+            ),
+        ));
+    }
     Ok(Vouched {
         binding,
         csr_validated: false,

@@ -129,6 +129,7 @@ impl std::fmt::Debug for WebhookVerifier {
 /// A delivery's outcome as the transport saw it.
 struct Delivered {
     status: u16,
+    content_type: Option<String>,
     body: Vec<u8>,
 }
 
@@ -165,7 +166,7 @@ impl WebhookVerifier {
             (SIGNATURE_HEADER, signature.as_str()),
             (DELIVERY_HEADER, delivery_id),
         ];
-        let (status, body) = target
+        let answer = target
             .client
             .send(
                 axum::http::Method::POST,
@@ -176,7 +177,11 @@ impl WebhookVerifier {
             )
             .await
             .map_err(DeliveryError::Transport)?;
-        Ok(Delivered { status, body })
+        Ok(Delivered {
+            status: answer.status,
+            content_type: answer.content_type,
+            body: answer.body,
+        })
     }
 
     /// Tells `notify_url` about `event`, if there is one; failures are logged, not returned.
@@ -241,13 +246,11 @@ impl ChallengeVerifier for WebhookVerifier {
                 .map_err(|e| {
                     VerifierRefusal::Unavailable(format!("webhook {}: {e}", self.verify.url))
                 })?;
-            // edge's HttpsClient reports the status and body only: the content type is then
-            // not checked here, and the body must still be the documented JSON.
             let decision = answer::read(
                 &question.template,
                 answer::HttpAnswer {
                     status: delivered.status,
-                    content_type: None,
+                    content_type: delivered.content_type.as_deref(),
                     body: &delivered.body,
                 },
             );

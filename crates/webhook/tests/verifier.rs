@@ -197,7 +197,15 @@ async fn answers_scepd_does_not_understand_are_refused() {
 #[tokio::test]
 async fn what_is_not_an_answer_fails_closed() {
     let receiver = Receiver::start(SECRET, None).await;
-    for path in ["/garbage", "/html", "/500", "/201", "/nowhere"] {
+    for path in [
+        "/garbage",
+        "/html",
+        "/allow-as-text",
+        "/allow-untyped",
+        "/500",
+        "/201",
+        "/nowhere",
+    ] {
         unavailable(ask(&receiver, path).await);
     }
     let detail = unavailable(ask(&receiver, "/huge").await);

@@ -258,6 +258,19 @@ async fn receive(
             "<html><body>Sign in</body></html>",
         )
             .into_response(),
+        // A valid allow under a content type that says it is not JSON, or none at all: a
+        // proxy's page or a misrouted endpoint, never an answer.
+        "/allow-as-text" => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/plain")],
+            r#"{"decision":"allow"}"#,
+        )
+            .into_response(),
+        "/allow-untyped" => (
+            StatusCode::OK,
+            r#"{"decision":"allow"}"#.as_bytes().to_vec(),
+        )
+            .into_response(),
         "/500" => json(StatusCode::INTERNAL_SERVER_ERROR, r#"{"decision":"allow"}"#),
         "/201" => json(StatusCode::CREATED, r#"{"decision":"allow"}"#),
         "/redirect" => (StatusCode::FOUND, [(header::LOCATION, "/allow")], "").into_response(),
