@@ -5,6 +5,7 @@ pub mod ca_link;
 pub mod ca_service;
 pub mod challenges;
 pub mod endpoints;
+pub mod intune_revocation;
 pub mod metrics;
 pub mod ra_service;
 pub mod revocation;

@@ -80,6 +80,9 @@ pub struct Loaded {
     pub unencrypted_keys: bool,
     /// This process holds the CA key and publishes the CRL (all-in-one); a split RA does not.
     pub publishes_crl: bool,
+    /// The Intune client, when an endpoint uses Intune: it also fetches Intune's revocation
+    /// requests.
+    pub intune: Option<Arc<intune::IntuneClient>>,
 }
 
 /// The RA's half of the service: its keys and certificates, and the CA certificates it
@@ -260,10 +263,11 @@ pub fn assemble(
         ..ra::RaConfig::default()
     };
     // The RA keeps its ledger in the same database the service reads (`ScepService::store`).
-    let endpoints = crate::services::endpoints::build(&config, dir)?;
+    let mdm = crate::services::endpoints::build(&config, dir)?;
     let ra = ra::Ra::new(ra_config, identity, Arc::new(store.clone()), authority)
         .map_err(ServeError::Ra)?
-        .with_endpoints(endpoints)?;
+        .with_endpoints(mdm.endpoints)?;
+    let intune = mdm.intune;
     let mut bundle = vec![signing_certificate, encryption_certificate, ca_certificate];
     bundle.extend(chain);
     let next_ca_reply = match key_history::next_certificates(dir)? {
@@ -299,6 +303,7 @@ pub fn assemble(
         service,
         unencrypted_keys,
         publishes_crl: false,
+        intune,
     })
 }
 
@@ -371,6 +376,21 @@ pub async fn run_loaded(
     tracing::info!(%local, "listening");
     if loaded.publishes_crl {
         loaded.service.revocation.spawn_publisher();
+    }
+    if let (Some(client), Some(section)) = (&loaded.intune, &config.intune) {
+        let interval = section.revocation_poll_interval;
+        if interval.is_zero() {
+            tracing::info!(
+                "Intune revocation requests are not fetched (intune.revocation_poll_interval = 0s)"
+            );
+        } else {
+            crate::services::intune_revocation::spawn(
+                Arc::clone(client),
+                Arc::clone(&loaded.service.revocation),
+                interval,
+            );
+            tracing::info!(?interval, "fetching Intune's revocation requests");
+        }
     }
     let tracker = ConnectionTracker::new("scep", Limits::from(&config.connections));
     loaded.service.metrics.watch_listener(Arc::clone(&tracker));
