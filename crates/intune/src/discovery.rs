@@ -142,7 +142,7 @@ impl Discovery {
 /// `{"value": [{"providerName": "…", "uri": "https://…"}, …]}`: the name is `providerName`
 /// (Graph v1.0) or, failing that, `serviceName` (the older AAD Graph), lower-cased as the
 /// reference libraries key it. Entries without a name or a URL are not Intune services.
-fn read_services(json: &serde_json::Value) -> Result<HashMap<String, String>, String> {
+pub(crate) fn read_services(json: &serde_json::Value) -> Result<HashMap<String, String>, String> {
     let entries = json
         .get("value")
         .and_then(serde_json::Value::as_array)

@@ -16,6 +16,7 @@
 //! once. Secrets and tokens are `Zeroizing`, and never in a log line, an error or `Debug`.
 #![forbid(unsafe_code)]
 
+pub mod answers;
 pub mod assertion;
 mod client;
 mod discovery;

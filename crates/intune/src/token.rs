@@ -23,7 +23,7 @@ const ANSWER_LIMIT: usize = 64 * 1024;
 /// so that none expires on its way to Intune.
 const RENEW_BEFORE: Duration = Duration::from_secs(300);
 
-struct Cached {
+pub(crate) struct Cached {
     token: Zeroizing<String>,
     renew_at: Instant,
 }
@@ -177,7 +177,7 @@ impl Tokens {
 
 /// `{"token_type": "Bearer", "expires_in": N, "access_token": "…"}`; `expires_in` may come as
 /// a number or, from older endpoints, a string.
-fn read_token(json: &serde_json::Value, asked_at: Instant) -> Result<Cached, String> {
+pub(crate) fn read_token(json: &serde_json::Value, asked_at: Instant) -> Result<Cached, String> {
     let token_type = json
         .get("token_type")
         .and_then(serde_json::Value::as_str)

@@ -57,6 +57,25 @@
 #![forbid(unsafe_code)]
 
 mod answer;
+
+/// Reads a webhook's answer (HTTP `status`, its `content_type` and `body`) as the verifier
+/// does, for a request on an endpoint issuing `template`: the one parser of what a webhook
+/// sends back, public for the fuzz target (`fuzz/fuzz_targets/webhook_answer.rs`).
+pub fn read_answer(
+    template: &str,
+    status: u16,
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<vouch::Vouched, vouch::VerifierRefusal> {
+    answer::read(
+        template,
+        answer::HttpAnswer {
+            status,
+            content_type,
+            body,
+        },
+    )
+}
 mod events;
 mod settings;
 mod signature;
