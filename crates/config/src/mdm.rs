@@ -107,6 +107,10 @@ pub struct IntuneSection {
     pub login_url: String,
     #[serde(default = "default_graph_url")]
     pub graph_url: String,
+    /// Intune's resource, whose `/.default` scope the Intune token is asked for (sovereign
+    /// clouds have their own).
+    #[serde(default = "default_intune_resource")]
+    pub intune_resource: String,
     /// Extra trust roots (PEM) besides the system's: tests, TLS-inspecting proxies.
     pub tls_ca_file: Option<PathBuf>,
     /// How long one call to Entra ID or Intune may take before it fails (closed).
@@ -123,6 +127,10 @@ fn default_login_url() -> String {
 
 fn default_graph_url() -> String {
     "https://graph.microsoft.com".into()
+}
+
+fn default_intune_resource() -> String {
+    "https://api.manage.microsoft.com/".into()
 }
 
 fn default_mdm_timeout() -> Duration {
@@ -246,6 +254,7 @@ fn check_intune(intune: &IntuneSection) -> Result<(), InvalidSetting> {
     }
     https("intune.login_url", &intune.login_url)?;
     https("intune.graph_url", &intune.graph_url)?;
+    https("intune.intune_resource", &intune.intune_resource)?;
     timeout("intune.timeout", intune.timeout)
 }
 
@@ -300,6 +309,7 @@ pub const DEFAULT_TEXT: &str = r#"
 # client_secret_file = "keys/intune.secret"   # or client_certificate + client_key
 # login_url = "https://login.microsoftonline.com"
 # graph_url = "https://graph.microsoft.com"
+# intune_resource = "https://api.manage.microsoft.com/"
 # revocation_poll_interval = "5m"
 "#;
 

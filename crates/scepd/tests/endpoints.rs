@@ -25,9 +25,17 @@ fn a_named_endpoint_serves_the_protocol_under_its_own_template() {
     for url in [
         format!("{default}/wifi"),
         format!("{}/wifi", server.ndes_url()),
+        // Windows' SCEP client appends /pkiclient.exe.
+        format!("{default}/wifi/pkiclient.exe"),
+        format!("{}/wifi/pkiclient.exe", server.ndes_url()),
+        format!("{default}/pkiclient.exe"),
+        format!("{}/pkiclient.exe", server.ndes_url()),
     ] {
         // GetCACaps and GetCACert answer as on the default endpoint.
-        assert_eq!(get_ca_caps(&url).unwrap(), get_ca_caps(&default).unwrap());
+        assert_eq!(
+            get_ca_caps(&url).unwrap_or_else(|e| panic!("{url}: {e}")),
+            get_ca_caps(&default).unwrap()
+        );
         let bundle = get_ca_cert(&url).unwrap();
         assert_eq!(
             bundle.ra_encryption,
@@ -38,7 +46,7 @@ fn a_named_endpoint_serves_the_protocol_under_its_own_template() {
     let key = ClientKey::generate_rsa(2048).unwrap();
     let wifi_challenge = server.challenge(&["--template", "wifi"]);
     let certificate = enroll_at(
-        &format!("{default}/wifi"),
+        &format!("{default}/wifi/pkiclient.exe"),
         &wifi_challenge,
         &key,
         "CN=wifi-dev1",

@@ -146,6 +146,9 @@ fn intune_client(
     let mut settings = intune::IntuneSettings::new(&section.tenant, &section.client_id, credential);
     settings.login_url.clone_from(&section.login_url);
     settings.graph_url.clone_from(&section.graph_url);
+    settings
+        .intune_resource
+        .clone_from(&section.intune_resource);
     settings.timeout = section.timeout;
     if let Some(roots) = &section.tls_ca_file {
         settings.extra_trust_roots = certificates(at, "tls_ca_file", &data_dir.join(roots))?;

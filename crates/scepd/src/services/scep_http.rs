@@ -55,6 +55,22 @@ pub fn router(service: Arc<ScepService>) -> Router {
         .route("/scep", get(scep_get).post(scep_post))
         .route("/certsrv/mscep/mscep.dll", get(scep_get).post(scep_post))
         .route("/certsrv/mscep", get(scep_get).post(scep_post))
+        // Windows' SCEP client (Intune's profiles on Windows) appends /pkiclient.exe to the
+        // URL it is given; NDES answers it there. An endpoint name cannot contain a dot, so
+        // these never shadow one.
+        .route("/scep/pkiclient.exe", get(scep_get).post(scep_post))
+        .route(
+            "/certsrv/mscep/mscep.dll/pkiclient.exe",
+            get(scep_get).post(scep_post),
+        )
+        .route(
+            "/scep/{endpoint}/pkiclient.exe",
+            get(named_get).post(named_post),
+        )
+        .route(
+            "/certsrv/mscep/mscep.dll/{endpoint}/pkiclient.exe",
+            get(named_get).post(named_post),
+        )
         // Named endpoints (`[[endpoints]]`): the same protocol, their own template and
         // challenge check.
         .route("/scep/{endpoint}", get(named_get).post(named_post))
