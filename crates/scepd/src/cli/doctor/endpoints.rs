@@ -148,20 +148,114 @@ fn trust_roots(what: &str, path: &Path) -> Finding {
     }
 }
 
-/// A signed-challenge public key: readable as a P-256 or Ed25519 SubjectPublicKeyInfo.
+/// A signed-challenge public key: a P-256 or Ed25519 SubjectPublicKeyInfo, as the verifier
+/// loads it at start.
 fn public_key(endpoint: &str, kid: &str, path: &Path) -> Finding {
     let what = format!(
         "endpoint {endpoint:?}: signed-challenge key {kid:?} {}",
         path.display()
     );
-    match std::fs::read_to_string(path) {
-        Ok(text) if text.contains("-----BEGIN PUBLIC KEY-----") => {
-            finding(Severity::Pass, format!("{what}: readable"))
-        }
-        Ok(_) => finding(
-            Severity::Fail,
-            format!("{what}: not a PEM public key (-----BEGIN PUBLIC KEY-----)"),
+    let loaded = std::fs::read(path)
+        .map_err(|e| e.to_string())
+        .and_then(|pem| {
+            signed_challenge::TrustedKey::from_spki_pem(kid, &pem).map_err(|e| e.to_string())
+        });
+    match loaded {
+        Ok(key) => finding(
+            Severity::Pass,
+            format!("{what}: {:?} key, usable", key.algorithm()),
         ),
         Err(e) => finding(Severity::Fail, format!("{what}: {e}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use std::os::unix::fs::PermissionsExt as _;
+
+    use config::mdm::{SignedKeyConfig, WebhookConfig};
+
+    use super::*;
+
+    fn endpoint(name: &str, challenge: ChallengeKind) -> EndpointConfig {
+        EndpointConfig {
+            name: name.into(),
+            template: "device".into(),
+            challenge,
+            webhook: None,
+            signed: None,
+        }
+    }
+
+    fn severities(found: &[Finding], needle: &str) -> Vec<Severity> {
+        found
+            .iter()
+            .filter(|f| f.message.contains(needle))
+            .map(|f| f.severity)
+            .collect()
+    }
+
+    #[test]
+    fn each_endpoint_is_checked_for_its_template_its_secrets_and_its_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let secret = dir.path().join("portal.secret");
+        std::fs::write(&secret, "x".repeat(40)).unwrap();
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(dir.path().join("garbage.pem"), "not a key").unwrap();
+
+        let mut portal = endpoint("portal", ChallengeKind::Webhook);
+        portal.webhook = Some(WebhookConfig {
+            url: "https://portal.example/decide".into(),
+            secret_file: "portal.secret".into(),
+            notify_url: None,
+            tls_ca_file: Some("missing-roots.pem".into()),
+            client_certificate: None,
+            client_key: None,
+            timeout: std::time::Duration::from_secs(5),
+        });
+        let mut mdm = endpoint("mdm", ChallengeKind::Signed);
+        mdm.signed = Some(config::mdm::SignedConfig {
+            keys: vec![SignedKeyConfig {
+                kid: "k1".into(),
+                public_key_file: "garbage.pem".into(),
+            }],
+            max_lifetime: std::time::Duration::from_secs(3600),
+        });
+        let mut nowhere = endpoint("nowhere", ChallengeKind::OneTime);
+        nowhere.template = "nosuch".into();
+        let config = Config {
+            endpoints: vec![
+                endpoint("wifi", ChallengeKind::OneTime),
+                portal,
+                mdm,
+                nowhere,
+            ],
+            ..Config::default()
+        };
+        let found = findings(dir.path(), &config, 0);
+        assert_eq!(severities(&found, "endpoint \"wifi\""), [Severity::Pass]);
+        assert_eq!(
+            severities(&found, "webhook secret"),
+            [Severity::Fail],
+            "a secret others can read"
+        );
+        assert_eq!(severities(&found, "trust roots"), [Severity::Fail]);
+        assert_eq!(
+            severities(&found, "signed-challenge key \"k1\""),
+            [Severity::Fail]
+        );
+        assert_eq!(severities(&found, "template \"nosuch\""), [Severity::Fail]);
+
+        // Fixed: the secret private, the key a real Ed25519 public key.
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ED25519).unwrap();
+        std::fs::write(dir.path().join("garbage.pem"), key.public_key_pem()).unwrap();
+        let found = findings(dir.path(), &config, 0);
+        assert_eq!(severities(&found, "webhook secret"), [Severity::Pass]);
+        assert_eq!(
+            severities(&found, "signed-challenge key \"k1\""),
+            [Severity::Pass]
+        );
     }
 }
