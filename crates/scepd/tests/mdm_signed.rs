@@ -381,6 +381,7 @@ fn a_signed_challenge_enrolls_once_and_only_where_and_for_whom_it_was_minted() {
         "name not authorized by challenge",
         "minted for endpoint \\\"other\\\"",
         "minted for template \\\"kiosk\\\"",
+        "(bad-binding)",
     ] {
         assert!(audit.contains(said), "{said}: {audit}");
     }

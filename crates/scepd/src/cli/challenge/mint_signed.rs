@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use rustls::pki_types::PrivatePkcs8KeyDer;
 use rustls::pki_types::pem::PemObject as _;
-use signed_challenge::{Claims, MAX_JTI_LEN, MintError};
+use signed_challenge::{ChallengeError, Claims, MAX_JTI_LEN, MintError};
 use zeroize::Zeroizing;
 
 /// No endpoint accepts a longer lifetime (`[endpoints.signed] max_lifetime` is at most 10
@@ -64,7 +64,7 @@ pub enum MintSignedError {
     #[error("--id: 1 to {MAX_JTI_LEN} printable ASCII characters without spaces")]
     Id,
     #[error("--subject/--san: {0}")]
-    Names(#[source] policy::BindingError),
+    Names(#[source] signed_challenge::ChallengeError),
     #[error("challenge not minted: {0}")]
     Mint(#[source] MintError),
     #[error("challenge not minted: no randomness for its id: {0}")]
@@ -104,9 +104,9 @@ pub fn mint_signed(args: MintSignedArgs, now: i64) -> Result<Zeroizing<String>, 
                 path: args.key.clone(),
                 reason: error.to_string(),
             },
-            MintError::Claims(signed_challenge::ChallengeError::BadBinding(e)) => {
-                MintSignedError::Names(e)
-            }
+            MintError::Claims(
+                e @ (ChallengeError::BadBinding(_) | ChallengeError::UnbindableSan(_)),
+            ) => MintSignedError::Names(e),
             other => MintSignedError::Mint(other),
         })
 }
@@ -305,6 +305,13 @@ mod tests {
             (
                 MintSignedArgs {
                     subject: Some("not a DN".into()),
+                    ..args(&path)
+                },
+                "--subject/--san: ",
+            ),
+            (
+                MintSignedArgs {
+                    sans: vec!["upn:admin@example.com".into()],
                     ..args(&path)
                 },
                 "--subject/--san: ",
