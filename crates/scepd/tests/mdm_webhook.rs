@@ -129,6 +129,13 @@ fn an_allow_enrolls_once_the_mdm_hears_of_it_and_replays_get_nothing() {
         serde_json::json!(["dns:hook-dev1.example"])
     );
     assert_eq!(question["delivery_id"], asked.delivery_id.as_str());
+    // Dated now, under the MAC: the receiver can refuse it once it is stale.
+    let sent = asked.timestamp.parse::<u64>().unwrap();
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    assert!(now.abs_diff(sent) < 60, "sent at {sent}, now {now}");
 
     // The notification: after signing, before the device had its certificate.
     let [told] = accepted(&receiver, "/notify").try_into().unwrap();
