@@ -61,6 +61,11 @@ impl Claims {
             return Err(ChallengeError::Malformed("exp is not after iat".into()));
         }
         self.binding().check()?;
+        if let Some(san) = self.sans.iter().find(|san| !is_bindable(san)) {
+            return Err(ChallengeError::UnbindableSan(
+                san.chars().take(64).collect(),
+            ));
+        }
         Ok(())
     }
 
@@ -115,6 +120,14 @@ impl Claims {
             sans: self.sans.clone(),
         }
     }
+}
+
+/// Whether a `sans` entry is of a kind a signed challenge may bind: the names an MDM knows
+/// without seeing the CSR (the same rule as a webhook's binding).
+fn is_bindable(san: &str) -> bool {
+    san.split_once(':').is_some_and(|(kind, _)| {
+        ["dns", "ip", "email"].contains(&kind.to_ascii_lowercase().as_str())
+    })
 }
 
 #[cfg(test)]
@@ -192,13 +205,35 @@ mod tests {
             );
         }
         let bad_san = Claims {
-            sans: vec!["upn:x@y".into()],
+            sans: vec!["dns:not a name".into()],
             ..claims()
         };
         assert!(matches!(
             bad_san.check_shape(),
             Err(ChallengeError::BadBinding(_))
         ));
+        for unbindable in [
+            "upn:admin@example.com",
+            "UPN:admin@example.com",
+            "uri:tag:microsoft.com,2022-09-14:sid:S-1-5-21-1004336348-1177238915-682003330-1104",
+        ] {
+            let claims = Claims {
+                sans: vec!["dns:dev1.example".into(), unbindable.into()],
+                ..claims()
+            };
+            assert_eq!(
+                claims.check_shape(),
+                Err(ChallengeError::UnbindableSan(
+                    unbindable.chars().take(64).collect()
+                )),
+                "{unbindable}"
+            );
+        }
+        let email = Claims {
+            sans: vec!["email:ops@example.com".into(), "ip:10.0.0.7".into()],
+            ..claims()
+        };
+        assert_eq!(email.check_shape(), Ok(()));
         let bad_sub = Claims {
             sub: Some("CN=a+O=b".into()),
             ..claims()

@@ -40,6 +40,10 @@ pub enum ChallengeError {
     },
     #[error("bound names: {0}")]
     BadBinding(#[from] policy::BindingError),
+    /// A `sans` entry naming a UPN or a SID URI: only an MDM that validated the whole CSR
+    /// vouches for those (ESC1), and a signed challenge was minted without seeing the CSR.
+    #[error("bound names: {0:?}: a signed challenge binds dns:, ip: and email: names only")]
+    UnbindableSan(String),
 }
 
 impl ChallengeError {
@@ -56,7 +60,7 @@ impl ChallengeError {
             Self::LifetimeTooLong { .. } => "lifetime-too-long",
             Self::WrongEndpoint { .. } => "wrong-endpoint",
             Self::WrongTemplate { .. } => "wrong-template",
-            Self::BadBinding(_) => "bad-binding",
+            Self::BadBinding(_) | Self::UnbindableSan(_) => "bad-binding",
         }
     }
 }

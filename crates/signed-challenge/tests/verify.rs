@@ -407,6 +407,38 @@ fn minting_refuses_what_the_verifier_would() {
 }
 
 #[test]
+fn a_upn_or_sid_uri_binding_is_refused_when_minted_and_when_verified() {
+    // Only an MDM that validated the whole CSR vouches for these (ESC1); an MDM minting a
+    // challenge offline has not seen the CSR.
+    let mdm = Mdm::ed25519();
+    let v = verifier(vec![mdm.trusted("k")]);
+    let pair = Ed25519KeyPair::from_pkcs8(&mdm.pkcs8).unwrap();
+    let header = r#"{"alg":"EdDSA","kid":"k","typ":"scepd-challenge+jwt"}"#;
+    for san in [
+        "upn:admin@example.com",
+        "uri:tag:microsoft.com,2022-09-14:sid:S-1-5-21-1-2-3-1104",
+    ] {
+        let bound = Claims {
+            sans: vec![san.into()],
+            ..claims()
+        };
+        assert!(
+            matches!(
+                mint(&mdm.pkcs8, "k", &bound),
+                Err(signed_challenge::MintError::Claims(
+                    ChallengeError::UnbindableSan(_)
+                ))
+            ),
+            "{san}"
+        );
+        let signed = forge(header, &bound, |input| pair.sign(input).as_ref().to_vec());
+        let refused = check(&v, &signed).unwrap_err();
+        assert_eq!(refused, ChallengeError::UnbindableSan(san.into()), "{san}");
+        assert_eq!(refused.code(), "bad-binding");
+    }
+}
+
+#[test]
 fn settings_are_checked() {
     use signed_challenge::SettingsError;
     let mdm = Mdm::p256();

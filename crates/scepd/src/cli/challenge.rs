@@ -1,4 +1,8 @@
 //! `scepd challenge issue`: mints one challenge and prints it, and nothing else, on stdout.
+//! `scepd challenge mint-signed`: the same for a signed challenge, minted offline from the
+//! MDM's key (see [`mint_signed`]).
+
+mod mint_signed;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -7,8 +11,9 @@ use clap::Subcommand;
 
 use crate::services::challenges::{ChallengeIssueError, IssueRequest, issue_challenge};
 use config::{Config, ConfigError};
+pub use mint_signed::{MintSignedArgs, MintSignedError, mint_signed};
 
-/// Why `scepd challenge issue` failed.
+/// Why `scepd challenge issue` or `scepd challenge mint-signed` failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ChallengeCommandError {
     #[error(transparent)]
@@ -16,6 +21,8 @@ pub enum ChallengeCommandError {
     /// The challenge was refused; the message names the flag at fault.
     #[error("{}{}", flag(.0), .0)]
     Issue(#[source] ChallengeIssueError),
+    #[error(transparent)]
+    MintSigned(#[from] MintSignedError),
 }
 
 #[derive(Subcommand)]
@@ -37,6 +44,9 @@ pub enum ChallengeCommand {
         #[arg(long, value_parser = humantime::parse_duration)]
         ttl: Option<Duration>,
     },
+    /// Mint a signed challenge for a `challenge = "signed"` endpoint from the MDM's private
+    /// key, as an MDM does, and print it on stdout. Needs no data directory.
+    MintSigned(MintSignedArgs),
 }
 
 pub async fn run(command: ChallengeCommand) -> Result<(), ChallengeCommandError> {
@@ -59,6 +69,11 @@ pub async fn run(command: ChallengeCommand) -> Result<(), ChallengeCommandError>
             )
             .await?;
             println!("{secret}");
+            Ok(())
+        }
+        ChallengeCommand::MintSigned(args) => {
+            let challenge = mint_signed(args, crate::clock::unix_now())?;
+            println!("{}", challenge.as_str());
             Ok(())
         }
     }
