@@ -75,7 +75,7 @@ pub enum Command {
     },
     /// Check a data directory against scepd's security practices (exit 1 on any FAIL).
     Doctor(doctor::DoctorArgs),
-    /// One-time challenge passwords.
+    /// Challenge passwords: one-time ones (issue, list) and signed ones an MDM mints (mint-signed).
     Challenge {
         #[command(subcommand)]
         command: challenge::ChallengeCommand,
