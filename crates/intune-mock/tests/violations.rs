@@ -45,12 +45,15 @@ impl Raw {
         headers: &[(&str, &str)],
         body: &str,
     ) -> (u16, Value) {
-        let (status, body) = self
+        let answer = self
             .client
             .send(method, path, headers, body.as_bytes().to_vec(), 1 << 20)
             .await
             .unwrap();
-        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+        (
+            answer.status,
+            serde_json::from_slice(&answer.body).unwrap_or(Value::Null),
+        )
     }
 
     async fn token(&self, scope: &str) -> String {
