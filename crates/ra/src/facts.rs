@@ -13,6 +13,12 @@ pub(crate) fn serial_hex(serial: &[u8]) -> String {
 }
 
 /// A SAN as the operator reads it in `scepd request list`.
+/// Every requested subjectAltName as `dns:…`, `ip:…`, `email:…`, `upn:…` or `uri:…`, for
+/// officers, verifiers and audit entries.
+pub(crate) fn san_texts(facts: &policy::RequestFacts) -> Vec<String> {
+    facts.subject_alt_names.iter().map(san_text).collect()
+}
+
 pub(crate) fn san_text(san: &policy::SanFact) -> String {
     match san {
         policy::SanFact::Dns(name) => format!("dns:{name}"),

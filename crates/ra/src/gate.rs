@@ -250,12 +250,7 @@ fn admit(admission: Admission, csr: CheckedCsr, signature: &VerifiedSignature<'_
     Admitted::Hold(ForApproval {
         request,
         subject: inspected.subject_display,
-        sans: inspected
-            .facts
-            .subject_alt_names
-            .iter()
-            .map(crate::facts::san_text)
-            .collect(),
+        sans: crate::facts::san_texts(&inspected.facts),
     })
 }
 

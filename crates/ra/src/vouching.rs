@@ -131,12 +131,7 @@ fn question(
         challenge,
         csr_der: csr.der().to_vec(),
         subject: inspected.subject_display.clone(),
-        sans: inspected
-            .facts
-            .subject_alt_names
-            .iter()
-            .map(crate::facts::san_text)
-            .collect(),
+        sans: crate::facts::san_texts(&inspected.facts),
         extended_key_usages,
         key: key_description(&inspected.facts.public_key),
         key_sha256: hex::encode(Sha256::digest(&inspected.public_key_spki_der)),

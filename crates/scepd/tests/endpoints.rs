@@ -110,24 +110,19 @@ fn a_path_naming_no_endpoint_is_a_404() {
     assert_eq!(server.certificate_count(), before);
 }
 
-#[test]
-fn doctor_fails_an_endpoint_for_an_unknown_template_and_names_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_scepd"))
-        .args(["init", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+/// A data directory whose one endpoint names a template that is not configured.
+fn with_an_endpoint_for_an_unknown_template() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, data) = common::initialised_data_dir();
     let config = data.join("scepd.toml");
     let mut text = std::fs::read_to_string(&config).unwrap();
     text.push_str("\n[[endpoints]]\nname = \"intune\"\ntemplate = \"nosuch\"\n");
     std::fs::write(&config, text).unwrap();
+    (dir, data)
+}
+
+#[test]
+fn doctor_fails_an_endpoint_for_an_unknown_template_and_names_it() {
+    let (_dir, data) = with_an_endpoint_for_an_unknown_template();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_scepd"))
         .args(["doctor", "--data-dir"])
         .arg(&data)
@@ -144,21 +139,9 @@ fn doctor_fails_an_endpoint_for_an_unknown_template_and_names_it() {
 
 #[test]
 fn serve_refuses_an_endpoint_for_an_unknown_template_and_names_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let scepd = env!("CARGO_BIN_EXE_scepd");
-    let init = std::process::Command::new(scepd)
-        .args(["init", "--data-dir"])
-        .arg(&data)
-        .output()
-        .unwrap();
-    assert!(init.status.success());
-    let config = data.join("scepd.toml");
-    let mut text = std::fs::read_to_string(&config).unwrap();
-    text.push_str("\n[[endpoints]]\nname = \"intune\"\ntemplate = \"nosuch\"\n");
-    std::fs::write(&config, text).unwrap();
+    let (_dir, data) = with_an_endpoint_for_an_unknown_template();
     let out = std::process::Command::new("timeout")
-        .args(["20", scepd, "serve", "--data-dir"])
+        .args(["20", env!("CARGO_BIN_EXE_scepd"), "serve", "--data-dir"])
         .arg(&data)
         .output()
         .unwrap();

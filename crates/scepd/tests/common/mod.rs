@@ -37,19 +37,7 @@ impl Server {
 
     /// `start` with extra environment for `scepd serve` (SCEPD_LOG, say).
     pub fn start_with_env(extra_config: &str, env: &[(&str, &str)]) -> Server {
-        let dir = tempfile::tempdir().unwrap();
-        let data = dir.path().join("data");
-        let init = Command::new(SCEPD)
-            .args(["init", "--data-dir"])
-            .arg(&data)
-            .env("SCEPD_LOG", "warn")
-            .output()
-            .unwrap();
-        assert!(
-            init.status.success(),
-            "scepd init failed: {}",
-            String::from_utf8_lossy(&init.stderr)
-        );
+        let (dir, data) = initialised_data_dir();
         if !extra_config.is_empty() {
             let path = data.join("scepd.toml");
             let mut text = std::fs::read_to_string(&path).unwrap();
@@ -273,6 +261,25 @@ impl Drop for Server {
 
 /// Appends `extra` (TOML) to the generated file, replacing a section header that already
 /// exists so each section appears once.
+/// A temporary directory holding `data`, a data directory `scepd init` made on the embedded
+/// defaults.
+pub fn initialised_data_dir() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let init = Command::new(SCEPD)
+        .args(["init", "--data-dir"])
+        .arg(&data)
+        .env("SCEPD_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "scepd init failed: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    (dir, data)
+}
+
 fn merge_config(base: &str, extra: &str) -> String {
     let mut out = String::new();
     let mut current_extra_sections = Vec::new();

@@ -8,14 +8,13 @@ pub mod receiver;
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use scep_client::{
     ChallengeEncoding, ClientKey, CsrBuilder, PkcsReqBuilder, SanEntry, get_ca_cert,
     pki_operation_post,
 };
 
-use crate::common::{SCEPD, Server};
+use crate::common::Server;
 
 /// `scepd init`, then `prepare` writes the MDM's files into the data directory, then
 /// `config` is appended to scepd.toml and `scepd serve` starts with `env`.
@@ -24,19 +23,7 @@ use crate::common::{SCEPD, Server};
 /// guessing lockout; the limit is raised so that the refusals are each refused on their own
 /// merits, never because an earlier case locked the source out.
 pub fn start(config: &str, prepare: impl FnOnce(&Path), env: &[(&str, &str)]) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data");
-    let init = Command::new(SCEPD)
-        .args(["init", "--data-dir"])
-        .arg(&data)
-        .env("SCEPD_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(
-        init.status.success(),
-        "scepd init failed: {}",
-        String::from_utf8_lossy(&init.stderr)
-    );
+    let (dir, data) = crate::common::initialised_data_dir();
     prepare(&data);
     let path = data.join("scepd.toml");
     let text = std::fs::read_to_string(&path).unwrap();

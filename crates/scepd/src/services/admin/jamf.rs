@@ -27,8 +27,7 @@ use edge::listener::Peer as Connection;
 
 use super::basic::{self, plain_text};
 use super::ndes::TemplateQuery;
-use super::state::{AdminState, default_template};
-use crate::services::challenges::IssueRequest;
+use super::state::AdminState;
 
 pub const JAMF_PATH: &str = "/certsrv/mscep_admin/jamf";
 
@@ -168,19 +167,8 @@ pub async fn scep_challenge(
             return plain_text(refusal.status(), &refusal.to_string());
         }
     };
-    let template = query
-        .template
-        .unwrap_or_else(|| default_template(&principal));
     let issued = state
-        .issue_challenge(
-            &principal,
-            IssueRequest {
-                template: Some(template),
-                subject: None,
-                sans: Vec::new(),
-                ttl: None,
-            },
-        )
+        .issue_unbound_challenge(&principal, query.template)
         .await;
     match issued {
         Ok(issued) => {

@@ -21,8 +21,7 @@ use serde::Deserialize;
 
 use super::basic::{self, plain_text};
 use super::error::AdminError;
-use super::state::{AdminState, default_template};
-use crate::services::challenges::IssueRequest;
+use super::state::AdminState;
 
 /// The page for connectors that send credentials only after a 401 (go-ntlmssp, .NET's
 /// HttpClient): an anonymous request here is answered with the Basic challenge, where the
@@ -146,18 +145,7 @@ pub async fn answer(
         Ok(principal) => principal,
         Err(refusal) => return refusal.response(),
     };
-    let template = template.unwrap_or_else(|| default_template(&principal));
-    let issued = state
-        .issue_challenge(
-            &principal,
-            IssueRequest {
-                template: Some(template),
-                subject: None,
-                sans: Vec::new(),
-                ttl: None,
-            },
-        )
-        .await;
+    let issued = state.issue_unbound_challenge(&principal, template).await;
     match issued {
         Ok(issued) => {
             let left = issued

@@ -15,7 +15,7 @@ use serde::Deserialize;
 
 use super::auth::{self, Accept, SESSION_COOKIE};
 use super::error::AdminError;
-use super::state::{AdminState, actor, default_template};
+use super::state::{AdminState, actor};
 use crate::clock::unix_now;
 
 pub const PAGE_PATH: &str = "/certsrv/mscep_admin/";
@@ -97,19 +97,8 @@ pub async fn show(
             Err(AdminError::Unauthenticated) => return page(StatusCode::OK, login_form(None)),
             Err(e) => return error_page(&e),
         };
-    let template = query
-        .template
-        .unwrap_or_else(|| default_template(&principal));
     let issued = state
-        .issue_challenge(
-            &principal,
-            crate::services::challenges::IssueRequest {
-                template: Some(template),
-                subject: None,
-                sans: Vec::new(),
-                ttl: None,
-            },
-        )
+        .issue_unbound_challenge(&principal, query.template)
         .await;
     match issued {
         Ok(issued) => page(StatusCode::OK, challenge_page(&state, &principal, &issued)),

@@ -107,6 +107,24 @@ impl AdminState {
             .ok_or_else(|| AdminError::NotFound(format!("no user {name}")))
     }
 
+    /// An unbound challenge (no subject, no SANs: the template alone decides names) for
+    /// `template`, or the account's default one: what the page, NDES's page for connectors
+    /// and Jamf's webhook hand out.
+    pub async fn issue_unbound_challenge(
+        &self,
+        principal: &Principal,
+        template: Option<String>,
+    ) -> Result<IssuedChallenge, AdminError> {
+        let template = template.unwrap_or_else(|| default_template(principal));
+        let request = IssueRequest {
+            template: Some(template),
+            subject: None,
+            sans: Vec::new(),
+            ttl: None,
+        };
+        self.issue_challenge(principal, request).await
+    }
+
     /// A challenge for `principal`, if it may enroll devices for that template (NDES's Enroll
     /// permission) and is within its quota of outstanding challenges.
     pub async fn issue_challenge(
