@@ -45,12 +45,15 @@ impl Raw {
         headers: &[(&str, &str)],
         body: &str,
     ) -> (u16, Value) {
-        let (status, body) = self
+        let answer = self
             .client
             .send(method, path, headers, body.as_bytes().to_vec(), 1 << 20)
             .await
             .unwrap();
-        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+        (
+            answer.status,
+            serde_json::from_slice(&answer.body).unwrap_or(Value::Null),
+        )
     }
 
     async fn token(&self, scope: &str) -> String {
@@ -311,6 +314,33 @@ async fn the_ca_certificate_comes_as_der_and_as_pem() {
         rustls::pki_types::CertificateDer::from_pem_slice(mock.ca_certificate_pem().as_bytes())
             .unwrap();
     assert_eq!(der.to_vec(), mock.ca_certificate_der());
+}
+
+#[tokio::test]
+async fn a_call_is_recorded_with_its_json_body_and_a_token_request_without_its_form() {
+    let raw = Raw::start().await;
+    let intune = format!(
+        "Bearer {}",
+        raw.token(&format!("{}/.default", intune_mock::INTUNE_RESOURCE))
+            .await
+    );
+    let csr = csr_base64();
+    let id = uuid_v4();
+    let (status, _) = raw
+        .send(
+            Method::POST,
+            VALIDATE,
+            &call_headers(&intune, "2018-02-20", &id),
+            &validate_body("tx-recorded", &csr),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let validate = raw.mock.calls_to(Route::ValidateRequest);
+    let body = validate[0].body.as_ref().unwrap();
+    assert_eq!(body["request"]["certificateRequest"], csr.as_str());
+    assert_eq!(body["request"]["transactionId"], "tx-recorded");
+    // The form carries the client secret: not kept as a body.
+    assert_eq!(raw.mock.calls_to(Route::Token)[0].body, None);
 }
 
 fn uuid_v4() -> String {
