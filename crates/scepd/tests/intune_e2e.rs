@@ -551,3 +551,196 @@ fn certmonger_enrolls_on_an_intune_endpoint_and_is_refused_when_intune_refuses()
     assert_eq!(server.certificate_count(), 1);
     assert_eq!(intune.mock.violations(), []);
 }
+
+/// A scepd process, killed when dropped; `lines` is its stdout up to its ready line.
+struct Process {
+    child: std::process::Child,
+    lines: Vec<String>,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `scepd ARGS` and waits for a stdout line starting with `ready`.
+fn spawn(args: &[&str], ready: &str, log: &Path) -> Process {
+    use std::io::BufRead as _;
+    let child = Command::new(common::SCEPD)
+        .args(args)
+        .env("SCEPD_LOG", "info,sqlx=warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .unwrap();
+    // Owned by a `Process` at once: killed and waited for even if it never gets ready.
+    let mut process = Process {
+        child,
+        lines: Vec::new(),
+    };
+    let stdout = process.child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    loop {
+        let line = rx
+            .recv_timeout(Duration::from_secs(120))
+            .unwrap_or_else(|_| {
+                panic!(
+                    "scepd {args:?} did not start: {}",
+                    std::fs::read_to_string(log).unwrap_or_default()
+                )
+            });
+        let done = line.starts_with(ready);
+        process.lines.push(line);
+        if done {
+            return process;
+        }
+    }
+}
+
+fn address(line: &str, scheme: &str) -> String {
+    line.split(scheme)
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_else(|| panic!("no address in {line}"))
+        .to_owned()
+}
+
+fn scepd(args: &[&str], env: &[(&str, &str)]) -> String {
+    let out = Command::new(common::SCEPD)
+        .args(args)
+        .env("SCEPD_LOG", "warn")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "scepd {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn append(path: &Path, text: &str) {
+    let mut config = std::fs::read_to_string(path).unwrap();
+    config.push_str(text);
+    std::fs::write(path, config).unwrap();
+}
+
+/// The CA that signs fails after Intune validated the request: in a split deployment the CA
+/// host is gone. Intune is told (failureNotification), never told of a certificate, and the
+/// device gets FAILURE. (In one process the CA cannot be made to fail from outside.)
+#[test]
+fn intune_hears_when_the_ca_fails_after_it_validated_the_request() {
+    let intune = Intune::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (ca_dir, ra_dir) = (dir.path().join("ca"), dir.path().join("ra"));
+    let (ca_s, ra_s) = (ca_dir.to_str().unwrap(), ra_dir.to_str().unwrap());
+    let template = "\n[[templates]]\nname = \"intune-device\"\nextended_key_usages = [\"clientAuth\"]\ndns_domains = [\"corp.example\"]\n";
+    scepd(&["init", "--mode", "ca", "--data-dir", ca_s], &[]);
+    append(&ca_dir.join("scepd.toml"), template);
+    let code = scepd(
+        &[
+            "ca",
+            "register-ra",
+            "--data-dir",
+            ca_s,
+            "--name",
+            "ra1",
+            "--templates",
+            "intune-device",
+        ],
+        &[],
+    );
+    let ca = spawn(
+        &[
+            "ca",
+            "--data-dir",
+            ca_s,
+            "--listen",
+            "127.0.0.1:0",
+            "--registration-listen",
+            "127.0.0.1:0",
+        ],
+        "scepd ca listening",
+        &dir.path().join("ca.stderr"),
+    );
+    let registration = address(&ca.lines[0], "https://");
+    let ca_addr = address(ca.lines.last().unwrap(), "https://");
+    let fingerprint =
+        ca::fingerprint_sha256(&common::certificate_der(&ca_dir.join("certs/ca.pem")));
+    scepd(
+        &[
+            "init",
+            "--mode",
+            "ra",
+            "--data-dir",
+            ra_s,
+            "--ca-url",
+            &format!("https://{ca_addr}"),
+            "--ca-registration-url",
+            &format!("https://{registration}"),
+            "--ca-fingerprint",
+            &fingerprint,
+        ],
+        &[("SCEPD_REGISTRATION_CODE", code.trim())],
+    );
+    append(
+        &ra_dir.join("scepd.toml"),
+        &format!("{INTUNE_ENDPOINT}\n{}", intune.config()),
+    );
+    let ra = spawn(
+        &[
+            "ra",
+            "--data-dir",
+            ra_s,
+            "--scep-listen",
+            "127.0.0.1:0",
+            "--admin-listen",
+            "127.0.0.1:0",
+        ],
+        "scepd listening",
+        &dir.path().join("ra.stderr"),
+    );
+    let url = format!(
+        "http://{}/scep/intune",
+        address(ra.lines.last().unwrap(), "http://")
+    );
+
+    // Through the CA while it runs...
+    let device = Device::rsa(2048);
+    enroll(&url, &device, device_csr(&device, "split-1")).certificate();
+    assert_eq!(intune.mock.calls_to(Route::SuccessNotification).len(), 1);
+    // ...and with the CA host gone.
+    drop(ca);
+    let device = Device::rsa(2048);
+    let csr = device_csr(&device, "split-2");
+    let answer = enroll(&url, &device, csr.clone());
+    assert!(answer.outcome.is_err(), "{answer:?}");
+    assert_eq!(intune.mock.calls_to(Route::ValidateRequest).len(), 2);
+    assert_eq!(intune.mock.calls_to(Route::SuccessNotification).len(), 1);
+    let failures = intune.bodies(Route::FailureNotification);
+    assert_eq!(
+        failures.len(),
+        1,
+        "{:?}\n{}",
+        intune.mock.calls(),
+        std::fs::read_to_string(dir.path().join("ra.stderr")).unwrap_or_default()
+    );
+    let failure = &failures[0]["notification"];
+    assert_eq!(failure["transactionId"], answer.transaction_id.as_str());
+    assert_eq!(failure["certificateRequest"], base64(&csr).as_str());
+    assert_eq!(failure["hResult"], -2_147_467_259_i64);
+    let description = failure["errorDescription"].as_str().unwrap();
+    assert!(description.contains("CA unreachable"), "{description}");
+    assert_eq!(intune.mock.violations(), []);
+}
