@@ -139,6 +139,7 @@ fn decide(shared: &Shared, received: &Received) -> (Reply, Option<Duration>) {
         scope: (route == Route::Token)
             .then(|| form_field(&received.body, "scope"))
             .flatten(),
+        body: body_json.filter(|_| route != Route::Token),
     });
     let answer = state.answer(route);
     let outcome = match route {

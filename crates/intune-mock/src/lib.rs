@@ -134,6 +134,9 @@ pub struct RecordedCall {
     pub user_agent: Option<String>,
     /// The form's `scope` (token requests).
     pub scope: Option<String>,
+    /// The JSON body (ScepActions and the PKI connector calls), for tests that check what
+    /// was sent: the very CSR validated, the certificate a notification names.
+    pub body: Option<serde_json::Value>,
 }
 
 /// A request that broke the contract.

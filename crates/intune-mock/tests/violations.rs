@@ -316,6 +316,33 @@ async fn the_ca_certificate_comes_as_der_and_as_pem() {
     assert_eq!(der.to_vec(), mock.ca_certificate_der());
 }
 
+#[tokio::test]
+async fn a_call_is_recorded_with_its_json_body_and_a_token_request_without_its_form() {
+    let raw = Raw::start().await;
+    let intune = format!(
+        "Bearer {}",
+        raw.token(&format!("{}/.default", intune_mock::INTUNE_RESOURCE))
+            .await
+    );
+    let csr = csr_base64();
+    let id = uuid_v4();
+    let (status, _) = raw
+        .send(
+            Method::POST,
+            VALIDATE,
+            &call_headers(&intune, "2018-02-20", &id),
+            &validate_body("tx-recorded", &csr),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let validate = raw.mock.calls_to(Route::ValidateRequest);
+    let body = validate[0].body.as_ref().unwrap();
+    assert_eq!(body["request"]["certificateRequest"], csr.as_str());
+    assert_eq!(body["request"]["transactionId"], "tx-recorded");
+    // The form carries the client secret: not kept as a body.
+    assert_eq!(raw.mock.calls_to(Route::Token)[0].body, None);
+}
+
 fn uuid_v4() -> String {
     uuid::Uuid::new_v4().to_string()
 }

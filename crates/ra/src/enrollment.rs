@@ -152,7 +152,7 @@ pub(crate) async fn enroll(
             };
             trace.template = config.configured_template_name(challenge.template());
             trace.challenge = Some(challenge.outcome());
-            gate::enrollment(config, signature, csr, challenge)?
+            gate::enrollment(config, signature, csr, challenge)
         }
         Authorisation::PreviousCertificate => {
             let old = crate::renewal::check_provenance(
@@ -165,10 +165,19 @@ pub(crate) async fn enroll(
             .await?;
             endpoint_allows(endpoint, old.template())?;
             trace.template = config.configured_template_name(old.template());
-            gate::renewal(config, signature, csr, old, context.now)?
+            gate::renewal(config, signature, csr, old, context.now)
         }
+    }
+    .and_then(|admitted| key_not_certified_elsewhere(facts.key_certified_to).map(|()| admitted));
+    // The verifier vouched before the template's checks ran: a request they refuse failed
+    // after its yes, and it hears so (Intune's failureNotification) like a CA failure.
+    let admitted = match (admitted, &asked) {
+        (Err(error), Some(asked)) => {
+            asked.report_failure(&error).await;
+            return Err(error);
+        }
+        (admitted, _) => admitted?,
     };
-    key_not_certified_elsewhere(facts.key_certified_to)?;
     let hashes = (signer_key_hash, request_hash);
     let approved = match admitted {
         Admitted::CounterSign(approved) => approved,

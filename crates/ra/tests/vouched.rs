@@ -441,6 +441,15 @@ async fn a_verifier_never_skips_possession_or_the_template() {
     let (status, _) = h.send(&device, Some("mdm"), "template", csr).await;
     assert!(matches!(status, PkiStatus::Failure(_)));
     assert_eq!(h.ca.statement_count(), 0);
+    // The verifier said yes before the template said no: it hears the request failed.
+    let script = h.verifier.script();
+    assert_eq!(script.failures.len(), 1, "{:?}", script.failures);
+    assert!(
+        script.failures[0].contains("iPAddress"),
+        "{:?}",
+        script.failures
+    );
+    assert!(script.issued.is_empty());
 }
 
 #[tokio::test]
