@@ -204,27 +204,40 @@ pub(crate) async fn enroll(
         let acknowledged = asked
             .acknowledge(&countersigned.issued, ra.issuer_name())
             .await;
-        if let (Err(error), Some(decision)) = (&acknowledged, trace.verifier.as_mut()) {
-            *decision = VerifierDecision::of(&decision.endpoint, decision.verifier, Err(error));
+        if let Err(error) = acknowledged {
+            if let Some(decision) = trace.verifier.as_mut() {
+                *decision =
+                    VerifierDecision::of(&decision.endpoint, decision.verifier, Err(&error));
+            }
+            // The device gets no certificate: the verifier hears so, as for any failure
+            // after its yes.
+            asked.report_failure(&error).await;
+            return Err(error);
         }
-        acknowledged?;
     }
-    let certificate =
-        match record::issuance(ra.ledger(), &countersigned, transaction_id, hashes, context).await?
-        {
-            Recorded::Now => {
-                trace.delivery_recorded = true;
-                countersigned.issued.der
+    let recorded =
+        record::issuance(ra.ledger(), &countersigned, transaction_id, hashes, context).await;
+    let recorded = match (recorded, &asked) {
+        (Err(error), Some(asked)) => {
+            asked.report_failure(&error).await;
+            return Err(error);
+        }
+        (recorded, _) => recorded?,
+    };
+    let certificate = match recorded {
+        Recorded::Now => {
+            trace.delivery_recorded = true;
+            countersigned.issued.der
+        }
+        // A concurrent identical request won: its certificate is the answer (and this one,
+        // signed but never recorded, never leaves the process).
+        Recorded::TransactionTaken => {
+            match replay(ra, transaction_id, &signer_key_hash, &request_hash).await? {
+                Some(previous) => previous,
+                None => return Err(EnrollError::TransactionConflict),
             }
-            // A concurrent identical request won: its certificate is the answer (and this one,
-            // signed but never recorded, never leaves the process).
-            Recorded::TransactionTaken => {
-                match replay(ra, transaction_id, &signer_key_hash, &request_hash).await? {
-                    Some(previous) => previous,
-                    None => return Err(EnrollError::TransactionConflict),
-                }
-            }
-        };
+        }
+    };
     Ok(Granted::Certificate {
         certificate,
         cipher,

@@ -347,6 +347,10 @@ async fn a_certificate_the_verifier_does_not_acknowledge_never_leaves() {
     );
     let audit = h.audit("mdm-unacked").await;
     assert!(audit.contains("withheld"), "{audit}");
+    // The verifier hears that the device got nothing.
+    let failures = h.verifier.script().failures.clone();
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].contains("withheld"), "{failures:?}");
 }
 
 #[tokio::test]

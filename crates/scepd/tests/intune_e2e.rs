@@ -211,6 +211,12 @@ fn a_certificate_intune_does_not_acknowledge_never_leaves() {
             n + 1
         );
         assert_eq!(server.certificate_count(), 0, "{answer:?}");
+        // ...and Intune hears that the device got nothing.
+        assert_eq!(
+            intune.mock.calls_to(Route::FailureNotification).len(),
+            n + 1,
+            "{answer:?}"
+        );
     }
     let audit = audit_export(&server);
     assert!(audit.contains("withheld"), "{audit}");
