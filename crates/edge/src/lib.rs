@@ -15,3 +15,4 @@ pub mod limiter;
 pub mod listener;
 pub mod pinning;
 pub mod tls;
+pub mod written;

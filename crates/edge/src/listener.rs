@@ -457,10 +457,14 @@ async fn http<S>(
 {
     let what = slot.tracker.name();
     let addr = peer.addr;
+    // Replies can learn that they were written out (see `written`).
+    let after_write = crate::written::AfterWrite::default();
+    let stream = crate::written::NotifyingStream::new(stream, after_write.clone());
     let service =
         hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(ConnectInfo(peer.addr));
             request.extensions_mut().insert(peer.clone());
+            request.extensions_mut().insert(after_write.clone());
             app.clone().oneshot(request)
         });
     let connection = hyper::server::conn::http1::Builder::new()

@@ -19,6 +19,10 @@ use crate::{lookup, pending, verify};
 #[derive(Debug)]
 pub struct Reply {
     pub bytes: Vec<u8>,
+    /// The serial of the certificate this SUCCESS carries (issued now, a retry, a poll,
+    /// GetCert): it counts as delivered (RFC 8894 §8.4) only once the reply was written out,
+    /// which the caller knows and the RA does not — see `Ra::record_delivered`.
+    pub delivers: Option<String>,
     /// A wrong, used, expired or wrong-binding challenge, or an envelope that did not
     /// decrypt: what a guessing source produces (see [`EnrollError::is_secret_failure`]).
     pub secret_failure: bool,
@@ -73,6 +77,7 @@ impl Ra {
             .process(&message, context, &mut reply_context, &mut trace)
             .await;
         let mut result = OutcomeResult::Success;
+        let mut delivers = None;
         let built = match outcome {
             Ok((
                 Granted::Certificate {
@@ -81,20 +86,17 @@ impl Ra {
                 },
                 requester,
             )) => {
-                // A certificate issued just now was recorded delivered in its issuance
-                // transaction; a retry, poll or GetCert answer is marked here (and only then
-                // is the certificate parsed again for its serial).
-                let to_mark = (!trace.delivery_recorded).then(|| {
-                    scep::parse_certificate_lenient(&certificate)
-                        .map(|c| crate::facts::serial_hex(&c.serial))
-                });
-                let reply = scep::build_certs_only(&[certificate])
+                // The serial of a certificate issued just now is known; a retry, poll or
+                // GetCert answer parses it again.
+                delivers = match trace.issued_serial.take() {
+                    Some(serial) => Some(serial),
+                    None => scep::parse_certificate_lenient(&certificate)
+                        .ok()
+                        .map(|c| crate::facts::serial_hex(&c.serial)),
+                };
+                scep::build_certs_only(&[certificate])
                     .map_err(|e| EnrollError::Internal(format!("certs-only: {e}")))
-                    .and_then(|inner| success(&signer, &reply_context, &requester, cipher, &inner));
-                if let (Ok(_), Some(Ok(serial))) = (&reply, &to_mark) {
-                    record::mark_delivered(self.ledger(), serial, context.now).await;
-                }
-                reply
+                    .and_then(|inner| success(&signer, &reply_context, &requester, cipher, &inner))
             }
             Ok((Granted::Pending, _)) => {
                 result = OutcomeResult::Pending;
@@ -116,6 +118,7 @@ impl Ra {
             Ok(bytes) => {
                 return Ok(Reply {
                     bytes,
+                    delivers,
                     secret_failure: false,
                     outcome,
                 });
@@ -152,6 +155,7 @@ impl Ra {
         )
         .map(|bytes| Reply {
             bytes,
+            delivers: None,
             secret_failure,
             outcome,
         })

@@ -163,6 +163,9 @@ pub(crate) async fn enroll(
                 context.now,
             )
             .await?;
+            // Signing the renewal proves the holder has the old certificate and its key:
+            // collected, whatever becomes of the renewal (RFC 8894 §8.4).
+            record::mark_delivered(ra.ledger(), old.serial_hex(), context.now).await;
             endpoint_allows(endpoint, old.template())?;
             trace.template = config.configured_template_name(old.template());
             gate::renewal(config, signature, csr, old, context.now)
@@ -226,7 +229,7 @@ pub(crate) async fn enroll(
     };
     let certificate = match recorded {
         Recorded::Now => {
-            trace.delivery_recorded = true;
+            trace.issued_serial = Some(countersigned.issued.serial_hex.clone());
             countersigned.issued.der
         }
         // A concurrent identical request won: its certificate is the answer (and this one,

@@ -160,8 +160,8 @@ pub(crate) struct Trace {
     pub template: Option<String>,
     pub challenge: Option<ChallengeOutcome>,
     pub verifier: Option<VerifierDecision>,
-    /// The granted certificate was recorded delivered when it was issued (no separate mark).
-    pub delivery_recorded: bool,
+    /// The serial of the certificate issued by this request, when it was.
+    pub issued_serial: Option<String>,
 }
 
 #[cfg(test)]

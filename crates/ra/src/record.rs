@@ -30,8 +30,9 @@ pub(crate) async fn audit(
     }
 }
 
-/// RFC 8894 §8.4: records that a SUCCESS reply carrying this certificate was produced
-/// (first answer, retry, CertPoll or GetCert), so uncollected certificates can be found.
+/// RFC 8894 §8.4: records that this certificate reached its holder: a SUCCESS reply carrying
+/// it was written out (first answer, retry, CertPoll or GetCert), or its holder proved
+/// possession of it (a renewal it signed). Uncollected certificates are the others.
 pub(crate) async fn mark_delivered(ledger: &dyn RaLedger, serial_hex: &str, now: i64) {
     if let Err(e) = ledger.mark_delivered(serial_hex, now).await {
         tracing::warn!(serial = serial_hex, error = %e, "could not record delivery");
@@ -79,8 +80,8 @@ pub(crate) enum Recorded {
     TransactionTaken,
 }
 
-/// Commits the certificate (and consumes its challenge) before any reply leaves, recorded as
-/// delivered (the SUCCESS reply is built from it next).
+/// Commits the certificate (and consumes its challenge) before any reply leaves, not yet
+/// delivered: that is recorded once the reply was written out (see `Ra::record_delivered`).
 pub(crate) async fn issuance(
     ledger: &dyn RaLedger,
     countersigned: &Countersigned,
@@ -106,7 +107,7 @@ pub(crate) async fn issuance(
         not_after: issued.not_after,
         template: issued.template.clone(),
         now: context.now,
-        delivered_at: Some(context.now),
+        delivered_at: None,
         audit: AuditEvent {
             at: context.now,
             kind: AuditKind::CertificateIssued,

@@ -22,6 +22,7 @@ use crate::error::EnrollError;
 ///         binding,
 ///         facts,
 ///         extended_key_usages: Vec::new(),
+///         serial_hex: String::new(),
 ///     }
 /// }
 /// ```
@@ -33,12 +34,19 @@ pub struct RenewedCertificate {
     /// The old certificate's extended key usages, dotted: an EKU only an MDM could vouch
     /// for (IPsec tunnel) is kept only if the old certificate had it.
     extended_key_usages: Vec<String>,
+    /// The old certificate's serial: its holder proved possession of it by signing.
+    serial_hex: String,
 }
 
 impl RenewedCertificate {
     /// The template the renewed certificate was issued under (and the new one will be).
     pub(crate) fn template(&self) -> &str {
         &self.template
+    }
+
+    /// The serial of the certificate renewed (lower-case hex).
+    pub(crate) fn serial_hex(&self) -> &str {
+        &self.serial_hex
     }
 
     /// The template, the names as the certificate holds them, the facts the renewal
@@ -134,5 +142,6 @@ pub(crate) async fn check_provenance(
         },
         facts,
         extended_key_usages: certified.extended_key_usages,
+        serial_hex,
     })
 }

@@ -101,6 +101,13 @@ impl Ra {
         Ok(self)
     }
 
+    /// Records that the certificate `serial_hex` was delivered at `now`: the reply carrying
+    /// it ([`crate::Reply::delivers`]) was written out in full. A failure is logged: the
+    /// certificate then stays listed as uncollected, which a retry corrects.
+    pub async fn record_delivered(&self, serial_hex: &str, now: i64) {
+        crate::record::mark_delivered(self.ledger(), serial_hex, now).await;
+    }
+
     /// The named endpoints.
     pub fn endpoints(&self) -> &[Endpoint] {
         &self.endpoints

@@ -6,6 +6,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::Extension;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, RawQuery, State};
@@ -14,6 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use base64::Engine;
 use edge::listener::REQUEST_TIMEOUT;
+use edge::written::AfterWrite;
 use scep::http_query::{self, Operation};
 use tower_http::timeout::TimeoutLayer;
 
@@ -45,7 +47,7 @@ pub struct ScepService {
     pub limiter: edge::limiter::FailureLimiter,
     /// PKIOperations being processed at once, from all sources (`limits.max_concurrent_operations`):
     /// decryption, signature checks and issuing run before anyone is authenticated.
-    pub operation_slots: tokio::sync::Semaphore,
+    pub operation_slots: Arc<tokio::sync::Semaphore>,
     /// Prometheus metrics (rendered by the admin listener's `/metrics`).
     pub metrics: Arc<crate::services::metrics::Metrics>,
 }
@@ -113,25 +115,28 @@ fn binary(content_type: &'static str, bytes: Vec<u8>) -> Response {
 async fn scep_get(
     State(service): State<Arc<ScepService>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    after_write: Option<Extension<AfterWrite>>,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let request = (Method::GET, raw.as_deref().unwrap_or(""), None);
-    handle(&service, peer, None, request).await
+    handle(&service, Caller::new(peer, None, after_write), request).await
 }
 
 async fn scep_post(
     State(service): State<Arc<ScepService>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    after_write: Option<Extension<AfterWrite>>,
     RawQuery(raw): RawQuery,
     body: Bytes,
 ) -> Response {
     let request = (Method::POST, raw.as_deref().unwrap_or(""), Some(body));
-    handle(&service, peer, None, request).await
+    handle(&service, Caller::new(peer, None, after_write), request).await
 }
 
 async fn named_get(
     State(service): State<Arc<ScepService>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    after_write: Option<Extension<AfterWrite>>,
     Path(endpoint): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
@@ -139,12 +144,18 @@ async fn named_get(
         return no_such_endpoint(&endpoint);
     }
     let request = (Method::GET, raw.as_deref().unwrap_or(""), None);
-    handle(&service, peer, Some(endpoint), request).await
+    handle(
+        &service,
+        Caller::new(peer, Some(endpoint), after_write),
+        request,
+    )
+    .await
 }
 
 async fn named_post(
     State(service): State<Arc<ScepService>>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    after_write: Option<Extension<AfterWrite>>,
     Path(endpoint): Path<String>,
     RawQuery(raw): RawQuery,
     body: Bytes,
@@ -153,7 +164,34 @@ async fn named_post(
         return no_such_endpoint(&endpoint);
     }
     let request = (Method::POST, raw.as_deref().unwrap_or(""), Some(body));
-    handle(&service, peer, Some(endpoint), request).await
+    handle(
+        &service,
+        Caller::new(peer, Some(endpoint), after_write),
+        request,
+    )
+    .await
+}
+
+/// Who asked, where, and how to learn that the answer was written out.
+struct Caller {
+    peer: SocketAddr,
+    endpoint: Option<String>,
+    /// Absent only when the router is driven without scepd's listener.
+    after_write: Option<AfterWrite>,
+}
+
+impl Caller {
+    fn new(
+        peer: SocketAddr,
+        endpoint: Option<String>,
+        after_write: Option<Extension<AfterWrite>>,
+    ) -> Self {
+        Self {
+            peer,
+            endpoint,
+            after_write: after_write.map(|Extension(after_write)| after_write),
+        }
+    }
 }
 
 /// 404 for a path under /scep/ that names no configured endpoint. The name is not echoed: it
@@ -170,11 +208,15 @@ fn no_such_endpoint(endpoint: &str) -> Response {
 }
 
 async fn handle(
-    service: &ScepService,
-    peer: SocketAddr,
-    endpoint: Option<String>,
+    service: &Arc<ScepService>,
+    caller: Caller,
     (method, raw_query, body): (Method, &str, Option<Bytes>),
 ) -> Response {
+    let Caller {
+        peer,
+        endpoint,
+        after_write,
+    } = caller;
     let query = match http_query::parse(raw_query) {
         Ok(q) => q,
         Err(e) => {
@@ -209,8 +251,11 @@ async fn handle(
                     return refused(refusal);
                 }
             };
-            let Ok(Ok(_slot)) =
-                tokio::time::timeout(ADMISSION_WAIT, service.operation_slots.acquire()).await
+            let Ok(Ok(slot)) = tokio::time::timeout(
+                ADMISSION_WAIT,
+                Arc::clone(&service.operation_slots).acquire_owned(),
+            )
+            .await
             else {
                 tracing::warn!(peer = %peer, "every PKIOperation slot is busy (limits.max_concurrent_operations)");
                 return busy();
@@ -228,7 +273,24 @@ async fn handle(
                 peer: peer.ip().to_string(),
                 endpoint,
             };
-            match service.ra.handle_pki_operation(&message, &context).await {
+            // An enrollment once started runs to its end (and keeps its operation slot) even
+            // if the client hangs up: what it signed and recorded stays consistent, and its
+            // certificate is then simply not delivered.
+            let processing = {
+                let service = Arc::clone(service);
+                tokio::spawn(async move {
+                    let _slot = slot;
+                    service.ra.handle_pki_operation(&message, &context).await
+                })
+            };
+            let Ok(handled) = processing.await else {
+                tracing::error!(peer = %peer, "a PKIOperation task failed");
+                return plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "temporary failure, retry later\n",
+                );
+            };
+            match handled {
                 Ok(reply) => {
                     service
                         .metrics
@@ -236,7 +298,10 @@ async fn handle(
                     if reply.secret_failure {
                         record_failure(service, peer.ip(), attempt).await;
                     }
-                    binary("application/x-pki-message", reply.bytes)
+                    match reply.delivers {
+                        Some(serial) => delivering(service, after_write, reply.bytes, serial),
+                        None => binary("application/x-pki-message", reply.bytes),
+                    }
                 }
                 Err(e) => {
                     service
@@ -248,6 +313,35 @@ async fn handle(
             }
         }
     }
+}
+
+/// A SUCCESS carrying a certificate: recorded delivered (RFC 8894 §8.4) once the reply has
+/// been written out to the connection, never when the client hung up first.
+fn delivering(
+    service: &Arc<ScepService>,
+    after_write: Option<AfterWrite>,
+    bytes: Vec<u8>,
+    serial: String,
+) -> Response {
+    let service = Arc::clone(service);
+    let record = move || {
+        tokio::spawn(async move { service.ra.record_delivered(&serial, unix_now()).await });
+    };
+    let body = match after_write {
+        Some(after_write) => edge::written::body_then(bytes, after_write, record),
+        // Without scepd's listener nothing tells when the reply is written: handed over is
+        // all that is known.
+        None => {
+            record();
+            Body::from(bytes)
+        }
+    };
+    let mut response = Response::new(body);
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/x-pki-message"),
+    );
+    response
 }
 
 /// HTTP 429 with Retry-After for a source that may not be checked now.

@@ -295,7 +295,9 @@ pub fn assemble(
             lockout: config.limits.lockout,
             global_max_failures: config.limits.global_max_failed_attempts,
         }),
-        operation_slots: tokio::sync::Semaphore::new(config.limits.max_concurrent_operations),
+        operation_slots: Arc::new(tokio::sync::Semaphore::new(
+            config.limits.max_concurrent_operations,
+        )),
         metrics: Arc::new(crate::services::metrics::Metrics::new()),
     });
     Ok(Loaded {
