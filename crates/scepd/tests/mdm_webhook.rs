@@ -91,6 +91,17 @@ fn accepted(receiver: &Receiver, path: &str) -> Vec<mdm::receiver::Delivery> {
         .collect()
 }
 
+/// The events the notify webhook accepted, in order.
+fn notified_events(receiver: &Receiver) -> Vec<String> {
+    accepted(receiver, "/notify")
+        .iter()
+        .map(|d| {
+            let event: serde_json::Value = serde_json::from_slice(&d.body).unwrap();
+            event["event"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect()
+}
+
 #[test]
 fn an_allow_enrolls_once_the_mdm_hears_of_it_and_replays_get_nothing() {
     let receiver = Receiver::start(SECRET.as_bytes(), None);
@@ -305,7 +316,14 @@ fn refusals_forgeries_out_of_scope_allows_and_bad_answers_issue_nothing() {
         Err(scep::FailInfo::BadRequest)
     );
     assert_eq!(server.certificate_count(), 0);
-    assert!(accepted(&receiver, "/notify").is_empty());
+    // The webhook allowed both and the template (within the allow's binding) refused them:
+    // it hears of each failure, and of no issuance.
+    let events = notified_events(&receiver);
+    assert_eq!(
+        events,
+        ["scep.certificate.failed", "scep.certificate.failed"],
+        "{events:?}"
+    );
     bound
         .enroll(
             &at("bound"),
@@ -315,7 +333,10 @@ fn refusals_forgeries_out_of_scope_allows_and_bad_answers_issue_nothing() {
         )
         .unwrap();
     assert_eq!(server.certificate_count(), 1);
-    assert_eq!(accepted(&receiver, "/notify").len(), 1);
+    assert_eq!(
+        notified_events(&receiver).last().map(String::as_str),
+        Some("scep.certificate.issued")
+    );
 
     // Each refusal is in the audit log with what the MDM side did, the deny's reason too.
     let audit = mdm::audit(&server);
