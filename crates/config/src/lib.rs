@@ -43,15 +43,65 @@ pub struct Config {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ScepSection {
-    /// Where SCEP is served (plain HTTP: devices need it; SCEP content is signed and encrypted).
+    /// Where SCEP is served over plain HTTP (SCEP content is signed and encrypted, but the
+    /// seed wants TLS toward devices: keep it on loopback behind a TLS proxy, or serve
+    /// `tls_listen`).
     pub listen: SocketAddr,
+    /// Serve plain HTTP on `listen` at all. `false` needs `tls_listen`.
+    pub plain_http: bool,
+    /// Where SCEP is served over HTTPS (TLS 1.2/1.3, the admin listener's cipher policy).
+    pub tls_listen: Option<SocketAddr>,
+    /// The HTTPS listener's certificate chain (PEM) and private key (PEM, mode 0600).
+    pub tls_certificate: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// A TLS reverse proxy fronts `listen`: `scepd doctor` then accepts plain HTTP on a
+    /// non-loopback address.
+    pub behind_tls_proxy: bool,
 }
 
 impl Default for ScepSection {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            plain_http: true,
+            tls_listen: None,
+            tls_certificate: None,
+            tls_key: None,
+            behind_tls_proxy: false,
         }
+    }
+}
+
+impl ScepSection {
+    fn check(&self) -> Result<(), InvalidSetting> {
+        let tls_files = (self.tls_certificate.is_some(), self.tls_key.is_some());
+        match (self.tls_listen, tls_files) {
+            (Some(_), (true, true)) | (None, (false, false)) => {}
+            (Some(_), _) => {
+                return Err(InvalidSetting(
+                    "scep.tls_listen needs scep.tls_certificate and scep.tls_key".into(),
+                ));
+            }
+            (None, _) => {
+                return Err(InvalidSetting(
+                    "scep.tls_certificate and scep.tls_key are used only with scep.tls_listen"
+                        .into(),
+                ));
+            }
+        }
+        if !self.plain_http && self.tls_listen.is_none() {
+            return Err(InvalidSetting(
+                "scep.plain_http = false needs scep.tls_listen: SCEP would be served nowhere"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Plain HTTP on an address other hosts reach, without a TLS proxy in front: what the
+    /// seed's "communication with the device must be via TLS" forbids.
+    pub fn plain_http_exposed(&self) -> bool {
+        self.plain_http && !self.listen.ip().is_loopback() && !self.behind_tls_proxy
     }
 }
 
@@ -409,6 +459,9 @@ impl Config {
         if let Err(InvalidSetting(message)) = config.connections.check() {
             return Err(ConfigError::Invalid { path, message });
         }
+        if let Err(InvalidSetting(message)) = config.scep.check() {
+            return Err(ConfigError::Invalid { path, message });
+        }
         if config.limits.max_failed_attempts == 0
             || config.limits.lockout.is_zero()
             || config.limits.global_max_failed_attempts == 0
@@ -567,9 +620,18 @@ pub const DEFAULT_CONFIG_TEXT: &str = r#"# scepd configuration. Every key is sho
 
 [scep]
 # Address for SCEP (GetCACaps, GetCACert, PKIOperation) at /scep and
-# /certsrv/mscep/mscep.dll. Plain HTTP: devices need it, and SCEP messages are
-# themselves signed and encrypted. Put a reverse proxy with TLS in front for the internet.
+# /certsrv/mscep/mscep.dll, over plain HTTP. SCEP messages are themselves signed and
+# encrypted, but devices should reach SCEP over TLS: keep this on loopback behind a TLS
+# reverse proxy (then say so with behind_tls_proxy = true if it listens beyond loopback),
+# or serve HTTPS with tls_listen. `scepd doctor` fails plain HTTP on a non-loopback address
+# without a proxy.
 # listen = "127.0.0.1:8080"
+# plain_http = true
+# behind_tls_proxy = false
+# SCEP over HTTPS (TLS 1.2/1.3 with the admin listener's cipher suites):
+# tls_listen = "0.0.0.0:8443"
+# tls_certificate = "certs/scep-tls.pem"
+# tls_key = "keys/scep-tls.key"
 
 [connections]
 # Every listener of this process (SCEP and admin; for scepd ca its statement and

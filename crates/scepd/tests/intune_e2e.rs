@@ -18,7 +18,7 @@ use common::intune::{
     Device, GENEROUS_LIMITS, Intune, Issued, REJECTION_CODES, base64, csr, enroll, send,
     thumbprint_sha1,
 };
-use common::{Server, openssl_text, openssl_verify, require_tool, write_pem};
+use common::{Server, openssl_text, openssl_verify, write_pem};
 use intune_mock::{MockAnswer, MockRevocationRequest, Route};
 use scep_client::FailInfo;
 
@@ -427,41 +427,6 @@ fn no_challenge_client_secret_or_token_reaches_a_log_or_the_database() {
     }
 }
 
-const SCEP_SUBMIT: &str = "/usr/lib/certmonger/scep-submit";
-
-/// Runs `script` inside `dbus-run-session -- certmonger -s -n -c script`, with every state
-/// directory of certmonger in `work` (as interop_certmonger.rs does).
-fn run_certmonger(work: &Path, script: &str) -> String {
-    let script_path = work.join("enroll.sh");
-    std::fs::write(&script_path, script).unwrap();
-    for sub in ["requests", "cas", "config", "tmp", "local"] {
-        std::fs::create_dir_all(work.join(sub)).unwrap();
-    }
-    let out = Command::new("timeout")
-        .args([
-            "120",
-            "dbus-run-session",
-            "--",
-            "certmonger",
-            "-s",
-            "-n",
-            "-c",
-        ])
-        .arg(format!("bash {}", script_path.display()))
-        .env("HOME", work)
-        .env("XDG_CONFIG_HOME", work.join("config"))
-        .env("XDG_DATA_HOME", work.join("config"))
-        .env("CERTMONGER_REQUESTS_DIR", work.join("requests"))
-        .env("CERTMONGER_CAS_DIR", work.join("cas"))
-        .env("CERTMONGER_CONFIG_DIR", work.join("config"))
-        .env("CERTMONGER_TMPDIR", work.join("tmp"))
-        .env("CERTMONGER_LOCAL_CA_DIR", work.join("local"))
-        .env("CERTMONGER_SYSTEM_LOCK_FILE", work.join("lock"))
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-}
-
 fn getcert_script(url: &str, work: &Path, name: &str, challenge: &str) -> String {
     format!(
         "getcert add-scep-ca -s -c scepd -u {url}\n\
@@ -485,7 +450,7 @@ fn spki_of_key(key: &Path) -> Vec<u8> {
 
 #[test]
 fn certmonger_enrolls_on_an_intune_endpoint_and_is_refused_when_intune_refuses() {
-    if !require_tool(SCEP_SUBMIT) || !require_tool("dbus-run-session") || !require_tool("getcert") {
+    if !common::certmonger::available() {
         return;
     }
     let intune = Intune::start();
@@ -494,7 +459,7 @@ fn certmonger_enrolls_on_an_intune_endpoint_and_is_refused_when_intune_refuses()
     let work = tempfile::tempdir().unwrap();
 
     let challenge = common::intune::intune_challenge();
-    let log = run_certmonger(
+    let log = common::certmonger::run_certmonger(
         work.path(),
         &getcert_script(&url, work.path(), "cm-laptop", &challenge),
     );
@@ -540,7 +505,7 @@ fn certmonger_enrolls_on_an_intune_endpoint_and_is_refused_when_intune_refuses()
         MockAnswer::Code("ChallengeExpired".into()),
     );
     let challenge = common::intune::intune_challenge();
-    let log = run_certmonger(
+    let log = common::certmonger::run_certmonger(
         work.path(),
         &getcert_script(&url, work.path(), "cm-refused", &challenge),
     );

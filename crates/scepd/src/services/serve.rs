@@ -71,6 +71,8 @@ pub enum ServeError {
     Endpoint(#[from] crate::services::endpoints::EndpointError),
     #[error(transparent)]
     EndpointConfig(#[from] ra::EndpointConfigError),
+    #[error(transparent)]
+    ScepTls(#[from] crate::services::tls::TlsError),
 }
 
 pub struct Loaded {
@@ -333,8 +335,31 @@ pub async fn run_loaded(
             "software keys are stored UNENCRYPTED (embedded development default): use encrypted keys (scepd init --passphrase-file) or an HSM in production"
         );
     }
-    let addr = scep_listen.unwrap_or(loaded.config.scep.listen);
-    let (listener, local) = listener::bind(addr, None).await?;
+    let scep = &loaded.config.scep;
+    if scep.plain_http_exposed() {
+        tracing::warn!(
+            listen = %scep.listen,
+            "SCEP is served over plain HTTP on a non-loopback address: devices should reach it over TLS (scep.tls_listen, or a TLS proxy in front and scep.behind_tls_proxy = true)"
+        );
+    }
+    let plain = match scep.plain_http {
+        true => Some(listener::bind(scep_listen.unwrap_or(scep.listen), Some("SCEP")).await?),
+        false => None,
+    };
+    let tls = match (scep.tls_listen, &scep.tls_certificate, &scep.tls_key) {
+        (Some(addr), Some(certificate), Some(key)) => {
+            let config =
+                crate::services::tls::scep_server_config(&dir.join(certificate), &dir.join(key))?;
+            let (bound, local) = listener::bind(addr, Some("SCEP over TLS")).await?;
+            Some((bound, local, Arc::new(config)))
+        }
+        _ => None,
+    };
+    let served_on: Vec<String> = plain
+        .iter()
+        .map(|(_, local)| format!("http://{local}"))
+        .chain(tls.iter().map(|(_, local, _)| format!("https://{local}")))
+        .collect();
     loaded
         .service
         .store
@@ -343,7 +368,8 @@ pub async fn run_loaded(
             kind: store::AuditKind::ServiceStarted,
             actor: "scepd".into(),
             detail: format!(
-                "SCEP on {local}; insecure settings: {:?}",
+                "SCEP on {}; insecure settings: {:?}",
+                served_on.join(" and "),
                 loaded.config.insecure_settings()
             ),
         })
@@ -371,11 +397,19 @@ pub async fn run_loaded(
     } else {
         tracing::info!("admin listener disabled (admin.enabled = false)");
     }
-    // The contract tests and operators rely on: one line saying where SCEP is served.
-    println!(
-        "scepd listening: SCEP at http://{local}/scep and http://{local}/certsrv/mscep/mscep.dll"
-    );
-    tracing::info!(%local, "listening");
+    if let Some((_, local, _)) = &tls {
+        println!(
+            "scepd TLS listening: SCEP at https://{local}/scep and https://{local}/certsrv/mscep/mscep.dll"
+        );
+        tracing::info!(%local, "listening (SCEP over TLS)");
+    }
+    // The contract tests and operators rely on: one last line saying where SCEP is served.
+    let contract_line = served_on
+        .first()
+        .map(|base| format!("{base}/scep and {base}/certsrv/mscep/mscep.dll"))
+        .unwrap_or_default();
+    println!("scepd listening: SCEP at {contract_line}");
+    tracing::info!(at = %contract_line, "listening");
     if loaded.publishes_crl {
         loaded.service.revocation.spawn_publisher();
     }
@@ -394,16 +428,24 @@ pub async fn run_loaded(
             tracing::info!(?interval, "fetching Intune's revocation requests");
         }
     }
-    let tracker = ConnectionTracker::new("scep", Limits::from(&config.connections));
-    loaded.service.metrics.watch_listener(Arc::clone(&tracker));
-    listener::serve(
-        listener,
-        Transport::Plain,
-        scep_http::router(loaded.service),
-        tracker,
-        listener::shutdown_signal(),
-    )
-    .await;
+    let mut listeners = tokio::task::JoinSet::new();
+    let transports = plain
+        .map(|(bound, _)| ("scep", bound, Transport::Plain))
+        .into_iter()
+        .chain(tls.map(|(bound, _, config)| ("scep-tls", bound, Transport::Tls(config))));
+    for (name, bound, transport) in transports {
+        let tracker = ConnectionTracker::new(name, Limits::from(&config.connections));
+        loaded.service.metrics.watch_listener(Arc::clone(&tracker));
+        listeners.spawn(listener::serve(
+            bound,
+            transport,
+            scep_http::router(Arc::clone(&loaded.service)),
+            tracker,
+            listener::shutdown_signal(),
+        ));
+    }
+    // Each listener stops on SIGINT/SIGTERM after its requests in progress were answered.
+    while listeners.join_next().await.is_some() {}
     let _ = stop_admin.send(());
     Ok(())
 }

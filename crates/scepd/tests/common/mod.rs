@@ -11,6 +11,7 @@ use std::time::Duration;
 
 pub mod admin;
 pub mod browser;
+pub mod certmonger;
 pub mod intune;
 
 pub const SCEPD: &str = env!("CARGO_BIN_EXE_scepd");

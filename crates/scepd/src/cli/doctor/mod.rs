@@ -5,6 +5,7 @@ pub mod admin;
 pub mod endpoints;
 pub mod files;
 pub mod finding;
+pub mod scep_listener;
 pub mod split;
 
 use std::path::{Path, PathBuf};
@@ -74,6 +75,9 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
         findings.push(finding(Severity::Fail, warning));
     }
     findings.extend(endpoints::findings(dir, &config, now));
+    if config.deployment.mode != config::deployment::Mode::Ca {
+        findings.extend(scep_listener::findings(dir, &config, now));
+    }
     if config.deployment.mode != config::deployment::Mode::AllInOne {
         findings.extend(split::run(dir, &config, now).await);
         return findings;
