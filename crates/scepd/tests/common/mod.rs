@@ -27,6 +27,8 @@ pub struct Server {
     pub addr: SocketAddr,
     /// The admin listener (TLS), unless `admin.enabled = false`.
     pub admin_addr: Option<SocketAddr>,
+    /// SCEP over HTTPS (`[scep] tls_listen`), when configured.
+    pub tls_addr: Option<SocketAddr>,
     child: Child,
     stderr_log: PathBuf,
 }
@@ -82,10 +84,18 @@ impl Server {
         // `serve` may print the ceremony's fingerprints first; the listening line says where.
         let deadline = std::time::Instant::now() + Duration::from_secs(120);
         let mut admin_addr = None;
+        let mut tls_addr = None;
         let line = loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             match rx.recv_timeout(left) {
                 Ok(line) if line.starts_with("scepd listening") => break line,
+                Ok(line) if line.starts_with("scepd TLS listening") => {
+                    tls_addr = line
+                        .split("https://")
+                        .nth(1)
+                        .and_then(|rest| rest.split('/').next())
+                        .and_then(|a| a.parse().ok());
+                }
                 Ok(line) if line.starts_with("scepd admin listening") => {
                     admin_addr = line
                         .split("https://")
@@ -114,6 +124,7 @@ impl Server {
             data,
             addr,
             admin_addr,
+            tls_addr,
             child,
             stderr_log,
         }
