@@ -49,6 +49,13 @@ fn doctor_json(data: &Path, env: &[(&str, &str)]) -> (bool, Value) {
     assert_eq!(stdout.lines().count(), 1, "one document: {stdout}");
     let document: Value = serde_json::from_str(&stdout)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}\n{}", text(&out)));
+    for check in document["checks"].as_array().unwrap() {
+        let id = check["id"].as_str().unwrap();
+        assert!(
+            scepd::cli::doctor::finding::IDS.contains(&id),
+            "{id} is not registered (finding::IDS) and documented"
+        );
+    }
     (out.status.success(), document)
 }
 
