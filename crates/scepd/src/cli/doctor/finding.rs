@@ -28,6 +28,7 @@ pub const IDS: &[&str] = &[
     "templates.build",
     "templates.references",
     "templates.ca_eku",
+    "endpoints.build",
     "endpoints.template",
     "endpoints.trust_roots",
     "endpoints.signed_key",

@@ -6,6 +6,7 @@
 pub mod admin;
 pub mod ca_constraints;
 pub mod crl;
+pub mod endpoint_build;
 pub mod endpoints;
 pub mod files;
 pub mod finding;
@@ -107,6 +108,9 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
     findings.extend(host::findings(dir, &config));
     findings.extend(templates::findings(dir, &config));
     findings.extend(endpoints::findings(dir, &config, now));
+    if config.deployment.mode != config::deployment::Mode::Ca {
+        findings.extend(endpoint_build::findings(dir, &config));
+    }
     findings.extend(ca_constraints::findings(dir, &config));
     findings.extend(key_protection::findings(dir, &config));
     findings.extend(pkcs11::findings(dir, &config));
