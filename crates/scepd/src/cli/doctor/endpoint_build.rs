@@ -7,11 +7,13 @@
 use std::path::Path;
 
 use config::Config;
+use config::deployment::Mode;
 
 use super::finding::{Finding, Severity, finding};
 
 pub fn findings(dir: &Path, config: &Config) -> Vec<Finding> {
-    if config.endpoints.is_empty() {
+    // The CA host of a split deployment serves no SCEP endpoint.
+    if config.endpoints.is_empty() || config.deployment.mode == Mode::Ca {
         return Vec::new();
     }
     let id = "endpoints.build";

@@ -108,9 +108,7 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
     findings.extend(host::findings(dir, &config));
     findings.extend(templates::findings(dir, &config));
     findings.extend(endpoints::findings(dir, &config, now));
-    if config.deployment.mode != config::deployment::Mode::Ca {
-        findings.extend(endpoint_build::findings(dir, &config));
-    }
+    findings.extend(endpoint_build::findings(dir, &config));
     findings.extend(ca_constraints::findings(dir, &config));
     findings.extend(key_protection::findings(dir, &config));
     findings.extend(pkcs11::findings(dir, &config));
