@@ -24,6 +24,11 @@ use config::{CONFIG_FILE, Config, DEFAULT_CONFIG_TEXT};
 /// devices get (clientAuth) and what the RA needs (Certificate Request Agent).
 const CA_EKU_CONSTRAINT: [&str; 2] = ["1.3.6.1.5.5.7.3.2", "1.3.6.1.4.1.311.20.2.1"];
 
+/// The subject of the CA the embedded development default makes (`scepd serve` on an empty
+/// directory, `scepd init` without `--ca-subject`): `scepd doctor` tolerates unencrypted keys
+/// only under this CA.
+pub const DEVELOPMENT_CA_SUBJECT: &str = "CN=scepd development CA";
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum CaKeyType {
     /// Allowed for throughput (an RSA-2048 signature costs less than half of an RSA-3072
@@ -96,7 +101,7 @@ impl Default for InitOptions {
     fn default() -> Self {
         Self {
             ca: CaSource::Generate {
-                subject: "CN=scepd development CA".into(),
+                subject: DEVELOPMENT_CA_SUBJECT.into(),
                 key: CaKeyType::Rsa3072,
                 validity_days: 3650,
                 permitted_dns: Vec::new(),

@@ -31,7 +31,7 @@ pub struct InitArgs {
     #[arg(long, env = "SCEPD_DATA_DIR")]
     data_dir: PathBuf,
     /// Subject of a new CA, e.g. "CN=Example SCEP CA,O=Example".
-    #[arg(long, default_value = "CN=scepd development CA")]
+    #[arg(long, default_value = init::DEVELOPMENT_CA_SUBJECT)]
     ca_subject: String,
     /// Key of a new CA.
     #[arg(long, value_enum, default_value = "rsa-3072")]

@@ -11,6 +11,7 @@ pub fn findings(dir: &Path, config: &Config) -> Vec<Finding> {
     let admin = &config.admin;
     if !admin.enabled {
         out.push(finding(
+            "admin.listener",
             Severity::Pass,
             "admin listener disabled (admin.enabled = false)",
         ));
@@ -18,10 +19,12 @@ pub fn findings(dir: &Path, config: &Config) -> Vec<Finding> {
         let loopback = admin.listen.ip().is_loopback();
         match (&admin.certificate, loopback) {
             (Some(_), _) => out.push(finding(
+                "admin.listener",
                 Severity::Pass,
                 format!("admin listener on {} with a configured TLS certificate", admin.listen),
             )),
             (None, true) => out.push(finding(
+                "admin.listener",
                 Severity::Warn,
                 format!(
                     "admin listener on {} uses the self-signed development certificate (admin-tls/); set admin.certificate and admin.private_key",
@@ -29,6 +32,7 @@ pub fn findings(dir: &Path, config: &Config) -> Vec<Finding> {
                 ),
             )),
             (None, false) => out.push(finding(
+                "admin.listener",
                 Severity::Fail,
                 format!(
                     "admin listener on {}, reachable from the network, with the self-signed development certificate: set admin.certificate and admin.private_key",
@@ -40,6 +44,7 @@ pub fn findings(dir: &Path, config: &Config) -> Vec<Finding> {
     let initial = crate::ceremony::initial_admin::password_path(dir);
     if initial.exists() {
         out.push(finding(
+            "admin.initial_password",
             Severity::Warn,
             format!(
                 "{} still holds the first administrator's password: log in, create named accounts (scepd user add), then `scepd user passwd admin` or disable it, and delete the file",
@@ -54,7 +59,13 @@ pub fn findings(dir: &Path, config: &Config) -> Vec<Finding> {
 pub async fn account_findings(store: &store::Store) -> Vec<Finding> {
     let users = match store.list_users().await {
         Ok(users) => users,
-        Err(e) => return vec![finding(Severity::Fail, format!("accounts: {e}"))],
+        Err(e) => {
+            return vec![finding(
+                "admin.accounts",
+                Severity::Fail,
+                format!("accounts: {e}"),
+            )];
+        }
     };
     let mut out = Vec::new();
     let admins = users
@@ -63,11 +74,13 @@ pub async fn account_findings(store: &store::Store) -> Vec<Finding> {
         .count();
     if admins == 0 {
         out.push(finding(
+            "admin.accounts",
             Severity::Warn,
             "no enabled pki-admin account: create one with `scepd user add NAME --role pki-admin`",
         ));
     } else {
         out.push(finding(
+            "admin.accounts",
             Severity::Pass,
             format!("{} account(s), {admins} enabled pki-admin", users.len()),
         ));
@@ -79,6 +92,7 @@ pub async fn account_findings(store: &store::Store) -> Vec<Finding> {
             .is_ok_and(|r| r.uses_templates());
         if needs_templates && user.templates.is_empty() {
             out.push(finding(
+                "admin.accounts",
                 Severity::Warn,
                 format!(
                     "account {} ({}) is granted no template and can do nothing: `scepd user grant {} --template NAME`",

@@ -7,7 +7,7 @@ use std::path::Path;
 use config::Config;
 use config::mdm::{ChallengeKind, EndpointConfig, IntuneSection};
 
-use super::files::{certificate_lifetime, key_file};
+use super::files::{certificate_lifetime, key_file, secret_file};
 use super::finding::{Finding, Severity, finding};
 
 /// Client certificates toward an MDM should be renewed this many days before they expire.
@@ -18,12 +18,9 @@ pub fn findings(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
     if config.endpoints.is_empty() {
         return found;
     }
-    let templates = match config::templates::build(&config.templates) {
-        Ok(templates) => templates,
-        Err(e) => {
-            found.push(finding(Severity::Fail, format!("templates: {e}")));
-            return found;
-        }
+    // A template set that does not build is `templates.build`'s failure; said once, there.
+    let Ok(templates) = config::templates::build(&config.templates) else {
+        return found;
     };
     for endpoint in &config.endpoints {
         found.push(template_finding(endpoint, &templates));
@@ -33,7 +30,7 @@ pub fn findings(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
             ChallengeKind::Webhook => {
                 if let Some(webhook) = &endpoint.webhook {
                     let what = format!("endpoint {:?}: webhook", endpoint.name);
-                    found.push(key_file(
+                    found.push(secret_file(
                         &format!("{what} secret"),
                         &dir.join(&webhook.secret_file),
                     ));
@@ -81,6 +78,7 @@ fn template_finding(endpoint: &EndpointConfig, templates: &[policy::Template]) -
     );
     match templates.iter().find(|t| t.name() == endpoint.template) {
         None => finding(
+            "endpoints.template",
             Severity::Fail,
             format!("{at}: template {:?} is not configured", endpoint.template),
         ),
@@ -88,6 +86,7 @@ fn template_finding(endpoint: &EndpointConfig, templates: &[policy::Template]) -
             if endpoint.challenge != ChallengeKind::OneTime && template.manual_approval() =>
         {
             finding(
+                "endpoints.template",
                 Severity::Fail,
                 format!(
                     "{at}: template {:?} wants manual approval, which an MDM-verified endpoint cannot offer",
@@ -96,6 +95,7 @@ fn template_finding(endpoint: &EndpointConfig, templates: &[policy::Template]) -
             )
         }
         Some(_) => finding(
+            "endpoints.template",
             Severity::Pass,
             format!("{at}: issues template {:?}", endpoint.template),
         ),
@@ -105,8 +105,9 @@ fn template_finding(endpoint: &EndpointConfig, templates: &[policy::Template]) -
 fn intune_findings(dir: &Path, intune: &IntuneSection, now: i64) -> Vec<Finding> {
     let mut found = Vec::new();
     if let Some(secret) = &intune.client_secret_file {
-        found.push(key_file("[intune] client secret", &dir.join(secret)));
+        found.push(secret_file("[intune] client secret", &dir.join(secret)));
         found.push(finding(
+            "intune.client_secret",
             Severity::Warn,
             "[intune] authenticates with a client secret: Microsoft recommends a certificate (client_certificate + client_key)",
         ));
@@ -130,6 +131,7 @@ fn intune_findings(dir: &Path, intune: &IntuneSection, now: i64) -> Vec<Finding>
 fn trust_roots(what: &str, path: &Path) -> Finding {
     match keys::pem::read_certificates(path) {
         Ok(roots) if !roots.is_empty() => finding(
+            "endpoints.trust_roots",
             Severity::Pass,
             format!(
                 "{what} trust roots {}: {} certificate(s)",
@@ -138,13 +140,18 @@ fn trust_roots(what: &str, path: &Path) -> Finding {
             ),
         ),
         Ok(_) => finding(
+            "endpoints.trust_roots",
             Severity::Fail,
             format!(
                 "{what} trust roots {}: no certificate in it",
                 path.display()
             ),
         ),
-        Err(e) => finding(Severity::Fail, format!("{what} trust roots: {e}")),
+        Err(e) => finding(
+            "endpoints.trust_roots",
+            Severity::Fail,
+            format!("{what} trust roots: {e}"),
+        ),
     }
 }
 
@@ -162,10 +169,15 @@ fn public_key(endpoint: &str, kid: &str, path: &Path) -> Finding {
         });
     match loaded {
         Ok(key) => finding(
+            "endpoints.signed_key",
             Severity::Pass,
             format!("{what}: {:?} key, usable", key.algorithm()),
         ),
-        Err(e) => finding(Severity::Fail, format!("{what}: {e}")),
+        Err(e) => finding(
+            "endpoints.signed_key",
+            Severity::Fail,
+            format!("{what}: {e}"),
+        ),
     }
 }
 

@@ -17,13 +17,15 @@ use config::{Config, KeyBackend};
 pub fn agent_findings(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
     let keys = &config.keys;
     match keystore::agent_location(&config.key_locations()) {
-        Err(e) => vec![finding(Severity::Fail, e.to_string())],
+        Err(e) => vec![finding("keys.agent", Severity::Fail, e.to_string())],
         Ok(None) => vec![finding(
+            "keys.agent",
             Severity::Warn,
             "no separate enrollment-agent key: the RA signing key that signs replies to devices also counter-signs requests for the CA (a data directory made before scepd had one; `scepd ra renew` adds one)",
         )],
         Ok(Some(_)) => {
             let mut found = vec![finding(
+                "keys.agent",
                 Severity::Pass,
                 "a separate enrollment-agent key counter-signs requests for the CA; the RA signing key only signs replies",
             )];
@@ -44,8 +46,19 @@ pub fn agent_findings(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
 }
 
 pub fn key_file(what: &str, path: &Path) -> Finding {
+    private_file("keys.file_mode", what, path)
+}
+
+/// A file holding a secret that is not a key (passphrase, PIN, shared secret, password,
+/// database): 0600 or stricter, as a key.
+pub fn secret_file(what: &str, path: &Path) -> Finding {
+    private_file("secrets.file_mode", what, path)
+}
+
+fn private_file(id: &'static str, what: &str, path: &Path) -> Finding {
     match std::fs::metadata(path) {
         Ok(meta) if meta.permissions().mode() & 0o077 != 0 => finding(
+            id,
             Severity::Fail,
             format!(
                 "{what} {}: mode {:o}, group or others can read it",
@@ -54,21 +67,32 @@ pub fn key_file(what: &str, path: &Path) -> Finding {
             ),
         ),
         Ok(_) => finding(
+            id,
             Severity::Pass,
             format!("{what} {}: mode 0600 or stricter", path.display()),
         ),
-        Err(e) => finding(Severity::Fail, format!("{what} {}: {e}", path.display())),
+        Err(e) => finding(
+            id,
+            Severity::Fail,
+            format!("{what} {}: {e}", path.display()),
+        ),
     }
 }
 
 pub fn certificate_lifetime(what: &str, path: &Path, now: i64, min_days: i64) -> Finding {
     let der = match pem::read_certificate(path) {
         Ok(d) => d,
-        Err(e) => return finding(Severity::Fail, format!("{what}: {e}")),
+        Err(e) => return finding("certs.lifetime", Severity::Fail, format!("{what}: {e}")),
     };
     let certificate = match Certificate::from_der(&der) {
         Ok(c) => c,
-        Err(e) => return finding(Severity::Fail, format!("{what} {}: {e}", path.display())),
+        Err(e) => {
+            return finding(
+                "certs.lifetime",
+                Severity::Fail,
+                format!("{what} {}: {e}", path.display()),
+            );
+        }
     };
     let not_after = certificate
         .tbs_certificate()
@@ -79,11 +103,13 @@ pub fn certificate_lifetime(what: &str, path: &Path, now: i64, min_days: i64) ->
     let left_days = (i64::try_from(not_after).unwrap_or(i64::MAX) - now) / 86_400;
     if left_days < 0 {
         finding(
+            "certs.lifetime",
             Severity::Fail,
             format!("{what} {}: expired", path.display()),
         )
     } else if left_days < min_days {
         finding(
+            "certs.lifetime",
             Severity::Warn,
             format!(
                 "{what} {}: expires in {left_days} days; renew it",
@@ -92,6 +118,7 @@ pub fn certificate_lifetime(what: &str, path: &Path, now: i64, min_days: i64) ->
         )
     } else {
         finding(
+            "certs.lifetime",
             Severity::Pass,
             format!("{what} {}: valid for {left_days} more days", path.display()),
         )

@@ -1,12 +1,23 @@
 //! `scepd doctor`: checks a data directory against the practices scepd is built on and says,
 //! line by line, what passes, what is a risk and what is wrong. Exit status 1 on any failure.
+//! Every finding carries the stable id of its check (docs/security-practices.md maps them to
+//! the seed's practices); `--format json` gives monitoring one document.
 
 pub mod admin;
+pub mod ca_constraints;
+pub mod crl;
+pub mod endpoint_build;
 pub mod endpoints;
 pub mod files;
 pub mod finding;
+pub mod host;
+pub mod host_keys;
+pub mod json;
+pub mod key_protection;
+pub mod pkcs11;
 pub mod scep_listener;
 pub mod split;
+pub mod templates;
 
 use std::path::{Path, PathBuf};
 
@@ -24,6 +35,16 @@ use finding::{Finding, Severity, finding};
 pub struct DoctorArgs {
     #[arg(long, env = "SCEPD_DATA_DIR")]
     data_dir: PathBuf,
+    /// text: one line per finding; json: one document for monitoring,
+    /// {"checks":[{"id","severity","message"}...],"failures":N}.
+    #[arg(long, value_enum, default_value = "text")]
+    format: Format,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
 }
 
 /// `scepd doctor` found problems: the number of checks that failed.
@@ -36,8 +57,13 @@ pub struct ChecksFailed {
 /// Prints every finding; an error when any check failed (the exit status is 1).
 pub async fn command(args: DoctorArgs) -> Result<(), ChecksFailed> {
     let findings = run(&args.data_dir, crate::clock::unix_now()).await;
-    for f in &findings {
-        println!("{:4}  {}", f.severity, f.message);
+    match args.format {
+        Format::Text => {
+            for f in &findings {
+                println!("{:4}  {}", f.severity, f.message);
+            }
+        }
+        Format::Json => println!("{}", json::document(&findings)),
     }
     let failures = findings
         .iter()
@@ -55,11 +81,16 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
     let config = match Config::load(dir) {
         Ok(c) => c,
         Err(e) => {
-            findings.push(finding(Severity::Fail, format!("configuration: {e}")));
+            findings.push(finding(
+                "config.parse",
+                Severity::Fail,
+                format!("configuration: {e}"),
+            ));
             return findings;
         }
     };
     findings.push(finding(
+        "config.parse",
         Severity::Pass,
         "configuration parses, no unknown keys",
     ));
@@ -67,14 +98,21 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
     let insecure = config.insecure_settings();
     if insecure.is_empty() {
         findings.push(finding(
+            "config.insecure_opt_in",
             Severity::Pass,
             "no insecure opt-in (legacy crypto, NDES insecure challenge modes) is enabled",
         ));
     }
     for warning in insecure {
-        findings.push(finding(Severity::Fail, warning));
+        findings.push(finding("config.insecure_opt_in", Severity::Fail, warning));
     }
+    findings.extend(host::findings(dir, &config));
+    findings.extend(templates::findings(dir, &config));
     findings.extend(endpoints::findings(dir, &config, now));
+    findings.extend(endpoint_build::findings(dir, &config));
+    findings.extend(ca_constraints::findings(dir, &config));
+    findings.extend(key_protection::findings(dir, &config));
+    findings.extend(pkcs11::findings(dir, &config));
     if config.deployment.mode != config::deployment::Mode::Ca {
         findings.extend(scep_listener::findings(dir, &config, now));
     }
@@ -84,31 +122,21 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
     }
 
     let keys = &config.keys;
-    match keys.backend {
-        KeyBackend::Software => {
-            for (what, path) in [
-                ("CA signing key", &keys.ca_key),
-                ("RA signing key", &keys.ra_signing_key),
-                ("RA decryption key", &keys.ra_encryption_key),
-            ] {
-                findings.push(key_file(what, &dir.join(path)));
-            }
-            findings.push(software_protection(dir, &config));
+    if keys.backend == KeyBackend::Software {
+        for (what, path) in [
+            ("CA signing key", &keys.ca_key),
+            ("RA signing key", &keys.ra_signing_key),
+            ("RA decryption key", &keys.ra_encryption_key),
+        ] {
+            findings.push(key_file(what, &dir.join(path)));
         }
-        KeyBackend::Pkcs11 => findings.push(finding(
-            Severity::Pass,
-            format!(
-                "keys in PKCS#11 token {:?} ({}); sensitivity and extractability are checked at every start",
-                config.pkcs11.token_label,
-                config.pkcs11.module.display()
-            ),
-        )),
     }
     if let Err(e) = keystore::check_distinct_locations(&config.key_locations()) {
-        findings.push(finding(Severity::Fail, e.to_string()));
+        findings.push(finding("keys.distinct", Severity::Fail, e.to_string()));
     }
     findings.extend(agent_findings(dir, &config, now));
     findings.push(finding(
+        "deployment.separate_ca",
         Severity::Warn,
         "RA and CA share a host (all-in-one `scepd serve`): NDES practice is a separate CA host",
     ));
@@ -134,38 +162,32 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
     match store::Store::open(&config.database_url(dir)).await {
         Ok(store) => {
             findings.push(finding(
+                "store.database",
                 Severity::Pass,
                 "database opens and its schema is current",
             ));
             findings.extend(admin::account_findings(&store).await);
             match store.verify_audit_chain().await {
                 Ok(n) => findings.push(finding(
+                    "store.audit_chain",
                     Severity::Pass,
                     format!("audit chain intact ({n} entries)"),
                 )),
-                Err(e) => findings.push(finding(Severity::Fail, format!("audit chain: {e}"))),
+                Err(e) => findings.push(finding(
+                    "store.audit_chain",
+                    Severity::Fail,
+                    format!("audit chain: {e}"),
+                )),
             }
+            findings.extend(crl::findings(&store, now).await);
         }
-        Err(e) => findings.push(finding(Severity::Fail, format!("database: {e}"))),
+        Err(e) => findings.push(finding(
+            "store.database",
+            Severity::Fail,
+            format!("database: {e}"),
+        )),
     }
     findings
-}
-
-/// Software keys: encrypted at rest is acceptable, in clear is the development default only.
-fn software_protection(dir: &Path, config: &Config) -> Finding {
-    let encrypted = std::fs::read_to_string(dir.join(&config.keys.ca_key))
-        .is_ok_and(|pem| pem.starts_with("-----BEGIN ENCRYPTED PRIVATE KEY-----"));
-    if encrypted {
-        finding(
-            Severity::Warn,
-            "keys are software keys encrypted at rest: an HSM is strongly recommended (NDES practice)",
-        )
-    } else {
-        finding(
-            Severity::Warn,
-            "keys are UNENCRYPTED software keys (development default): re-run the ceremony with --passphrase-file or an HSM",
-        )
-    }
 }
 
 /// An RSA CA key below the recommended size is allowed (`scepd init --ca-key rsa-2048`, for
@@ -179,5 +201,5 @@ fn ca_key_strength(path: &Path) -> Option<Finding> {
         .subject_public_key_info()
         .to_der()
         .ok()?;
-    ca::ca_key_strength_warning(&spki).map(|w| finding(Severity::Warn, w))
+    ca::ca_key_strength_warning(&spki).map(|w| finding("ca.key_strength", Severity::Warn, w))
 }

@@ -18,6 +18,7 @@ pub fn findings(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
     let mut found = Vec::new();
     if scep.plain_http_exposed() {
         found.push(finding(
+            "scep.exposure",
             Severity::Fail,
             format!(
                 "SCEP over plain HTTP on {} (not loopback) with no TLS in front: serve scep.tls_listen, or put a TLS proxy in front and set scep.behind_tls_proxy = true",
@@ -26,6 +27,7 @@ pub fn findings(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
         ));
     } else if scep.plain_http && scep.behind_tls_proxy {
         found.push(finding(
+            "scep.exposure",
             Severity::Pass,
             format!(
                 "SCEP over plain HTTP on {} behind a TLS proxy (scep.behind_tls_proxy)",
@@ -34,6 +36,7 @@ pub fn findings(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
         ));
     } else if scep.plain_http {
         found.push(finding(
+            "scep.exposure",
             Severity::Pass,
             format!(
                 "SCEP over plain HTTP on loopback only ({}): devices reach it through a TLS proxy",
@@ -45,6 +48,7 @@ pub fn findings(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
         (scep.tls_listen, &scep.tls_certificate, &scep.tls_key)
     {
         found.push(finding(
+            "scep.tls",
             Severity::Pass,
             format!("SCEP over TLS on {listen}"),
         ));

@@ -28,6 +28,7 @@ pub async fn run(dir: &Path, config: &Config, now: i64) -> Vec<Finding> {
 fn absent(what: &str, path: &Path, host: &str) -> Finding {
     if path.exists() {
         finding(
+            "deployment.key_placement",
             Severity::Fail,
             format!(
                 "{what} {} is on the {host} host: it belongs on the other host only; move it off",
@@ -36,6 +37,7 @@ fn absent(what: &str, path: &Path, host: &str) -> Finding {
         )
     } else {
         finding(
+            "deployment.key_placement",
             Severity::Pass,
             format!("no {what} on the {host} host ({} absent)", path.display()),
         )
@@ -45,6 +47,7 @@ fn absent(what: &str, path: &Path, host: &str) -> Finding {
 async fn ca_host(dir: &Path, config: &Config, now: i64, findings: &mut Vec<Finding>) {
     let keys = &config.keys;
     findings.push(finding(
+        "deployment.mode",
         Severity::Pass,
         "split deployment, CA host (scepd ca): the RA runs on another host",
     ));
@@ -89,10 +92,15 @@ async fn ca_host(dir: &Path, config: &Config, now: i64, findings: &mut Vec<Findi
     let Some(store) = database(config, dir, findings).await else {
         return;
     };
+    findings.extend(super::crl::findings(&store, now).await);
     let ras = match store.ra_registrations().await {
         Ok(ras) => ras,
         Err(e) => {
-            findings.push(finding(Severity::Fail, format!("RA registry: {e}")));
+            findings.push(finding(
+                "ca_service.registry",
+                Severity::Fail,
+                format!("RA registry: {e}"),
+            ));
             return;
         }
     };
@@ -103,16 +111,19 @@ async fn ca_host(dir: &Path, config: &Config, now: i64, findings: &mut Vec<Findi
         .count();
     match (config.ca_service.registration_listen, pending) {
         (None, _) => findings.push(finding(
+            "ca_service.registration_listener",
             Severity::Pass,
             "RA registration listener disabled (ca_service.registration_listen absent)",
         )),
         (Some(addr), 0) => findings.push(finding(
+            "ca_service.registration_listener",
             Severity::Warn,
             format!(
                 "RA registration listener open on {addr} with no RA awaiting registration: remove ca_service.registration_listen until `scepd ca register-ra` announces the next one"
             ),
         )),
         (Some(addr), n) => findings.push(finding(
+            "ca_service.registration_listener",
             Severity::Warn,
             format!(
                 "RA registration listener open on {addr} for {n} RA(s) awaiting registration: disable it (remove ca_service.registration_listen) once they have registered"
@@ -122,6 +133,7 @@ async fn ca_host(dir: &Path, config: &Config, now: i64, findings: &mut Vec<Findi
     let active: Vec<_> = ras.iter().filter(|ra| ra.is_active()).collect();
     if active.is_empty() {
         findings.push(finding(
+            "ca_service.active_ras",
             Severity::Warn,
             "no active RA is registered: nothing can enroll through this CA",
         ));
@@ -141,6 +153,7 @@ async fn ca_host(dir: &Path, config: &Config, now: i64, findings: &mut Vec<Findi
 async fn ra_host(dir: &Path, config: &Config, now: i64, findings: &mut Vec<Finding>) {
     let keys = &config.keys;
     findings.push(finding(
+        "deployment.mode",
         Severity::Pass,
         format!(
             "split deployment, RA host (scepd ra): statements go to {}",
@@ -219,6 +232,7 @@ async fn reach_ca(dir: &Path, config: &Config) -> Finding {
     };
     match attempt.await {
         Ok(()) => finding(
+            "deployment.ca_reachable",
             Severity::Pass,
             format!(
                 "the CA at {} answers this RA over mutual TLS",
@@ -226,6 +240,7 @@ async fn reach_ca(dir: &Path, config: &Config) -> Finding {
             ),
         ),
         Err(e) => finding(
+            "deployment.ca_reachable",
             Severity::Warn,
             format!(
                 "the CA at {} could not be reached from here ({e}): enrollment fails until it can",
@@ -244,20 +259,30 @@ async fn database(
     match store::Store::open(&config.database_url(dir)).await {
         Ok(store) => {
             findings.push(finding(
+                "store.database",
                 Severity::Pass,
                 "database opens and its schema is current",
             ));
             match store.verify_audit_chain().await {
                 Ok(n) => findings.push(finding(
+                    "store.audit_chain",
                     Severity::Pass,
                     format!("audit chain intact ({n} entries)"),
                 )),
-                Err(e) => findings.push(finding(Severity::Fail, format!("audit chain: {e}"))),
+                Err(e) => findings.push(finding(
+                    "store.audit_chain",
+                    Severity::Fail,
+                    format!("audit chain: {e}"),
+                )),
             }
             Some(store)
         }
         Err(e) => {
-            findings.push(finding(Severity::Fail, format!("database: {e}")));
+            findings.push(finding(
+                "store.database",
+                Severity::Fail,
+                format!("database: {e}"),
+            ));
             None
         }
     }
@@ -272,15 +297,20 @@ fn lifetime_of(what: &str, der: &[u8], now: i64, min_days: i64) -> Finding {
             .not_after
             .to_unix_duration()
             .as_secs(),
-        Err(e) => return finding(Severity::Fail, format!("{what}: {e}")),
+        Err(e) => return finding("certs.lifetime", Severity::Fail, format!("{what}: {e}")),
     };
     let left_days = (i64::try_from(not_after).unwrap_or(i64::MAX) - now) / 86_400;
     match left_days {
-        d if d < 0 => finding(Severity::Fail, format!("{what}: expired")),
+        d if d < 0 => finding("certs.lifetime", Severity::Fail, format!("{what}: expired")),
         d if d < min_days => finding(
+            "certs.lifetime",
             Severity::Warn,
             format!("{what}: expires in {d} days; register the RA again"),
         ),
-        d => finding(Severity::Pass, format!("{what}: valid for {d} more days")),
+        d => finding(
+            "certs.lifetime",
+            Severity::Pass,
+            format!("{what}: valid for {d} more days"),
+        ),
     }
 }
