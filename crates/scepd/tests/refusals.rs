@@ -833,6 +833,7 @@ fn get_ca_caps_and_operation_parsing() {
             "Renewal",
             "SCEPStandard",
             "SHA-256",
+            "SHA-384",
             "SHA-512"
         ]
     );
