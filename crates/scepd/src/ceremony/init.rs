@@ -270,8 +270,13 @@ pub(crate) fn issue_ra_pair(
         &paths.signing_key,
         &paths.signing_label,
         &paths.signing_certificate,
-        ca::dev::RaCertPurpose::Signing,
-        // The name NDES gives this certificate; with a separate agent it only signs replies.
+        // Without a separate agent (a CA rollover in a data directory made before there was
+        // one) the reply signer counter-signs too, and keeps NDES's name for that job.
+        if paths.agent.is_some() {
+            ca::dev::RaCertPurpose::Signing
+        } else {
+            ca::dev::RaCertPurpose::SigningAndAgent
+        },
         if paths.agent.is_some() {
             "scepd RA signing"
         } else {

@@ -2,6 +2,7 @@
 //! line by line, what passes, what is a risk and what is wrong. Exit status 1 on any failure.
 
 pub mod admin;
+pub mod certificate_profiles;
 pub mod endpoints;
 pub mod files;
 pub mod finding;
@@ -74,6 +75,7 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
         findings.push(finding(Severity::Fail, warning));
     }
     findings.extend(endpoints::findings(dir, &config, now));
+    findings.extend(certificate_profiles::findings(dir, &config));
     if config.deployment.mode != config::deployment::Mode::AllInOne {
         findings.extend(split::run(dir, &config, now).await);
         return findings;
