@@ -143,6 +143,7 @@ impl Scep {
             reply.content_type.as_deref(),
             Some("application/x-pki-message")
         );
+        common::openssl_cms_verify(&self.server.ca_pem(), &reply.body);
         let outcome = read_cert_rep(
             &reply.body,
             &signer.key,

@@ -12,6 +12,7 @@ use std::time::Duration;
 pub mod admin;
 pub mod browser;
 pub mod intune;
+pub mod recording_proxy;
 
 pub const SCEPD: &str = env!("CARGO_BIN_EXE_scepd");
 
@@ -343,6 +344,46 @@ pub fn openssl_verify(ca: &Path, cert: &Path) -> String {
     text
 }
 
+/// `openssl cms -verify` accepts a CertRep (or any signed SCEP reply) with its default purpose,
+/// S/MIME signing, and `ca_pem` as the only trust anchor: the chain from the signer's
+/// certificate in the reply to the CA is verified, not skipped (no `-noverify`, no
+/// `-purpose any`, no system store).
+pub fn openssl_cms_verify(ca_pem: &Path, reply: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reply.der");
+    std::fs::write(&path, reply).unwrap();
+    let out = Command::new("openssl")
+        .args([
+            "cms",
+            "-verify",
+            "-inform",
+            "DER",
+            "-no-CApath",
+            "-no-CAstore",
+            "-in",
+        ])
+        .arg(&path)
+        .arg("-CAfile")
+        .arg(ca_pem)
+        .arg("-out")
+        .arg(dir.path().join("content.der"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "openssl cms -verify refused the reply: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// [`openssl_cms_verify`] with the CA given as DER.
+pub fn openssl_cms_verify_der(ca_der: &[u8], reply: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pem_certificate(ca_der)).unwrap();
+    openssl_cms_verify(&ca, reply);
+}
+
 /// Lints a PEM certificate with pkilint (`pip install pkilint`; .ci/run installs it).
 pub fn pkilint(cert: &Path) {
     let probe = Command::new("python3")
@@ -483,6 +524,8 @@ pub fn enroll_at(
     .unwrap();
     let reply = pki_operation_post(url, &builder.build().unwrap()).unwrap();
     assert_eq!(reply.status, 200, "{}", reply.text());
+    // The CA GetCACert served is the CA of the data directory (tests check that elsewhere).
+    openssl_cms_verify_der(&bundle.ca, &reply.body);
     let outcome =
         scep_client::read_cert_rep(&reply.body, key, &self_signed, builder.get_sender_nonce())
             .unwrap();
@@ -504,12 +547,15 @@ pub fn certificate_der(path: &Path) -> Vec<u8> {
 
 pub fn write_pem(server: &Server, name: &str, der: &[u8]) -> PathBuf {
     let path = server.dir.path().join(name);
-    let text = format!(
+    std::fs::write(&path, pem_certificate(der)).unwrap();
+    path
+}
+
+fn pem_certificate(der: &[u8]) -> String {
+    format!(
         "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
         base64_lines(der)
-    );
-    std::fs::write(&path, text).unwrap();
-    path
+    )
 }
 
 fn base64_lines(der: &[u8]) -> String {
