@@ -525,7 +525,8 @@ fn a_data_directory_without_an_enrollment_agent_key_still_enrolls_until_ra_renew
     let server = Server::serve(dir, data);
     let challenge = server.challenge(&[]);
     let key = scep_client::ClientKey::generate_rsa(2048).unwrap();
-    let cert = common::enroll_with(&server, challenge.trim(), &key, "CN=legacy-dev", &[]);
+    let cert =
+        common::enroll_with_legacy_reply_signer(&server, challenge.trim(), &key, "CN=legacy-dev");
     assert!(cert.is_ok(), "{cert:?}\n{}", server.stderr());
     assert!(
         server

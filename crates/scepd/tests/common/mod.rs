@@ -349,6 +349,22 @@ pub fn openssl_verify(ca: &Path, cert: &Path) -> String {
 /// certificate in the reply to the CA is verified, not skipped (no `-noverify`, no
 /// `-purpose any`, no system store).
 pub fn openssl_cms_verify(ca_pem: &Path, reply: &[u8]) {
+    if let Err(refusal) = openssl_cms_verdict(ca_pem, reply) {
+        panic!("openssl cms -verify refused the reply: {refusal}");
+    }
+}
+
+/// [`openssl_cms_verify`] with the CA given as DER.
+pub fn openssl_cms_verify_der(ca_der: &[u8], reply: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pem_certificate(ca_der)).unwrap();
+    openssl_cms_verify(&ca, reply);
+}
+
+/// What `openssl cms -verify` says of `reply` (see [`openssl_cms_verify`]): Ok, or its
+/// error output.
+pub fn openssl_cms_verdict(ca_pem: &Path, reply: &[u8]) -> Result<(), String> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("reply.der");
     std::fs::write(&path, reply).unwrap();
@@ -369,19 +385,11 @@ pub fn openssl_cms_verify(ca_pem: &Path, reply: &[u8]) {
         .arg(dir.path().join("content.der"))
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "openssl cms -verify refused the reply: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// [`openssl_cms_verify`] with the CA given as DER.
-pub fn openssl_cms_verify_der(ca_der: &[u8], reply: &[u8]) {
-    let dir = tempfile::tempdir().unwrap();
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, pem_certificate(ca_der)).unwrap();
-    openssl_cms_verify(&ca, reply);
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
 }
 
 /// Lints a PEM certificate with pkilint (`pip install pkilint`; .ci/run installs it).
@@ -500,13 +508,51 @@ pub fn enroll_with(
     enroll_at(&server.url(), challenge, key, subject, dns)
 }
 
-/// `enroll_with` at a SCEP URL of the server's (a named endpoint's, `…/scep/NAME`).
+/// `enroll_with` at a SCEP URL of the server's (a named endpoint's, `…/scep/NAME`). The reply
+/// must pass `openssl cms -verify` with its default purpose.
 pub fn enroll_at(
     url: &str,
     challenge: &str,
     key: &scep_client::ClientKey,
     subject: &str,
     dns: &[&str],
+) -> Result<Vec<u8>, scep::FailInfo> {
+    enroll_checking(url, challenge, key, subject, dns, ReplySigner::Current)
+}
+
+/// `enroll_with` against a data directory whose RA signing certificate still has the profile
+/// scepd gave it before the separate enrollment agent (Certificate Request Agent EKU): it
+/// enrolls, and OpenSSL's S/MIME purpose refuses the reply, which is why doctor warns.
+pub fn enroll_with_legacy_reply_signer(
+    server: &Server,
+    challenge: &str,
+    key: &scep_client::ClientKey,
+    subject: &str,
+) -> Result<Vec<u8>, scep::FailInfo> {
+    enroll_checking(
+        &server.url(),
+        challenge,
+        key,
+        subject,
+        &[],
+        ReplySigner::Legacy,
+    )
+}
+
+/// Which verdict `openssl cms -verify` (default purpose) must give the reply.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReplySigner {
+    Current,
+    Legacy,
+}
+
+fn enroll_checking(
+    url: &str,
+    challenge: &str,
+    key: &scep_client::ClientKey,
+    subject: &str,
+    dns: &[&str],
+    signer: ReplySigner,
 ) -> Result<Vec<u8>, scep::FailInfo> {
     use scep_client::{CsrBuilder, PkcsReqBuilder, get_ca_cert, pki_operation_post};
     let bundle = get_ca_cert(url).unwrap();
@@ -525,7 +571,19 @@ pub fn enroll_at(
     let reply = pki_operation_post(url, &builder.build().unwrap()).unwrap();
     assert_eq!(reply.status, 200, "{}", reply.text());
     // The CA GetCACert served is the CA of the data directory (tests check that elsewhere).
-    openssl_cms_verify_der(&bundle.ca, &reply.body);
+    match signer {
+        ReplySigner::Current => openssl_cms_verify_der(&bundle.ca, &reply.body),
+        ReplySigner::Legacy => {
+            let dir = tempfile::tempdir().unwrap();
+            let ca = dir.path().join("ca.pem");
+            std::fs::write(&ca, pem_certificate(&bundle.ca)).unwrap();
+            let refusal = openssl_cms_verdict(&ca, &reply.body).unwrap_err();
+            assert!(
+                refusal.contains("unsuitable certificate purpose"),
+                "{refusal}"
+            );
+        }
+    }
     let outcome =
         scep_client::read_cert_rep(&reply.body, key, &self_signed, builder.get_sender_nonce())
             .unwrap();
