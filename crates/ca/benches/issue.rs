@@ -79,7 +79,10 @@ fn setup(ca_bits: usize, rsa_agent: bool) -> Setup {
     let ca_key = signer(KeyRole::CaSigning, ca_bits);
     let ca_cert = self_signed_ca(ca_key.as_ref(), "bench CA", 3650).unwrap();
     let (ra_key, purpose) = if rsa_agent {
-        (signer(KeyRole::RaSigning, 2048), RaCertPurpose::Signing)
+        (
+            signer(KeyRole::RaSigning, 2048),
+            RaCertPurpose::SigningAndAgent,
+        )
     } else {
         let agent = SoftwareKey::generate_ec_p256(KeyRole::RaAgent)
             .unwrap()

@@ -10,20 +10,61 @@ use crate::serial::random_serial;
 use crate::x509::{CertificateDraft, ParsedCertificate};
 use crate::{CLOCK_SKEW_SECS, EKU_CERTIFICATE_REQUEST_AGENT, SECONDS_PER_DAY, unix_now};
 
-/// What an RA certificate is for (DESIGN.md §2: separate keys for separate jobs).
+/// What an RA certificate is for (DESIGN.md §2: separate keys for separate jobs), and so the
+/// profile it gets. Every RA certificate has cA=FALSE; each asks for exactly the keyUsage its
+/// job needs (RFC 8894 asks the reply signer for digitalSignature and the certificate devices
+/// encrypt to for keyEncipherment, and says nothing of extended key usage).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RaCertPurpose {
-    /// The RA's CertRep signer (GetCACert serves it to devices). It keeps NDES's profile, EKU
-    /// Certificate Request Agent and keyUsage digitalSignature (certmonger requires it on the
-    /// reply signer), so data directories made before the separate enrollment-agent key
-    /// still counter-sign with it.
+    /// The RA's CertRep signer (GetCACert serves it to devices): keyUsage digitalSignature
+    /// (certmonger requires it on the reply signer), EKU emailProtection.
+    ///
+    /// Why emailProtection and not "no EKU": a CertRep is a CMS SignedData, and the
+    /// verifiers that check the signer's purpose check OpenSSL's S/MIME signing purpose
+    /// (`openssl cms -verify` by default), which refuses any EKU but emailProtection (the
+    /// Certificate Request Agent EKU this certificate used to carry, for one) and accepts
+    /// none at all. No EKU would also make the most exposed RA key a valid TLS client (and,
+    /// by keyUsage, server) identity for every relying party that trusts this CA, where
+    /// emailProtection confines it to CMS signing; an S/MIME mail client would still refuse
+    /// it, as it names no mailbox.
     Signing,
+    /// The CertRep signer of a data directory without a separate enrollment agent (made
+    /// before there was one, or an RA that registered without one): it counter-signs for the
+    /// CA as well, so it carries the Certificate Request Agent EKU beside emailProtection;
+    /// keyUsage digitalSignature.
+    SigningAndAgent,
     /// The enrollment agent: counter-signs approved requests for the CA, nothing else. EKU
-    /// Certificate Request Agent, keyUsage digitalSignature.
+    /// Certificate Request Agent, keyUsage digitalSignature. Never shown to devices.
     Agent,
-    /// CEP encryption: devices encrypt their requests to it. keyUsage keyEncipherment +
-    /// dataEncipherment, no EKU.
+    /// CEP encryption: devices encrypt their requests to it (RSA key transport). keyUsage
+    /// keyEncipherment only, no EKU.
     Encryption,
+}
+
+impl RaCertPurpose {
+    /// The keyUsage bits (policy numbering) of this purpose.
+    #[must_use]
+    pub fn key_usage(self) -> u16 {
+        use policy::key_usage as ku;
+        match self {
+            Self::Signing | Self::SigningAndAgent | Self::Agent => ku::DIGITAL_SIGNATURE,
+            Self::Encryption => ku::KEY_ENCIPHERMENT,
+        }
+    }
+
+    /// The extendedKeyUsage OIDs (dotted) of this purpose; empty: no extension.
+    #[must_use]
+    pub fn extended_key_usages(self) -> &'static [&'static str] {
+        match self {
+            Self::Signing => &[policy::oid::EKU_EMAIL_PROTECTION],
+            Self::SigningAndAgent => &[
+                EKU_CERTIFICATE_REQUEST_AGENT,
+                policy::oid::EKU_EMAIL_PROTECTION,
+            ],
+            Self::Agent => &[EKU_CERTIFICATE_REQUEST_AGENT],
+            Self::Encryption => &[],
+        }
+    }
 }
 
 /// A TLS certificate between the split RA and CA services (issue 5), made by the CA key: the
@@ -147,11 +188,12 @@ pub fn self_signed_ca_at(
 ///
 /// Also the RA renewal of `scepd ra renew` (new keys, new certificates; see
 /// [`crate::rollover`]). A subject CN that looks like a host name must fit the CA's
-/// nameConstraints. The CA's EKU constraint is *not* applied: the RA signing certificate needs
-/// the Certificate Request Agent EKU, which a clientAuth-only constraint does not list; SCEP
-/// clients check the RA certificate's signature on replies, and verifiers that intersect EKUs
-/// along the chain (Windows CryptoAPI) would see no usable EKU on it — list the Certificate
-/// Request Agent EKU in the constraint if such a verifier must accept the RA certificate.
+/// nameConstraints. The CA's EKU constraint is *not* applied: the RA certificates need
+/// emailProtection and the Certificate Request Agent EKU, which a clientAuth-only constraint
+/// does not list. Verifiers that intersect EKUs along the chain (Windows CryptoAPI), and
+/// OpenSSL's S/MIME purpose, which refuses a CA certificate whose EKU lacks emailProtection,
+/// then refuse CertReps: list emailProtection in the constraint if such a verifier must
+/// accept them (`scepd doctor` says so).
 pub fn issue_ra_certificate(
     ca_signer: &dyn Signer,
     ca_cert_der: &[u8],
@@ -181,20 +223,14 @@ pub fn issue_ra_certificate_at(
     validity_days: u32,
     now: i64,
 ) -> Result<Vec<u8>, CaError> {
-    use policy::key_usage as ku;
-    let mut usage = vec![extensions::basic_constraints(false, None)?];
-    match purpose {
-        RaCertPurpose::Signing | RaCertPurpose::Agent => {
-            usage.push(extensions::key_usage(ku::DIGITAL_SIGNATURE)?);
-            usage.push(extensions::extended_key_usage(&[
-                EKU_CERTIFICATE_REQUEST_AGENT.to_owned(),
-            ])?);
-        }
-        RaCertPurpose::Encryption => {
-            usage.push(extensions::key_usage(
-                ku::KEY_ENCIPHERMENT | ku::DATA_ENCIPHERMENT,
-            )?);
-        }
+    let mut usage = vec![
+        extensions::basic_constraints(false, None)?,
+        extensions::key_usage(purpose.key_usage())?,
+    ];
+    let ekus = purpose.extended_key_usages();
+    if !ekus.is_empty() {
+        let ekus: Vec<String> = ekus.iter().map(|e| (*e).to_owned()).collect();
+        usage.push(extensions::extended_key_usage(&ekus)?);
     }
     issue_service_certificate(
         ca_signer,

@@ -53,8 +53,8 @@ pub use request::answer::{CaRefusal, IssuedCertificate};
 pub use revocation_authority::{RevocationAuthority, RevokeError};
 pub use rollover::ra_certificate_expiry;
 
-/// Certificate Request Agent EKU (enrollment agent, 1.3.6.1.4.1.311.20.2.1): an RA signing
-/// certificate must carry it.
+/// Certificate Request Agent EKU (enrollment agent, 1.3.6.1.4.1.311.20.2.1): the certificate
+/// that counter-signs statements must carry it.
 pub const EKU_CERTIFICATE_REQUEST_AGENT: &str = policy::oid::EKU_CERTIFICATE_REQUEST_AGENT;
 
 /// How far back notBefore is set, for devices whose clocks run a little late.

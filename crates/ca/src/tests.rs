@@ -72,7 +72,7 @@ fn pki() -> &'static Pki {
             issue_ra_at(ca, ca_cert, key, "scepd RA", purpose, 365, t).unwrap()
         };
         let ra_cert = ra(
-            RaCertPurpose::Signing,
+            RaCertPurpose::Agent,
             ca_key.as_ref(),
             &ca_cert,
             ra_key.public_key_spki_der(),
@@ -91,7 +91,7 @@ fn pki() -> &'static Pki {
         let other_ca_cert =
             self_signed_ca(other_ca_key.as_ref(), "scepd test CA", 3650, t).unwrap();
         let ra_cert_other_ca = ra(
-            RaCertPurpose::Signing,
+            RaCertPurpose::Agent,
             other_ca_key.as_ref(),
             &other_ca_cert,
             ra_key.public_key_spki_der(),
@@ -367,7 +367,7 @@ fn dev_certificates_verify_with_openssl_and_show_their_extensions() {
     assert!(text.contains("X509v3 Subject Key Identifier"), "{text}");
 
     let (ok, msg) = openssl_verify(&p.ca_cert, &p.ra_cert, None);
-    assert!(ok, "RA signing: {msg}");
+    assert!(ok, "RA enrollment agent: {msg}");
     let text = openssl_text(&p.ra_cert);
     assert!(text.contains("CA:FALSE"), "{text}");
     assert!(text.contains("Digital Signature"), "{text}");
@@ -380,10 +380,9 @@ fn dev_certificates_verify_with_openssl_and_show_their_extensions() {
     let (ok, msg) = openssl_verify(&p.ca_cert, &p.ra_encryption_cert, None);
     assert!(ok, "RA encryption: {msg}");
     let text = openssl_text(&p.ra_encryption_cert);
-    assert!(
-        text.contains("Key Encipherment, Data Encipherment"),
-        "{text}"
-    );
+    assert!(text.contains("Key Encipherment"), "{text}");
+    assert!(!text.contains("Data Encipherment"), "{text}");
+    assert!(!text.contains("Digital Signature"), "{text}");
     assert!(!text.contains("Extended Key Usage"), "{text}");
 
     // An RA certificate of the other CA does not chain to ours.
@@ -391,6 +390,56 @@ fn dev_certificates_verify_with_openssl_and_show_their_extensions() {
     assert!(!ok);
     let (ok, msg) = openssl_verify(&p.other_ca_cert, &p.ra_cert_other_ca, None);
     assert!(ok, "{msg}");
+}
+
+/// The purposes OpenSSL checks (`openssl verify -purpose`, and `openssl cms -verify`, whose
+/// default is smimesign) decide which RA certificate may sign what: the reply signer passes
+/// S/MIME signing and is no TLS client; the enrollment agent never signs for devices.
+#[test]
+fn ra_certificate_profiles_fit_their_jobs_for_openssl() {
+    if !openssl_available() {
+        return;
+    }
+    let p = pki();
+    let issue = |purpose| {
+        issue_ra_at(
+            p.ca_key.as_ref(),
+            &p.ca_cert,
+            p.ra_key.public_key_spki_der(),
+            "scepd RA",
+            purpose,
+            30,
+            now(),
+        )
+        .unwrap()
+    };
+    let verifies = |cert: &[u8], purpose| openssl_verify(&p.ca_cert, cert, Some(purpose));
+
+    let signing = issue(RaCertPurpose::Signing);
+    let (ok, msg) = verifies(&signing, "smimesign");
+    assert!(ok, "reply signer as S/MIME signer: {msg}");
+    assert!(
+        !verifies(&signing, "sslclient").0,
+        "reply signer as TLS client"
+    );
+    assert!(
+        !verifies(&signing, "sslserver").0,
+        "reply signer as TLS server"
+    );
+    let text = openssl_text(&signing);
+    assert!(text.contains("E-mail Protection"), "{text}");
+    assert!(!text.contains("1.3.6.1.4.1.311.20.2.1"), "{text}");
+
+    let combined = issue(RaCertPurpose::SigningAndAgent);
+    let (ok, msg) = verifies(&combined, "smimesign");
+    assert!(ok, "legacy combined signer as S/MIME signer: {msg}");
+    assert!(!verifies(&combined, "sslclient").0);
+    let text = openssl_text(&combined);
+    assert!(text.contains("1.3.6.1.4.1.311.20.2.1"), "{text}");
+
+    let agent = issue(RaCertPurpose::Agent);
+    assert!(!verifies(&agent, "smimesign").0, "agent as S/MIME signer");
+    assert!(!verifies(&agent, "sslclient").0, "agent as TLS client");
 }
 
 #[test]
@@ -780,7 +829,7 @@ fn validity_is_capped_at_the_ca_not_after() {
         &short_ca,
         p.ra_key.public_key_spki_der(),
         "ra",
-        RaCertPurpose::Signing,
+        RaCertPurpose::Agent,
         365,
         t,
     )

@@ -168,6 +168,22 @@ impl SignatureAlgorithm {
         }
     }
 
+    /// DER `AlgorithmIdentifier` for a CMS SignerInfo's `signatureAlgorithm`: bare
+    /// rsaEncryption with NULL parameters for RSA PKCS#1 v1.5, the hash then given by the
+    /// SignerInfo's `digestAlgorithm` (RFC 3370 §3.2: every CMS implementation MUST accept it,
+    /// and some accept nothing else: strongSwan 5.9's `pki --scep` refuses
+    /// sha256WithRSAEncryption); the combined OID for ECDSA (RFC 5753 §2.1.1).
+    pub fn cms_signature_algorithm_der(self) -> &'static [u8] {
+        if self.is_rsa() {
+            &[
+                0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05,
+                0x00,
+            ]
+        } else {
+            self.algorithm_identifier_der()
+        }
+    }
+
     /// The digest this signature hashes with.
     pub fn digest(self) -> DigestAlgorithm {
         match self {

@@ -136,6 +136,20 @@ mod tests {
     }
 
     #[test]
+    fn cms_signer_info_algorithm_reads_back_as_the_same_algorithm() {
+        for alg in SignatureAlgorithm::ALL {
+            let signature = alg.cms_signature_algorithm_der();
+            let read =
+                SignatureAlgorithm::from_cms(alg.digest().algorithm_identifier_der(), signature);
+            assert_eq!(read.unwrap(), alg, "{alg:?}");
+        }
+        assert_eq!(
+            SignatureAlgorithm::RsaPkcs1Sha512.cms_signature_algorithm_der(),
+            alg_id(oids::RSA_ENCRYPTION, true).as_slice()
+        );
+    }
+
+    #[test]
     fn cms_accepts_rsa_encryption_with_separate_digest() {
         let sha256 = alg_id(oids::SHA256, true); // certmonger: NULL params on the digest
         let rsa = alg_id(oids::RSA_ENCRYPTION, true);

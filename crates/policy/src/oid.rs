@@ -4,6 +4,9 @@
 pub const EKU_CLIENT_AUTH: &str = "1.3.6.1.5.5.7.3.2";
 /// id-kp-serverAuth (RFC 5280 §4.2.1.12).
 pub const EKU_SERVER_AUTH: &str = "1.3.6.1.5.5.7.3.1";
+/// id-kp-emailProtection (RFC 5280 §4.2.1.12): S/MIME, i.e. CMS signing; the RA's CertRep
+/// signer carries it.
+pub const EKU_EMAIL_PROTECTION: &str = "1.3.6.1.5.5.7.3.4";
 /// id-kp-codeSigning (RFC 5280 §4.2.1.12).
 pub const EKU_CODE_SIGNING: &str = "1.3.6.1.5.5.7.3.3";
 /// id-kp-OCSPSigning (RFC 5280 §4.2.1.12): a delegated OCSP responder, never for a device.

@@ -76,7 +76,7 @@ pub fn cert_rep(
         status,
         fail_info_text: fail_info_text.map(str::to_owned),
         digest: digest_of(algorithm),
-        signature_algorithm_der: algorithm.algorithm_identifier_der().to_vec(),
+        signature_algorithm_der: algorithm.cms_signature_algorithm_der().to_vec(),
         signer_certificate: signer.certificate.to_vec(),
         extra_certificates: Vec::new(),
         enveloped_content: enveloped,
@@ -101,7 +101,7 @@ pub fn next_ca_certificates(
     let unsigned = scep::prepare_signed_certs(SignedCertsParams {
         certificates: next_certificates.to_vec(),
         digest: digest_of(algorithm),
-        signature_algorithm_der: algorithm.algorithm_identifier_der().to_vec(),
+        signature_algorithm_der: algorithm.cms_signature_algorithm_der().to_vec(),
         signer_certificate: signer.certificate.to_vec(),
     })
     .map_err(|e| EnrollError::Internal(format!("building the GetNextCACert reply: {e}")))?;

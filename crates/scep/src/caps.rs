@@ -18,6 +18,11 @@ pub enum Capability {
     Sha1,
     /// `SHA-256`.
     Sha256,
+    /// `SHA-384`: not in RFC 8894's table, but clients that do not know a keyword ignore it
+    /// (§3.5.2), and strongSwan 5.9's `pki --scep` needs it: it tests the `SCEPStandard` and
+    /// `AES` flags at the bit of the fourth keyword of its list, `SHA-384`, so without it
+    /// it refuses SHA-256 and AES against a server that offers both.
+    Sha384,
     /// `SHA-512`.
     Sha512,
     /// `SCEPStandard`: RFC 8894 as a whole (implies AES, POSTPKIOperation, SHA-256).
@@ -25,7 +30,7 @@ pub enum Capability {
 }
 
 impl Capability {
-    /// The keyword exactly as RFC 8894 §3.5.2 spells it.
+    /// The keyword exactly as RFC 8894 §3.5.2 spells it (`SHA-384` as its drafts did).
     #[must_use]
     pub fn as_str(self) -> &'static str {
         match self {
@@ -36,6 +41,7 @@ impl Capability {
             Self::Renewal => "Renewal",
             Self::Sha1 => "SHA-1",
             Self::Sha256 => "SHA-256",
+            Self::Sha384 => "SHA-384",
             Self::Sha512 => "SHA-512",
             Self::ScepStandard => "SCEPStandard",
         }
@@ -63,11 +69,12 @@ mod tests {
             Capability::Renewal,
             Capability::ScepStandard,
             Capability::Sha256,
+            Capability::Sha384,
             Capability::Sha512,
         ]);
         assert_eq!(
             body,
-            "AES\nPOSTPKIOperation\nRenewal\nSCEPStandard\nSHA-256\nSHA-512\n"
+            "AES\nPOSTPKIOperation\nRenewal\nSCEPStandard\nSHA-256\nSHA-384\nSHA-512\n"
         );
         assert_eq!(Capability::GetNextCaCert.as_str(), "GetNextCACert");
         assert_eq!(Capability::Des3.as_str(), "DES3");

@@ -42,6 +42,8 @@ fn send(
         .transaction_id(&device.transaction_id);
     let reply = pki_operation_post(&server.url(), &builder.build().unwrap()).unwrap();
     assert_eq!(reply.status, 200, "{}", reply.text());
+    // SUCCESS, FAILURE and PENDING alike verify with OpenSSL's default (S/MIME) purpose.
+    common::openssl_cms_verify(&server.ca_pem(), &reply.body);
     read_cert_rep(
         &reply.body,
         &device.key,

@@ -174,6 +174,8 @@ fn a_constrained_ec_ca_issues_inside_its_constraints_only() {
         "Name Constraints: critical",
         "DNS:example.net",
         "TLS Web Client Authentication",
+        // The reply signer's EKU: without it OpenSSL's S/MIME purpose refuses every CertRep.
+        "E-mail Protection",
         "pathlen:0",
         "id-ecPublicKey",
     ] {

@@ -91,10 +91,21 @@ fn serve_initialises_an_empty_directory_with_the_embedded_default() {
         bundle.ra_signing.as_deref(),
         Some(common::certificate_der(&data.join("certs/ra-signing.pem")).as_slice())
     );
+    // The reply signer: digitalSignature and emailProtection (OpenSSL's S/MIME purpose
+    // accepts what it signs), no enrollment-agent power; encryption: keyEncipherment only.
     let signing_text = common::openssl_text(&data.join("certs/ra-signing.pem"));
     assert!(
-        signing_text.contains("1.3.6.1.4.1.311.20.2.1"),
-        "enrollment agent EKU:\n{signing_text}"
+        signing_text.contains("Digital Signature")
+            && signing_text.contains("E-mail Protection")
+            && !signing_text.contains("1.3.6.1.4.1.311.20.2.1"),
+        "reply signer:\n{signing_text}"
+    );
+    let encryption_text = common::openssl_text(&data.join("certs/ra-encryption.pem"));
+    assert!(
+        encryption_text.contains("Key Encipherment")
+            && !encryption_text.contains("Digital Signature")
+            && !encryption_text.contains("Extended Key Usage"),
+        "encryption:\n{encryption_text}"
     );
     common::openssl_verify(
         &data.join("certs/ca.pem"),
@@ -195,6 +206,12 @@ fn doctor_passes_the_default_and_fails_insecure_opt_ins_and_open_keys() {
         "{}",
         text(&out)
     );
+    // CA, reply signer, enrollment agent, encryption: each with the profile of its job.
+    let fitting = text(&out)
+        .lines()
+        .filter(|l| l.starts_with("PASS") && l.ends_with("its profile fits its job"))
+        .count();
+    assert_eq!(fitting, 4, "{}", text(&out));
 
     let config = dir.path().join("scepd.toml");
     let toml = std::fs::read_to_string(&config).unwrap();
@@ -466,6 +483,26 @@ fn an_enrollment_agent_configured_by_halves_is_refused_naming_the_missing_settin
     assert_serve_refuses(dir.path(), &["RA enrollment agent", "does not certify"]);
 }
 
+/// The RA signing certificate as scepd made it before the separate enrollment agent: the
+/// agent's profile (digitalSignature, Certificate Request Agent EKU), so it counter-signs.
+fn reissue_signing_certificate_as_before_the_agent(data: &Path) {
+    use keys::software::SoftwareKey;
+    let ca_key =
+        SoftwareKey::load(keys::KeyRole::CaSigning, data.join("keys/ca-signing.key")).unwrap();
+    let signing =
+        SoftwareKey::load(keys::KeyRole::RaSigning, data.join("keys/ra-signing.key")).unwrap();
+    let certificate = ca::dev::issue_ra_certificate(
+        &ca_key,
+        &common::certificate_der(&data.join("certs/ca.pem")),
+        signing.public_key_spki_der(),
+        "scepd RA enrollment agent",
+        ca::dev::RaCertPurpose::Agent,
+        30,
+    )
+    .unwrap();
+    keys::pem::write_certificate(&data.join("certs/ra-signing.pem"), &certificate).unwrap();
+}
+
 /// A data directory made before the separate enrollment-agent key still serves: its RA
 /// signing key counter-signs as before, with a warning at every start and from doctor, until
 /// `scepd ra renew` adds the agent.
@@ -481,12 +518,15 @@ fn a_data_directory_without_an_enrollment_agent_key_still_enrolls_until_ra_renew
     assert!(!toml.contains("ra_agent_key ="), "{toml}");
     std::fs::remove_file(data.join("keys/ra-agent.key")).unwrap();
     std::fs::remove_file(data.join("certs/ra-agent.pem")).unwrap();
+    reissue_signing_certificate_as_before_the_agent(&data);
     doctor_line(&data, "WARN", "no separate enrollment-agent key");
+    doctor_line(&data, "WARN", "lacks emailProtection");
 
     let server = Server::serve(dir, data);
     let challenge = server.challenge(&[]);
     let key = scep_client::ClientKey::generate_rsa(2048).unwrap();
-    let cert = common::enroll_with(&server, challenge.trim(), &key, "CN=legacy-dev", &[]);
+    let cert =
+        common::enroll_with_legacy_reply_signer(&server, challenge.trim(), &key, "CN=legacy-dev");
     assert!(cert.is_ok(), "{cert:?}\n{}", server.stderr());
     assert!(
         server
@@ -512,6 +552,7 @@ fn a_data_directory_without_an_enrollment_agent_key_still_enrolls_until_ra_renew
         "PASS",
         "a separate enrollment-agent key counter-signs",
     );
+    doctor_line(&data, "PASS", "RA signing certificate");
     let server = server.restart();
     let challenge = server.challenge(&[]);
     let key = scep_client::ClientKey::generate_rsa(2048).unwrap();

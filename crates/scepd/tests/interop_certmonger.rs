@@ -8,7 +8,10 @@ mod common;
 use std::path::Path;
 use std::process::Command;
 
-use common::{Server, assert_device_template, openssl_text, openssl_verify, require_tool};
+use common::recording_proxy::RecordingProxy;
+use common::{
+    Server, assert_device_template, openssl_cms_verify, openssl_text, openssl_verify, require_tool,
+};
 
 const SCEP_SUBMIT: &str = "/usr/lib/certmonger/scep-submit";
 
@@ -45,12 +48,14 @@ fn run_certmonger(work: &Path, script: &str) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
 }
 
-#[test]
-fn certmonger_enrolls_on_the_secure_defaults() {
+/// certmonger enrolls at `path` (through a relay that keeps the CertReps, which must pass
+/// `openssl cms -verify` with its default purpose and the CA as trust anchor).
+fn certmonger_enrolls_at(path: &str) {
     if !require_tool(SCEP_SUBMIT) || !require_tool("dbus-run-session") || !require_tool("getcert") {
         return;
     }
     let server = Server::start("");
+    let proxy = RecordingProxy::start(server.addr);
     let challenge = server.challenge(&[
         "--subject",
         "CN=vpn-gw1",
@@ -65,7 +70,7 @@ fn certmonger_enrolls_on_the_secure_defaults() {
          getcert add-scep-ca -s -c scepd -u {url}\n\
          getcert request -s -c scepd -k {key} -f {cert} -N CN=vpn-gw1 -D vpn-gw1.example.net -L {challenge} -w -v\n\
          getcert list -s\n",
-        url = server.url(),
+        url = proxy.url(path),
         key = key.display(),
         cert = cert.display(),
     );
@@ -81,6 +86,21 @@ fn certmonger_enrolls_on_the_secure_defaults() {
     assert_device_template(&text);
     assert!(text.contains("DNS:vpn-gw1.example.net"), "{text}");
     assert_eq!(server.certificate_count(), 1);
+    let replies = proxy.pki_replies();
+    assert!(!replies.is_empty(), "no CertRep went through the relay");
+    for reply in &replies {
+        openssl_cms_verify(&server.ca_pem(), reply);
+    }
+}
+
+#[test]
+fn certmonger_enrolls_on_the_secure_defaults() {
+    certmonger_enrolls_at("/scep");
+}
+
+#[test]
+fn certmonger_enrolls_at_the_ndes_path() {
+    certmonger_enrolls_at("/certsrv/mscep/mscep.dll");
 }
 
 #[test]

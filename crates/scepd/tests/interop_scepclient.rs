@@ -7,6 +7,7 @@ mod common;
 
 use std::process::Command;
 
+use common::recording_proxy::RecordingProxy;
 use common::{Server, assert_device_template, openssl_text, openssl_verify, require_tool};
 
 const SCEPCLIENT: &str = "scepclient";
@@ -14,10 +15,15 @@ const SCEPCLIENT: &str = "scepclient";
 /// Runs scepclient in a fresh directory (it keeps csr.pem/self.pem in its working directory
 /// and would reuse them with a new key).
 fn scepclient(server: &Server, challenge: &str, cn: &str) -> (bool, String, tempfile::TempDir) {
+    scepclient_at(&server.url(), challenge, cn)
+}
+
+/// [`scepclient`] at a given SCEP URL.
+fn scepclient_at(url: &str, challenge: &str, cn: &str) -> (bool, String, tempfile::TempDir) {
     let work = tempfile::tempdir().unwrap();
     let out = Command::new(SCEPCLIENT)
         .current_dir(work.path())
-        .args(["-server-url", &server.url(), "-challenge", challenge])
+        .args(["-server-url", url, "-challenge", challenge])
         .args([
             "-private-key",
             "device.key",
@@ -69,6 +75,33 @@ fn scepclient_enrolls_with_the_single_des_opt_in() {
         "reuse must fail:\n{log}"
     );
     assert_eq!(server.certificate_count(), 1);
+}
+
+/// At NDES's path, through a relay that keeps the CertReps: the success and the refusal of a
+/// spent challenge both pass `openssl cms -verify` with its default purpose.
+#[test]
+fn scepclient_enrolls_at_the_ndes_path_and_its_replies_verify_with_openssl() {
+    if !require_tool(SCEPCLIENT) {
+        return;
+    }
+    let server = Server::start("[crypto]\ninsecure_single_des = true\n");
+    let proxy = RecordingProxy::start(server.addr);
+    let url = proxy.url("/certsrv/mscep/mscep.dll");
+    let challenge = server.challenge(&[]);
+    let (ok, log, work) = scepclient_at(&url, &challenge, "router3");
+    assert!(
+        ok && log.contains("pkiStatus=SUCCESS"),
+        "scepclient failed:\n{log}\nserver:\n{}",
+        server.stderr()
+    );
+    openssl_verify(&server.ca_pem(), &work.path().join("device.pem"));
+    let (ok, log, _work) = scepclient_at(&url, &challenge, "router4");
+    assert!(!ok && log.contains("failInfo: badRequest"), "{log}");
+    let replies = proxy.pki_replies();
+    assert_eq!(replies.len(), 2, "one CertRep per request");
+    for reply in &replies {
+        common::openssl_cms_verify(&server.ca_pem(), reply);
+    }
 }
 
 #[test]

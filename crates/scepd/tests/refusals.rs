@@ -143,6 +143,7 @@ impl Scep {
             reply.content_type.as_deref(),
             Some("application/x-pki-message")
         );
+        common::openssl_cms_verify(&self.server.ca_pem(), &reply.body);
         let outcome = read_cert_rep(
             &reply.body,
             &signer.key,
@@ -833,6 +834,7 @@ fn get_ca_caps_and_operation_parsing() {
             "Renewal",
             "SCEPStandard",
             "SHA-256",
+            "SHA-384",
             "SHA-512"
         ]
     );

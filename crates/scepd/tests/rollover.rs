@@ -175,6 +175,7 @@ fn a_client_that_fetched_get_next_ca_cert_validates_replies_after_the_switch() {
         reply.content_type.as_deref(),
         Some("application/x-x509-next-ca-cert")
     );
+    common::openssl_cms_verify(&server.ca_pem(), &reply.body);
     let signed = scep::parse_signed_certs(&reply.body).unwrap();
     let current_ra = scep::parse_certificate_lenient(current.ra_signing.as_ref().unwrap()).unwrap();
     assert!(

@@ -553,7 +553,7 @@ fn split_deployment_enrolls_and_the_ca_refuses_every_catalogue_f_attack() {
         &rogue_ca,
         rogue_ra.public_key_spki_der(),
         "rogue RA",
-        ca::dev::RaCertPurpose::Signing,
+        ca::dev::RaCertPurpose::Agent,
         10,
     )
     .unwrap();

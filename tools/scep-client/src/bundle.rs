@@ -3,6 +3,9 @@
 //!
 //! NDES-style RAs publish two RA certificates: the "CEP encryption" one (keyEncipherment) and
 //! the enrollment agent (Certificate Request Agent EKU 1.3.6.1.4.1.311.20.2.1), which signs.
+//! scepd's reply signer carries emailProtection instead (the EKU OpenSSL's S/MIME purpose
+//! asks of a CMS signer); either EKU, or digitalSignature without keyEncipherment, marks the
+//! signer.
 
 use const_oid::ObjectIdentifier;
 use der::Decode as _;
@@ -13,6 +16,8 @@ use crate::error::ClientError;
 /// Certificate Request Agent EKU.
 pub const CERTIFICATE_REQUEST_AGENT: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.3.6.1.4.1.311.20.2.1");
+/// id-kp-emailProtection.
+const EMAIL_PROTECTION: ObjectIdentifier = ObjectIdentifier::new_unwrap("1.3.6.1.5.5.7.3.4");
 const KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.15");
 const EXT_KEY_USAGE: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.37");
 
@@ -26,7 +31,8 @@ pub struct CaBundle {
     /// Where requests are encrypted to: keyEncipherment and no Certificate Request Agent EKU
     /// (the CA itself when it is alone).
     pub ra_encryption: Vec<u8>,
-    /// The certificate with the Certificate Request Agent EKU, if any.
+    /// The certificate that signs replies, if any: Certificate Request Agent or
+    /// emailProtection EKU, or digitalSignature without keyEncipherment.
     pub ra_signing: Option<Vec<u8>>,
 }
 
@@ -50,14 +56,17 @@ impl CaBundle {
                 .extension(&EXT_KEY_USAGE)
                 .map(|e| ExtendedKeyUsage::from_der(&e.value))
                 .transpose()?;
-            let agent = eku.is_some_and(|e| e.0.contains(&CERTIFICATE_REQUEST_AGENT));
             let key_usage = cert
                 .extension(&KEY_USAGE)
                 .map(|e| KeyUsage::from_der(&e.value))
                 .transpose()?;
+            let signer = eku.is_some_and(|e| {
+                e.0.contains(&CERTIFICATE_REQUEST_AGENT) || e.0.contains(&EMAIL_PROTECTION)
+            }) || key_usage
+                .is_some_and(|k| k.digital_signature() && !k.key_encipherment());
             if cert.issuer_der == cert.subject_der && ca.is_none() {
                 ca = Some(der.clone());
-            } else if agent {
+            } else if signer {
                 ra_signing.get_or_insert_with(|| der.clone());
             } else if key_usage.is_some_and(|k| k.key_encipherment()) {
                 ra_encryption.get_or_insert_with(|| der.clone());

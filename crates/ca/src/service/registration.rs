@@ -191,15 +191,16 @@ fn issue_certificates(
         issue_ra_certificate(signer, ca_certificate, spki, &cn, purpose, days)
             .map_err(|e| refused(format!("{cn}: {e}")))
     };
-    let signing_certificate = issue(
-        &public_keys.signing,
-        if public_keys.agent.is_some() {
-            format!("scepd RA {name} signing")
-        } else {
-            format!("scepd RA {name} enrollment agent")
-        },
-        RaCertPurpose::Signing,
-    )?;
+    // An RA that registers without an agent key counter-signs with its reply signer.
+    let (signing_name, signing_purpose) = if public_keys.agent.is_some() {
+        (format!("scepd RA {name} signing"), RaCertPurpose::Signing)
+    } else {
+        (
+            format!("scepd RA {name} enrollment agent"),
+            RaCertPurpose::SigningAndAgent,
+        )
+    };
+    let signing_certificate = issue(&public_keys.signing, signing_name, signing_purpose)?;
     let agent_certificate = public_keys
         .agent
         .as_ref()

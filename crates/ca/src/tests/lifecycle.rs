@@ -32,7 +32,7 @@ impl TestCa {
             &cert,
             pki().ra_key.public_key_spki_der(),
             "scepd RA",
-            RaCertPurpose::Signing,
+            RaCertPurpose::Agent,
             365,
             now(),
         )
@@ -616,7 +616,7 @@ fn ra_expiry_and_several_trusted_ra_certificates() {
         &p.ca_cert,
         p.ra_key.public_key_spki_der(),
         "scepd RA",
-        RaCertPurpose::Signing,
+        RaCertPurpose::Agent,
         30,
         t,
     )
@@ -634,7 +634,7 @@ fn ra_expiry_and_several_trusted_ra_certificates() {
         &p.ca_cert,
         new_key.public_key_spki_der(),
         "scepd RA 2",
-        RaCertPurpose::Signing,
+        RaCertPurpose::Agent,
         365,
         t,
     )

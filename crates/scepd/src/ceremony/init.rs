@@ -21,8 +21,14 @@ use crate::x509::subject_of;
 use config::{CONFIG_FILE, Config, DEFAULT_CONFIG_TEXT};
 
 /// extendedKeyUsage values the optional EKU constraint of the CA certificate allows: what
-/// devices get (clientAuth) and what the RA needs (Certificate Request Agent).
-const CA_EKU_CONSTRAINT: [&str; 2] = ["1.3.6.1.5.5.7.3.2", "1.3.6.1.4.1.311.20.2.1"];
+/// devices get (clientAuth) and what the RA needs (Certificate Request Agent for the
+/// enrollment agent, emailProtection for the reply signer: OpenSSL's S/MIME purpose refuses
+/// a CertRep whose CA has an EKU constraint without it).
+const CA_EKU_CONSTRAINT: [&str; 3] = [
+    policy::oid::EKU_CLIENT_AUTH,
+    policy::oid::EKU_CERTIFICATE_REQUEST_AGENT,
+    policy::oid::EKU_EMAIL_PROTECTION,
+];
 
 /// The subject of the CA the embedded development default makes (`scepd serve` on an empty
 /// directory, `scepd init` without `--ca-subject`): `scepd doctor` tolerates unencrypted keys
@@ -275,8 +281,13 @@ pub(crate) fn issue_ra_pair(
         &paths.signing_key,
         &paths.signing_label,
         &paths.signing_certificate,
-        ca::dev::RaCertPurpose::Signing,
-        // The name NDES gives this certificate; with a separate agent it only signs replies.
+        // Without a separate agent (a CA rollover in a data directory made before there was
+        // one) the reply signer counter-signs too, and keeps NDES's name for that job.
+        if paths.agent.is_some() {
+            ca::dev::RaCertPurpose::Signing
+        } else {
+            ca::dev::RaCertPurpose::SigningAndAgent
+        },
         if paths.agent.is_some() {
             "scepd RA signing"
         } else {

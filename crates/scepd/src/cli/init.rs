@@ -42,8 +42,8 @@ pub struct InitArgs {
     /// Name constraint of a new CA: only names in this DNS domain (repeatable).
     #[arg(long = "ca-permit-dns")]
     ca_permitted_dns: Vec<String>,
-    /// EKU constraint in a new CA certificate: clientAuth (devices) and Certificate
-    /// Request Agent (the RA) only.
+    /// EKU constraint in a new CA certificate: clientAuth (devices), Certificate Request
+    /// Agent and emailProtection (the RA's enrollment agent and reply signer) only.
     #[arg(long)]
     ca_eku_constraint: bool,
     /// RA certificate lifetime in days.

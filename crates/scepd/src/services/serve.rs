@@ -17,13 +17,16 @@ use config::templates::TemplateError;
 use config::{Config, ConfigError, InvalidSetting};
 
 /// The capabilities we advertise (catalogue D1): nothing weaker than AES and SHA-256, even
-/// when a legacy opt-in is on — legacy clients ask for what they need anyway.
+/// when a legacy opt-in is on — legacy clients ask for what they need anyway. SHA-384 is
+/// accepted and answered in, and strongSwan 5.9 enrolls with AES only when it is listed
+/// (see [`Capability::Sha384`]).
 pub const CAPABILITIES: &[Capability] = &[
     Capability::Aes,
     Capability::PostPkiOperation,
     Capability::Renewal,
     Capability::ScepStandard,
     Capability::Sha256,
+    Capability::Sha384,
     Capability::Sha512,
 ];
 

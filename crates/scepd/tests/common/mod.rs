@@ -13,6 +13,7 @@ pub mod admin;
 pub mod browser;
 pub mod certmonger;
 pub mod intune;
+pub mod recording_proxy;
 
 pub const SCEPD: &str = env!("CARGO_BIN_EXE_scepd");
 
@@ -355,6 +356,54 @@ pub fn openssl_verify(ca: &Path, cert: &Path) -> String {
     text
 }
 
+/// `openssl cms -verify` accepts a CertRep (or any signed SCEP reply) with its default purpose,
+/// S/MIME signing, and `ca_pem` as the only trust anchor: the chain from the signer's
+/// certificate in the reply to the CA is verified, not skipped (no `-noverify`, no
+/// `-purpose any`, no system store).
+pub fn openssl_cms_verify(ca_pem: &Path, reply: &[u8]) {
+    if let Err(refusal) = openssl_cms_verdict(ca_pem, reply) {
+        panic!("openssl cms -verify refused the reply: {refusal}");
+    }
+}
+
+/// [`openssl_cms_verify`] with the CA given as DER.
+pub fn openssl_cms_verify_der(ca_der: &[u8], reply: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = dir.path().join("ca.pem");
+    std::fs::write(&ca, pem_certificate(ca_der)).unwrap();
+    openssl_cms_verify(&ca, reply);
+}
+
+/// What `openssl cms -verify` says of `reply` (see [`openssl_cms_verify`]): Ok, or its
+/// error output.
+pub fn openssl_cms_verdict(ca_pem: &Path, reply: &[u8]) -> Result<(), String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("reply.der");
+    std::fs::write(&path, reply).unwrap();
+    let out = Command::new("openssl")
+        .args([
+            "cms",
+            "-verify",
+            "-inform",
+            "DER",
+            "-no-CApath",
+            "-no-CAstore",
+            "-in",
+        ])
+        .arg(&path)
+        .arg("-CAfile")
+        .arg(ca_pem)
+        .arg("-out")
+        .arg(dir.path().join("content.der"))
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
+}
+
 /// Lints a PEM certificate with pkilint (`pip install pkilint`; .ci/run installs it).
 pub fn pkilint(cert: &Path) {
     let probe = Command::new("python3")
@@ -471,13 +520,51 @@ pub fn enroll_with(
     enroll_at(&server.url(), challenge, key, subject, dns)
 }
 
-/// `enroll_with` at a SCEP URL of the server's (a named endpoint's, `…/scep/NAME`).
+/// `enroll_with` at a SCEP URL of the server's (a named endpoint's, `…/scep/NAME`). The reply
+/// must pass `openssl cms -verify` with its default purpose.
 pub fn enroll_at(
     url: &str,
     challenge: &str,
     key: &scep_client::ClientKey,
     subject: &str,
     dns: &[&str],
+) -> Result<Vec<u8>, scep::FailInfo> {
+    enroll_checking(url, challenge, key, subject, dns, ReplySigner::Current)
+}
+
+/// `enroll_with` against a data directory whose RA signing certificate still has the profile
+/// scepd gave it before the separate enrollment agent (Certificate Request Agent EKU): it
+/// enrolls, and OpenSSL's S/MIME purpose refuses the reply, which is why doctor warns.
+pub fn enroll_with_legacy_reply_signer(
+    server: &Server,
+    challenge: &str,
+    key: &scep_client::ClientKey,
+    subject: &str,
+) -> Result<Vec<u8>, scep::FailInfo> {
+    enroll_checking(
+        &server.url(),
+        challenge,
+        key,
+        subject,
+        &[],
+        ReplySigner::Legacy,
+    )
+}
+
+/// Which verdict `openssl cms -verify` (default purpose) must give the reply.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum ReplySigner {
+    Current,
+    Legacy,
+}
+
+fn enroll_checking(
+    url: &str,
+    challenge: &str,
+    key: &scep_client::ClientKey,
+    subject: &str,
+    dns: &[&str],
+    signer: ReplySigner,
 ) -> Result<Vec<u8>, scep::FailInfo> {
     use scep_client::{CsrBuilder, PkcsReqBuilder, get_ca_cert, pki_operation_post};
     let bundle = get_ca_cert(url).unwrap();
@@ -495,6 +582,20 @@ pub fn enroll_at(
     .unwrap();
     let reply = pki_operation_post(url, &builder.build().unwrap()).unwrap();
     assert_eq!(reply.status, 200, "{}", reply.text());
+    // The CA GetCACert served is the CA of the data directory (tests check that elsewhere).
+    match signer {
+        ReplySigner::Current => openssl_cms_verify_der(&bundle.ca, &reply.body),
+        ReplySigner::Legacy => {
+            let dir = tempfile::tempdir().unwrap();
+            let ca = dir.path().join("ca.pem");
+            std::fs::write(&ca, pem_certificate(&bundle.ca)).unwrap();
+            let refusal = openssl_cms_verdict(&ca, &reply.body).unwrap_err();
+            assert!(
+                refusal.contains("unsuitable certificate purpose"),
+                "{refusal}"
+            );
+        }
+    }
     let outcome =
         scep_client::read_cert_rep(&reply.body, key, &self_signed, builder.get_sender_nonce())
             .unwrap();
@@ -516,12 +617,15 @@ pub fn certificate_der(path: &Path) -> Vec<u8> {
 
 pub fn write_pem(server: &Server, name: &str, der: &[u8]) -> PathBuf {
     let path = server.dir.path().join(name);
-    let text = format!(
+    std::fs::write(&path, pem_certificate(der)).unwrap();
+    path
+}
+
+fn pem_certificate(der: &[u8]) -> String {
+    format!(
         "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
         base64_lines(der)
-    );
-    std::fs::write(&path, text).unwrap();
-    path
+    )
 }
 
 fn base64_lines(der: &[u8]) -> String {

@@ -34,6 +34,7 @@ pub const IDS: &[&str] = &[
     "endpoints.signed_key",
     "intune.client_secret",
     "certs.lifetime",
+    "certs.profile",
     "scep.exposure",
     "scep.tls",
     "crl.freshness",

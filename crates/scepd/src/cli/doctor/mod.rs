@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod ca_constraints;
+pub mod certificate_profiles;
 pub mod crl;
 pub mod endpoint_build;
 pub mod endpoints;
@@ -116,6 +117,7 @@ pub async fn run(dir: &Path, now: i64) -> Vec<Finding> {
     if config.deployment.mode != config::deployment::Mode::Ca {
         findings.extend(scep_listener::findings(dir, &config, now));
     }
+    findings.extend(certificate_profiles::findings(dir, &config));
     if config.deployment.mode != config::deployment::Mode::AllInOne {
         findings.extend(split::run(dir, &config, now).await);
         return findings;
