@@ -5,53 +5,13 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use common::recording_proxy::RecordingProxy;
-use common::{
-    Server, assert_device_template, openssl_cms_verify, openssl_text, openssl_verify, require_tool,
-};
-
-const SCEP_SUBMIT: &str = "/usr/lib/certmonger/scep-submit";
-
-/// Runs `script` inside `dbus-run-session -- certmonger -s -n -c script`, with every state
-/// directory of certmonger redirected into `work`.
-fn run_certmonger(work: &Path, script: &str) -> String {
-    let script_path = work.join("enroll.sh");
-    std::fs::write(&script_path, script).unwrap();
-    for sub in ["requests", "cas", "config", "tmp", "local"] {
-        std::fs::create_dir_all(work.join(sub)).unwrap();
-    }
-    let out = Command::new("timeout")
-        .args([
-            "120",
-            "dbus-run-session",
-            "--",
-            "certmonger",
-            "-s",
-            "-n",
-            "-c",
-        ])
-        .arg(format!("bash {}", script_path.display()))
-        .env("HOME", work)
-        .env("XDG_CONFIG_HOME", work.join("config"))
-        .env("XDG_DATA_HOME", work.join("config"))
-        .env("CERTMONGER_REQUESTS_DIR", work.join("requests"))
-        .env("CERTMONGER_CAS_DIR", work.join("cas"))
-        .env("CERTMONGER_CONFIG_DIR", work.join("config"))
-        .env("CERTMONGER_TMPDIR", work.join("tmp"))
-        .env("CERTMONGER_LOCAL_CA_DIR", work.join("local"))
-        .env("CERTMONGER_SYSTEM_LOCK_FILE", work.join("lock"))
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
-}
+use common::{Server, assert_device_template, openssl_cms_verify, openssl_text, openssl_verify};
 
 /// certmonger enrolls at `path` (through a relay that keeps the CertReps, which must pass
 /// `openssl cms -verify` with its default purpose and the CA as trust anchor).
 fn certmonger_enrolls_at(path: &str) {
-    if !require_tool(SCEP_SUBMIT) || !require_tool("dbus-run-session") || !require_tool("getcert") {
+    if !common::certmonger::available() {
         return;
     }
     let server = Server::start("");
@@ -74,7 +34,7 @@ fn certmonger_enrolls_at(path: &str) {
         key = key.display(),
         cert = cert.display(),
     );
-    let log = run_certmonger(work.path(), &script);
+    let log = common::certmonger::run_certmonger(work.path(), &script);
     assert!(
         cert.exists(),
         "certmonger got no certificate:\n{log}\nserver:\n{}",
@@ -105,7 +65,7 @@ fn certmonger_enrolls_at_the_ndes_path() {
 
 #[test]
 fn certmonger_request_for_names_outside_the_binding_is_refused() {
-    if !require_tool(SCEP_SUBMIT) || !require_tool("dbus-run-session") || !require_tool("getcert") {
+    if !common::certmonger::available() {
         return;
     }
     let server = Server::start("");
@@ -121,7 +81,7 @@ fn certmonger_request_for_names_outside_the_binding_is_refused() {
         key = key.display(),
         cert = cert.display(),
     );
-    let log = run_certmonger(work.path(), &script);
+    let log = common::certmonger::run_certmonger(work.path(), &script);
     assert!(
         !cert.exists(),
         "a certificate was issued for an unbound name:\n{log}"
