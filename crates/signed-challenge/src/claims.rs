@@ -39,7 +39,7 @@ impl Claims {
     /// Parses claims JSON and checks their shape (the `jti`, the names), not their time or
     /// scope. Duplicate and unknown claims are refused.
     pub fn from_json(json: &[u8]) -> Result<Self, ChallengeError> {
-        let claims: Self = crate::token::from_json_object("claims", json)?;
+        let claims: Self = crate::json::from_json_object("claims", json)?;
         claims.check_shape()?;
         Ok(claims)
     }

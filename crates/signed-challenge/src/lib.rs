@@ -75,6 +75,7 @@
 
 mod claims;
 mod error;
+mod json;
 mod keys;
 mod mint;
 mod token;

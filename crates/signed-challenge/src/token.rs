@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::claims::Claims;
 use crate::error::ChallengeError;
+use crate::json::from_json_object;
 use crate::keys::{Algorithm, TrustedKey, check_kid};
 
 /// The longest signed challenge: far above what the claims need (a subject and a few SANs),
@@ -87,20 +88,6 @@ pub(crate) fn verify(
     }
     let claims = Claims::from_json(&decode("claims", claims_b64)?)?;
     Ok((header.kid, claims))
-}
-
-/// A JSON object as `T`. serde would read a struct from an array too (`["ES256","k",…]`);
-/// RFC 7515 §4 and RFC 7519 §7.2 say both parts are objects.
-pub(crate) fn from_json_object<T: serde::de::DeserializeOwned>(
-    part: &str,
-    json: &[u8],
-) -> Result<T, ChallengeError> {
-    if json.trim_ascii_start().first() != Some(&b'{') {
-        return Err(ChallengeError::Malformed(format!(
-            "{part} is not a JSON object"
-        )));
-    }
-    serde_json::from_slice(json).map_err(|e| ChallengeError::Malformed(format!("{part}: {e}")))
 }
 
 /// Unpadded base64url, canonical (no padding, no stray bits), as RFC 7515 §2 writes it.

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod basic;
 pub mod csrf;
 pub mod error;
+mod html;
 pub mod jamf;
 pub mod ndes;
 pub mod page;

@@ -84,8 +84,8 @@ need the following information:\r\n\
 <P> This password can be used only once and will expire within {valid_minutes} minutes.\r\n\
 <P> Each enrollment requires a new challenge password. You can refresh this web page to \
 obtain a new challenge password.\r\n",
-                    super::page::escape(ca_thumbprint),
-                    super::page::escape(challenge),
+                    super::html::escape(ca_thumbprint),
+                    super::html::escape(challenge),
                 );
             }
             NdesPage::PasswordCacheFull => {

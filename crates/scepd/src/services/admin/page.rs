@@ -15,6 +15,7 @@ use serde::Deserialize;
 
 use super::auth::{self, Accept, SESSION_COOKIE};
 use super::error::AdminError;
+use super::html::escape;
 use super::state::{AdminState, actor};
 use crate::clock::unix_now;
 
@@ -22,22 +23,6 @@ pub const PAGE_PATH: &str = "/certsrv/mscep_admin/";
 const COOKIE_PATH: &str = "/certsrv/mscep_admin";
 
 type Shared = State<Arc<AdminState>>;
-
-/// Escapes text for HTML content and attribute values.
-pub(super) fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 fn document(title: &str, body: &str) -> String {
     format!(
