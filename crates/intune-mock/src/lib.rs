@@ -86,6 +86,35 @@ impl MockConfig {
     }
 }
 
+/// Every code of the wire contract other than `Success` (docs/intune-wire-contract.md §3):
+/// what the mock can be told to answer, and what a client must refuse.
+pub const REJECTION_CODES: [&str; 24] = [
+    "Unknown",
+    "CertificateRequestDecodingFailed",
+    "ChallengePasswordMissing",
+    "ChallengeDeserializationError",
+    "ChallengeDecryptionError",
+    "ChallengeDecodingError",
+    "ChallengeInvalidTimestamp",
+    "ChallengeExpired",
+    "SubjectNameMissing",
+    "SubjectNameMismatch",
+    "SubjectAltNameMissing",
+    "SubjectAltNameMismatch",
+    "KeyUsageMismatch",
+    "KeyLengthMismatch",
+    "EnhancedKeyUsageMissing",
+    "EnhancedKeyUsageMismatch",
+    "AadKeyIdentifierListMissing",
+    "RegisteredKeyMismatch",
+    "SigningCertThumbprintMismatch",
+    "ScepProfileNoLongerTargetedToTheClient",
+    "SignatureValidationFailed",
+    "BadCertificateRequestIdInChallenge",
+    "BadDeviceIdInChallenge",
+    "BadUserIdInChallenge",
+];
+
 /// The routes the mock serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Route {

@@ -148,34 +148,10 @@ async fn tokens_and_discovery_are_reused_across_calls_and_callers() {
 async fn every_code_but_success_is_a_refusal_with_intune_s_code() {
     let mock = mock().await;
     let client = client(&mock);
-    let codes = [
-        "Unknown",
-        "CertificateRequestDecodingFailed",
-        "ChallengePasswordMissing",
-        "ChallengeDeserializationError",
-        "ChallengeDecryptionError",
-        "ChallengeDecodingError",
-        "ChallengeInvalidTimestamp",
-        "ChallengeExpired",
-        "SubjectNameMissing",
-        "SubjectNameMismatch",
-        "SubjectAltNameMissing",
-        "SubjectAltNameMismatch",
-        "KeyUsageMismatch",
-        "KeyLengthMismatch",
-        "EnhancedKeyUsageMissing",
-        "EnhancedKeyUsageMismatch",
-        "AadKeyIdentifierListMissing",
-        "RegisteredKeyMismatch",
-        "SigningCertThumbprintMismatch",
-        "ScepProfileNoLongerTargetedToTheClient",
-        "SignatureValidationFailed",
-        "BadCertificateRequestIdInChallenge",
-        "BadDeviceIdInChallenge",
-        "BadUserIdInChallenge",
-        "ACodeNoLibraryKnowsYet",
-        "success",
-    ];
+    // Every code of the contract, one no library knows yet, and `Success` in the wrong case.
+    let codes = intune_mock::REJECTION_CODES
+        .into_iter()
+        .chain(["ACodeNoLibraryKnowsYet", "success"]);
     for code in codes {
         mock.set_answer(Route::ValidateRequest, MockAnswer::Code(code.to_owned()));
         let transaction_id = format!("tx-{code}");

@@ -15,8 +15,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::intune::{
-    Device, GENEROUS_LIMITS, Intune, Issued, REJECTION_CODES, base64, csr, enroll, send,
-    thumbprint_sha1,
+    Device, GENEROUS_LIMITS, Intune, Issued, base64, csr, enroll, send, thumbprint_sha1,
 };
 use common::{Server, openssl_text, openssl_verify, write_pem};
 use intune_mock::{MockAnswer, MockRevocationRequest, Route};
@@ -133,9 +132,8 @@ fn every_refusal_unknown_code_error_status_and_timeout_of_validation_issues_noth
     let server = start(&intune.config());
     let url = intune_url(&server);
     let device = Device::rsa(2048);
-    let mut answers: Vec<MockAnswer> = REJECTION_CODES
-        .iter()
-        .map(|code| MockAnswer::Code((*code).to_owned()))
+    let mut answers: Vec<MockAnswer> = common::intune::rejection_codes()
+        .map(|code| MockAnswer::Code(code.to_owned()))
         .collect();
     answers.extend([
         MockAnswer::Code("SomeCodeIntuneAddsNextYear".into()),

@@ -21,35 +21,11 @@ use x509_cert::ext::pkix::{ExtendedKeyUsage, KeyUsage, SubjectAltName};
 
 use super::secret_file;
 
-/// Every rejection code of the wire contract (docs/intune-wire-contract.md §3).
-pub const REJECTION_CODES: [&str; 25] = [
-    "Unknown",
-    "CertificateRequestDecodingFailed",
-    "ChallengePasswordMissing",
-    "ChallengeDeserializationError",
-    "ChallengeDecryptionError",
-    "ChallengeDecodingError",
-    "ChallengeInvalidTimestamp",
-    "ChallengeExpired",
-    "SubjectNameMissing",
-    "SubjectNameMismatch",
-    "SubjectAltNameMissing",
-    "SubjectAltNameMismatch",
-    "KeyUsageMismatch",
-    "KeyLengthMismatch",
-    "EnhancedKeyUsageMissing",
-    "EnhancedKeyUsageMismatch",
-    "AadKeyIdentifierListMissing",
-    "RegisteredKeyMismatch",
-    "SigningCertThumbprintMismatch",
-    "ScepProfileNoLongerTargetedToTheClient",
-    "SignatureValidationFailed",
-    "BadCertificateRequestIdInChallenge",
-    "BadDeviceIdInChallenge",
-    "BadUserIdInChallenge",
-    // Not in the list, but what a lenient enum parse would read as the first member.
-    "1",
-];
+/// Every rejection code of the wire contract, and one that is not in it but is what a lenient
+/// enum parse would read as the first member.
+pub fn rejection_codes() -> impl Iterator<Item = &'static str> {
+    intune_mock::REJECTION_CODES.into_iter().chain(["1"])
+}
 
 /// The routes of one SCEP enrollment's Intune calls (the revocation poller left out).
 pub const SCEP_ROUTES: [Route; 5] = [
