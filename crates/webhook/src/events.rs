@@ -9,15 +9,37 @@ use vouch::{ChallengeQuestion, IssuedFacts};
 /// The body format's version.
 pub const VERSION: u32 = 1;
 
-/// `scep.challenge.verify`: the request's facts, for the receiver to allow or deny.
+/// The fields every event begins with: the format's version, what happened, this delivery's
+/// id, and which request on which endpoint it is about.
 #[derive(Debug, Serialize)]
-pub struct VerifyEvent<'a> {
+pub struct About<'a> {
     pub version: u32,
     pub event: &'static str,
     pub delivery_id: &'a str,
     pub endpoint: &'a str,
     pub template: &'a str,
     pub transaction_id: &'a str,
+}
+
+impl<'a> About<'a> {
+    fn new(event: &'static str, delivery_id: &'a str, q: &'a ChallengeQuestion) -> Self {
+        Self {
+            version: VERSION,
+            event,
+            delivery_id,
+            endpoint: &q.endpoint,
+            template: &q.template,
+            transaction_id: &q.transaction_id,
+        }
+    }
+}
+
+/// `scep.challenge.verify`: the request's facts, for the receiver to allow or deny.
+#[derive(Debug, Serialize)]
+pub struct VerifyEvent<'a> {
+    /// What every event carries first.
+    #[serde(flatten)]
+    pub about: About<'a>,
     /// The challenge password the device presented ("" when none).
     pub challenge: &'a str,
     /// RFC 4514, last RDN first.
@@ -39,12 +61,7 @@ pub struct VerifyEvent<'a> {
 impl<'a> VerifyEvent<'a> {
     pub fn new(delivery_id: &'a str, q: &'a ChallengeQuestion) -> Self {
         Self {
-            version: VERSION,
-            event: "scep.challenge.verify",
-            delivery_id,
-            endpoint: &q.endpoint,
-            template: &q.template,
-            transaction_id: &q.transaction_id,
+            about: About::new("scep.challenge.verify", delivery_id, q),
             challenge: &q.challenge,
             subject: &q.subject,
             sans: &q.sans,
@@ -60,12 +77,9 @@ impl<'a> VerifyEvent<'a> {
 /// `scep.certificate.issued`: what the CA signed for a request the webhook allowed.
 #[derive(Debug, Serialize)]
 pub struct IssuedEvent<'a> {
-    pub version: u32,
-    pub event: &'static str,
-    pub delivery_id: &'a str,
-    pub endpoint: &'a str,
-    pub template: &'a str,
-    pub transaction_id: &'a str,
+    /// What every event carries first.
+    #[serde(flatten)]
+    pub about: About<'a>,
     /// Lower-case hex.
     pub serial: &'a str,
     /// SHA-1 of the certificate, upper-case hex.
@@ -81,12 +95,7 @@ pub struct IssuedEvent<'a> {
 impl<'a> IssuedEvent<'a> {
     pub fn new(delivery_id: &'a str, q: &'a ChallengeQuestion, issued: &'a IssuedFacts) -> Self {
         Self {
-            version: VERSION,
-            event: "scep.certificate.issued",
-            delivery_id,
-            endpoint: &q.endpoint,
-            template: &q.template,
-            transaction_id: &q.transaction_id,
+            about: About::new("scep.certificate.issued", delivery_id, q),
             serial: &issued.serial_hex,
             thumbprint_sha1: &issued.thumbprint_sha1,
             not_after: issued.not_after,
@@ -99,12 +108,9 @@ impl<'a> IssuedEvent<'a> {
 /// `scep.certificate.failed`: issuing failed after the webhook allowed the request.
 #[derive(Debug, Serialize)]
 pub struct FailedEvent<'a> {
-    pub version: u32,
-    pub event: &'static str,
-    pub delivery_id: &'a str,
-    pub endpoint: &'a str,
-    pub template: &'a str,
-    pub transaction_id: &'a str,
+    /// What every event carries first.
+    #[serde(flatten)]
+    pub about: About<'a>,
     /// What went wrong, as the RA describes it.
     pub reason: &'a str,
 }
@@ -112,12 +118,7 @@ pub struct FailedEvent<'a> {
 impl<'a> FailedEvent<'a> {
     pub fn new(delivery_id: &'a str, q: &'a ChallengeQuestion, reason: &'a str) -> Self {
         Self {
-            version: VERSION,
-            event: "scep.certificate.failed",
-            delivery_id,
-            endpoint: &q.endpoint,
-            template: &q.template,
-            transaction_id: &q.transaction_id,
+            about: About::new("scep.certificate.failed", delivery_id, q),
             reason,
         }
     }
