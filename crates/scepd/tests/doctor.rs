@@ -110,7 +110,11 @@ fn json_is_one_document_for_monitoring_with_the_exit_status_of_the_text_report()
     assert!(ok, "{document}");
     assert_eq!(document["failures"], 0);
     let all = document["checks"].as_array().unwrap();
-    assert_eq!(all.len(), lines.lines().count(), "one check per text line");
+    assert_eq!(
+        all.len(),
+        lines.lines().count(),
+        "one check per text line:\n{lines}\n{document:#}"
+    );
     for c in all {
         let id = c["id"].as_str().unwrap();
         assert!(

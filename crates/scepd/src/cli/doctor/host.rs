@@ -160,14 +160,47 @@ fn private_files(dir: &Path, config: &Config) -> Vec<Finding> {
         found.push(secret_file("first administrator's password", &password));
     }
     if config.database.url.is_empty() {
-        for name in ["scepd.db", "scepd.db-wal", "scepd.db-shm"] {
-            let path = dir.join(name);
-            if path.exists() {
-                found.push(secret_file("database", &path));
-            }
-        }
+        found.extend(database_files(dir));
     }
     found
+}
+
+/// The SQLite database and the `-wal` and `-shm` files SQLite keeps beside it while a
+/// connection is open: one finding, judged on whichever are there now (the companions come
+/// and go with connections, so a finding per file would make the report itself change from
+/// one run to the next). `None` before the database exists.
+fn database_files(dir: &Path) -> Option<Finding> {
+    let database = dir.join("scepd.db");
+    if !database.exists() {
+        return None;
+    }
+    let exposed: Vec<String> = ["scepd.db", "scepd.db-wal", "scepd.db-shm"]
+        .iter()
+        .filter_map(|name| {
+            let path = dir.join(name);
+            let mode = std::fs::metadata(&path).ok()?.permissions().mode() & 0o777;
+            (mode & 0o077 != 0).then(|| format!("{} (mode {mode:o})", path.display()))
+        })
+        .collect();
+    Some(if exposed.is_empty() {
+        finding(
+            "secrets.file_mode",
+            Severity::Pass,
+            format!(
+                "database {} and its -wal/-shm files: mode 0600 or stricter",
+                database.display()
+            ),
+        )
+    } else {
+        finding(
+            "secrets.file_mode",
+            Severity::Fail,
+            format!(
+                "database files group or others can read: {}",
+                exposed.join(", ")
+            ),
+        )
+    })
 }
 
 /// Every regular file below `folder`, recursively (symbolic links are not followed).
@@ -329,5 +362,40 @@ mod tests {
         let secrets = with_id(&found, "secrets.file_mode");
         assert_eq!(secrets.len(), 2);
         assert!(secrets.iter().all(|f| f.severity == Severity::Fail));
+    }
+}
+
+#[cfg(test)]
+mod database_tests {
+    #![allow(clippy::unwrap_used)]
+    use std::fs::Permissions;
+
+    use super::*;
+
+    #[test]
+    fn the_database_and_its_companions_are_one_finding_whichever_exist() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(database_files(dir.path()).is_none(), "no database yet");
+        let database = dir.path().join("scepd.db");
+        std::fs::write(&database, b"").unwrap();
+        std::fs::set_permissions(&database, Permissions::from_mode(0o600)).unwrap();
+        let alone = database_files(dir.path()).unwrap();
+        assert_eq!(alone.severity, Severity::Pass);
+        // A -wal file SQLite left readable by others fails the one finding.
+        let wal = dir.path().join("scepd.db-wal");
+        std::fs::write(&wal, b"").unwrap();
+        std::fs::set_permissions(&wal, Permissions::from_mode(0o644)).unwrap();
+        let exposed = database_files(dir.path()).unwrap();
+        assert_eq!(exposed.severity, Severity::Fail);
+        assert!(
+            exposed.message.contains("scepd.db-wal"),
+            "{}",
+            exposed.message
+        );
+        // Private again, or gone again: the same single passing finding.
+        std::fs::set_permissions(&wal, Permissions::from_mode(0o600)).unwrap();
+        assert_eq!(database_files(dir.path()).unwrap().severity, Severity::Pass);
+        std::fs::remove_file(&wal).unwrap();
+        assert_eq!(database_files(dir.path()).unwrap().severity, Severity::Pass);
     }
 }
